@@ -1,0 +1,37 @@
+# make test is the one command that proves the tree: the gofmt check, go vet
+# and the race-enabled test suite over both modules (the library and
+# examples/), then the zone-sensitive packages again under other host zones,
+# since their answers must not depend on TZ.
+GO ?= go
+RACE ?= -race
+TESTFLAGS ?= -count=1 -timeout 9m
+# Packages whose answers depend on time zones; run again under other TZs.
+ZONED := ./window/... ./eligibility/...
+
+.PHONY: test fmt-check vet test-unit test-zones bench
+
+test: fmt-check vet test-unit test-zones
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	@echo "gofmt: ok"
+
+vet:
+	$(GO) vet ./...
+	cd examples && $(GO) vet ./...
+
+test-unit:
+	TZ=UTC $(GO) test $(RACE) $(TESTFLAGS) ./...
+	cd examples && TZ=UTC $(GO) test $(RACE) $(TESTFLAGS) ./...
+
+test-zones:
+	@for d in $(ZONED); do [ -d "$${d%/...}" ] || exit 0; done; \
+	for tz in Asia/Seoul America/Los_Angeles; do \
+		echo "TZ=$$tz $(GO) test $(RACE) $(TESTFLAGS) $(ZONED)"; \
+		TZ=$$tz $(GO) test $(RACE) $(TESTFLAGS) $(ZONED) || exit 1; \
+	done
+
+# Benchmarks are never part of make test; see BENCHMARKS.md.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,15 @@
+// Package redistest starts real redis-server processes for tests: a
+// standalone server or a three-master Redis Cluster, each on free loopback
+// ports chosen by the kernel (never 6379), in a temporary directory, and
+// stopped when the test ends.
+//
+// It is the one place in gatehouse that knows how to run Redis for a test.
+// When the redis-server binary is missing the calling test is skipped, unless
+// the environment variable GATEHOUSE_REQUIRE_REDIS is set to a non-empty
+// value, in which case the test fails: CI sets it so that Redis-backed tests
+// never pass by skipping.
+//
+// A Server can be killed with SIGKILL and restarted in place on the same port
+// and data directory, which is what fault tests need to prove that a booking
+// written with appendfsync always survives a crash.
+package redistest
