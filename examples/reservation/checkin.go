@@ -1,0 +1,231 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/window"
+)
+
+// overLimit applies the per-client limit on sign-in and join. It answers
+// 429 and returns true when the client is over it.
+func (s *server) overLimit(w http.ResponseWriter, r *http.Request, now time.Time) bool {
+	ok, wait := s.limiter.allow(clientKey(r), now)
+	if ok {
+		return false
+	}
+	s.metrics.limited.Inc()
+	s.fail(w, r, http.StatusTooManyRequests, "Too many attempts",
+		"Too many attempts from your network; wait a little and try again.", wait)
+	return true
+}
+
+// needSession returns the request's session, or answers 401 (API) or
+// redirects to the sign-in page (pages) and returns false.
+func (s *server) needSession(w http.ResponseWriter, r *http.Request, now time.Time) (session, bool) {
+	sess, err := s.readSession(r, now)
+	if err == nil {
+		return sess, true
+	}
+	if wantsHTML(r) && r.Method == http.MethodGet {
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return session{}, false
+	}
+	detail := "Sign in first: POST /api/session."
+	if errors.Is(err, errBadSession) {
+		detail = "Your session is invalid or has expired; sign in again."
+	}
+	s.fail(w, r, http.StatusUnauthorized, "Not signed in", detail, 0)
+	return session{}, false
+}
+
+// checkSignIn validates a name and a birth date.
+func checkSignIn(rawName, birth string, now time.Time) (string, []fieldError) {
+	var errs []fieldError
+	name, err := checkName(rawName)
+	if err != nil {
+		errs = append(errs, err.(fieldError))
+	}
+	if _, err := parseBirthDate(birth, now); err != nil {
+		errs = append(errs, err.(fieldError))
+	}
+	return name, errs
+}
+
+func (s *server) signInPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "signin", view{Title: "Sign in"})
+}
+
+func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
+	now := s.clk.Now()
+	if s.overLimit(w, r, now) {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.badBody(w, r, err)
+		return
+	}
+	name, errs := checkSignIn(r.PostForm.Get("name"), r.PostForm.Get("birth_date"), now)
+	if len(errs) > 0 {
+		s.render(w, r, http.StatusUnprocessableEntity, "signin", view{
+			Title:  "Sign in",
+			Errors: errs,
+			Form:   map[string]string{"name": r.PostForm.Get("name"), "birth_date": r.PostForm.Get("birth_date")},
+		})
+		return
+	}
+	if err := s.startSession(w, r, name, r.PostForm.Get("birth_date"), now); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "Internal error", "Signing in failed.", 0)
+		return
+	}
+	http.Redirect(w, r, "/eligibility", http.StatusSeeOther)
+}
+
+func (s *server) signOut(w http.ResponseWriter, r *http.Request) {
+	s.clearCookie(w, r, sessionCookie)
+	s.clearCookie(w, r, passCookie)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// sessionRequest is the body of POST /api/session.
+type sessionRequest struct {
+	Name      string `json:"name"`
+	BirthDate string `json:"birth_date"`
+}
+
+// sessionResponse is the answer of POST /api/session.
+type sessionResponse struct {
+	Name      string    `json:"name"`
+	BirthDate string    `json:"birth_date"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (s *server) apiSession(w http.ResponseWriter, r *http.Request) {
+	now := s.clk.Now()
+	if s.overLimit(w, r, now) {
+		return
+	}
+	var req sessionRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.badBody(w, r, err)
+		return
+	}
+	name, errs := checkSignIn(req.Name, req.BirthDate, now)
+	if len(errs) > 0 {
+		s.invalid(w, r, errs)
+		return
+	}
+	if err := s.startSession(w, r, name, req.BirthDate, now); err != nil {
+		s.fail(w, r, http.StatusInternalServerError, "Internal error", "Signing in failed.", 0)
+		return
+	}
+	writeJSON(w, http.StatusOK, sessionResponse{Name: name, BirthDate: req.BirthDate,
+		ExpiresAt: now.Add(sessionTTL).In(s.camp.zone).Truncate(time.Second)})
+}
+
+// eligibilityFor is the person's answer at now.
+func (s *server) eligibilityFor(sess session, now time.Time) answer {
+	birth, _ := parseBirthDate(sess.BirthDate, now) // readSession checked it
+	a := s.camp.decide(birth, now)
+	if !a.OpensAt.IsZero() {
+		a.OpensAt = a.OpensAt.In(s.camp.zone)
+	}
+	if !a.ClosesAt.IsZero() {
+		a.ClosesAt = a.ClosesAt.In(s.camp.zone)
+	}
+	return a
+}
+
+// mayQueue reports whether a person with answer a should be offered the
+// waiting room in phase p: their window is the one the room serves.
+func (s *server) mayQueue(a answer, p window.Phase, st window.State) bool {
+	if p != window.PreQueue && p != window.Open {
+		return false
+	}
+	switch a.Status {
+	case answerOpenUntil:
+		return true
+	case answerOpensAt:
+		return a.OpensAt.Equal(st.OpensAt)
+	}
+	return false
+}
+
+type eligibilityView struct {
+	Answer      answer
+	BirthDate   string
+	CanQueue    bool
+	BookingOpen bool
+	HasBooking  bool
+}
+
+func (s *server) eligibilityPage(w http.ResponseWriter, r *http.Request) {
+	now := s.clk.Now()
+	sess, ok := s.needSession(w, r, now)
+	if !ok {
+		return
+	}
+	phase, st := s.phase(now)
+	a := s.eligibilityFor(sess, now)
+	s.render(w, r, http.StatusOK, "eligibility", view{Title: "Your eligibility", Session: &sess, Data: eligibilityView{
+		Answer:      a,
+		BirthDate:   sess.BirthDate,
+		CanQueue:    s.mayQueue(a, phase, st),
+		BookingOpen: phase == window.Open,
+	}})
+}
+
+// eligibilityResponse is the answer of GET /api/eligibility.
+type eligibilityResponse struct {
+	answer
+	Phase string `json:"phase"`
+	// MayQueue says whether joining the waiting room now makes sense.
+	MayQueue bool `json:"may_queue"`
+}
+
+func (s *server) apiEligibility(w http.ResponseWriter, r *http.Request) {
+	now := s.clk.Now()
+	sess, ok := s.needSession(w, r, now)
+	if !ok {
+		return
+	}
+	phase, st := s.phase(now)
+	a := s.eligibilityFor(sess, now)
+	writeJSON(w, http.StatusOK, eligibilityResponse{answer: a, Phase: phase.String(), MayQueue: s.mayQueue(a, phase, st)})
+}
+
+type landingView struct {
+	Headline  string
+	WaitFrom  time.Time
+	Start     time.Time
+	End       time.Time
+	Cohorts   []cohortInfo
+	CanSignIn bool
+}
+
+func (s *server) landingPage(w http.ResponseWriter, r *http.Request) {
+	now := s.clk.Now()
+	phase, st := s.phase(now)
+	lv := landingView{Cohorts: s.camp.cohorts, CanSignIn: accessCheckIn.allows(phase)}
+	if !st.OpensAt.IsZero() {
+		lv.Start, lv.End = st.OpensAt, st.ClosesAt
+		lv.WaitFrom = st.OpensAt
+		for _, o := range s.camp.schedule.Openings {
+			if o.Booking.Start.Equal(st.OpensAt) && !o.PreQueue.IsZero() {
+				lv.WaitFrom = o.PreQueue
+			}
+		}
+	}
+	switch phase {
+	case window.NotYet:
+		lv.Headline = "Not open yet. The waiting room opens at " + s.fmtTime(lv.WaitFrom) + "."
+	case window.PreQueue:
+		lv.Headline = "The waiting room is open. Booking opens at " + s.fmtTime(st.OpensAt) + "."
+	case window.Open:
+		lv.Headline = "Booking is open until " + s.fmtTime(st.ClosesAt) + "."
+	case window.Closed:
+		lv.Headline = "Booking has closed."
+	}
+	s.render(w, r, http.StatusOK, "landing", view{Data: lv})
+}

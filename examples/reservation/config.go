@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/redis/go-redis/v9"
+)
+
+// errConfig marks an error in the configuration (flags, campaign file): the
+// program exits with status 2 on it.
+var errConfig = errors.New("invalid configuration")
+
+// config is everything newServer needs. defaultConfig gives the values the
+// flags start from; tests build one directly and inject a mock clock and a
+// Redis client.
+type config struct {
+	Addr         string   // listen address (used by run, not newServer)
+	CampaignFile string   // eligibility campaign JSON; "" means the demo campaign
+	Store        string   // "memory" or "redis"
+	RedisAddrs   []string // one address: standalone; several: Cluster
+
+	OpensIn time.Duration // demo: booking opens this long after start
+	OpenFor time.Duration // demo: booking stays open this long
+	HoldFor time.Duration // how long a hold waits for confirmation
+
+	Rate      int // people admitted per minute
+	MaxActive int // most people admitted at once
+
+	// ClientLimit is the number of sign-ins and joins one client IP may
+	// make per minute (burst: the same number, at least 1); 0 turns the
+	// limit off.
+	ClientLimit float64
+	// SecureCookies marks cookies Secure even when the request did not
+	// arrive over TLS (set it behind a TLS-terminating proxy).
+	SecureCookies bool
+
+	// StartAt, when set, starts the real clock at this instant and lets it
+	// run from there (to replay a past campaign). Ignored when Clock is set.
+	StartAt time.Time
+	// Clock is the one source of time; nil means the real clock.
+	Clock clock.Clock
+	// Secret signs session cookies and passes; nil draws a random key.
+	Secret []byte
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+	// Redis is the client for Store "redis"; nil dials RedisAddrs. The
+	// server does not close a client it was given.
+	Redis redis.UniversalClient
+	// Namespace keeps the server's Redis keys apart from another server's
+	// on the same Redis (tests give each server a fresh one). Letters,
+	// digits, '-' and '_' only; "" means "demo".
+	Namespace string
+	// Slots are the slots on offer; nil means the demo slots.
+	Slots []slotSpec
+}
+
+// slotSpec is one bookable slot: an identifier for the store, what a person
+// sees, and its capacity.
+type slotSpec struct {
+	ID       string
+	Label    string
+	Capacity int
+}
+
+func defaultConfig() config {
+	return config{
+		Addr:        "127.0.0.1:8080",
+		Store:       "memory",
+		OpensIn:     time.Minute,
+		OpenFor:     6 * time.Hour,
+		HoldFor:     5 * time.Minute,
+		Rate:        120,
+		MaxActive:   50,
+		ClientLimit: 20,
+	}
+}
+
+var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// validate checks the values a person can get wrong, with messages that
+// name the flag.
+func (c *config) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch c.Store {
+	case "memory":
+	case "redis":
+		if c.Redis == nil && len(c.RedisAddrs) == 0 {
+			bad("-store redis needs -redis-addr")
+		}
+	default:
+		bad("-store %q: want memory or redis", c.Store)
+	}
+	if c.OpensIn < 0 {
+		bad("-opens-in %v: must not be negative", c.OpensIn)
+	}
+	if c.OpenFor <= 0 {
+		bad("-open-for %v: must be positive", c.OpenFor)
+	}
+	if c.HoldFor < 10*time.Second || c.HoldFor > time.Hour {
+		bad("-hold-for %v: want 10s to 1h", c.HoldFor)
+	}
+	if c.Rate < 1 || c.Rate > 1_000_000 {
+		bad("-rate %d: want 1 to 1000000 people per minute", c.Rate)
+	}
+	if c.MaxActive < 1 || c.MaxActive > 10_000_000 {
+		bad("-max-active %d: want 1 to 10000000", c.MaxActive)
+	}
+	if c.ClientLimit < 0 || c.ClientLimit > 1e6 {
+		bad("-client-limit %v: want 0 (off) to 1000000 per minute", c.ClientLimit)
+	}
+	if c.Namespace != "" && !namespaceRE.MatchString(c.Namespace) {
+		bad("namespace %q: letters, digits, '-' and '_' only, at most 64", c.Namespace)
+	}
+	if c.Secret != nil && len(c.Secret) < 32 {
+		bad("secret: %d bytes, want at least 32", len(c.Secret))
+	}
+	seen := map[string]bool{}
+	for i, s := range c.Slots {
+		switch {
+		case !slotIDRE.MatchString(s.ID):
+			bad("slot %d: id %q: letters, digits, '-' and '_' only, at most 64", i, s.ID)
+		case seen[s.ID]:
+			bad("slot %d: id %q twice", i, s.ID)
+		case s.Capacity < 1:
+			bad("slot %q: capacity %d, want at least 1", s.ID, s.Capacity)
+		}
+		seen[s.ID] = true
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", errConfig, errors.Join(errs...))
+	}
+	return nil
+}
+
+var slotIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// demoSlots are the slots of the built-in campaign: vaccination sessions at
+// three clinics on the day after booking opens, small enough that a few
+// people fill one.
+func demoSlots() []slotSpec {
+	return []slotSpec{
+		{ID: "city-hall-0900", Label: "City Hall clinic, 09:00-10:00", Capacity: 5},
+		{ID: "city-hall-1000", Label: "City Hall clinic, 10:00-11:00", Capacity: 5},
+		{ID: "riverside-0900", Label: "Riverside health centre, 09:00-10:00", Capacity: 3},
+		{ID: "riverside-1400", Label: "Riverside health centre, 14:00-15:00", Capacity: 3},
+		{ID: "station-1800", Label: "Station pop-up site, 18:00-19:00", Capacity: 2},
+	}
+}
+
+// shiftedClock is the real clock moved to start at a chosen instant: Now
+// runs at the real rate from there. Timers and sleeps are the real clock's.
+type shiftedClock struct {
+	clock.Clock
+	offset time.Duration
+}
+
+func (c shiftedClock) Now() time.Time                  { return c.Clock.Now().Add(c.offset) }
+func (c shiftedClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+func (c shiftedClock) Until(t time.Time) time.Duration { return t.Sub(c.Now()) }
