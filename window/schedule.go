@@ -102,23 +102,31 @@ func (o Opening) first() time.Time {
 	return o.PreQueue
 }
 
-// State is a schedule's answer at an instant.
+// State is a schedule's answer at an instant (Schedule.At), or a gate's
+// (Gate.State), which also knows about maintenance.
 type State struct {
-	// Phase at the instant (never Maintenance: that is the gate's).
+	// Phase at the instant. Schedule.At never answers Maintenance;
+	// Gate.State does when the maintenance switch is on or unreadable.
 	Phase Phase
+	// Scheduled is the schedule's phase at the instant, which Maintenance
+	// overrides; equal to Phase otherwise.
+	Scheduled Phase
 	// OpensAt is the start of the current or next booking window, in the
-	// schedule's zone; zero when none is ahead and none is open.
+	// schedule's zone; once every window is over, the start of the last
+	// one. Zero only for a schedule without openings.
 	OpensAt time.Time
-	// ClosesAt is the end of the current or next booking window, in the
-	// schedule's zone; zero when OpensAt is.
+	// ClosesAt is the end of the same booking window, in the schedule's
+	// zone.
 	ClosesAt time.Time
-	// Next is the instant of the next phase change; zero if none.
+	// Next is the instant of the next phase change of the schedule, in its
+	// zone; zero once it is closed for good.
 	Next time.Time
 }
 
 // At returns the schedule's state at t. Boundaries are half-open: at a
 // booking window's Start exactly the phase is Open, at its End exactly it is
-// not. The answer depends only on t and the schedule, never on the host's
+// not; a pre-queue begins at its instant exactly. The answer depends only on
+// t as an instant and on the schedule, never on t's location or the host's
 // zone.
 func (s Schedule) At(t time.Time) State {
 	for _, o := range s.Openings {
@@ -127,14 +135,19 @@ func (s Schedule) At(t time.Time) State {
 		case o.Booking.Ended(t):
 			continue
 		case o.Booking.Contains(t):
-			return State{Phase: Open, OpensAt: b.Start, ClosesAt: b.End, Next: b.End}
+			return State{Phase: Open, Scheduled: Open, OpensAt: b.Start, ClosesAt: b.End, Next: b.End}
 		case !o.PreQueue.IsZero() && !t.Before(o.PreQueue):
-			return State{Phase: PreQueue, OpensAt: b.Start, ClosesAt: b.End, Next: b.Start}
+			return State{Phase: PreQueue, Scheduled: PreQueue, OpensAt: b.Start, ClosesAt: b.End, Next: b.Start}
 		default:
-			return State{Phase: NotYet, OpensAt: b.Start, ClosesAt: b.End, Next: o.first().In(s.zone())}
+			return State{Phase: NotYet, Scheduled: NotYet, OpensAt: b.Start, ClosesAt: b.End, Next: o.first().In(s.zone())}
 		}
 	}
-	return State{Phase: Closed}
+	st := State{Phase: Closed, Scheduled: Closed}
+	if n := len(s.Openings); n > 0 {
+		b := s.Openings[n-1].Booking.In(s.zone())
+		st.OpensAt, st.ClosesAt = b.Start, b.End
+	}
+	return st
 }
 
 func (s Schedule) zone() *time.Location {
