@@ -273,37 +273,37 @@ func (s digitSet) appendJSON(b []byte) []byte {
 // BirthYearLastDigit matches people whose birth year ends in one of the
 // digits: the rotation Korea used for face masks in 2020 (1 or 6 on
 // Mondays, ...). JSON: {"birth_year_last_digit": [1, 6]}.
-func BirthYearLastDigit(digits ...int) Rule { return birthYearDigit{newDigitSet(digits)} }
+func BirthYearLastDigit(digits ...int) Rule { return &birthYearDigit{newDigitSet(digits)} }
 
 type birthYearDigit struct{ s digitSet }
 
-func (r birthYearDigit) Match(in Input) bool { return r.s.has(in.Person.BirthDate.Year % 10) }
+func (r *birthYearDigit) Match(in Input) bool { return r.s.has(in.Person.BirthDate.Year % 10) }
 
-func (birthYearDigit) dated() bool { return false }
+func (*birthYearDigit) dated() bool { return false }
 
-func (r birthYearDigit) check(path string, _ int, errs *errList) {
+func (r *birthYearDigit) check(path string, _ int, errs *errList) {
 	r.s.check(join(path, kindBirthYearDigit), errs)
 }
 
-func (r birthYearDigit) MarshalJSON() ([]byte, error) {
+func (r *birthYearDigit) MarshalJSON() ([]byte, error) {
 	return append(r.s.appendJSON([]byte(`{"`+kindBirthYearDigit+`":`)), '}'), nil
 }
 
 // BirthDayLastDigit matches people whose day of birth (1-31) ends in one of
 // the digits. JSON: {"birth_day_last_digit": [3, 8]}.
-func BirthDayLastDigit(digits ...int) Rule { return birthDayDigit{newDigitSet(digits)} }
+func BirthDayLastDigit(digits ...int) Rule { return &birthDayDigit{newDigitSet(digits)} }
 
 type birthDayDigit struct{ s digitSet }
 
-func (r birthDayDigit) Match(in Input) bool { return r.s.has(in.Person.BirthDate.Day % 10) }
+func (r *birthDayDigit) Match(in Input) bool { return r.s.has(in.Person.BirthDate.Day % 10) }
 
-func (birthDayDigit) dated() bool { return false }
+func (*birthDayDigit) dated() bool { return false }
 
-func (r birthDayDigit) check(path string, _ int, errs *errList) {
+func (r *birthDayDigit) check(path string, _ int, errs *errList) {
 	r.s.check(join(path, kindBirthDayDigit), errs)
 }
 
-func (r birthDayDigit) MarshalJSON() ([]byte, error) {
+func (r *birthDayDigit) MarshalJSON() ([]byte, error) {
 	return append(r.s.appendJSON([]byte(`{"`+kindBirthDayDigit+`":`)), '}'), nil
 }
 
@@ -346,12 +346,14 @@ func (everyone) MarshalJSON() ([]byte, error) { return []byte(`{"` + kindEveryon
 
 // All matches people every one of the rules matches. It needs at least one
 // rule. JSON: {"all": [rule, ...]}.
-func All(rules ...Rule) Rule { return allRule(append([]Rule(nil), rules...)) }
+func All(rules ...Rule) Rule { return &allRule{append([]Rule(nil), rules...)} }
 
-type allRule []Rule
+// allRule and anyRule are pointers so that Rule values stay comparable
+// with == (an interface holding a slice panics when compared).
+type allRule struct{ rules []Rule }
 
-func (r allRule) Match(in Input) bool {
-	for _, x := range r {
+func (r *allRule) Match(in Input) bool {
+	for _, x := range r.rules {
 		if !x.Match(in) {
 			return false
 		}
@@ -359,22 +361,22 @@ func (r allRule) Match(in Input) bool {
 	return true
 }
 
-func (r allRule) dated() bool { return anyDated(r) }
+func (r *allRule) dated() bool { return anyDated(r.rules) }
 
-func (r allRule) check(path string, depth int, errs *errList) {
-	checkList(join(path, kindAll), depth, r, errs)
+func (r *allRule) check(path string, depth int, errs *errList) {
+	checkList(join(path, kindAll), depth, r.rules, errs)
 }
 
-func (r allRule) MarshalJSON() ([]byte, error) { return marshalList(kindAll, r) }
+func (r *allRule) MarshalJSON() ([]byte, error) { return marshalList(kindAll, r.rules) }
 
 // Any matches people at least one of the rules matches. It needs at least
 // one rule. JSON: {"any": [rule, ...]}.
-func Any(rules ...Rule) Rule { return anyRule(append([]Rule(nil), rules...)) }
+func Any(rules ...Rule) Rule { return &anyRule{append([]Rule(nil), rules...)} }
 
-type anyRule []Rule
+type anyRule struct{ rules []Rule }
 
-func (r anyRule) Match(in Input) bool {
-	for _, x := range r {
+func (r *anyRule) Match(in Input) bool {
+	for _, x := range r.rules {
 		if x.Match(in) {
 			return true
 		}
@@ -382,13 +384,13 @@ func (r anyRule) Match(in Input) bool {
 	return false
 }
 
-func (r anyRule) dated() bool { return anyDated(r) }
+func (r *anyRule) dated() bool { return anyDated(r.rules) }
 
-func (r anyRule) check(path string, depth int, errs *errList) {
-	checkList(join(path, kindAny), depth, r, errs)
+func (r *anyRule) check(path string, depth int, errs *errList) {
+	checkList(join(path, kindAny), depth, r.rules, errs)
 }
 
-func (r anyRule) MarshalJSON() ([]byte, error) { return marshalList(kindAny, r) }
+func (r *anyRule) MarshalJSON() ([]byte, error) { return marshalList(kindAny, r.rules) }
 
 // Not matches people the rule does not match. JSON: {"not": rule}.
 func Not(rule Rule) Rule { return notRule{rule} }
