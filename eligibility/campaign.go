@@ -147,7 +147,7 @@ func compileCohort(path string, co Cohort, zone *time.Location, errs *errList) c
 		case w.End.IsZero():
 			errs.addf(join(p, "end"), "missing")
 		case w.End.Before(w.Start):
-			errs.addf(join(p, "end"), fmt.Sprintf("before start (%s < %s)", showTime(w.End, zone), showTime(w.Start, zone)))
+			errs.addf(join(p, "end"), fmt.Sprintf("before start (end %s, start %s)", showTime(w.End, zone), showTime(w.Start, zone)))
 		case w.End.Equal(w.Start):
 			errs.addf(join(p, "end"), fmt.Sprintf("equals start %s (an empty window)", showTime(w.Start, zone)))
 		default:

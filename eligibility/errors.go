@@ -40,7 +40,13 @@ func (e *CampaignError) Error() string {
 		b.WriteString(e.Path)
 		b.WriteString(": ")
 	}
-	b.WriteString(e.Err.Error())
+	// The cause's own package prefix ("eligibility: invalid date: ...",
+	// "window: unknown time zone ...") adds nothing after the path.
+	msg := e.Err.Error()
+	for _, prefix := range []string{"eligibility: ", "window: "} {
+		msg = strings.TrimPrefix(msg, prefix)
+	}
+	b.WriteString(msg)
 	return b.String()
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/window"
@@ -209,7 +210,11 @@ func (d decoder) rule(path string, n *jnode, depth int) (Rule, bool) {
 		return nil, false
 	case 1:
 	default:
-		d.errs.addf(path, fmt.Sprintf("rule has %d kinds (%q, %q, ...); combine rules with all or any", len(n.keys), n.keys[0], n.keys[1]))
+		quoted := make([]string, len(n.keys))
+		for i, k := range n.keys {
+			quoted[i] = strconv.Quote(k)
+		}
+		d.errs.addf(path, "a rule has exactly one kind, this one has "+strings.Join(quoted, ", ")+"; combine rules with all or any")
 		return nil, false
 	}
 	kind, v := n.keys[0], n.vals[0]
