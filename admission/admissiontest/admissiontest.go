@@ -1,0 +1,813 @@
+// Package admissiontest is the conformance suite for admission stores: a
+// third-party [admission.Store] proves itself with [Run], as a file system
+// does with testing/fstest.
+//
+//	func TestMyStore(t *testing.T) {
+//		admissiontest.Run(t, func(t *testing.T) admission.Store {
+//			return mystore.New(...) // empty: no room called yet
+//		})
+//	}
+//
+// The suite drives the store directly with explicit instants (no clock,
+// no sleeping), checks the contract documented on [admission.Store] (one
+// place per identity, the opening shuffle, pacing by the token bucket, the
+// active cap, claims, returners, leases, Done, the drain measurement,
+// idempotent retries, time never going back, refusing a second
+// configuration) and finally plays random sequences of calls against the
+// store and [admission.NewMemoryStore] side by side: every answer must be
+// the same.
+package admissiontest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/admission"
+)
+
+// Opening is the opening instant of the suite's rooms: 12 July 2021,
+// 20:00 in Seoul.
+var Opening = time.Date(2021, 7, 12, 11, 0, 0, 0, time.UTC)
+
+// Seed is the shuffle seed of the suite's rooms.
+var Seed = admission.Seed{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32}
+
+// Params returns the suite's base room settings: 60 people a minute (one
+// a second), burst 3, no cap, claim window 10s, session 60s, drain window
+// 10s.
+func Params() admission.Params {
+	return admission.Params{
+		Opening:     Opening,
+		Rate:        60,
+		Burst:       3,
+		ClaimWindow: 10 * time.Second,
+		SessionTTL:  60 * time.Second,
+		DrainWindow: 10 * time.Second,
+		Seed:        Seed,
+	}
+}
+
+// ID returns a distinct identity hash for n.
+func ID(n int) admission.IdentityHash {
+	return admission.HashIdentity([]byte("admissiontest-identity-key"), fmt.Sprint("person-", n))
+}
+
+// at returns the instant d after the opening.
+func at(d time.Duration) time.Time { return Opening.Add(d) }
+
+// Run runs the conformance suite on the stores newStore returns; it asks
+// for a new, empty store in every subtest.
+func Run(t *testing.T, newStore func(t *testing.T) admission.Store) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, admission.Store)
+	}{
+		{"JoinIsIdempotent", testJoinIdempotent},
+		{"NotJoined", testNotJoined},
+		{"BeforeOpening", testBeforeOpening},
+		{"OpeningFixesEarlyArrivals", testOpeningFixesE},
+		{"EarlyArrivalsShuffled", testShuffled},
+		{"LaterArrivalsInOrder", testLaterInOrder},
+		{"Pacing", testPacing},
+		{"PacingNeverExceedsRate", testPacingBound},
+		{"Cap", testCap},
+		{"Claim", testClaim},
+		{"SessionExpires", testSessionExpires},
+		{"AwayWhenCalled", testAway},
+		{"Done", testDone},
+		{"RetriedCallsAdmitNobodyMore", testRetry},
+		{"TimeNeverGoesBack", testTimeBack},
+		{"Misconfigured", testMisconfigured},
+		{"InvalidRoomName", testInvalidRoom},
+		{"Drain", testDrain},
+		{"RoomsAreIndependent", testRoomsIndependent},
+		{"ConcurrentJoins", testConcurrentJoins},
+		{"MatchesMemoryStore", testMatchesMemory},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, newStore(t))
+		})
+	}
+}
+
+var ctx = context.Background()
+
+// room is a test room name.
+const room = "room-1"
+
+func join(t *testing.T, s admission.Store, p admission.Params, n int, now time.Time) admission.Record {
+	t.Helper()
+	r, err := s.Join(ctx, room, p, ID(n), now)
+	if err != nil {
+		t.Fatalf("Join(person %d, %v): %v", n, now, err)
+	}
+	return r
+}
+
+func status(t *testing.T, s admission.Store, p admission.Params, n int, now time.Time) admission.Record {
+	t.Helper()
+	r, err := s.Status(ctx, room, p, ID(n), now)
+	if err != nil {
+		t.Fatalf("Status(person %d, %v): %v", n, now, err)
+	}
+	return r
+}
+
+func advance(t *testing.T, s admission.Store, p admission.Params, now time.Time) admission.Line {
+	t.Helper()
+	l, err := s.Advance(ctx, room, p, now)
+	if err != nil {
+		t.Fatalf("Advance(%v): %v", now, err)
+	}
+	return l
+}
+
+func testJoinIdempotent(t *testing.T, s admission.Store) {
+	// Before the opening in one room, after it in another.
+	for _, c := range []struct {
+		room string
+		now  time.Time
+	}{{"before", at(-time.Hour)}, {"after", at(time.Hour)}} {
+		p := Params()
+		first := map[int]admission.Record{}
+		for round := range 3 {
+			for n := 1; n <= 5; n++ {
+				rec, err := s.Join(ctx, c.room, p, ID(n), c.now.Add(time.Duration(round)*time.Millisecond))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if round == 0 {
+					first[n] = rec
+					continue
+				}
+				f := first[n]
+				if rec.Index != f.Index || rec.Early != f.Early || !rec.Joined.Equal(f.Joined) {
+					t.Fatalf("%s: join again of person %d: index %d joined %v, first %d %v",
+						c.room, n, rec.Index, rec.Joined, f.Index, f.Joined)
+				}
+				if c.room == "after" && (rec.Place != f.Place || rec.Place != int64(rec.Index)) {
+					t.Fatalf("%s: person %d: place %d, first %d, index %d", c.room, n, rec.Place, f.Place, rec.Index)
+				}
+			}
+		}
+		var idx []uint64
+		for _, rec := range first {
+			idx = append(idx, rec.Index)
+		}
+		slices.Sort(idx)
+		for i, v := range idx {
+			if v != uint64(i) {
+				t.Fatalf("%s: indices %v, want 0 to 4", c.room, idx)
+			}
+		}
+		l, err := s.Advance(ctx, c.room, p, c.now.Add(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Joined != 5 {
+			t.Fatalf("%s: %d joined, want 5", c.room, l.Joined)
+		}
+	}
+}
+
+func testNotJoined(t *testing.T, s admission.Store) {
+	p := Params()
+	for _, now := range []time.Time{at(-time.Minute), at(time.Minute)} {
+		if _, err := s.Status(ctx, room, p, ID(1), now); !errors.Is(err, admission.ErrNotJoined) {
+			t.Fatalf("Status of a stranger at %v: %v, want ErrNotJoined", now, err)
+		}
+		if _, err := s.Done(ctx, room, p, ID(1), now); !errors.Is(err, admission.ErrNotJoined) {
+			t.Fatalf("Done of a stranger at %v: %v, want ErrNotJoined", now, err)
+		}
+	}
+	if l := advance(t, s, p, at(time.Minute)); l.Joined != 0 {
+		t.Fatalf("strangers joined: %+v", l)
+	}
+}
+
+func testBeforeOpening(t *testing.T, s admission.Store) {
+	p := Params()
+	for n := range 10 {
+		rec := join(t, s, p, n, at(-time.Minute+time.Duration(n)*time.Second))
+		if rec.State != admission.StateWaiting || rec.Place != -1 || rec.Ahead != -1 || !rec.Early || rec.Line.Opened {
+			t.Fatalf("early join %d: %+v", n, rec)
+		}
+		if rec.JoinAhead != -1 || rec.JoinDrain.Known() {
+			t.Fatalf("early join %d: join ahead %d, drain %+v; want unknown", n, rec.JoinAhead, rec.JoinDrain)
+		}
+	}
+	l := advance(t, s, p, at(-time.Millisecond))
+	if l.Opened || l.Early != -1 || l.Serving != 0 || l.Admitted != 0 || l.Active != 0 || l.Joined != 10 {
+		t.Fatalf("1ms before the opening: %+v", l)
+	}
+	rec := status(t, s, p, 3, at(-time.Millisecond))
+	if rec.State != admission.StateWaiting || rec.Ahead != -1 {
+		t.Fatalf("status 1ms before the opening: %+v", rec)
+	}
+}
+
+func testOpeningFixesE(t *testing.T, s admission.Store) {
+	p := Params()
+	for n := range 7 {
+		join(t, s, p, n, at(-time.Second))
+	}
+	l := advance(t, s, p, Opening)
+	if !l.Opened || l.Early != 7 || l.Joined != 7 {
+		t.Fatalf("at the opening: %+v, want E = 7", l)
+	}
+	if l.Serving != uint64(p.Burst) || l.Admitted != uint64(p.Burst) || l.Active != int64(p.Burst) {
+		t.Fatalf("at the opening: %+v, want the burst (%d) admitted", l, p.Burst)
+	}
+	// A late arrival is not early, and stands at its index.
+	rec := join(t, s, p, 100, at(time.Millisecond))
+	if rec.Early || rec.Index != 7 || rec.Place != 7 || rec.Line.Early != 7 {
+		t.Fatalf("late arrival: %+v", rec)
+	}
+	if rec.Ahead != 7-int64(p.Burst) {
+		t.Fatalf("late arrival: ahead %d, want %d", rec.Ahead, 7-p.Burst)
+	}
+	// A late status (a client whose clock is behind) changes nothing.
+	rec = join(t, s, p, 101, at(-time.Hour))
+	if rec.Early || rec.Index != 8 || rec.Line.Early != 7 {
+		t.Fatalf("arrival stamped before the opening, after E was fixed: %+v", rec)
+	}
+}
+
+func testShuffled(t *testing.T, s admission.Store) {
+	p := Params()
+	p.Burst = 1
+	const e = 40
+	for n := range e {
+		join(t, s, p, n, at(-time.Minute))
+	}
+	sh := admission.NewShuffle(p.Seed, e)
+	identity := map[uint64]int{} // index -> person
+	for n := range e {
+		rec := status(t, s, p, n, Opening)
+		if !rec.Early || rec.Place != int64(sh.Place(rec.Index)) {
+			t.Fatalf("person %d index %d: place %d early %v, want %d", n, rec.Index, rec.Place, rec.Early, sh.Place(rec.Index))
+		}
+		identity[rec.Index] = n
+	}
+	// Admission follows the places: at each second exactly the next one.
+	order := admission.Order(p.Seed, e)
+	for i, idx := range order {
+		now := at(time.Duration(i) * time.Second)
+		rec := status(t, s, p, identity[idx], now)
+		if rec.State != admission.StateAdmitted || rec.Place != int64(i) {
+			t.Fatalf("%v: person at place %d (index %d): %+v, want admitted", now, i, idx, rec)
+		}
+		if i+1 < e {
+			next := status(t, s, p, identity[order[i+1]], now)
+			if next.State != admission.StateWaiting || next.Ahead != 0 {
+				t.Fatalf("%v: person at place %d: %+v, want waiting with nobody ahead", now, i+1, next)
+			}
+		}
+	}
+}
+
+func testLaterInOrder(t *testing.T, s admission.Store) {
+	p := Params()
+	p.Burst = 1
+	for n := range 10 {
+		rec := join(t, s, p, n, at(time.Duration(n)*time.Millisecond))
+		if rec.Place != int64(rec.Index) || rec.Early {
+			t.Fatalf("late arrival %d: %+v", n, rec)
+		}
+	}
+	for n := range 10 {
+		now := at(time.Duration(n)*time.Second + 10*time.Millisecond)
+		for m := range 10 {
+			rec := status(t, s, p, m, now)
+			want := admission.StateWaiting
+			if m <= n {
+				want = admission.StateAdmitted
+			}
+			if rec.State != want {
+				t.Fatalf("%v: person %d: %s, want %s", now, m, rec.State, want)
+			}
+			if want == admission.StateWaiting && rec.Ahead != int64(m-n-1) {
+				t.Fatalf("%v: person %d: ahead %d, want %d", now, m, rec.Ahead, m-n-1)
+			}
+		}
+	}
+}
+
+func testPacing(t *testing.T, s admission.Store) {
+	p := Params() // 1 per second, burst 3
+	for n := range 20 {
+		join(t, s, p, n, at(-time.Second))
+	}
+	for _, c := range []struct {
+		d    time.Duration
+		want uint64
+	}{
+		{-time.Millisecond, 0},
+		{0, 3},
+		{999 * time.Millisecond, 3},
+		{time.Second, 4},
+		{2500 * time.Millisecond, 5},
+		{3 * time.Second, 6},
+		{3 * time.Second, 6},
+		// The line moves only when called: after a quiet spell the
+		// bucket holds the burst, no more.
+		{10 * time.Second, 9},
+		{10*time.Second + 999*time.Millisecond, 9},
+		{11 * time.Second, 10},
+		{70 * time.Second, 13},
+		{300 * time.Second, 16},
+		{301 * time.Second, 17},
+	} {
+		if l := advance(t, s, p, at(c.d)); l.Serving != c.want || l.Admitted != c.want {
+			t.Fatalf("at opening%+v: serving %d admitted %d, want %d", c.d, l.Serving, l.Admitted, c.want)
+		}
+	}
+	// Nobody left waiting at 400s: the bucket refills, and the next
+	// arrivals take the burst at once, then one a second.
+	if l := advance(t, s, p, at(400*time.Second)); l.Serving != 20 {
+		t.Fatalf("at 400s: serving %d, want all 20", l.Serving)
+	}
+	for n := 20; n < 30; n++ {
+		join(t, s, p, n, at(500*time.Second))
+	}
+	if l := advance(t, s, p, at(500*time.Second)); l.Serving != 23 {
+		t.Fatalf("after a quiet spell: serving %d, want 23", l.Serving)
+	}
+	if l := advance(t, s, p, at(502*time.Second)); l.Serving != 25 {
+		t.Fatalf("2s later: serving %d, want 25", l.Serving)
+	}
+}
+
+func testPacingBound(t *testing.T, s admission.Store) {
+	p := Params()
+	p.Rate = 600 // 10 a second
+	p.Burst = 5
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := range 400 {
+		join(t, s, p, n, at(-time.Second))
+	}
+	type obs struct {
+		t time.Time
+		n uint64
+	}
+	var seen []obs
+	now := Opening
+	for range 300 {
+		now = now.Add(time.Duration(rng.IntN(400)) * time.Millisecond)
+		l := advance(t, s, p, now)
+		seen = append(seen, obs{now, l.Admitted})
+	}
+	for i := range seen {
+		for j := i; j < len(seen); j++ {
+			// Admissions in (t_i, t_j] are at most rate*(t_j - t_i) + burst.
+			// Those at t_i itself belong to the burst.
+			d := seen[j].t.Sub(seen[i].t)
+			limit := uint64(float64(p.Rate)*d.Minutes()) + uint64(p.Burst)
+			if got := seen[j].n - seen[i].n; got > limit {
+				t.Fatalf("%d admitted in %v, limit %d", got, d, limit)
+			}
+		}
+	}
+	if seen[len(seen)-1].n == 0 {
+		t.Fatal("nobody admitted")
+	}
+}
+
+func testCap(t *testing.T, s admission.Store) {
+	p := Params()
+	p.Cap = 2
+	p.Burst = 5
+	for n := range 10 {
+		join(t, s, p, n, at(-time.Second))
+	}
+	l := advance(t, s, p, at(5*time.Second))
+	if l.Active != 2 || l.Serving != 2 {
+		t.Fatalf("with cap 2: %+v", l)
+	}
+	// Claiming keeps the place; Done frees it and the next one enters.
+	var admitted []int
+	for n := range 10 {
+		if rec := status(t, s, p, n, at(5*time.Second)); rec.State == admission.StateAdmitted {
+			admitted = append(admitted, n)
+		}
+	}
+	if len(admitted) != 2 {
+		t.Fatalf("admitted %v, want 2 people", admitted)
+	}
+	if _, err := s.Done(ctx, room, p, ID(admitted[0]), at(6*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if l := advance(t, s, p, at(6*time.Second)); l.Active != 2 || l.Serving != 3 {
+		t.Fatalf("after Done: %+v, want 3 called and 2 active", l)
+	}
+	// The claimed session (60s) outlives the unclaimed newcomer's window
+	// (10s): at 16s the newcomer's place is freed and the next one enters.
+	if l := advance(t, s, p, at(16*time.Second)); l.Active != 2 || l.Serving != 4 {
+		t.Fatalf("after the claim window: %+v, want 4 called, 2 active", l)
+	}
+	for i := range 200 {
+		l := advance(t, s, p, at(16*time.Second+time.Duration(i)*time.Second))
+		if l.Active > 2 {
+			t.Fatalf("active %d over cap 2", l.Active)
+		}
+	}
+}
+
+func testClaim(t *testing.T, s admission.Store) {
+	p := Params()
+	join(t, s, p, 1, at(-time.Second))
+	// The first call after the opening (at 2s) opens the room and admits.
+	rec := status(t, s, p, 1, at(2*time.Second))
+	if rec.State != admission.StateAdmitted || !rec.Claimed {
+		t.Fatalf("first status after admission: %+v, want admitted and claimed", rec)
+	}
+	if !rec.Admitted.Equal(at(2*time.Second)) || !rec.Deadline.Equal(at(2*time.Second+p.SessionTTL)) {
+		t.Fatalf("admitted %v deadline %v, want %v and %v", rec.Admitted, rec.Deadline, at(2*time.Second), at(2*time.Second+p.SessionTTL))
+	}
+	again := status(t, s, p, 1, at(30*time.Second))
+	if again.State != admission.StateAdmitted || again.Claimed || !again.Deadline.Equal(rec.Deadline) {
+		t.Fatalf("status again: %+v, want admitted, not claimed again, same deadline", again)
+	}
+	// Joining again is a status too.
+	if j := join(t, s, p, 1, at(31*time.Second)); j.State != admission.StateAdmitted || !j.Deadline.Equal(rec.Deadline) {
+		t.Fatalf("join again: %+v", j)
+	}
+	if rec.Line.Active != 1 {
+		t.Fatalf("active %d, want 1", rec.Line.Active)
+	}
+}
+
+func testSessionExpires(t *testing.T, s admission.Store) {
+	p := Params()
+	p.Cap = 1
+	join(t, s, p, 1, at(-time.Second))
+	join(t, s, p, 2, at(-time.Second))
+	first, second := 1, 2
+	if rec := status(t, s, p, 1, Opening); rec.Place != 0 {
+		first, second = 2, 1
+	}
+	if rec := status(t, s, p, first, Opening); rec.State != admission.StateAdmitted || rec.Place != 0 {
+		t.Fatalf("place 0 at the opening: %+v", rec)
+	}
+	end := Opening.Add(p.SessionTTL)
+	if r := status(t, s, p, first, end.Add(-time.Millisecond)); r.State != admission.StateAdmitted {
+		t.Fatalf("1ms before the session's end: %s", r.State)
+	}
+	if r := status(t, s, p, second, end.Add(-time.Millisecond)); r.State != admission.StateWaiting || r.Ahead != 0 {
+		t.Fatalf("the second person, with the cap full: %+v", r)
+	}
+	if r := status(t, s, p, first, end); r.State != admission.StateExpired {
+		t.Fatalf("at the session's end: %s, want expired", r.State)
+	}
+	if r := status(t, s, p, second, end); r.State != admission.StateAdmitted {
+		t.Fatalf("the second person once the first session ended: %s", r.State)
+	}
+	// Expired is final.
+	if r := join(t, s, p, first, end.Add(time.Hour)); r.State != admission.StateExpired {
+		t.Fatalf("join after expiry: %s, want expired", r.State)
+	}
+}
+
+func testAway(t *testing.T, s admission.Store) {
+	p := Params()
+	p.Burst = 1
+	p.Cap = 1
+	for n := range 5 {
+		join(t, s, p, n, at(time.Duration(n)*time.Millisecond-time.Hour)) // early
+	}
+	// Where each will stand, from the shuffle (asking the store would
+	// claim place 0).
+	places := map[int64]int{}
+	sh := admission.NewShuffle(p.Seed, 5)
+	for n := range 5 {
+		places[int64(sh.Place(status(t, s, p, n, at(-time.Second)).Index))] = n
+	}
+	// Place 0 is admitted at the opening and never comes: the cap is held
+	// for the claim window, then freed, and place 1 is called.
+	if l := advance(t, s, p, Opening); l.Active != 1 || l.Serving != 1 {
+		t.Fatalf("at the opening: %+v", l)
+	}
+	if l := advance(t, s, p, at(p.ClaimWindow-time.Millisecond)); l.Active != 1 || l.Serving != 1 {
+		t.Fatalf("within the claim window: %+v", l)
+	}
+	l := advance(t, s, p, at(p.ClaimWindow))
+	if l.Serving != 2 || l.Active != 1 {
+		t.Fatalf("after the claim window: %+v, want place 1 called", l)
+	}
+	// Place 1 claims; place 0 comes back: it is at the head of the line.
+	if r := status(t, s, p, places[1], at(p.ClaimWindow)); r.State != admission.StateAdmitted {
+		t.Fatalf("place 1: %+v", r)
+	}
+	r := status(t, s, p, places[0], at(p.ClaimWindow+time.Second))
+	if r.State != admission.StateWaiting || !r.Returning || r.Ahead != 0 || r.Returns != 1 || r.Line.Returning != 1 {
+		t.Fatalf("returner: %+v, want waiting at the head", r)
+	}
+	if r := status(t, s, p, places[2], at(p.ClaimWindow+time.Second)); r.Ahead != 1 {
+		t.Fatalf("place 2 behind the returner: ahead %d, want 1", r.Ahead)
+	}
+	// Place 1 is done: the returner goes in, before place 2.
+	if _, err := s.Done(ctx, room, p, ID(places[1]), at(p.ClaimWindow+2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	r = status(t, s, p, places[0], at(p.ClaimWindow+2*time.Second))
+	if r.State != admission.StateAdmitted || !r.Claimed || !r.Admitted.Equal(at(p.ClaimWindow+2*time.Second)) {
+		t.Fatalf("returner after Done freed the cap: %+v", r)
+	}
+	if r := status(t, s, p, places[2], at(p.ClaimWindow+2*time.Second)); r.State != admission.StateWaiting || r.Ahead != 0 {
+		t.Fatalf("place 2: %+v", r)
+	}
+	if r.Line.Serving != 2 {
+		t.Fatalf("serving %d, want 2: the returner is served before the counter moves", r.Line.Serving)
+	}
+}
+
+func testDone(t *testing.T, s admission.Store) {
+	p := Params()
+	join(t, s, p, 1, at(-time.Second))
+	join(t, s, p, 2, at(-time.Second))
+	status(t, s, p, 1, Opening)
+	status(t, s, p, 2, Opening)
+	for i := range 2 {
+		rec, err := s.Done(ctx, room, p, ID(1), at(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.State != admission.StateDone {
+			t.Fatalf("Done #%d: %s", i, rec.State)
+		}
+		if rec.Line.Active != 1 {
+			t.Fatalf("Done #%d: active %d, want 1", i, rec.Line.Active)
+		}
+	}
+	if r := status(t, s, p, 1, at(2*time.Second)); r.State != admission.StateDone {
+		t.Fatalf("status after Done: %s", r.State)
+	}
+	if r := join(t, s, p, 1, at(2*time.Second)); r.State != admission.StateDone {
+		t.Fatalf("join after Done: %s", r.State)
+	}
+	// Done while waiting leaves the line.
+	join(t, s, p, 3, at(3*time.Second))
+	if rec, err := s.Done(ctx, room, p, ID(3), at(3*time.Second)); err != nil || rec.State != admission.StateDone {
+		t.Fatalf("Done while waiting: %+v, %v", rec, err)
+	}
+}
+
+func testRetry(t *testing.T, s admission.Store) {
+	p := Params()
+	for n := range 10 {
+		join(t, s, p, n, at(-time.Second))
+	}
+	now := at(1500 * time.Millisecond)
+	first := status(t, s, p, 0, now)
+	for range 3 {
+		again := status(t, s, p, 0, now)
+		join(t, s, p, 1, now)
+		l := advance(t, s, p, now)
+		if l.Admitted != first.Line.Admitted || l.Serving != first.Line.Serving {
+			t.Fatalf("retried call at the same instant admitted more: %+v, first %+v", l, first.Line)
+		}
+		if again.Place != first.Place || again.Index != first.Index {
+			t.Fatalf("retried status moved the place: %+v vs %+v", again, first)
+		}
+	}
+}
+
+func testTimeBack(t *testing.T, s admission.Store) {
+	p := Params()
+	for n := range 30 {
+		join(t, s, p, n, at(-time.Second))
+	}
+	l1 := advance(t, s, p, at(10*time.Second))
+	// An instance whose clock is 5s behind: treated as the latest instant.
+	l2 := advance(t, s, p, at(5*time.Second))
+	if l2.Admitted != l1.Admitted {
+		t.Fatalf("call from the past admitted %d more", l2.Admitted-l1.Admitted)
+	}
+	// Had the limiter's clock gone back to 5s, this call would admit 5.
+	l3 := advance(t, s, p, at(10*time.Second))
+	if l3.Admitted != l1.Admitted {
+		t.Fatalf("back at 10s: %d more admitted, want 0", l3.Admitted-l1.Admitted)
+	}
+	// A person joining with a stale clock gets a join time not before the
+	// latest the room saw.
+	rec := join(t, s, p, 100, at(time.Second))
+	if rec.Joined.Before(at(10 * time.Second)) {
+		t.Fatalf("joined %v, before the latest instant seen", rec.Joined)
+	}
+}
+
+func testMisconfigured(t *testing.T, s admission.Store) {
+	p := Params()
+	join(t, s, p, 1, at(-time.Second))
+	other := p
+	other.Seed[0]++
+	if _, err := s.Join(ctx, room, other, ID(2), at(-time.Second)); !errors.Is(err, admission.ErrMisconfigured) {
+		t.Fatalf("join with another seed: %v, want ErrMisconfigured", err)
+	}
+	other = p
+	other.Opening = p.Opening.Add(time.Minute)
+	if _, err := s.Advance(ctx, room, other, at(-time.Second)); !errors.Is(err, admission.ErrMisconfigured) {
+		t.Fatalf("advance with another opening: %v, want ErrMisconfigured", err)
+	}
+	if l := advance(t, s, p, at(-time.Second)); l.Joined != 1 {
+		t.Fatalf("refused calls changed the room: %+v", l)
+	}
+}
+
+func testInvalidRoom(t *testing.T, s admission.Store) {
+	p := Params()
+	for _, name := range []string{"", "a}b", "{x}", "a:b", "a b", strings.Repeat("x", 65), "é"} {
+		if _, err := s.Join(ctx, name, p, ID(1), Opening); err == nil {
+			t.Errorf("Join in room %q: no error", name)
+		}
+		if _, err := s.Advance(ctx, name, p, Opening); err == nil {
+			t.Errorf("Advance of room %q: no error", name)
+		}
+	}
+	bad := p
+	bad.Rate = 0
+	if _, err := s.Join(ctx, room, bad, ID(1), Opening); err == nil {
+		t.Error("Join with rate 0: no error")
+	}
+}
+
+func testDrain(t *testing.T, s admission.Store) {
+	p := Params() // 1 a second, drain window 10s
+	for n := range 100 {
+		join(t, s, p, n, at(-time.Second))
+	}
+	for i := 0; i <= 9; i++ {
+		if l := advance(t, s, p, at(time.Duration(i)*time.Second)); l.Drain.Known() {
+			t.Fatalf("at %ds: drain %+v before one window was measured", i, l.Drain)
+		}
+	}
+	l := advance(t, s, p, at(10*time.Second))
+	if !l.Drain.Known() || l.Drain.Admissions != 10 || l.Drain.Over != 10*time.Second {
+		t.Fatalf("after 10s: drain %+v, want 10 over 10s", l.Drain)
+	}
+	// The next call comes 5s later: the bucket held 3 (the burst), so 3
+	// were admitted over 5s of busy time.
+	l = advance(t, s, p, at(15*time.Second))
+	if l.Drain.Admissions != 13 || l.Drain.Over != 15*time.Second {
+		t.Fatalf("after 15s: drain %+v, want 13 over 15s", l.Drain)
+	}
+	if r := join(t, s, p, 1000, at(15*time.Second)); r.JoinDrain != l.Drain || r.JoinAhead != r.Ahead || r.JoinAhead < 0 {
+		t.Fatalf("join: join drain %+v ahead %d (ahead %d), want %+v", r.JoinDrain, r.JoinAhead, r.Ahead, l.Drain)
+	}
+}
+
+func testRoomsIndependent(t *testing.T, s admission.Store) {
+	p := Params()
+	a, err := s.Join(ctx, "room-a", p, ID(1), at(-time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p
+	q.Opening = Opening.Add(time.Hour)
+	q.Seed[5] = 99
+	b, err := s.Join(ctx, "room-b", q, ID(1), at(-time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Index != 0 || b.Index != 0 {
+		t.Fatalf("indices %d and %d, want 0 in each room", a.Index, b.Index)
+	}
+	la, _ := s.Advance(ctx, "room-a", p, Opening)
+	lb, _ := s.Advance(ctx, "room-b", q, Opening)
+	if la.Admitted != 1 || lb.Admitted != 0 {
+		t.Fatalf("admitted %d and %d, want 1 and 0", la.Admitted, lb.Admitted)
+	}
+}
+
+func testConcurrentJoins(t *testing.T, s admission.Store) {
+	p := Params()
+	const people, tries = 40, 5
+	var (
+		mu  sync.Mutex
+		idx = map[int]uint64{}
+		wg  sync.WaitGroup
+	)
+	errs := make(chan error, people*tries)
+	for g := range tries {
+		for n := range people {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rec, err := s.Join(ctx, room, p, ID(n), at(time.Duration(g-3)*time.Millisecond))
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if prev, ok := idx[n]; ok && prev != rec.Index {
+					errs <- fmt.Errorf("person %d: index %d and %d", n, prev, rec.Index)
+				}
+				idx[n] = rec.Index
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	seen := map[uint64]bool{}
+	for _, i := range idx {
+		if seen[i] || i >= people {
+			t.Fatalf("index %d given twice or out of range: %v", i, idx)
+		}
+		seen[i] = true
+	}
+	if l := advance(t, s, p, at(time.Hour)); l.Joined != people {
+		t.Fatalf("joined %d, want %d", l.Joined, people)
+	}
+}
+
+// testMatchesMemory plays random calls on the store and on the memory
+// store: every record and every error must be the same.
+func testMatchesMemory(t *testing.T, s admission.Store) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		ref := admission.NewMemoryStore()
+		rng := rand.New(rand.NewPCG(seed, 7))
+		p := Params()
+		p.Rate = 30 + rng.IntN(300)
+		p.Burst = 1 + rng.IntN(4)
+		p.Cap = rng.IntN(6)
+		p.ClaimWindow = time.Duration(1+rng.IntN(5)) * time.Second
+		p.SessionTTL = time.Duration(2+rng.IntN(8)) * time.Second
+		p.DrainWindow = time.Duration(1+rng.IntN(4)) * time.Second
+		name := fmt.Sprint("random-", seed)
+		now := Opening.Add(-5 * time.Second)
+		for step := range 400 {
+			// Time moves by 0 to 1s, now and then by up to 20s; sometimes a
+			// call comes from a clock that is behind.
+			now = now.Add(time.Duration(rng.IntN(1000)) * time.Millisecond)
+			if rng.IntN(30) == 0 {
+				now = now.Add(time.Duration(rng.IntN(20)) * time.Second)
+			}
+			callAt := now
+			if rng.IntN(10) == 0 {
+				callAt = now.Add(-time.Duration(rng.IntN(3000)) * time.Millisecond)
+			}
+			id := ID(rng.IntN(25))
+			var (
+				op        string
+				got, want any
+				gotErr    error
+				wantErr   error
+			)
+			switch k := rng.IntN(10); {
+			case k < 3:
+				op = "Join"
+				got, gotErr = s.Join(ctx, name, p, id, callAt)
+				want, wantErr = ref.Join(ctx, name, p, id, callAt)
+			case k < 8:
+				op = "Status"
+				got, gotErr = s.Status(ctx, name, p, id, callAt)
+				want, wantErr = ref.Status(ctx, name, p, id, callAt)
+			case k < 9:
+				op = "Done"
+				got, gotErr = s.Done(ctx, name, p, id, callAt)
+				want, wantErr = ref.Done(ctx, name, p, id, callAt)
+			default:
+				op = "Advance"
+				got, gotErr = s.Advance(ctx, name, p, callAt)
+				want, wantErr = ref.Advance(ctx, name, p, callAt)
+			}
+			if !errors.Is(gotErr, wantErr) && !(gotErr == nil && wantErr == nil) {
+				t.Fatalf("seed %d step %d: %s: error %v, memory store %v", seed, step, op, gotErr, wantErr)
+			}
+			if gotErr == nil && !equal(got, want) {
+				t.Fatalf("seed %d step %d: %s at %v:\n got    %+v\n memory %+v", seed, step, op, callAt.Sub(Opening), got, want)
+			}
+		}
+	}
+}
+
+// equal compares records with time.Time.Equal.
+func equal(a, b any) bool {
+	switch a := a.(type) {
+	case admission.Record:
+		b := b.(admission.Record)
+		return a.Joined.Equal(b.Joined) && a.Admitted.Equal(b.Admitted) && a.Deadline.Equal(b.Deadline) &&
+			stripTimes(a) == stripTimes(b)
+	case admission.Line:
+		return a == b.(admission.Line)
+	}
+	return false
+}
+
+func stripTimes(r admission.Record) admission.Record {
+	r.Joined, r.Admitted, r.Deadline = time.Time{}, time.Time{}, time.Time{}
+	return r
+}

@@ -1,0 +1,7 @@
+-- advance: move the line and return the figures.
+local S, err = load()
+if not S then return err end
+prep(S)
+advance(S)
+save(S)
+return figures(S)

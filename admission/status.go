@@ -1,0 +1,261 @@
+package admission
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"time"
+)
+
+// Errors of the waiting room. Store failures wrap ErrUnavailable; pass
+// failures wrap [ErrInvalidPass].
+var (
+	// ErrUnavailable means the store could not be asked (Redis down, a
+	// timeout, a cancelled context): the room refuses rather than guess,
+	// and nobody is admitted. HTTP handlers answer 503 with Retry-After.
+	ErrUnavailable = errors.New("admission: store unavailable")
+
+	// ErrNotJoined is returned by Status and Done for an identity that
+	// never joined the room.
+	ErrNotJoined = errors.New("admission: not in the waiting room")
+
+	// ErrMisconfigured means instances sharing a room's store disagree on
+	// its opening or seed (the first call fixed them): every call fails
+	// until the configuration is made consistent.
+	ErrMisconfigured = errors.New("admission: room configuration differs from the stored one")
+
+	// ErrNoIdentity is returned for an empty identity.
+	ErrNoIdentity = errors.New("admission: empty identity")
+)
+
+// State is where a person stands in a room.
+type State string
+
+// The states. A person is waiting from joining until called; admitted
+// while holding an active place (the pass is valid until its expiry);
+// expired once a claimed session is over; done after Done. Expired and
+// done are final: one place per identity.
+const (
+	StateWaiting  State = "waiting"
+	StateAdmitted State = "admitted"
+	StateExpired  State = "expired"
+	StateDone     State = "done"
+)
+
+// ETA is an estimated wait until admission, as a range. It is known only
+// once the store has measured the line's drain rate, and never shorter
+// than the configured rate makes possible.
+type ETA struct {
+	Known bool
+	Min   time.Duration
+	Max   time.Duration
+}
+
+// Contains reports whether the actual wait d fell inside a known e.
+func (e ETA) Contains(d time.Duration) bool {
+	return e.Known && e.Min <= d && d <= e.Max
+}
+
+// etaMargins: the range is [lo*expected - interval, hi*expected + interval]
+// around expected = (ahead+1)/drain, floored by what the rate allows.
+const (
+	etaLow  = 0.8
+	etaHigh = 1.25
+)
+
+// estimate returns the ETA for a person with ahead people before them,
+// given the measured drain d, the configured rate (people per minute) and
+// burst. The drain used is the measured one, but never faster than the
+// configured rate; the minimum is never below (ahead+1-burst) emission
+// intervals, the soonest the rate allows.
+func estimate(ahead int64, d Drain, rate, burst int) ETA {
+	if ahead < 0 || !d.Known() || d.Admissions <= 0 || rate <= 0 {
+		return ETA{}
+	}
+	interval := float64(time.Minute) / float64(rate)
+	perNS := math.Min(float64(d.Admissions)/float64(d.Over), 1/interval)
+	n := float64(ahead + 1)
+	expected := n / perNS
+	floor := math.Max(0, n-float64(burst)) * interval
+	lo := math.Max(floor, etaLow*expected-interval)
+	hi := math.Max(lo, etaHigh*expected+interval)
+	const maxD = float64(100 * 365 * 24 * time.Hour)
+	return ETA{
+		Known: true,
+		Min:   time.Duration(math.Min(lo, maxD)).Truncate(time.Second),
+		Max:   ceilSecond(time.Duration(math.Min(hi, maxD))),
+	}
+}
+
+func ceilSecond(d time.Duration) time.Duration {
+	if r := d % time.Second; r != 0 {
+		return d - r + time.Second
+	}
+	return d
+}
+
+// Status is a person's standing in a room, as [Room.Join] and
+// [Room.Status] report it. Its JSON form (the body of the status and join
+// endpoints) is:
+//
+//	{
+//	  "room": "vaccine-55-59",
+//	  "state": "waiting",           // waiting | admitted | expired | done
+//	  "early": true,                // joined before the opening
+//	  "returning": false,           // called while away, back at the head
+//	  "index": 1234,                // arrival index
+//	  "place": 87,                  // place in line, null before the opening
+//	  "ahead": 42,                  // people before you, null before the opening
+//	  "eta": {"known": true, "min_seconds": 30, "max_seconds": 60},
+//	  "poll_after_seconds": 5,      // when to ask again; 0: no need
+//	  "opens_at": "2021-07-12T20:00:00+09:00",
+//	  "joined_at": "...", "admitted_at": "...",   // RFC 3339, omitted if zero
+//	  "pass": "gh1....",            // once admitted
+//	  "pass_expires_at": "..."
+//	}
+//
+// With the seed published after the opening and E from the room's
+// figures, anyone can check that place == NewShuffle(seed, E).Place(index)
+// for an early arrival, and place == index for a later one.
+type Status struct {
+	Room      string
+	State     State
+	Early     bool   // joined before the opening (shuffled at the opening)
+	Returning bool   // called while away, now at the head of the line
+	Index     uint64 // arrival index
+	Place     int64  // place in line, -1 until fixed at the opening
+	Ahead     int64  // people to be admitted first; -1 before the opening
+	ETA       ETA    // while waiting
+	// PollAfter is when to ask again; 0 when there is no need (admitted,
+	// expired, done).
+	PollAfter time.Duration
+	Opening   time.Time
+	Joined    time.Time
+	Admitted  time.Time // latest admission, zero if none
+	// Pass is the signed pass, set while admitted; it expires at
+	// PassExpires, the end of the session.
+	Pass        string
+	PassExpires time.Time
+}
+
+type statusJSON struct {
+	Room        string  `json:"room"`
+	State       State   `json:"state"`
+	Early       bool    `json:"early"`
+	Returning   bool    `json:"returning"`
+	Index       uint64  `json:"index"`
+	Place       *int64  `json:"place"`
+	Ahead       *int64  `json:"ahead"`
+	ETA         etaJSON `json:"eta"`
+	PollAfter   float64 `json:"poll_after_seconds"`
+	OpensAt     string  `json:"opens_at"`
+	JoinedAt    string  `json:"joined_at,omitempty"`
+	AdmittedAt  string  `json:"admitted_at,omitempty"`
+	Pass        string  `json:"pass,omitempty"`
+	PassExpires string  `json:"pass_expires_at,omitempty"`
+}
+
+type etaJSON struct {
+	Known bool     `json:"known"`
+	Min   *float64 `json:"min_seconds,omitempty"`
+	Max   *float64 `json:"max_seconds,omitempty"`
+}
+
+// MarshalJSON writes the form documented on [Status].
+func (s Status) MarshalJSON() ([]byte, error) {
+	j := statusJSON{
+		Room:      s.Room,
+		State:     s.State,
+		Early:     s.Early,
+		Returning: s.Returning,
+		Index:     s.Index,
+		ETA:       etaJSON{Known: s.ETA.Known},
+		PollAfter: s.PollAfter.Seconds(),
+		OpensAt:   rfc3339(s.Opening),
+		JoinedAt:  rfc3339(s.Joined),
+		Pass:      s.Pass,
+	}
+	if s.Place >= 0 {
+		j.Place = &s.Place
+	}
+	if s.Ahead >= 0 {
+		j.Ahead = &s.Ahead
+	}
+	if s.ETA.Known {
+		lo, hi := s.ETA.Min.Seconds(), s.ETA.Max.Seconds()
+		j.ETA.Min, j.ETA.Max = &lo, &hi
+	}
+	if !s.Admitted.IsZero() {
+		j.AdmittedAt = rfc3339(s.Admitted)
+	}
+	if s.Pass != "" {
+		j.PassExpires = rfc3339(s.PassExpires)
+	}
+	return json.Marshal(j)
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+// Stats are a room's figures for an operator console.
+type Stats struct {
+	Room    string
+	Opening time.Time
+	// Line holds the figures kept in the store, the same on every
+	// instance: joined (N), early arrivals (E, -1 until fixed), serving
+	// counter, active, returning, admitted so far, measured drain.
+	Line
+	// Calibration is how well the ETAs this instance showed at join
+	// matched the actual waits of the people it saw claim their place.
+	Calibration Calibration
+}
+
+// Calibration counts, among people who were shown a known ETA when they
+// joined and then claimed their place without having been away, those
+// whose actual wait (join to admission) fell inside the range shown.
+// Each claim is counted by exactly one instance (the one that served it),
+// so adding the figures of all instances gives the room's.
+type Calibration struct {
+	Samples int64
+	Inside  int64
+}
+
+// Ratio is Inside/Samples, or 0 with no samples.
+func (c Calibration) Ratio() float64 {
+	if c.Samples == 0 {
+		return 0
+	}
+	return float64(c.Inside) / float64(c.Samples)
+}
+
+// Op names a room operation in an [Event].
+type Op string
+
+// The operations.
+const (
+	OpJoin   Op = "join"
+	OpStatus Op = "status"
+	OpDone   Op = "done"
+	OpStats  Op = "stats"
+)
+
+// Event describes one finished room operation, for Options.Observer: to
+// count calls, errors and latencies, and to judge the ETA's calibration.
+type Event struct {
+	Op       Op
+	Room     string
+	Duration time.Duration // spent in the store
+	Err      error
+	State    State // the person's state after the call (join, status, done)
+	// Claimed reports that this call claimed an admitted place; then
+	// Wait is the time from joining to admission, and JoinETA the range
+	// shown at join (not Known if none was, or if the person had been
+	// away when called).
+	Claimed bool
+	Wait    time.Duration
+	JoinETA ETA
+}
