@@ -1,0 +1,315 @@
+package slots
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file is the identifier codec shared by the stores: how instants,
+// identifiers, records and outcomes are written, so that no identifier a
+// caller chooses can change the meaning of what is stored around it.
+//
+// Redis key names contain only the configured prefix and the campaign name,
+// both restricted to a safe alphabet (no '{', '}'), so the Cluster hash tag
+// of every key is exactly the campaign. Slot identifiers, persons and
+// idempotency keys never appear in key names: they are hash fields, sorted
+// set members and parts of records, always base64url-encoded (alphabet
+// A-Z a-z 0-9 - _), so they can hold any bytes and can never contain the '|'
+// that separates the parts of a record.
+
+// Record states.
+const (
+	stateHeld    = 'H' // a hold, live until expires
+	stateBooked  = 'B' // a confirmed booking
+	stateExpired = 'X' // a hold that expired: kept until retention ends so a late Confirm is told so
+)
+
+// record is one hold or booking as the stores keep it. Instants are Unix
+// milliseconds.
+type record struct {
+	state     byte
+	slot      string
+	person    string
+	created   int64
+	expires   int64
+	confirmed int64 // 0 while a hold
+}
+
+// Outcome codes, shared by both stores and by the Redis scripts.
+const (
+	codeFull       = "FULL"
+	codeBooked     = "BOOKED"
+	codeExpired    = "EXPIRED"
+	codeNotFound   = "NOTFOUND"
+	codeNoSlot     = "NOSLOT"
+	codeNotBooking = "NOTBOOKING"
+	codeConflict   = "CONFLICT"
+	codeInUse      = "INUSE"
+)
+
+// outcome is the result of one store operation: success with a record, or a
+// domain error code (with a slot as detail for NOSLOT and INUSE). It is what
+// an idempotency record keeps.
+type outcome struct {
+	code   string
+	detail string // raw slot id, for NOSLOT and INUSE
+	id     string
+	rec    record
+}
+
+func (o outcome) err() error {
+	switch o.code {
+	case "":
+		return nil
+	case codeFull:
+		return fmt.Errorf("%w: slot %q", ErrFull, o.detail)
+	case codeBooked:
+		return ErrAlreadyBooked
+	case codeExpired:
+		return ErrHoldExpired
+	case codeNotFound:
+		return fmt.Errorf("%w: no live hold or booking with this id for this person", ErrNotFound)
+	case codeNoSlot:
+		return fmt.Errorf("%w: slot %q is not defined", ErrNotFound, o.detail)
+	case codeNotBooking:
+		return fmt.Errorf("%w: no booking with this id for this person (a hold must be confirmed before it can move)", ErrNotFound)
+	case codeConflict:
+		return ErrConflict
+	case codeInUse:
+		return fmt.Errorf("%w: slot %q", ErrInUse, o.detail)
+	}
+	return fmt.Errorf("%w: unknown outcome code %q", ErrUnavailable, o.code)
+}
+
+func fail(code, detail string) outcome { return outcome{code: code, detail: detail} }
+
+func fromMs(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+func (o outcome) hold(c Campaign) Hold {
+	return Hold{ID: o.id, Campaign: c, Slot: o.rec.slot, Person: o.rec.person,
+		Created: fromMs(o.rec.created), Expires: fromMs(o.rec.expires)}
+}
+
+func (o outcome) booking(c Campaign) Booking {
+	return Booking{ID: o.id, Campaign: c, Slot: o.rec.slot, Person: o.rec.person,
+		Created: fromMs(o.rec.created), Confirmed: fromMs(o.rec.confirmed)}
+}
+
+func (o outcome) entry(c Campaign) Entry {
+	if o.rec.state == stateBooked {
+		b := o.booking(c)
+		return Entry{Booking: &b}
+	}
+	h := o.hold(c)
+	return Entry{Hold: &h}
+}
+
+// maxMs is the last millisecond of year 9999: instants are kept in
+// [0, maxMs] so that every sum the stores make stays an exact integer in a
+// float64 (Lua's only number type).
+const maxMs = 253402300799999
+
+// nowMs converts a caller's now to Unix milliseconds, refusing instants
+// outside 1970-9999 (such as a zero time.Time).
+func nowMs(now time.Time) (int64, error) {
+	ms := now.UnixMilli()
+	if now.Before(time.Unix(0, 0)) || ms > maxMs {
+		return 0, fmt.Errorf("%w: now %v is outside 1970-9999", ErrInvalid, now)
+	}
+	return ms, nil
+}
+
+// durMs rounds d up to whole milliseconds.
+func durMs(d time.Duration) int64 {
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// newID returns a fresh random hold identifier (26 characters, A-Z 2-7).
+func newID() string { return rand.Text() }
+
+// encodeID encodes an identifier for storage: base64url without padding.
+func encodeID(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// decodeID reverses encodeID.
+func decodeID(e string) (string, error) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(e)
+	if err != nil {
+		return "", fmt.Errorf("bad encoded identifier: %w", err)
+	}
+	return string(b), nil
+}
+
+// fingerprint identifies a request for idempotency: a SHA-256 over the
+// operation and its fields, each length-prefixed so that no two different
+// field lists give the same input.
+func fingerprint(op string, fields ...string) string {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	h.Write(n[:binary.PutUvarint(n[:], uint64(len(op)))])
+	h.Write([]byte(op))
+	for _, f := range fields {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(f)))])
+		h.Write([]byte(f))
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:18])
+}
+
+func (r DefineRequest) fingerprint() string {
+	f := make([]string, 0, 1+2*len(r.Slots))
+	f = append(f, string(r.Campaign))
+	for _, s := range r.Slots {
+		f = append(f, s.ID, strconv.Itoa(s.Capacity))
+	}
+	return fingerprint("define", f...)
+}
+
+func (r HoldRequest) fingerprint() string {
+	return fingerprint("hold", string(r.Campaign), r.Slot, r.Person, strconv.FormatInt(durMs(r.TTL), 10))
+}
+
+func (r ConfirmRequest) fingerprint() string {
+	return fingerprint("confirm", string(r.Campaign), r.HoldID, r.Person)
+}
+
+func (r CancelRequest) fingerprint() string {
+	return fingerprint("cancel", string(r.Campaign), r.ID, r.Person)
+}
+
+func (r MoveRequest) fingerprint() string {
+	return fingerprint("move", string(r.Campaign), r.ID, r.Person, r.To)
+}
+
+// encodeRecord writes r as "S|slot|person|created|expires|confirmed" with
+// slot and person base64url-encoded. The Redis scripts build and parse the
+// same form.
+func encodeRecord(r record) string {
+	var b strings.Builder
+	b.WriteByte(r.state)
+	b.WriteByte('|')
+	b.WriteString(encodeID(r.slot))
+	b.WriteByte('|')
+	b.WriteString(encodeID(r.person))
+	b.WriteByte('|')
+	b.WriteString(strconv.FormatInt(r.created, 10))
+	b.WriteByte('|')
+	b.WriteString(strconv.FormatInt(r.expires, 10))
+	b.WriteByte('|')
+	b.WriteString(strconv.FormatInt(r.confirmed, 10))
+	return b.String()
+}
+
+var errBadRecord = errors.New("malformed record")
+
+func decodeRecord(s string) (record, error) {
+	parts := strings.Split(s, "|")
+	if len(parts) != 6 || len(parts[0]) != 1 {
+		return record{}, fmt.Errorf("%w: %d parts", errBadRecord, len(parts))
+	}
+	r := record{state: parts[0][0]}
+	switch r.state {
+	case stateHeld, stateBooked, stateExpired:
+	default:
+		return record{}, fmt.Errorf("%w: state %q", errBadRecord, parts[0])
+	}
+	var err error
+	if r.slot, err = decodeID(parts[1]); err != nil {
+		return record{}, fmt.Errorf("%w: slot: %w", errBadRecord, err)
+	}
+	if r.person, err = decodeID(parts[2]); err != nil {
+		return record{}, fmt.Errorf("%w: person: %w", errBadRecord, err)
+	}
+	for i, p := range []*int64{&r.created, &r.expires, &r.confirmed} {
+		v, err := strconv.ParseInt(parts[3+i], 10, 64)
+		if err != nil || v < 0 || v > 2*maxMs {
+			return record{}, fmt.Errorf("%w: instant %q", errBadRecord, parts[3+i])
+		}
+		*p = v
+	}
+	return r, nil
+}
+
+// encodeOutcome writes o as the Redis scripts return it: "!CODE" or
+// "!CODE|encodedSlot" for a refusal, "id|record" for a success.
+func encodeOutcome(o outcome) string {
+	if o.code != "" {
+		if o.detail != "" {
+			return "!" + o.code + "|" + encodeID(o.detail)
+		}
+		return "!" + o.code
+	}
+	return o.id + "|" + encodeRecord(o.rec)
+}
+
+func decodeOutcome(s string) (outcome, error) {
+	if rest, ok := strings.CutPrefix(s, "!"); ok {
+		code, detail, has := strings.Cut(rest, "|")
+		o := outcome{code: code}
+		if has {
+			d, err := decodeID(detail)
+			if err != nil {
+				return outcome{}, fmt.Errorf("%w: detail: %w", errBadRecord, err)
+			}
+			o.detail = d
+		}
+		switch code {
+		case codeFull, codeBooked, codeExpired, codeNotFound, codeNoSlot, codeNotBooking, codeConflict, codeInUse:
+			return o, nil
+		}
+		return outcome{}, fmt.Errorf("%w: unknown code %q", errBadRecord, code)
+	}
+	id, rec, ok := strings.Cut(s, "|")
+	if !ok || validHoldID("id", id) != nil {
+		return outcome{}, fmt.Errorf("%w: no id", errBadRecord)
+	}
+	r, err := decodeRecord(rec)
+	if err != nil {
+		return outcome{}, err
+	}
+	return outcome{id: id, rec: r}, nil
+}
+
+// DefaultPrefix is the default RedisOptions.Prefix.
+const DefaultPrefix = "gatehouse:slots:"
+
+// Key names within a campaign, in the order the scripts receive them as
+// KEYS[1..6].
+var keyNames = [...]string{
+	"slots",  // hash: "c:"..slot -> capacity, "b:"..slot -> bookings, "h:"..slot -> live holds
+	"recs",   // hash: hold id -> record
+	"people", // hash: encoded person -> id of their live hold or booking
+	"hx",     // zset: hold id scored by expiry (live holds only)
+	"gx",     // zset: "r"..id / "i"..key scored by when the trace or idempotency record may go
+	"idem",   // hash: encoded idempotency key -> "expiry|fingerprint|outcome"
+}
+
+// validPrefix reports whether p is usable as a key prefix: printable ASCII
+// without braces (which would move the hash tag) and at most 64 bytes.
+func validPrefix(p string) error {
+	if len(p) > 64 {
+		return fmt.Errorf("%w: key prefix longer than 64 bytes", ErrInvalid)
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c > '~' || c == '{' || c == '}' {
+			return fmt.Errorf("%w: key prefix %q: byte %d must be printable ASCII other than space, '{' and '}'", ErrInvalid, p, i)
+		}
+	}
+	return nil
+}
+
+// campaignKeys returns the keys of campaign c under prefix: each is
+// prefix + "{" + c + "}:" + name, so its Cluster hash tag is exactly c.
+// The caller has validated both.
+func campaignKeys(prefix string, c Campaign) []string {
+	keys := make([]string, len(keyNames))
+	for i, n := range keyNames {
+		keys[i] = prefix + "{" + string(c) + "}:" + n
+	}
+	return keys
+}

@@ -1,0 +1,415 @@
+package slots
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisOptions configures NewRedisStore. The zero value is the documented
+// default of every field.
+type RedisOptions struct {
+	// Prefix starts every key name; empty means DefaultPrefix. It must be
+	// printable ASCII without spaces or braces, at most 64 bytes. Keys are
+	// Prefix + "{" + campaign + "}:" + name, so the Cluster hash tag is
+	// exactly the campaign and a campaign lives on one shard.
+	Prefix string
+	// Retention is how long idempotency records (and traces of expired
+	// holds) are kept, counted from the caller's now; zero means
+	// DefaultRetention. It must be at least MinRetention.
+	Retention time.Duration
+	// WaitReplicas, when positive, sends WAIT WaitReplicas WaitTimeout on
+	// the same connection right after every mutating script, in one
+	// pipeline. If fewer replicas acknowledge in time, the call returns an
+	// error matching ErrUnavailable and ErrNotReplicated; the write itself
+	// stands on the primary, and a retry with the same key returns its
+	// outcome and waits again. This narrows, but does not close, the window
+	// in which a failover loses an acknowledged booking: see the package
+	// documentation. It needs a *redis.Client (standalone or Sentinel
+	// failover) or a *redis.ClusterClient. Zero means no WAIT.
+	WaitReplicas int
+	// WaitTimeout bounds each WAIT; zero means 500ms. It must be shorter
+	// than the client's ReadTimeout (3s by default). Only used with
+	// WaitReplicas.
+	WaitTimeout time.Duration
+}
+
+type redisStore struct {
+	rdb       redis.UniversalClient
+	prefix    string
+	retention int64 // ms
+	waitN     int
+	waitT     time.Duration
+}
+
+var (
+	_ Store       = (*redisStore)(nil)
+	_ Snapshotter = (*redisStore)(nil)
+)
+
+// NewRedisStore returns a Store kept in Redis (standalone, Sentinel or
+// Cluster, through rdb). Each operation is one Lua script run with EVALSHA,
+// one round trip, on the shard that owns the campaign's hash tag; it also
+// implements Snapshotter. Invalid options are an error wrapping ErrInvalid.
+//
+// For the configuration under which a confirmed booking survives a crash,
+// and what replication can and cannot promise, see the package
+// documentation and docs/slots-durability.md.
+func NewRedisStore(rdb redis.UniversalClient, opts RedisOptions) (Store, error) {
+	if rdb == nil {
+		return nil, fmt.Errorf("%w: nil Redis client", ErrInvalid)
+	}
+	s := &redisStore{rdb: rdb, prefix: opts.Prefix, retention: durMs(DefaultRetention)}
+	if s.prefix == "" {
+		s.prefix = DefaultPrefix
+	}
+	if err := validPrefix(s.prefix); err != nil {
+		return nil, err
+	}
+	if opts.Retention != 0 {
+		if opts.Retention < MinRetention {
+			return nil, fmt.Errorf("%w: retention %v is shorter than %v", ErrInvalid, opts.Retention, MinRetention)
+		}
+		s.retention = durMs(opts.Retention)
+	}
+	if opts.WaitReplicas < 0 {
+		return nil, fmt.Errorf("%w: WaitReplicas %d is negative", ErrInvalid, opts.WaitReplicas)
+	}
+	if opts.WaitReplicas > 0 {
+		switch rdb.(type) {
+		case *redis.Client, *redis.ClusterClient:
+		default:
+			return nil, fmt.Errorf("%w: WaitReplicas needs a *redis.Client or *redis.ClusterClient, not %T", ErrInvalid, rdb)
+		}
+		s.waitN, s.waitT = opts.WaitReplicas, opts.WaitTimeout
+		if s.waitT == 0 {
+			s.waitT = 500 * time.Millisecond
+		}
+		if s.waitT < time.Millisecond {
+			return nil, fmt.Errorf("%w: WaitTimeout %v is shorter than 1ms", ErrInvalid, s.waitT)
+		}
+	}
+	return s, nil
+}
+
+func unavailable(err error) error {
+	return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+// run executes script for campaign c with ARGV = now, now+retention, args.
+func (s *redisStore) run(ctx context.Context, sc *redis.Script, c Campaign, now int64, write bool, args ...any) (any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, unavailable(err)
+	}
+	keys := campaignKeys(s.prefix, c)
+	argv := make([]any, 0, 2+len(args))
+	argv = append(argv, now, now+s.retention)
+	argv = append(argv, args...)
+	if write && s.waitN > 0 {
+		return s.runWait(ctx, sc, keys, argv)
+	}
+	v, err := sc.Run(ctx, s.rdb, keys, argv...).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return v, nil
+}
+
+// runWait sends the script and WAIT in one pipeline on one connection to the
+// campaign's primary, so that WAIT covers this write.
+func (s *redisStore) runWait(ctx context.Context, sc *redis.Script, keys []string, argv []any) (any, error) {
+	var node *redis.Client
+	switch c := s.rdb.(type) {
+	case *redis.Client:
+		node = c
+	case *redis.ClusterClient:
+		n, err := c.MasterForKey(ctx, keys[0])
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		node = n
+	}
+	for attempt := 0; ; attempt++ {
+		pipe := node.Pipeline()
+		res := sc.EvalSha(ctx, pipe, keys, argv...)
+		acks := pipe.Do(ctx, "WAIT", s.waitN, s.waitT.Milliseconds())
+		_, err := pipe.Exec(ctx)
+		if rerr := res.Err(); rerr != nil {
+			if attempt == 0 && redis.HasErrorPrefix(rerr, "NOSCRIPT") {
+				if err := sc.Load(ctx, node).Err(); err != nil {
+					return nil, unavailable(err)
+				}
+				continue
+			}
+			if cc, ok := s.rdb.(*redis.ClusterClient); ok && (redis.HasErrorPrefix(rerr, "MOVED") || redis.HasErrorPrefix(rerr, "ASK")) {
+				cc.ReloadState(ctx)
+			}
+			return nil, unavailable(rerr)
+		}
+		if err != nil {
+			// The script ran; only WAIT failed.
+			return nil, fmt.Errorf("%w: %w: WAIT: %w", ErrUnavailable, ErrNotReplicated, err)
+		}
+		if n, err := acks.Int64(); err != nil || n < int64(s.waitN) {
+			return nil, fmt.Errorf("%w: %w: %d of %d replicas acknowledged within %v", ErrUnavailable, ErrNotReplicated, n, s.waitN, s.waitT)
+		}
+		return res.Val(), nil
+	}
+}
+
+// result turns a script's reply into an outcome.
+func result(v any, err error) (outcome, error) {
+	if err != nil {
+		return outcome{}, err
+	}
+	str, ok := v.(string)
+	if !ok {
+		return outcome{}, fmt.Errorf("%w: unexpected script reply %T", ErrUnavailable, v)
+	}
+	o, err := decodeOutcome(str)
+	if err != nil {
+		return outcome{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return o, nil
+}
+
+func (s *redisStore) DefineSlots(ctx context.Context, now time.Time, req DefineRequest) error {
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	ms, err := nowMs(now)
+	if err != nil {
+		return err
+	}
+	args := make([]any, 0, 2+2*len(req.Slots))
+	args = append(args, encodeID(req.Key), req.fingerprint())
+	for _, sl := range req.Slots {
+		args = append(args, encodeID(sl.ID), sl.Capacity)
+	}
+	v, err := s.run(ctx, defineScript, req.Campaign, ms, true, args...)
+	if err != nil {
+		return err
+	}
+	if v == "OK" {
+		return nil
+	}
+	o, err := result(v, nil)
+	if err != nil {
+		return err
+	}
+	if o.code == "" {
+		return fmt.Errorf("%w: unexpected define reply", ErrUnavailable)
+	}
+	return o.err()
+}
+
+func (s *redisStore) Hold(ctx context.Context, now time.Time, req HoldRequest) (Hold, error) {
+	if err := req.Validate(); err != nil {
+		return Hold{}, err
+	}
+	ms, err := nowMs(now)
+	if err != nil {
+		return Hold{}, err
+	}
+	o, err := result(s.run(ctx, holdScript, req.Campaign, ms, true,
+		encodeID(req.Key), req.fingerprint(), encodeID(req.Slot), encodeID(req.Person), newID(), ms+durMs(req.TTL)))
+	if err == nil {
+		err = o.err()
+	}
+	if err != nil {
+		return Hold{}, err
+	}
+	if o.rec.state == stateBooked || o.rec.state == stateExpired {
+		return Hold{}, fmt.Errorf("%w: hold reply in state %c", ErrUnavailable, o.rec.state)
+	}
+	return o.hold(req.Campaign), nil
+}
+
+func (s *redisStore) Confirm(ctx context.Context, now time.Time, req ConfirmRequest) (Booking, error) {
+	if err := req.Validate(); err != nil {
+		return Booking{}, err
+	}
+	ms, err := nowMs(now)
+	if err != nil {
+		return Booking{}, err
+	}
+	o, err := result(s.run(ctx, confirmScript, req.Campaign, ms, true,
+		encodeID(req.Key), req.fingerprint(), req.HoldID, encodeID(req.Person)))
+	return s.booking(req.Campaign, o, err)
+}
+
+func (s *redisStore) booking(c Campaign, o outcome, err error) (Booking, error) {
+	if err == nil {
+		err = o.err()
+	}
+	if err != nil {
+		return Booking{}, err
+	}
+	if o.rec.state != stateBooked {
+		return Booking{}, fmt.Errorf("%w: booking reply in state %c", ErrUnavailable, o.rec.state)
+	}
+	return o.booking(c), nil
+}
+
+func (s *redisStore) Cancel(ctx context.Context, now time.Time, req CancelRequest) error {
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	ms, err := nowMs(now)
+	if err != nil {
+		return err
+	}
+	o, err := result(s.run(ctx, cancelScript, req.Campaign, ms, true,
+		encodeID(req.Key), req.fingerprint(), req.ID, encodeID(req.Person)))
+	if err != nil {
+		return err
+	}
+	return o.err()
+}
+
+func (s *redisStore) Move(ctx context.Context, now time.Time, req MoveRequest) (Booking, error) {
+	if err := req.Validate(); err != nil {
+		return Booking{}, err
+	}
+	ms, err := nowMs(now)
+	if err != nil {
+		return Booking{}, err
+	}
+	o, err := result(s.run(ctx, moveScript, req.Campaign, ms, true,
+		encodeID(req.Key), req.fingerprint(), req.ID, encodeID(req.Person), encodeID(req.To)))
+	return s.booking(req.Campaign, o, err)
+}
+
+func (s *redisStore) Lookup(ctx context.Context, now time.Time, campaign Campaign, person string) (Entry, error) {
+	if err := validLookup(campaign, person); err != nil {
+		return Entry{}, err
+	}
+	ms, err := nowMs(now)
+	if err != nil {
+		return Entry{}, err
+	}
+	o, err := result(s.run(ctx, lookupScript, campaign, ms, false, encodeID(person)))
+	if err == nil {
+		err = o.err()
+	}
+	if err != nil {
+		return Entry{}, err
+	}
+	if o.rec.state == stateExpired {
+		return Entry{}, fmt.Errorf("%w: lookup found an expired hold", ErrUnavailable)
+	}
+	return o.entry(campaign), nil
+}
+
+// parseSlots decodes the "slot|capacity|booked|held" lines of the
+// availability and snapshot scripts.
+func parseSlots(v any) ([]Availability, error) {
+	lines, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%w: unexpected availability reply %T", ErrUnavailable, v)
+	}
+	out := make([]Availability, 0, len(lines))
+	for _, l := range lines {
+		line, _ := l.(string)
+		if strings.HasPrefix(line, "!") {
+			o, err := decodeOutcome(line)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			}
+			return nil, o.err()
+		}
+		parts := strings.Split(line, "|")
+		if len(parts) != 4 {
+			return nil, fmt.Errorf("%w: malformed availability line", ErrUnavailable)
+		}
+		id, err := decodeID(parts[0])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		var n [3]int
+		for i := range n {
+			if n[i], err = strconv.Atoi(parts[1+i]); err != nil {
+				return nil, fmt.Errorf("%w: malformed availability count", ErrUnavailable)
+			}
+		}
+		out = append(out, availability(id, n[0], n[1], n[2]))
+	}
+	return out, nil
+}
+
+func (s *redisStore) Availability(ctx context.Context, now time.Time, campaign Campaign, ids []string) ([]Availability, error) {
+	if err := validAvailability(campaign, ids); err != nil {
+		return nil, err
+	}
+	ms, err := nowMs(now)
+	if err != nil {
+		return nil, err
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = encodeID(id)
+	}
+	v, err := s.run(ctx, availabilityScript, campaign, ms, false, args...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := parseSlots(v)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		sort.Slice(out, func(i, j int) bool { return out[i].Slot < out[j].Slot })
+	} else if len(out) != len(ids) {
+		return nil, fmt.Errorf("%w: availability reply has %d slots, asked %d", ErrUnavailable, len(out), len(ids))
+	}
+	return out, nil
+}
+
+func (s *redisStore) Snapshot(ctx context.Context, now time.Time, campaign Campaign) (Snapshot, error) {
+	if err := campaign.Validate(); err != nil {
+		return Snapshot{}, err
+	}
+	ms, err := nowMs(now)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	v, err := s.run(ctx, snapshotScript, campaign, ms, false)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	parts, ok := v.([]any)
+	if !ok || len(parts) != 2 {
+		return Snapshot{}, fmt.Errorf("%w: unexpected snapshot reply", ErrUnavailable)
+	}
+	snap := Snapshot{Campaign: campaign, At: now, Holds: []Hold{}, Bookings: []Booking{}}
+	if snap.Slots, err = parseSlots(parts[0]); err != nil {
+		return Snapshot{}, err
+	}
+	sort.Slice(snap.Slots, func(i, j int) bool { return snap.Slots[i].Slot < snap.Slots[j].Slot })
+	flat, ok := parts[1].([]any)
+	if !ok || len(flat)%2 != 0 {
+		return Snapshot{}, fmt.Errorf("%w: unexpected snapshot records", ErrUnavailable)
+	}
+	for i := 0; i < len(flat); i += 2 {
+		id, _ := flat[i].(string)
+		line, _ := flat[i+1].(string)
+		r, err := decodeRecord(line)
+		if err != nil {
+			return Snapshot{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		o := outcome{id: id, rec: r}
+		switch r.state {
+		case stateHeld:
+			snap.Holds = append(snap.Holds, o.hold(campaign))
+		case stateBooked:
+			snap.Bookings = append(snap.Bookings, o.booking(campaign))
+		}
+	}
+	sortSnapshot(&snap)
+	return snap, nil
+}
