@@ -2,9 +2,11 @@ package window
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,10 +98,12 @@ type RedisSwitch struct {
 	mu     sync.Mutex
 	flight *switchFlight
 
-	ps     *redis.PubSub
-	cancel context.CancelFunc
-	done   chan struct{}
-	closed atomic.Bool
+	ps         *redis.PubSub
+	subscribed atomic.Bool
+	cancel     context.CancelFunc
+	done       chan struct{}
+	closed     atomic.Bool
+	self       string // " " + a random instance id, ending our notices
 }
 
 var _ Switch = (*RedisSwitch)(nil)
@@ -117,10 +121,12 @@ type switchFlight struct {
 	r    *switchReading
 }
 
-// setScript writes the state and announces it in one atomic step.
+// setScript writes the state and announces it in one atomic step. The
+// notice carries the writer's instance id, so the writer, whose reading
+// Set already updated, does not read the key again for its own notice.
 var setScript = redis.NewScript(`
 redis.call('SET', KEYS[1], ARGV[1])
-redis.call('PUBLISH', ARGV[2], ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `)
 
@@ -171,10 +177,16 @@ func NewRedisSwitch(rdb redis.UniversalClient, opts RedisSwitchOptions) (*RedisS
 		ps:      rdb.Subscribe(ctx), // no channel yet: no I/O here
 		cancel:  cancel,
 		done:    make(chan struct{}),
+		self:    " " + rand.Text(),
 	}
 	go s.listen(ctx)
 	return s, nil
 }
+
+// Subscribed reports whether the change-notice subscription is active now.
+// While it is not, changes still reach this instance within the TTL; a
+// readiness probe or a metric may watch it.
+func (s *RedisSwitch) Subscribed() bool { return s.subscribed.Load() }
 
 // Key returns the Redis key of the switch.
 func (s *RedisSwitch) Key() string { return s.key }
@@ -267,7 +279,7 @@ func (s *RedisSwitch) Set(ctx context.Context, on bool) error {
 		v = "1"
 	}
 	r := &switchReading{on: on, epoch: s.epoch.Load(), at: s.clk.Now()}
-	if err := setScript.Run(ctx, s.rdb, []string{s.key}, v, s.channel).Err(); err != nil {
+	if err := setScript.Run(ctx, s.rdb, []string{s.key}, v, s.channel, v+s.self).Err(); err != nil {
 		s.invalidate()
 		return fmt.Errorf("%w: set %s: %w", ErrSwitchUnavailable, s.key, err)
 	}
@@ -295,8 +307,13 @@ func (s *RedisSwitch) Close() error {
 // broken subscription and a restored one each invalidate the reading.
 func (s *RedisSwitch) listen(ctx context.Context) {
 	defer close(s.done)
+	defer s.subscribed.Store(false)
 	backoff := initialSwitchListenBackof
-	broken := false
+	// broken: no working subscription, from the start until the first
+	// confirmation. Only the loss of a working one invalidates: readings
+	// taken while there was none already age out by the TTL.
+	broken := true
+	everSubscribed := false
 	_ = s.ps.Subscribe(ctx, s.channel) // on failure, Receive reconnects
 	for {
 		msg, err := s.ps.Receive(ctx)
@@ -304,6 +321,7 @@ func (s *RedisSwitch) listen(ctx context.Context) {
 			return
 		}
 		if err != nil {
+			s.subscribed.Store(false)
 			if !broken {
 				broken = true
 				s.invalidate()
@@ -326,15 +344,21 @@ func (s *RedisSwitch) listen(ctx context.Context) {
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {
-				s.invalidate()
+				s.invalidate() // before Subscribed reports true
+				s.subscribed.Store(true)
 				if broken {
 					broken = false
 					backoff = initialSwitchListenBackof
-					s.log.Info("window: maintenance switch subscription restored", "key", s.key)
+					if everSubscribed {
+						s.log.Info("window: maintenance switch subscription restored", "key", s.key)
+					}
+					everSubscribed = true
 				}
 			}
 		case *redis.Message:
-			s.invalidate()
+			if !strings.HasSuffix(m.Payload, s.self) {
+				s.invalidate()
+			}
 		}
 	}
 }
