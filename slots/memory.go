@@ -117,7 +117,7 @@ func (c *memCampaign) purge(now, retention int64) {
 			delete(c.people, r.person)
 		}
 		r.state = stateExpired
-		heap.Push(&c.gx, timer{at: now + retention, kind: 'r', name: t.name})
+		heap.Push(&c.gx, timer{at: r.expires + retention, kind: 'r', name: t.name})
 	}
 	for len(c.gx) > 0 && c.gx[0].at <= now {
 		t := heap.Pop(&c.gx).(timer)

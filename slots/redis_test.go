@@ -1,9 +1,19 @@
 package slots_test
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/slots"
@@ -35,4 +45,425 @@ func TestRedisConformance(t *testing.T) {
 func TestRedisClusterConformance(t *testing.T) {
 	rdb := redistest.StartCluster(t, redistest.Options{}).Client()
 	slotstest.Run(t, func(t *testing.T) slots.Store { return freshStore(t, rdb, slots.RedisOptions{}) })
+}
+
+var t0 = time.Date(2021, 7, 12, 20, 0, 0, 0, time.FixedZone("KST", 9*60*60))
+
+// snapshot reads campaign c through s, which must be a Snapshotter, and
+// checks the invariants.
+func snapshot(t *testing.T, s slots.Store, now time.Time, c slots.Campaign) slots.Snapshot {
+	t.Helper()
+	snap, err := s.(slots.Snapshotter).Snapshot(context.Background(), now, c)
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	if err := snap.Check(); err != nil {
+		t.Fatalf("invariants: %v", err)
+	}
+	return snap
+}
+
+// TestRedisCrashKeepsConfirmedBookings confirms bookings on a server with
+// appendfsync always, kills it with SIGKILL, checks that every operation
+// fails with ErrUnavailable while it is down, restarts it, and finds every
+// confirmed booking and nothing from the outage.
+func TestRedisCrashKeepsConfirmedBookings(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{AOF: true})
+	s := freshStore(t, srv.Client(), slots.RedisOptions{Prefix: "crash:"})
+	ctx := context.Background()
+	const c = slots.Campaign("crash")
+	var defs []slots.Slot
+	for i := range 8 {
+		defs = append(defs, slots.Slot{ID: fmt.Sprint("slot-", i), Capacity: 25})
+	}
+	if err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: defs, Key: "define"}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 180
+	var bookings []slots.Booking
+	for i := range n {
+		hd, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: defs[i%len(defs)].ID, Person: fmt.Sprint("p", i), TTL: time.Hour, Key: fmt.Sprint("h", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%6 == 5 {
+			continue // left as a live hold
+		}
+		b, err := s.Confirm(ctx, t0, slots.ConfirmRequest{Campaign: c, HoldID: hd.ID, Person: hd.Person, Key: fmt.Sprint("c", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bookings = append(bookings, b)
+	}
+	// The last booking is confirmed; kill at once.
+	before := snapshot(t, s, t0, c)
+	srv.Kill()
+	// While it is down, ask through a client that does not retry, so the
+	// test is quick; the store is the same (same prefix).
+	fast := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialerRetries: 1, DialTimeout: 200 * time.Millisecond})
+	defer fast.Close()
+	s = freshStore(t, fast, slots.RedisOptions{Prefix: "crash:"})
+
+	// Down: every operation refuses with ErrUnavailable.
+	down := t0.Add(time.Second)
+	hd0 := before.Holds[0]
+	checks := map[string]error{
+		"DefineSlots": s.DefineSlots(ctx, down, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "new", Capacity: 1}}, Key: "d2"}),
+		"Cancel":      s.Cancel(ctx, down, slots.CancelRequest{Campaign: c, ID: bookings[0].ID, Person: bookings[0].Person, Key: "x1"}),
+	}
+	_, checks["Hold"] = s.Hold(ctx, down, slots.HoldRequest{Campaign: c, Slot: "slot-0", Person: "outage", TTL: time.Hour, Key: "x2"})
+	_, checks["Confirm"] = s.Confirm(ctx, down, slots.ConfirmRequest{Campaign: c, HoldID: hd0.ID, Person: hd0.Person, Key: "x3"})
+	_, checks["Move"] = s.Move(ctx, down, slots.MoveRequest{Campaign: c, ID: bookings[1].ID, Person: bookings[1].Person, To: "slot-7", Key: "x4"})
+	_, checks["Lookup"] = s.Lookup(ctx, down, c, "p1")
+	_, checks["Availability"] = s.Availability(ctx, down, c, nil)
+	_, checks["Snapshot"] = s.(slots.Snapshotter).Snapshot(ctx, down, c)
+	for op, err := range checks {
+		if !errors.Is(err, slots.ErrUnavailable) {
+			t.Errorf("%s with Redis down: %v, want ErrUnavailable", op, err)
+		}
+	}
+
+	srv.Restart()
+	s = freshStore(t, srv.Client(), slots.RedisOptions{Prefix: "crash:"})
+	after := snapshot(t, s, t0, c)
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("state after kill -9 and restart differs:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if len(after.Bookings) != len(bookings) {
+		t.Fatalf("%d bookings after restart, %d confirmed", len(after.Bookings), len(bookings))
+	}
+	for _, b := range bookings {
+		e, err := s.Lookup(ctx, down, c, b.Person)
+		if err != nil || e.Booking == nil || *e.Booking != b {
+			t.Fatalf("booking %s after restart: %+v, %v", b.ID, e, err)
+		}
+	}
+	if _, err := s.Lookup(ctx, down, c, "outage"); !errors.Is(err, slots.ErrNotFound) {
+		t.Fatalf("the Hold tried during the outage exists: %v", err)
+	}
+	// The keys tried during the outage were never used.
+	if err := s.Cancel(ctx, down, slots.CancelRequest{Campaign: c, ID: bookings[0].ID, Person: bookings[0].Person, Key: "x1"}); err != nil {
+		t.Fatalf("Cancel under a key first tried during the outage: %v", err)
+	}
+}
+
+// TestRedisScriptErrorIsUnavailable puts a value of the wrong type where the
+// store keeps a campaign's slots: the script fails, and the store reports
+// ErrUnavailable, not a booking or a domain error.
+func TestRedisScriptErrorIsUnavailable(t *testing.T) {
+	rdb := redistest.Start(t, redistest.Options{}).Client()
+	s := freshStore(t, rdb, slots.RedisOptions{Prefix: "broken:"})
+	ctx := context.Background()
+	if err := rdb.Set(ctx, "broken:{c}:slots", "not a hash", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: "c", Slot: "a", Person: "p", TTL: time.Minute, Key: "k"})
+	if !errors.Is(err, slots.ErrUnavailable) {
+		t.Fatalf("Hold with a corrupted slots key: %v, want ErrUnavailable", err)
+	}
+	_, err = s.Availability(ctx, t0, "c", nil)
+	if !errors.Is(err, slots.ErrUnavailable) {
+		t.Fatalf("Availability with a corrupted slots key: %v, want ErrUnavailable", err)
+	}
+	if n, _ := rdb.Exists(ctx, "broken:{c}:people", "broken:{c}:recs").Result(); n != 0 {
+		t.Fatalf("a failed script left %d keys behind", n)
+	}
+}
+
+// dropConn loses the reply to the first EVALSHA it carries while armed, as a
+// timeout or a reset connection would: the server has run the script, the
+// client sees EOF, and go-redis sends the script again on a new connection.
+type dropConn struct {
+	net.Conn
+	armed   *atomic.Bool
+	dropped *atomic.Int64
+	pending bool
+}
+
+func (c *dropConn) Write(b []byte) (int, error) {
+	if c.armed.Load() && bytes.Contains(bytes.ToLower(b), []byte("evalsha")) {
+		c.pending = true
+	}
+	return c.Conn.Write(b)
+}
+
+func (c *dropConn) Read(b []byte) (int, error) {
+	if c.pending && c.armed.CompareAndSwap(true, false) {
+		// Let the server run the script, then lose its reply.
+		n, err := c.Conn.Read(b)
+		if err == nil && n > 0 {
+			c.dropped.Add(1)
+			c.Conn.Close()
+			return 0, io.EOF
+		}
+		return n, err
+	}
+	return c.Conn.Read(b)
+}
+
+// TestRedisRetriedScriptRunsOnce shows why every write script records its
+// outcome: go-redis resends a script whose reply was lost, and the second run
+// must return the first run's result instead of acting again.
+func TestRedisRetriedScriptRunsOnce(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	var armed atomic.Bool
+	var dropped atomic.Int64
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: 1,
+		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &dropConn{Conn: c, armed: &armed, dropped: &dropped}, nil
+		}})
+	t.Cleanup(func() { rdb.Close() })
+	s := freshStore(t, rdb, slots.RedisOptions{})
+	ctx := context.Background()
+	const c = slots.Campaign("retry")
+	if err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 5}}, Key: "d"}); err != nil {
+		t.Fatal(err)
+	}
+
+	armed.Store(true)
+	hd, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: "p", TTL: time.Minute, Key: "h"})
+	if dropped.Load() != 1 {
+		t.Fatalf("no reply was dropped (%d): the test did not exercise a retry", dropped.Load())
+	}
+	if err != nil {
+		t.Fatalf("Hold whose first reply was lost: %v (a second run that acts again would say ErrAlreadyBooked)", err)
+	}
+	snap := snapshot(t, s, t0, c)
+	if len(snap.Holds) != 1 || snap.Holds[0] != hd || snap.Slots[0].Held != 1 {
+		t.Fatalf("after a retried Hold: %+v, want exactly hold %+v", snap, hd)
+	}
+
+	armed.Store(true)
+	if err := s.Cancel(ctx, t0, slots.CancelRequest{Campaign: c, ID: hd.ID, Person: "p", Key: "k"}); err != nil {
+		t.Fatalf("Cancel whose first reply was lost: %v (a second run that acts again would say ErrNotFound)", err)
+	}
+	if dropped.Load() != 2 {
+		t.Fatalf("dropped %d replies, want 2", dropped.Load())
+	}
+	if snap := snapshot(t, s, t0, c); len(snap.Holds) != 0 || snap.Slots[0].Held != 0 {
+		t.Fatalf("after a retried Cancel: %+v", snap)
+	}
+}
+
+// TestRedisKeysStayInLayout runs hostile identifiers through a store and
+// checks every key it wrote: only the six names of each campaign, under the
+// prefix, with the campaign as the whole hash tag.
+func TestRedisKeysStayInLayout(t *testing.T) {
+	rdb := redistest.Start(t, redistest.Options{}).Client()
+	s := freshStore(t, rdb, slots.RedisOptions{Prefix: "layout:"})
+	ctx := context.Background()
+	ids := []string{"{x}", "}{", "a:b", "\xff", "|", strings.Repeat("{", slots.MaxIDLen)}
+	for _, c := range []slots.Campaign{"c", "C-1.x_y"} {
+		var defs []slots.Slot
+		for _, id := range ids {
+			defs = append(defs, slots.Slot{ID: id, Capacity: 2})
+		}
+		if err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: defs, Key: "{k}"}); err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range ids {
+			hd, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: id, Person: ids[(i+1)%len(ids)], TTL: time.Second, Key: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i%2 == 0 {
+				if _, err := s.Confirm(ctx, t0, slots.ConfirmRequest{Campaign: c, HoldID: hd.ID, Person: hd.Person, Key: "c" + id}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		// Let the rest expire, so the expiry sets are used too.
+		if _, err := s.Availability(ctx, t0.Add(2*time.Second), c, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := rdb.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(keys)
+	want := regexp.MustCompile(`^layout:\{(c|C-1\.x_y)\}:(slots|recs|people|hx|gx|idem)$`)
+	for _, k := range keys {
+		if !want.MatchString(k) {
+			t.Errorf("key %q is outside the layout", k)
+		}
+	}
+	if len(keys) < 10 {
+		t.Errorf("keys = %q, want (up to) the six of each campaign", keys)
+	}
+}
+
+// TestRetentionBoundsRecords checks that idempotency records and traces of
+// expired holds go once their retention has passed: a used key becomes free
+// again, and (on Redis) the records are deleted, a bounded number per call.
+func TestRetentionBoundsRecords(t *testing.T) {
+	rdb := redistest.Start(t, redistest.Options{}).Client()
+	for _, tc := range []struct {
+		name      string
+		s         slots.Store
+		retention time.Duration
+	}{
+		{"memory", slots.NewMemoryStore(), slots.DefaultRetention},
+		{"redis", freshStore(t, rdb, slots.RedisOptions{Prefix: "ret:", Retention: 2 * time.Hour}), 2 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ctx := tc.s, context.Background()
+			const c = slots.Campaign("ret")
+			if err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 200}}, Key: "d"}); err != nil {
+				t.Fatal(err)
+			}
+			var first slots.Hold
+			for i := range 150 {
+				hd, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: fmt.Sprint("p", i), TTL: time.Minute, Key: fmt.Sprint("k", i)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 {
+					first = hd
+				}
+			}
+			// Within the retention: the key is taken, and a late Confirm is
+			// told the hold expired.
+			within := t0.Add(tc.retention - time.Millisecond)
+			_, err := s.Hold(ctx, within, slots.HoldRequest{Campaign: c, Slot: "a", Person: "other", TTL: time.Minute, Key: "k0"})
+			if !errors.Is(err, slots.ErrConflict) {
+				t.Fatalf("reusing a key within retention: %v, want ErrConflict", err)
+			}
+			_, err = s.Confirm(ctx, within, slots.ConfirmRequest{Campaign: c, HoldID: first.ID, Person: "p0", Key: "late"})
+			if !errors.Is(err, slots.ErrHoldExpired) {
+				t.Fatalf("late Confirm within retention: %v, want ErrHoldExpired", err)
+			}
+			// After it: the key is free again.
+			after := t0.Add(tc.retention + time.Minute + time.Millisecond)
+			if _, err := s.Hold(ctx, after, slots.HoldRequest{Campaign: c, Slot: "a", Person: "other", TTL: time.Minute, Key: "k1"}); err != nil {
+				t.Fatalf("reusing a key after retention: %v", err)
+			}
+			if tc.name != "redis" {
+				return
+			}
+			// Each call drops at most 100 stale records (here 301: 151
+			// idempotency records, 150 traces); three more calls clear the
+			// rest.
+			for range 3 {
+				if _, err := s.Availability(ctx, after, c, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			idem, _ := rdb.HLen(ctx, "ret:{ret}:idem").Result()
+			recs, _ := rdb.HLen(ctx, "ret:{ret}:recs").Result()
+			gx, _ := rdb.ZCard(ctx, "ret:{ret}:gx").Result()
+			hx, _ := rdb.ZCard(ctx, "ret:{ret}:hx").Result()
+			// Left: the records made at or after "within" (the late
+			// Confirm's and the new hold's keys, and the new hold).
+			if idem != 2 || recs != 1 || hx != 1 || gx != 2 {
+				t.Fatalf("after retention: %d idempotency records, %d holds, %d expiry entries, %d gc entries; want 2, 1, 1, 2", idem, recs, hx, gx)
+			}
+		})
+	}
+}
+
+func TestNewRedisStoreOptions(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer rdb.Close()
+	for _, o := range []slots.RedisOptions{
+		{Prefix: "a{b"}, {Prefix: "a}"}, {Prefix: "a b"}, {Prefix: strings.Repeat("p", 65)},
+		{Retention: time.Minute}, {Retention: -time.Hour},
+		{WaitReplicas: -1}, {WaitReplicas: 1, WaitTimeout: time.Microsecond},
+	} {
+		if _, err := slots.NewRedisStore(rdb, o); !errors.Is(err, slots.ErrInvalid) {
+			t.Errorf("NewRedisStore(%+v): %v, want ErrInvalid", o, err)
+		}
+	}
+	if _, err := slots.NewRedisStore(nil, slots.RedisOptions{}); !errors.Is(err, slots.ErrInvalid) {
+		t.Errorf("NewRedisStore(nil): %v", err)
+	}
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	defer ring.Close()
+	if _, err := slots.NewRedisStore(ring, slots.RedisOptions{WaitReplicas: 1}); !errors.Is(err, slots.ErrInvalid) {
+		t.Errorf("WaitReplicas on a Ring: %v, want ErrInvalid", err)
+	}
+	if _, err := slots.NewRedisStore(ring, slots.RedisOptions{}); err != nil {
+		t.Errorf("Ring without WaitReplicas: %v", err)
+	}
+}
+
+// TestRedisWaitReplicas runs a primary with one replica: with
+// WaitReplicas 1 a booking returns once the replica has it; with the replica
+// gone, the write stands on the primary but the call says ErrNotReplicated,
+// and a retry with the same key waits again.
+func TestRedisWaitReplicas(t *testing.T) {
+	primary := redistest.Start(t, redistest.Options{})
+	replica := redistest.Start(t, redistest.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(primary.Port())}})
+	ctx := context.Background()
+	rc := replica.Client()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, _ := rc.Info(ctx, "replication").Result()
+		if strings.Contains(info, "master_link_status:up") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica did not connect: %s", info)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s := freshStore(t, primary.Client(), slots.RedisOptions{Prefix: "w:", WaitReplicas: 1, WaitTimeout: 2 * time.Second})
+	const c = slots.Campaign("wait")
+	if err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 5}}, Key: "d"}); err != nil {
+		t.Fatal(err)
+	}
+	hd, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: "p", TTL: time.Minute, Key: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Confirm(ctx, t0, slots.ConfirmRequest{Campaign: c, HoldID: hd.ID, Person: "p", Key: "c"})
+	if err != nil {
+		t.Fatalf("Confirm with a live replica: %v", err)
+	}
+	// The replica has the booking as soon as Confirm returned.
+	if rec, err := rc.HGet(ctx, "w:{wait}:recs", b.ID).Result(); err != nil || !strings.HasPrefix(rec, "B|") {
+		t.Fatalf("replica's record of %s: %q, %v", b.ID, rec, err)
+	}
+
+	replica.Kill()
+	s2 := freshStore(t, primary.Client(), slots.RedisOptions{Prefix: "w:", WaitReplicas: 1, WaitTimeout: 50 * time.Millisecond})
+	req := slots.HoldRequest{Campaign: c, Slot: "a", Person: "q", TTL: time.Minute, Key: "h2"}
+	_, err = s2.Hold(ctx, t0, req)
+	if !errors.Is(err, slots.ErrNotReplicated) || !errors.Is(err, slots.ErrUnavailable) {
+		t.Fatalf("Hold with the replica down: %v, want ErrNotReplicated and ErrUnavailable", err)
+	}
+	// The write stands on the primary; a retry returns it and waits again.
+	e, err := s2.Lookup(ctx, t0, c, "q")
+	if err != nil || e.Hold == nil {
+		t.Fatalf("Lookup after an unreplicated Hold: %+v, %v", e, err)
+	}
+	if _, err := s2.Hold(ctx, t0, req); !errors.Is(err, slots.ErrNotReplicated) {
+		t.Fatalf("retry with the replica still down: %v", err)
+	}
+	plain := freshStore(t, primary.Client(), slots.RedisOptions{Prefix: "w:"})
+	if again, err := plain.Hold(ctx, t0, req); err != nil || again != *e.Hold {
+		t.Fatalf("retry without WAIT = %+v, %v; want the recorded hold %+v", again, err, *e.Hold)
+	}
+}
+
+// TestRedisClusterWaitReplicas checks that WAIT goes to the campaign's own
+// primary on a Cluster (here without replicas, so it always falls short).
+func TestRedisClusterWaitReplicas(t *testing.T) {
+	rdb := redistest.StartCluster(t, redistest.Options{}).Client()
+	s := freshStore(t, rdb, slots.RedisOptions{WaitReplicas: 1, WaitTimeout: 20 * time.Millisecond})
+	ctx := context.Background()
+	for _, c := range []slots.Campaign{"a", "b", "c", "d"} {
+		err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "s", Capacity: 1}}, Key: "d"})
+		if !errors.Is(err, slots.ErrNotReplicated) {
+			t.Fatalf("campaign %s: %v, want ErrNotReplicated", c, err)
+		}
+		a, err := s.Availability(ctx, t0, c, []string{"s"})
+		if err != nil || a[0].Capacity != 1 {
+			t.Fatalf("campaign %s: the write did not stand: %+v, %v", c, a, err)
+		}
+	}
 }

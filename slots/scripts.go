@@ -18,6 +18,7 @@ import "github.com/redis/go-redis/v9"
 const preludeLua = `
 local now = tonumber(ARGV[1])
 local gcat = ARGV[2]
+local retention = tonumber(gcat) - now
 local K_SLOTS, K_RECS, K_PEOPLE, K_HX, K_GX, K_IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
 -- parse splits a record "S|slot|person|created|expires|confirmed".
@@ -26,7 +27,7 @@ local function parse(rec)
 end
 
 -- purge expires every hold due at now (all of them: the counts must be
--- exact), then drops up to 100 traces and idempotency records past their
+-- exact), keeping a trace of each until its expiry + retention, then drops up to 100 traces and idempotency records past their
 -- retention (a bounded amount of garbage collection per call).
 local function purge()
   local due = redis.call('ZRANGEBYSCORE', K_HX, '-inf', ARGV[1])
@@ -41,7 +42,7 @@ local function purge()
           redis.call('HDEL', K_PEOPLE, p)
         end
         redis.call('HSET', K_RECS, id, 'X' .. string.sub(rec, 2))
-        redis.call('ZADD', K_GX, gcat, 'r' .. id)
+        redis.call('ZADD', K_GX, tonumber(string.match(rec, '|(%d+)|%d+$')) + retention, 'r' .. id)
       end
     end
     redis.call('ZREMRANGEBYSCORE', K_HX, '-inf', ARGV[1])
