@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync/atomic"
 	"time"
 )
@@ -272,6 +271,3 @@ func (r *Room) Verify(token, identity string, now time.Time) error {
 	}
 	return r.o.Keyring.Verify(token, r.o.Name, r.Hash(identity), now)
 }
-
-// logger is the room's logger.
-func (r *Room) logger() *slog.Logger { return r.o.Logger }

@@ -45,6 +45,12 @@ func TestRedis(t *testing.T) {
 			t.Run("Conformance", func(t *testing.T) {
 				admissiontest.Run(t, func(t *testing.T) admission.Store { return redisStore(t, b.client) })
 			})
+			for _, sc := range scenarios {
+				t.Run(sc.name, func(t *testing.T) {
+					t.Parallel()
+					sc.fn(t, func(t testing.TB) admission.Store { return redisStore(t, b.client) })
+				})
+			}
 		})
 	}
 }

@@ -1,0 +1,74 @@
+// Package admission is gatehouse's waiting room: a fair, server-side line
+// in front of an opening that a whole country hits at once.
+//
+// In July 2021 the queue of Korea's vaccine booking site lived in the
+// browser: toggling airplane mode skipped it, because it failed open, and
+// the page promised a wait of "93 hours 4 minutes". A [Room] is the
+// opposite on each count:
+//
+//   - One place per identity. The host application supplies the identity
+//     (its authenticated user); the room keeps only a keyed hash of it
+//     ([HashIdentity]). Joining again, from any device or server, returns
+//     the same place; reconnecting never loses it.
+//   - Early arrivals, who joined before the opening, are shuffled at the
+//     opening, uniformly, by a keyed permutation of their arrival indices
+//     ([NewShuffle]); later arrivals are served first come, first served.
+//     The room publishes the seed's commitment before the opening and the
+//     seed after it ([Room.SeedCommitment], [Room.Seed], the fairness
+//     endpoint of [Room.Handler]), so that anyone can recompute every early
+//     arrival's place. Fixing the order of a million early arrivals is one
+//     write: the number E of early arrivals.
+//   - Admission is paced to what the booking backend can take: at most
+//     Options.Rate new people a minute (a token bucket with Options.Burst,
+//     that is GCRA) and at most Options.Cap active at once. There is no
+//     leader and no background goroutine: every call, from any instance,
+//     moves a serving counter atomically in the store by as many people as
+//     the rate and the cap allow since the previous call. Several instances
+//     on one Redis admit together exactly at the configured rate.
+//   - Someone called while away keeps the place for Options.ClaimWindow;
+//     after that the place stops counting against the cap (abandoned places
+//     do not stall the line), and on return the person goes to the head of
+//     the line, not the back. Claiming (the first Status once admitted)
+//     holds the place for Options.SessionTTL; [Room.Done] frees it at once.
+//   - An admitted person gets a signed pass bound to the room and the
+//     identity hash ([Keyring]); protected routes ([Room.Protect]) check it
+//     on every request without asking the store, in constant time, with
+//     rotating keys.
+//   - The ETA is a range computed from the people ahead and the drain rate
+//     measured in the store; before there is a measurement it says
+//     "unknown", and it is never shorter than the configured rate allows.
+//     [Stats.Calibration] and [Event] tell how often the actual wait fell
+//     inside the range shown at join.
+//   - It fails closed: every store error is [ErrUnavailable] (HTTP 503 with
+//     Retry-After) and admits nobody.
+//
+// # Time
+//
+// Every time read goes through Options.Clock (github.com/benbjohnson/clock);
+// stores take now from the caller and decide nothing by their own clock,
+// so a mock clock drives memory and Redis alike. The line moves lazily at
+// each call; nothing runs in the background.
+//
+// # Stores
+//
+// [NewMemoryStore] serves one process; [NewRedisStore] serves any number of
+// instances through Redis (standalone, Sentinel or Cluster), one Lua script
+// per operation. Both run the same arithmetic (golang.org/x/time/rate's
+// token bucket), and both pass the conformance suite in
+// admission/admissiontest, which a third-party [Store] can run too.
+//
+// # HTTP
+//
+// [Room.Handler] serves the JSON API (join, status, done, fairness) and
+// [Room.Protect] guards the routes behind the waiting room:
+//
+//	id := func(r *http.Request) (string, bool) { return userFromSession(r) }
+//	mux.Handle("/queue/", room.Handler(id))
+//	mux.Handle("/book/", room.Protect(bookingHandler, id))
+//
+// # Durability
+//
+// With Redis, run appendonly yes with appendfsync always: a line (places,
+// claims, E, the serving counter) then survives a crash of the server, and
+// while Redis is down the room refuses with 503 rather than admit anyone.
+package admission

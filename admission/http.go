@@ -1,0 +1,225 @@
+package admission
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"path"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/internal/problem"
+)
+
+// IdentityFunc returns the identity of the person making r (the host
+// application's authenticated user, account number, ...) and true, or
+// false when the request carries none. Never an IP address or a cookie of
+// the waiting room's own making: one person, one place.
+type IdentityFunc func(r *http.Request) (string, bool)
+
+// RetryAfterUnavailable is the Retry-After the HTTP handlers send with a
+// 503 when the store cannot be asked.
+const RetryAfterUnavailable = 5 * time.Second
+
+// Handler returns the waiting room's JSON API. It serves requests by the
+// last element of their path, so it can be mounted anywhere
+// (mux.Handle("/queue/", room.Handler(id))):
+//
+//	POST .../join      join (or find your place); 200 with a Status
+//	GET  .../status    your standing; 200 with a Status (claims the place
+//	                   and carries the pass once admitted)
+//	POST .../done      leave or end the session; 200 with a Status
+//	GET  .../fairness  {"room", "opens_at", "seed_commitment", and from the
+//	                   opening "seed" and "early_arrivals"}: what anyone
+//	                   needs to recompute the opening shuffle
+//
+// The Status JSON form is documented on [Status]. Every response has
+// Cache-Control: no-store. While admitted, the pass is also set as the
+// cookie Options.PassCookie (HttpOnly, SameSite=Lax, Path=/, Secure when
+// the request came over TLS; behind a TLS-terminating proxy set the
+// cookie yourself from the JSON). Errors are RFC 9457 problem+json: 401
+// without an identity, 404 for status or done before joining, 405 for a
+// wrong method, 503 with Retry-After when the store is unavailable
+// (nobody is admitted then), 500 otherwise.
+func (r *Room) Handler(identity IdentityFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		op := path.Base(req.URL.Path)
+		want := methodOf(op)
+		switch {
+		case want == "":
+			problem.Write(w, problem.Problem{Status: http.StatusNotFound, Instance: req.URL.Path}, 0)
+			return
+		case req.Method != want && !(want == http.MethodGet && req.Method == http.MethodHead):
+			w.Header().Set("Allow", want)
+			problem.Write(w, problem.Problem{Status: http.StatusMethodNotAllowed, Instance: req.URL.Path}, 0)
+			return
+		case op == "fairness":
+			r.serveFairness(w, req)
+			return
+		}
+		id, ok := identity(req)
+		if !ok || id == "" {
+			problem.Write(w, problem.Problem{
+				Status:   http.StatusUnauthorized,
+				Title:    "Identity required",
+				Detail:   "Sign in to take a place in the waiting room.",
+				Instance: req.URL.Path,
+			}, 0)
+			return
+		}
+		var (
+			st  Status
+			err error
+		)
+		switch op {
+		case "join":
+			st, err = r.Join(req.Context(), id)
+		case "status":
+			st, err = r.Status(req.Context(), id)
+		default:
+			st, err = r.Done(req.Context(), id)
+		}
+		if err != nil {
+			r.writeError(w, req, err)
+			return
+		}
+		if r.o.PassCookie != "-" {
+			switch {
+			case st.Pass != "":
+				http.SetCookie(w, &http.Cookie{
+					Name: r.o.PassCookie, Value: st.Pass, Path: "/",
+					Expires: st.PassExpires, MaxAge: int(max(1, st.PassExpires.Sub(r.o.Clock.Now()).Seconds())),
+					HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
+				})
+			case st.State == StateDone || st.State == StateExpired:
+				http.SetCookie(w, &http.Cookie{
+					Name: r.o.PassCookie, Value: "", Path: "/", MaxAge: -1,
+					HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
+				})
+			}
+		}
+		writeJSON(w, http.StatusOK, st)
+	})
+}
+
+// methodOf returns the method of the endpoint op, "" for none.
+func methodOf(op string) string {
+	switch op {
+	case "join", "done":
+		return http.MethodPost
+	case "status", "fairness":
+		return http.MethodGet
+	}
+	return ""
+}
+
+func (r *Room) writeError(w http.ResponseWriter, req *http.Request, err error) {
+	p := problem.Problem{Instance: req.URL.Path, Extensions: map[string]any{"room": r.o.Name}}
+	var retry time.Duration
+	switch {
+	case errors.Is(err, ErrNotJoined):
+		p.Status, p.Title, p.Detail = http.StatusNotFound, "Not in the waiting room", "Join the waiting room first."
+	case errors.Is(err, ErrUnavailable):
+		p.Status, p.Title, p.Detail = http.StatusServiceUnavailable, "Waiting room unavailable", "The waiting room cannot be reached right now; your place is kept. Try again shortly."
+		retry = RetryAfterUnavailable
+	case errors.Is(err, ErrNoIdentity):
+		p.Status, p.Title = http.StatusUnauthorized, "Identity required"
+	default:
+		p.Status, p.Title = http.StatusInternalServerError, "Waiting room error"
+		r.o.Logger.Error("admission: handler", "room", r.o.Name, "path", req.URL.Path, "err", err)
+	}
+	problem.Write(w, p, retry)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		problem.Write(w, problem.Problem{Status: http.StatusInternalServerError}, 0)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}
+
+// Fairness is what the room publishes so that anyone can audit the
+// opening shuffle: before the opening the seed's commitment; from the
+// opening the seed and E, from which NewShuffle(seed, E).Place(index)
+// gives every early arrival's place.
+type Fairness struct {
+	Room           string    `json:"room"`
+	Opening        time.Time `json:"opens_at"`
+	SeedCommitment string    `json:"seed_commitment"`
+	Seed           string    `json:"seed,omitempty"`
+	EarlyArrivals  *int64    `json:"early_arrivals,omitempty"`
+}
+
+func (r *Room) serveFairness(w http.ResponseWriter, req *http.Request) {
+	now := r.o.Clock.Now()
+	f := Fairness{Room: r.o.Name, Opening: r.o.Opening, SeedCommitment: r.commitment}
+	if seed, ok := r.Seed(now); ok {
+		st, err := r.Stats(req.Context())
+		if err != nil {
+			r.writeError(w, req, err)
+			return
+		}
+		f.Seed = seed.String()
+		if st.Opened {
+			f.EarlyArrivals = &st.Early
+		}
+	}
+	writeJSON(w, http.StatusOK, f)
+}
+
+// Protect returns a handler that lets a request through to next only with
+// a valid pass of this room for the request's identity: read from the
+// header Options.PassHeader, else the cookie Options.PassCookie. It never
+// asks the store, so admitted people keep going while the store is down,
+// and nobody gets through because of an outage. Refusals are problem+json:
+// 401 without an identity or a pass; 403 for a pass that is forged,
+// malformed, expired, for another identity or another room, or signed
+// with a key the keyring no longer accepts.
+func (r *Room) Protect(next http.Handler, identity IdentityFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		id, ok := identity(req)
+		if !ok || id == "" {
+			problem.Write(w, problem.Problem{
+				Status: http.StatusUnauthorized, Title: "Identity required",
+				Instance: req.URL.Path, Extensions: map[string]any{"room": r.o.Name},
+			}, 0)
+			return
+		}
+		token := ""
+		if r.o.PassHeader != "-" {
+			token = req.Header.Get(r.o.PassHeader)
+		}
+		if token == "" && r.o.PassCookie != "-" {
+			if c, err := req.Cookie(r.o.PassCookie); err == nil {
+				token = c.Value
+			}
+		}
+		if token == "" {
+			problem.Write(w, problem.Problem{
+				Status: http.StatusUnauthorized, Title: "Pass required",
+				Detail:   "Wait for your turn in the waiting room.",
+				Instance: req.URL.Path, Extensions: map[string]any{"room": r.o.Name},
+			}, 0)
+			return
+		}
+		if err := r.Verify(token, id, r.o.Clock.Now()); err != nil {
+			title := "Invalid pass"
+			if errors.Is(err, ErrPassExpired) {
+				title = "Pass expired"
+			}
+			r.o.Logger.Debug("admission: pass refused", "room", r.o.Name, "id", r.Hash(id).Short(), "err", err)
+			problem.Write(w, problem.Problem{
+				Status: http.StatusForbidden, Title: title,
+				Instance: req.URL.Path, Extensions: map[string]any{"room": r.o.Name},
+			}, 0)
+			return
+		}
+		next.ServeHTTP(w, req)
+	})
+}
