@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/benbjohnson/clock"
+)
+
+// Exit statuses.
+const (
+	exitOK         = 0
+	exitViolations = 1 // the run completed and a violation count is not zero
+	exitUsage      = 2 // bad flags
+	exitError      = 3 // the run could not be carried out
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the program: flags in, report out, exit status back.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintln(stderr, "rush:", err)
+		return exitUsage
+	}
+	env := runEnv{stdout: stdout, stderr: stderr, progress: !cfg.Quiet && isTerminal(stderr)}
+	rep, err := simulate(ctx, &cfg, env)
+	if err != nil {
+		fmt.Fprintln(stderr, "rush:", err)
+		return exitError
+	}
+	return exitStatus(rep)
+}
+
+// exitStatus is non-zero when any violation count is.
+func exitStatus(r *report) int {
+	if r.Violations.Total != 0 {
+		return exitViolations
+	}
+	return exitOK
+}
+
+// runEnv is how a run talks to the world; tests replace the target.
+type runEnv struct {
+	stdout, stderr io.Writer
+	progress       bool
+	// newTarget, when set, builds the system under test instead of the
+	// one the configuration names (tests: broken or fake targets).
+	newTarget targetFactory
+}
+
+// targetFactory builds a target for cfg, whose library reads clk and whose
+// room opens at open, with the crowd's slots. It may return a
+// faultControl for Redis faults, and a cleanup.
+type targetFactory func(ctx context.Context, cfg *config, clk clock.Clock, open time.Time, cr *crowd) (target, faultControl, func(), error)
+
+// simulate runs the rush described by cfg and writes the reports.
+func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
+	if env.stdout == nil {
+		env.stdout = io.Discard
+	}
+	if env.stderr == nil {
+		env.stderr = io.Discard
+	}
+	cr := newCrowd(cfg)
+	var clk clock.Clock
+	var open time.Time
+	if cfg.Realtime {
+		clk = clock.New()
+		// Open Prequeue from now, on a whole second.
+		open = time.Now().Add(cfg.openAt()).Truncate(time.Second).Add(time.Second)
+	} else {
+		open = openingInstant
+		clk = newSimClock(simStartFor(cfg, open))
+	}
+	factory := env.newTarget
+	if factory == nil {
+		factory = defaultTarget
+	}
+	tgt, faults, cleanup, err := factory(ctx, cfg, clk, open, cr)
+	if err != nil {
+		return nil, err
+	}
+	if cleanup != nil {
+		defer cleanup()
+	}
+	defer tgt.Close()
+
+	var noop *noopStat
+	if m, ok := tgt.(noopMeasurer); ok && cfg.NoopRounds > 0 {
+		if noop, err = m.measureNoop(ctx, cfg.NoopRounds, cfg.Workers); err != nil {
+			return nil, fmt.Errorf("no-op baseline: %w", err)
+		}
+	}
+
+	s := newSim(ctx, cfg, cr, tgt, clk, simStartFor(cfg, open))
+	s.faults = faults
+	if env.progress {
+		s.progress = newBarProgress(env.stderr, cfg.People)
+	}
+	runtime.GC()
+	wall := s.run()
+
+	var stats workerStats
+	for _, w := range s.pool.workers {
+		for o := range stats.lat {
+			stats.lat[o].merge(&w.st.lat[o])
+		}
+		for o := range stats.outcomes {
+			for k := range stats.outcomes[o] {
+				stats.outcomes[o][k] += w.st.outcomes[o][k]
+			}
+		}
+	}
+
+	audit := auditResult{Error: "(-audit=false)"}
+	if cfg.Audit {
+		actx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		data, err := tgt.Audit(actx)
+		cancel()
+		if err != nil {
+			audit = auditResult{Error: err.Error()}
+		} else {
+			audit = s.led.audit(data, func(pi int) bool { return s.cr.people[pi].uncertain })
+		}
+	}
+	rep := s.buildReport(wall, &stats, noop, audit)
+	if cfg.Audit && !audit.Performed {
+		// An audit that could not be done is not a pass.
+		return rep, fmt.Errorf("audit: %s", audit.Error)
+	}
+	rep.writeText(env.stdout)
+	if cfg.JSONPath != "" {
+		if err := rep.writeJSON(cfg.JSONPath); err != nil {
+			return rep, err
+		}
+	}
+	if cfg.PlotDir != "" {
+		files, err := s.writePlots(cfg.PlotDir)
+		if err != nil {
+			return rep, fmt.Errorf("plots: %w", err)
+		}
+		for _, f := range files {
+			fmt.Fprintln(env.stdout, "wrote", f)
+		}
+	}
+	return rep, nil
+}
+
+// noopMeasurer is implemented by Redis-backed targets: the round-trip floor
+// (a no-op script on the same server) measured before the run.
+type noopMeasurer interface {
+	measureNoop(ctx context.Context, rounds, parallel int) (*noopStat, error)
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"container/heap"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// action is what a person does at an event.
+type action uint8
+
+const (
+	actArrive       action = iota // first join (back-door try first)
+	actJoin2                      // the second device joins
+	actPoll                       // status poll
+	actStorm                      // one re-join of a reconnect storm
+	actSkip                       // a skipper's trick
+	actExpiredTry                 // book with the pass that just expired
+	actReturn                     // a comeback returns
+	actHold                       // hold a slot
+	actHoldRetry                  // the same hold again, same key
+	actConfirm                    // confirm the hold
+	actConfirmRetry               // the same confirm again, same key
+)
+
+// event is one person's next step; dev is the device (0, or 1 for the
+// second device of a double booker); n is the number of storm joins left.
+type event struct {
+	p   int32
+	act action
+	dev uint8
+	n   uint16
+}
+
+// tickHeap is a min-heap of tick numbers.
+type tickHeap []int64
+
+func (h tickHeap) Len() int           { return len(h) }
+func (h tickHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h tickHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *tickHeap) Push(x any)        { *h = append(*h, x.(int64)) }
+func (h *tickHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// calendar is the discrete-event queue: events bucketed by tick, and a heap
+// of the ticks that have events. Only the main loop touches it.
+type calendar struct {
+	buckets map[int64][]event
+	ticks   tickHeap
+	n       int
+	free    [][]event
+}
+
+func newCalendar() *calendar { return &calendar{buckets: make(map[int64][]event)} }
+
+func (c *calendar) add(tick int64, e event) {
+	b, ok := c.buckets[tick]
+	if !ok {
+		heap.Push(&c.ticks, tick)
+		if n := len(c.free); n > 0 {
+			b = c.free[n-1][:0]
+			c.free = c.free[:n-1]
+		}
+	}
+	c.buckets[tick] = append(b, e)
+	c.n++
+}
+
+// peek returns the earliest tick with events.
+func (c *calendar) peek() (int64, bool) {
+	if len(c.ticks) == 0 {
+		return 0, false
+	}
+	return c.ticks[0], true
+}
+
+// pop removes and returns the events of the earliest tick. The slice is
+// the caller's until it gives it back with recycle.
+func (c *calendar) pop() (int64, []event) {
+	t := heap.Pop(&c.ticks).(int64)
+	b := c.buckets[t]
+	delete(c.buckets, t)
+	c.n -= len(b)
+	return t, b
+}
+
+func (c *calendar) recycle(b []event) {
+	if cap(b) <= 1<<16 && len(c.free) < 64 {
+		c.free = append(c.free, b)
+	}
+}
+
+// scheduled is a follow-up event a worker produced during a tick.
+type scheduled struct {
+	tick int64
+	ev   event
+}
+
+// worker runs events of a tick; it owns its rng, stats and out buffer.
+type worker struct {
+	id   int
+	rng  *rand.Rand
+	st   workerStats
+	out  []scheduled
+	tick int64
+	now  time.Time     // the tick's instant
+	off  time.Duration // the tick's offset from the simulation's start
+	s    *sim
+}
+
+// at schedules ev d after the current tick's instant, and never in the
+// current tick.
+func (w *worker) after(d time.Duration, ev event) {
+	t := w.s.tickOf(w.off + d)
+	if t <= w.tick {
+		t = w.tick + 1
+	}
+	w.out = append(w.out, scheduled{t, ev})
+}
+
+// at schedules ev at offset off (from the simulation's start).
+func (w *worker) at(off time.Duration, ev event) {
+	w.after(off-w.off, ev)
+}
+
+// pool is the fixed set of workers and the barrier that runs one tick's
+// events on them.
+type pool struct {
+	workers []*worker
+	start   []chan []event
+	next    atomic.Int64
+	wg      sync.WaitGroup
+	run     func(w *worker, e event)
+}
+
+func newPool(s *sim, n int, seed int64, run func(*worker, event)) *pool {
+	p := &pool{run: run}
+	for i := range n {
+		w := &worker{id: i, s: s, rng: rand.New(rand.NewPCG(uint64(seed), uint64(i)+1))}
+		p.workers = append(p.workers, w)
+		ch := make(chan []event, 1)
+		p.start = append(p.start, ch)
+		go p.loop(w, ch)
+	}
+	return p
+}
+
+func (p *pool) loop(w *worker, ch chan []event) {
+	for batch := range ch {
+		for {
+			i := p.next.Add(1) - 1
+			if i >= int64(len(batch)) {
+				break
+			}
+			p.run(w, batch[i])
+		}
+		p.wg.Done()
+	}
+}
+
+// runTick runs batch on the workers at tick, instant now, and returns when
+// every event has been handled.
+func (p *pool) runTick(batch []event, tick int64, now time.Time, off time.Duration) {
+	n := min(len(batch), len(p.workers))
+	p.next.Store(0)
+	p.wg.Add(n)
+	for i := range n {
+		w := p.workers[i]
+		w.tick, w.now, w.off = tick, now, off
+		p.start[i] <- batch
+	}
+	p.wg.Wait()
+}
+
+func (p *pool) stop() {
+	for _, ch := range p.start {
+		close(ch)
+	}
+}

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/benbjohnson/clock"
+)
+
+// openingInstant is the simulated opening: 12 July 2021, 20:00 in Seoul,
+// the night 1.85 million people aged 55-59 tried to book.
+var openingInstant = time.Date(2021, 7, 12, 20, 0, 0, 0, time.FixedZone("KST", 9*3600))
+
+// faultControl is what the simulator needs to inject a store fault; the
+// Redis process manager (or a test's redistest server) provides it.
+type faultControl interface {
+	// Kill stops the store as a crash would (SIGKILL).
+	Kill() error
+	// Restart starts it again on the same address and data, and returns
+	// once it answers.
+	Restart() error
+}
+
+// sim is one run: the crowd, the target, the calendar and the books.
+type sim struct {
+	cfg      *config
+	ctx      context.Context
+	tgt      target
+	cr       *crowd
+	led      *ledger
+	slots    *slotPool
+	passes   passPool
+	ser      *series
+	cal      *calendar
+	pool     *pool
+	faults   faultControl
+	progress progressSink
+
+	clk      clock.Clock // what the library was given
+	sclk     *simClock   // non-nil in simulated time
+	start    time.Time   // instant of tick 0
+	open     time.Time
+	openOff  time.Duration
+	endTick  int64
+	wall0    time.Time
+	lastTick int64
+
+	waiting  atomic.Int64
+	finished atomic.Int64
+	fates    [numFates]atomic.Int64
+	storms   atomic.Int64
+	// tricks[trick][0 tried, 1 refused, 2 succeeded]
+	tricks   [numTricks][3]atomic.Int64
+	backdoor [3]atomic.Int64
+	doubles  [3]atomic.Int64 // second holds tried, refused, succeeded
+	retries  atomic.Int64    // timed-out calls retried with the same key
+	stopped  string          // why the loop stopped early, "" if it ran out of events
+	faultLog []faultRecord
+
+	events atomic.Int64
+}
+
+// faultRecord is a fault as it happened.
+type faultRecord struct {
+	Kind        string  `json:"kind"`
+	At          string  `json:"at"`
+	For         string  `json:"for"`
+	WallSeconds float64 `json:"wall_seconds"`
+	Error       string  `json:"error,omitempty"`
+}
+
+// progressSink receives progress updates; nil-safe implementations.
+type progressSink interface {
+	update(done, total int64, desc string)
+	finish()
+}
+
+type noProgress struct{}
+
+func (noProgress) update(int64, int64, string) {}
+func (noProgress) finish()                     {}
+
+// newSim prepares a run. clk is the clock the target was built with: a
+// *simClock in simulated time, the real clock with -realtime.
+func newSim(ctx context.Context, cfg *config, cr *crowd, tgt target, clk clock.Clock, start time.Time) *sim {
+	s := &sim{
+		cfg:     cfg,
+		ctx:     ctx,
+		tgt:     tgt,
+		cr:      cr,
+		clk:     clk,
+		start:   start,
+		openOff: cfg.openAt(),
+		cal:     newCalendar(),
+		slots:   newSlotPool(len(cr.slotIDs)),
+	}
+	if sc, ok := clk.(*simClock); ok {
+		s.sclk = sc
+	}
+	s.open = start.Add(s.openOff)
+	s.led = newLedger(cr, s.open)
+	s.endTick = s.tickOf(s.openOff + cfg.MaxSim)
+	s.ser = newSeries(int((s.openOff+cfg.MaxSim)/time.Second) + 2)
+	s.progress = noProgress{}
+	return s
+}
+
+// simStartFor returns the instant of tick 0 for a run whose room opens at
+// open: Prequeue earlier.
+func simStartFor(cfg *config, open time.Time) time.Time { return open.Add(-cfg.openAt()) }
+
+func (s *sim) tickOf(off time.Duration) int64 { return int64(off / s.cfg.Tick) }
+
+func (s *sim) tickOffset(t int64) time.Duration { return time.Duration(t) * s.cfg.Tick }
+
+// instant is the time of offset off.
+func (s *sim) instant(off time.Duration) time.Time { return s.start.Add(off) }
+
+// controlEvent is a fault step run by the main loop between ticks.
+type controlEvent struct {
+	tick int64
+	run  func(now time.Time)
+}
+
+// run drives the simulation to its end and returns the wall time taken.
+func (s *sim) run() time.Duration {
+	s.pool = newPool(s, s.cfg.Workers, s.cfg.Seed, s.handle)
+	defer s.pool.stop()
+	for i := range s.cr.people {
+		p := s.cr.people[i]
+		s.cal.add(s.tickOf(p.arrival), event{p: int32(i), act: actArrive})
+	}
+	controls := s.controls()
+	s.wall0 = time.Now()
+	lastProgress := time.Time{}
+	for {
+		tick, ok := s.cal.peek()
+		if !ok {
+			break
+		}
+		if tick > s.endTick {
+			s.stopped = fmt.Sprintf("reached -max-sim %v after the opening", s.cfg.MaxSim)
+			break
+		}
+		if err := s.ctx.Err(); err != nil {
+			s.stopped = "interrupted: " + err.Error()
+			break
+		}
+		if time.Since(s.wall0) > s.cfg.MaxWall {
+			s.stopped = fmt.Sprintf("reached -max-wall %v", s.cfg.MaxWall)
+			break
+		}
+		// Faults due by this tick run first, at their own instants.
+		for len(controls) > 0 && controls[0].tick <= tick {
+			c := controls[0]
+			controls = controls[1:]
+			at := s.instant(s.tickOffset(c.tick))
+			s.moveClock(at)
+			c.run(at)
+		}
+		off := s.tickOffset(tick)
+		now := s.instant(off)
+		s.moveClock(now)
+		tick, batch := s.cal.pop()
+		s.lastTick = tick
+		s.events.Add(int64(len(batch)))
+		s.pool.runTick(batch, tick, now, off)
+		s.cal.recycle(batch)
+		for _, w := range s.pool.workers {
+			for _, sc := range w.out {
+				s.cal.add(sc.tick, sc.ev)
+			}
+			w.out = w.out[:0]
+		}
+		s.ser.waiting[s.ser.at(off)].Store(s.waiting.Load())
+		if t := time.Now(); t.Sub(lastProgress) > 200*time.Millisecond {
+			lastProgress = t
+			s.progress.update(s.finished.Load(), int64(len(s.cr.people)), s.describe(off))
+		}
+	}
+	// Faults still pending at the end (a restart after the last event)
+	// run now so that the store is up for the audit.
+	for _, c := range controls {
+		if c.tick >= 0 {
+			c.run(s.instant(s.tickOffset(max(c.tick, s.lastTick))))
+		}
+	}
+	s.progress.update(s.finished.Load(), int64(len(s.cr.people)), s.describe(s.tickOffset(s.lastTick)))
+	s.progress.finish()
+	return time.Since(s.wall0)
+}
+
+// moveClock sets the simulated clock, or waits for the wall clock to get
+// there with -realtime.
+func (s *sim) moveClock(t time.Time) {
+	if s.sclk != nil {
+		s.sclk.advance(t)
+		return
+	}
+	if d := t.Sub(s.clk.Now()); d > 0 {
+		select {
+		case <-time.After(d):
+		case <-s.ctx.Done():
+		}
+	}
+}
+
+// now is the instant a handler acts at: the tick's instant in simulated
+// time, the wall clock with -realtime.
+func (s *sim) now(w *worker) time.Time {
+	if s.sclk != nil {
+		return w.now
+	}
+	return s.clk.Now()
+}
+
+func (s *sim) describe(off time.Duration) string {
+	rel := off - s.openOff
+	sign := "+"
+	if rel < 0 {
+		sign, rel = "-", -rel
+	}
+	return fmt.Sprintf("T%s%-8s waiting %-8d booked %-8d", sign, rel.Truncate(time.Second), s.waiting.Load(), s.fates[fBooked].Load())
+}
+
+// controls turns the configured faults into main-loop steps.
+func (s *sim) controls() []controlEvent {
+	var cs []controlEvent
+	for _, f := range s.cfg.Faults {
+		from := s.tickOf(s.openOff + f.At)
+		switch f.Kind {
+		case "maintenance":
+			to := s.tickOf(s.openOff + f.At + f.For)
+			rec := &faultRecord{Kind: f.Kind, At: f.At.String(), For: f.For.String()}
+			cs = append(cs,
+				controlEvent{from, func(now time.Time) {
+					t0 := time.Now()
+					// The ledger counts the window from before the switch
+					// is thrown: a success reported once it is on is a
+					// violation.
+					s.led.startWindow(false, now)
+					if err := s.tgt.Maintenance(s.ctx, true); err != nil {
+						rec.Error = "on: " + err.Error()
+					}
+					rec.WallSeconds += time.Since(t0).Seconds()
+				}},
+				controlEvent{to, func(now time.Time) {
+					t0 := time.Now()
+					if err := s.tgt.Maintenance(s.ctx, false); err != nil {
+						rec.Error += " off: " + err.Error()
+					}
+					s.led.endWindow(false, now)
+					rec.WallSeconds += time.Since(t0).Seconds()
+					s.faultLog = append(s.faultLog, *rec)
+				}})
+		case "redis-restart":
+			down := f.For
+			if down == 0 {
+				down = defaultOutage
+			}
+			to := s.tickOf(s.openOff + f.At + down)
+			rec := &faultRecord{Kind: f.Kind, At: f.At.String(), For: down.String()}
+			cs = append(cs,
+				controlEvent{from, func(now time.Time) {
+					t0 := time.Now()
+					s.led.startWindow(true, now)
+					if s.faults == nil {
+						rec.Error = "no fault control"
+					} else if err := s.faults.Kill(); err != nil {
+						rec.Error = "kill: " + err.Error()
+					}
+					rec.WallSeconds += time.Since(t0).Seconds()
+				}},
+				controlEvent{to, func(now time.Time) {
+					t0 := time.Now()
+					if s.faults != nil {
+						if err := s.faults.Restart(); err != nil {
+							rec.Error += " restart: " + err.Error()
+						}
+					}
+					s.led.endWindow(true, now)
+					rec.WallSeconds += time.Since(t0).Seconds()
+					s.faultLog = append(s.faultLog, *rec)
+				}})
+		}
+	}
+	// Stable sort by tick: faults given in order stay in order.
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && cs[j].tick < cs[j-1].tick; j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+	return cs
+}
+
+// defaultOutage is how long a redis-restart fault keeps the server down
+// (simulated) when no +FOR is given.
+const defaultOutage = 10 * time.Second
+
+// logf is where the run writes notes (stderr).
+var logOut io.Writer = io.Discard
