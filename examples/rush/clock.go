@@ -69,10 +69,10 @@ func (c *simClock) After(d time.Duration) <-chan time.Time { return c.synced().A
 func (c *simClock) AfterFunc(d time.Duration, f func()) *clock.Timer {
 	return c.synced().AfterFunc(d, f)
 }
-func (c *simClock) Sleep(d time.Duration)                  { c.synced().Sleep(d) }
-func (c *simClock) Tick(d time.Duration) <-chan time.Time  { return c.synced().Tick(d) }
-func (c *simClock) Ticker(d time.Duration) *clock.Ticker   { return c.synced().Ticker(d) }
-func (c *simClock) Timer(d time.Duration) *clock.Timer     { return c.synced().Timer(d) }
+func (c *simClock) Sleep(d time.Duration)                 { c.synced().Sleep(d) }
+func (c *simClock) Tick(d time.Duration) <-chan time.Time { return c.synced().Tick(d) }
+func (c *simClock) Ticker(d time.Duration) *clock.Ticker  { return c.synced().Ticker(d) }
+func (c *simClock) Timer(d time.Duration) *clock.Timer    { return c.synced().Timer(d) }
 func (c *simClock) WithDeadline(parent context.Context, d time.Time) (context.Context, context.CancelFunc) {
 	return c.synced().WithDeadline(parent, d)
 }

@@ -22,12 +22,12 @@ import (
 // broken set it overbooks and double-books on purpose, so that the
 // simulator's checks can be seen to fail.
 type fakeTarget struct {
-	clk     clock.Clock
-	open    time.Time
-	rate    float64 // per second
-	session time.Duration
-	secret  []byte
-	broken  bool // ignore capacity and the one-booking rule
+	clk        clock.Clock
+	open       time.Time
+	rate       float64 // per second
+	session    time.Duration
+	secret     []byte
+	broken     bool // ignore capacity and the one-booking rule
 	admitEarly bool // admit people before the opening (broken room)
 
 	mu         sync.Mutex

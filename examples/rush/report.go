@@ -45,10 +45,10 @@ type report struct {
 	Outcomes map[string]map[string]int64 `json:"outcomes"`
 	Noop     *noopStat                   `json:"noop,omitempty"`
 
-	Fairness  fairness   `json:"fairness"`
-	ETA       etaStat    `json:"eta"`
-	Comebacks comebacks  `json:"comebacks"`
-	Attacks   attacks    `json:"attacks"`
+	Fairness  fairness    `json:"fairness"`
+	ETA       etaStat     `json:"eta"`
+	Comebacks comebacks   `json:"comebacks"`
+	Attacks   attacks     `json:"attacks"`
 	Audit     auditResult `json:"audit"`
 
 	Violations violations `json:"violations"`
