@@ -60,14 +60,49 @@ type Campaign struct {
 	cohorts []cohort
 }
 
-// cohort is a Cohort compiled for Decide.
+// cohort is a Cohort compiled for Decide. Its rule is split in two: the
+// guard, rules that do not read the date and must all match (asked once per
+// decision), and perWindow, the rest (asked per window on its opening date;
+// nil if nothing remains). guard AND perWindow is the rule.
 type cohort struct {
-	name  string
-	rule  Rule
-	dated bool
-	wins  []window.Window // sorted by Start, shown in the zone
-	dates []Date          // dates[i]: the civil date wins[i] opens on, in the zone
+	name      string
+	guard     []Rule
+	perWindow Rule
+	wins      []window.Window // sorted by Start, shown in the zone
+	dates     []Date          // dates[i]: the civil date wins[i] opens on, in the zone
 }
+
+// split divides r into date-free conjuncts and the date-dependent rest.
+func split(r Rule) (guard []Rule, perWindow Rule) {
+	if !isDated(r) {
+		return []Rule{r}, nil
+	}
+	a, ok := r.(*allRule)
+	if !ok {
+		return nil, r
+	}
+	var rest []Rule
+	var walk func([]Rule)
+	walk = func(rules []Rule) {
+		for _, x := range rules {
+			switch {
+			case !isDated(x):
+				guard = append(guard, x)
+			case isAll(x):
+				walk(x.(*allRule).rules)
+			default:
+				rest = append(rest, x)
+			}
+		}
+	}
+	walk(a.rules)
+	if len(rest) == 1 {
+		return guard, rest[0]
+	}
+	return guard, &allRule{rest}
+}
+
+func isAll(r Rule) bool { _, ok := r.(*allRule); return ok }
 
 // maxNameLen bounds campaign and cohort names, in bytes.
 const maxNameLen = 200
@@ -132,7 +167,10 @@ func compile(cfg Config, errs *errList) (*Campaign, error) {
 // compileCohort checks a cohort's windows and sorts them; zone is nil when
 // the campaign's zone is bad (then only zone-free checks are made).
 func compileCohort(path string, co Cohort, zone *time.Location, errs *errList) cohort {
-	out := cohort{name: co.Name, rule: co.Rule, dated: co.Rule == nil || isDated(co.Rule)}
+	out := cohort{name: co.Name}
+	if co.Rule != nil {
+		out.guard, out.perWindow = split(co.Rule)
+	}
 	wpath := join(path, "windows")
 	if len(co.Windows) == 0 {
 		errs.addf(wpath, "needs at least one window")

@@ -202,54 +202,66 @@ func (o outcome) beats(b outcome) bool {
 
 // at is the cohort's answer for p at now. Windows are sorted and disjoint.
 func (c *cohort) at(p Person, now time.Time) outcome {
-	if !c.dated && !c.admits(p, 0) {
-		return outcome{}
+	for _, g := range c.guard {
+		if !g.Match(Input{Person: p, Date: c.dates[0]}) {
+			return outcome{}
+		}
 	}
-	var (
-		o        outcome
-		runStart time.Time // start of the run of admitting windows ending at prevEnd
-		prevEnd  time.Time
-	)
-	for i := range c.wins {
+	// k is the first window not over at now; only it can contain now.
+	lo, hi := 0, len(c.wins)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if c.wins[m].Ended(now) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	k := lo
+	turnAhead := false
+	for i := k; i < len(c.wins); i++ {
 		w := &c.wins[i]
-		if c.dated && !c.admits(p, i) {
+		if !c.admits(p, i) {
 			if w.Contains(now) {
-				o.turnAhead = true
+				turnAhead = true
 			}
 			continue
 		}
-		if !w.Start.Equal(prevEnd) {
-			runStart = w.Start
-		}
-		prevEnd = w.End
-		if w.Ended(now) {
-			o = outcome{status: Closed, opens: runStart, closes: w.End}
-			continue
-		}
-		status := NotYet
 		if w.Contains(now) {
-			status = Open
+			return outcome{status: Open, opens: c.runStart(p, i), closes: c.runEnd(p, i)}
 		}
-		closes := c.runEnd(p, i)
-		return outcome{status: status, opens: runStart, closes: closes, turnAhead: status == NotYet && o.turnAhead}
+		return outcome{status: NotYet, opens: w.Start, closes: c.runEnd(p, i), turnAhead: turnAhead}
 	}
-	if o.status == Closed {
-		o.turnAhead = false
+	for i := k - 1; i >= 0; i-- {
+		if c.admits(p, i) {
+			return outcome{status: Closed, opens: c.runStart(p, i), closes: c.wins[i].End}
+		}
 	}
-	return o
+	return outcome{}
+}
+
+// runStart is the start of the run of back-to-back admitting windows that
+// ends with window i.
+func (c *cohort) runStart(p Person, i int) time.Time {
+	start := c.wins[i].Start
+	for j := i - 1; j >= 0 && c.wins[j].End.Equal(start) && c.admits(p, j); j-- {
+		start = c.wins[j].Start
+	}
+	return start
 }
 
 // runEnd is the end of the run of back-to-back admitting windows that
 // starts with window i.
 func (c *cohort) runEnd(p Person, i int) time.Time {
 	end := c.wins[i].End
-	for j := i + 1; j < len(c.wins) && c.wins[j].Start.Equal(end) && (!c.dated || c.admits(p, j)); j++ {
+	for j := i + 1; j < len(c.wins) && c.wins[j].Start.Equal(end) && c.admits(p, j); j++ {
 		end = c.wins[j].End
 	}
 	return end
 }
 
-// admits reports whether the rule admits p in window i.
+// admits reports whether the rule admits p in window i, given that the
+// guard does.
 func (c *cohort) admits(p Person, i int) bool {
-	return c.rule.Match(Input{Person: p, Date: c.dates[i]})
+	return c.perWindow == nil || c.perWindow.Match(Input{Person: p, Date: c.dates[i]})
 }
