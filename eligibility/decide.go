@@ -53,6 +53,7 @@ func (s *Status) UnmarshalText(b []byte) error {
 
 type unknownStatusError struct{ s string }
 
+// Error implements error.
 func (e *unknownStatusError) Error() string {
 	return "eligibility: unknown status " + strconv.Quote(e.s)
 }
@@ -130,14 +131,18 @@ func (d Decision) String() string {
 // Each cohort's rule is asked about each of its windows on the date that
 // window opens, in the campaign's zone; a cohort is open for p when a
 // window that admits p contains now. Among cohorts that admit p somewhere:
-// one open now wins (if several, the one open longest, then the first
-// listed); else the one whose window opens earliest (then the first
-// listed); else the one that closed last. A birth date that is not a valid
+// one open now wins (if several, the one whose window closes last, then
+// the first listed); else the one whose window opens earliest (then the
+// first listed); else the one that closed last (then the first listed). A birth date that is not a valid
 // Date gets NotEligible with ReasonInvalidBirthDate.
 //
 // Decide does not allocate.
 func (c *Campaign) Decide(p Person, now time.Time) Decision {
-	d := Decision{At: now.Round(0).In(c.zone)}
+	zone := c.zone
+	if zone == nil { // the zero Campaign: no cohorts, and no zone to show
+		zone = time.UTC
+	}
+	d := Decision{At: now.Round(0).In(zone)}
 	if p.BirthDate.Valid() != nil {
 		d.Reason = ReasonInvalidBirthDate
 		return d

@@ -155,3 +155,10 @@ func TestDecideIgnoresMonotonic(t *testing.T) {
 		t.Fatalf("%v / %v", d1, d2)
 	}
 }
+
+func TestZeroCampaign(t *testing.T) {
+	var c Campaign
+	if d := c.Decide(person("1980-01-01"), time.Now()); d.Status != NotEligible || d.Reason != ReasonNoMatchingCohort {
+		t.Fatalf("got %s", d)
+	}
+}

@@ -107,8 +107,9 @@
 //	{"any": [rule, ...]}                                          some rule matches (at least one rule)
 //	{"not": rule}                                                 the rule does not match
 //
-// Ages are 0-200; digits 0-9, each at most once; rules nest at most 32
-// deep. Campaign.MarshalJSON writes this form back, and parsing it gives a
+// Names are 1-200 bytes; names and descriptions are UTF-8 without control
+// characters (newlines included). Ages are 0-200; digits 0-9, each at most
+// once; rules nest at most 32 deep; a file is at most MaxFileSize bytes. Campaign.MarshalJSON writes this form back, and parsing it gives a
 // campaign that decides the same.
 //
 // # HTTP

@@ -27,6 +27,7 @@ const (
 	jObject
 )
 
+// String names the kind for error messages ("a string", ...).
 func (k jkind) String() string {
 	return [...]string{"null", "a boolean", "a number", "a string", "an array", "an object"}[k]
 }

@@ -77,6 +77,7 @@ func BornBetween(from, to Date) Rule { return bornBetween{from, to} }
 
 type bornBetween struct{ from, to Date }
 
+// Match implements Rule.
 func (r bornBetween) Match(in Input) bool {
 	b := in.Person.BirthDate
 	return (r.from.IsZero() || !b.Before(r.from)) && (r.to.IsZero() || !b.After(r.to))
@@ -108,6 +109,7 @@ func (r bornBetween) check(path string, _ int, errs *errList) {
 	}
 }
 
+// MarshalJSON writes the rule in its tagged JSON form.
 func (r bornBetween) MarshalJSON() ([]byte, error) {
 	b := []byte(`{"` + kindBornBetween + `":{`)
 	if !r.from.IsZero() {
@@ -136,6 +138,7 @@ type ageBetween struct {
 	on       Date
 }
 
+// Match implements Rule.
 func (r ageBetween) Match(in Input) bool {
 	on := r.on
 	if on.IsZero() {
@@ -168,6 +171,7 @@ func checkAges(path string, min, max int, errs *errList) {
 	}
 }
 
+// MarshalJSON writes the rule in its tagged JSON form.
 func (r ageBetween) MarshalJSON() ([]byte, error) {
 	b := []byte(`{"` + kindAgeBetween + `":{"min":`)
 	b = strconv.AppendInt(b, int64(r.min), 10)
@@ -192,6 +196,7 @@ func KoreanAgeBetween(min, max, year int) Rule { return koreanAgeBetween{min, ma
 
 type koreanAgeBetween struct{ min, max, year int }
 
+// Match implements Rule.
 func (r koreanAgeBetween) Match(in Input) bool {
 	y := r.year
 	if y == 0 {
@@ -211,6 +216,7 @@ func (r koreanAgeBetween) check(path string, _ int, errs *errList) {
 	}
 }
 
+// MarshalJSON writes the rule in its tagged JSON form.
 func (r koreanAgeBetween) MarshalJSON() ([]byte, error) {
 	b := []byte(`{"` + kindKoreanAgeBetween + `":{"min":`)
 	b = strconv.AppendInt(b, int64(r.min), 10)
@@ -277,6 +283,7 @@ func BirthYearLastDigit(digits ...int) Rule { return &birthYearDigit{newDigitSet
 
 type birthYearDigit struct{ s digitSet }
 
+// Match implements Rule.
 func (r *birthYearDigit) Match(in Input) bool { return r.s.has(in.Person.BirthDate.Year % 10) }
 
 func (*birthYearDigit) dated() bool { return false }
@@ -285,6 +292,7 @@ func (r *birthYearDigit) check(path string, _ int, errs *errList) {
 	r.s.check(join(path, kindBirthYearDigit), errs)
 }
 
+// MarshalJSON writes the rule in its tagged JSON form.
 func (r *birthYearDigit) MarshalJSON() ([]byte, error) {
 	return append(r.s.appendJSON([]byte(`{"`+kindBirthYearDigit+`":`)), '}'), nil
 }
@@ -295,6 +303,7 @@ func BirthDayLastDigit(digits ...int) Rule { return &birthDayDigit{newDigitSet(d
 
 type birthDayDigit struct{ s digitSet }
 
+// Match implements Rule.
 func (r *birthDayDigit) Match(in Input) bool { return r.s.has(in.Person.BirthDate.Day % 10) }
 
 func (*birthDayDigit) dated() bool { return false }
@@ -303,6 +312,7 @@ func (r *birthDayDigit) check(path string, _ int, errs *errList) {
 	r.s.check(join(path, kindBirthDayDigit), errs)
 }
 
+// MarshalJSON writes the rule in its tagged JSON form.
 func (r *birthDayDigit) MarshalJSON() ([]byte, error) {
 	return append(r.s.appendJSON([]byte(`{"`+kindBirthDayDigit+`":`)), '}'), nil
 }
@@ -318,6 +328,7 @@ func BirthDayLastDigitMatchesToday() Rule { return dayMatchesToday{} }
 
 type dayMatchesToday struct{}
 
+// Match implements Rule.
 func (dayMatchesToday) Match(in Input) bool {
 	return in.Person.BirthDate.Day%10 == in.Date.Day%10
 }
@@ -326,6 +337,7 @@ func (dayMatchesToday) dated() bool { return true }
 
 func (dayMatchesToday) check(string, int, *errList) {}
 
+// MarshalJSON writes the rule in its tagged JSON form.
 func (dayMatchesToday) MarshalJSON() ([]byte, error) {
 	return []byte(`{"` + kindDayMatchesToday + `":true}`), nil
 }
@@ -336,12 +348,14 @@ func Everyone() Rule { return everyone{} }
 
 type everyone struct{}
 
+// Match implements Rule.
 func (everyone) Match(Input) bool { return true }
 
 func (everyone) dated() bool { return false }
 
 func (everyone) check(string, int, *errList) {}
 
+// MarshalJSON writes the rule in its tagged JSON form.
 func (everyone) MarshalJSON() ([]byte, error) { return []byte(`{"` + kindEveryone + `":true}`), nil }
 
 // All matches people every one of the rules matches. It needs at least one
@@ -352,6 +366,7 @@ func All(rules ...Rule) Rule { return &allRule{append([]Rule(nil), rules...)} }
 // with == (an interface holding a slice panics when compared).
 type allRule struct{ rules []Rule }
 
+// Match implements Rule.
 func (r *allRule) Match(in Input) bool {
 	for _, x := range r.rules {
 		if !x.Match(in) {
@@ -367,6 +382,7 @@ func (r *allRule) check(path string, depth int, errs *errList) {
 	checkList(join(path, kindAll), depth, r.rules, errs)
 }
 
+// MarshalJSON writes the rule in its tagged JSON form.
 func (r *allRule) MarshalJSON() ([]byte, error) { return marshalList(kindAll, r.rules) }
 
 // Any matches people at least one of the rules matches. It needs at least
@@ -375,6 +391,7 @@ func Any(rules ...Rule) Rule { return &anyRule{append([]Rule(nil), rules...)} }
 
 type anyRule struct{ rules []Rule }
 
+// Match implements Rule.
 func (r *anyRule) Match(in Input) bool {
 	for _, x := range r.rules {
 		if x.Match(in) {
@@ -390,6 +407,7 @@ func (r *anyRule) check(path string, depth int, errs *errList) {
 	checkList(join(path, kindAny), depth, r.rules, errs)
 }
 
+// MarshalJSON writes the rule in its tagged JSON form.
 func (r *anyRule) MarshalJSON() ([]byte, error) { return marshalList(kindAny, r.rules) }
 
 // Not matches people the rule does not match. JSON: {"not": rule}.
@@ -397,6 +415,7 @@ func Not(rule Rule) Rule { return notRule{rule} }
 
 type notRule struct{ r Rule }
 
+// Match implements Rule.
 func (r notRule) Match(in Input) bool { return !r.r.Match(in) }
 
 func (r notRule) dated() bool { return isDated(r.r) }
@@ -405,6 +424,7 @@ func (r notRule) check(path string, depth int, errs *errList) {
 	checkRule(join(path, kindNot), depth+1, r.r, errs)
 }
 
+// MarshalJSON writes the rule in its tagged JSON form.
 func (r notRule) MarshalJSON() ([]byte, error) {
 	inner, err := marshalRule(r.r)
 	if err != nil {
