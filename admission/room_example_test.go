@@ -1,0 +1,195 @@
+package admission_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/gatehouse-go/gatehouse/admission"
+	"github.com/redis/go-redis/v9"
+)
+
+// exampleRoom builds the examples' room: opening 12 July 2021, 20:00 in
+// Seoul, one person a second, a mock clock set a minute before, fixed
+// keys and seed (in production: secrets from your secret store, and a
+// seed from admission.NewSeed(nil)).
+func exampleRoom() (*admission.Room, *clock.Mock) {
+	seoul := time.FixedZone("KST", 9*3600)
+	open := time.Date(2021, 7, 12, 20, 0, 0, 0, seoul)
+	clk := clock.NewMock()
+	clk.Set(open.Add(-time.Minute))
+	keyring, err := admission.NewKeyring(admission.Key{ID: "2021-07", Secret: bytes.Repeat([]byte("k"), 32)})
+	if err != nil {
+		panic(err)
+	}
+	seed, err := admission.ParseSeed(strings.Repeat("ab", 32))
+	if err != nil {
+		panic(err)
+	}
+	room, err := admission.NewRoom(admission.NewMemoryStore(), admission.Options{
+		Name:        "vaccine-55-59",
+		Opening:     open,
+		Rate:        60, // people per minute
+		Burst:       1,
+		Cap:         500,
+		Keyring:     keyring,
+		IdentityKey: bytes.Repeat([]byte("i"), 32),
+		Seed:        seed,
+		Clock:       clk,
+	})
+	if err != nil {
+		panic(err)
+	}
+	return room, clk
+}
+
+// A room before and after its opening: early arrivals wait without a
+// place; at the opening they are shuffled and admitted one a second.
+func Example() {
+	ctx := context.Background()
+	room, clk := exampleRoom()
+	people := []string{"alice", "bob", "carol", "dave"}
+	for _, who := range people {
+		room.Join(ctx, who)
+	}
+	st, _ := room.Status(ctx, "alice")
+	fmt.Printf("before the opening: %s, early %v, place known %v\n", st.State, st.Early, st.Place >= 0)
+
+	clk.Add(time.Minute) // 20:00
+	for range 3 {
+		for _, who := range people {
+			st, err := room.Status(ctx, who)
+			if err != nil {
+				panic(err)
+			}
+			fmt.Printf("%s %-5s place %d: %s", clk.Now().Format("15:04:05"), who, st.Place, st.State)
+			if st.State == admission.StateWaiting {
+				fmt.Printf(", %d ahead", st.Ahead)
+			} else {
+				fmt.Printf(", pass valid until %s", st.PassExpires.In(room.Opening().Location()).Format("15:04"))
+			}
+			fmt.Println()
+		}
+		clk.Add(time.Second)
+	}
+	// Output:
+	// before the opening: waiting, early true, place known false
+	// 20:00:00 alice place 2: waiting, 1 ahead
+	// 20:00:00 bob   place 0: admitted, pass valid until 20:15
+	// 20:00:00 carol place 1: waiting, 0 ahead
+	// 20:00:00 dave  place 3: waiting, 2 ahead
+	// 20:00:01 alice place 2: waiting, 0 ahead
+	// 20:00:01 bob   place 0: admitted, pass valid until 20:15
+	// 20:00:01 carol place 1: admitted, pass valid until 20:15
+	// 20:00:01 dave  place 3: waiting, 1 ahead
+	// 20:00:02 alice place 2: admitted, pass valid until 20:15
+	// 20:00:02 bob   place 0: admitted, pass valid until 20:15
+	// 20:00:02 carol place 1: admitted, pass valid until 20:15
+	// 20:00:02 dave  place 3: waiting, 0 ahead
+}
+
+// Anyone can audit the opening shuffle: the commitment is published before
+// the opening, the seed and the number of early arrivals after it.
+func Example_audit() {
+	ctx := context.Background()
+	room, clk := exampleRoom()
+	commitment := room.SeedCommitment() // published before the opening
+	for _, who := range []string{"alice", "bob", "carol", "dave"} {
+		room.Join(ctx, who)
+	}
+	clk.Add(time.Minute)
+	alice, _ := room.Status(ctx, "alice")
+
+	// After the opening: check the seed against the commitment, then
+	// recompute alice's place from her arrival index.
+	seed, _ := room.Seed(clk.Now())
+	stats, _ := room.Stats(ctx)
+	fmt.Println("seed matches commitment:", admission.VerifyCommitment(seed, commitment))
+	fmt.Println("early arrivals:", stats.Early)
+	place := admission.NewShuffle(seed, uint64(stats.Early)).Place(alice.Index)
+	fmt.Printf("alice: arrival index %d, place %d, recomputed %d\n", alice.Index, alice.Place, place)
+	fmt.Println("line by arrival index:", admission.Order(seed, uint64(stats.Early)))
+	// Output:
+	// seed matches commitment: true
+	// early arrivals: 4
+	// alice: arrival index 0, place 2, recomputed 2
+	// line by arrival index: [1 2 0 3]
+}
+
+// Protect guards the booking routes: only a valid pass for the request's
+// own identity gets through, checked without the store.
+func ExampleRoom_Protect() {
+	ctx := context.Background()
+	room, clk := exampleRoom()
+	clk.Add(time.Minute)
+	st, _ := room.Join(ctx, "alice") // first in line: admitted at once
+
+	identity := func(r *http.Request) (string, bool) {
+		u := r.Header.Get("X-User") // in a real server: the signed-in user
+		return u, u != ""
+	}
+	booking := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "booking form") })
+	h := room.Protect(booking, identity)
+
+	for _, c := range []struct{ user, pass string }{
+		{"alice", ""},
+		{"alice", st.Pass},
+		{"mallory", st.Pass},
+	} {
+		req := httptest.NewRequest("GET", "/book", nil)
+		req.Header.Set("X-User", c.user)
+		if c.pass != "" {
+			req.Header.Set(admission.DefaultPassHeader, c.pass)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		fmt.Printf("%s with pass %v: %d %s\n", c.user, c.pass != "", w.Code, w.Header().Get("Content-Type"))
+	}
+	// Output:
+	// alice with pass false: 401 application/problem+json
+	// alice with pass true: 200 text/plain; charset=utf-8
+	// mallory with pass true: 403 application/problem+json
+}
+
+// The JSON API a waiting page polls.
+func ExampleRoom_Handler() {
+	room, clk := exampleRoom()
+	identity := func(r *http.Request) (string, bool) {
+		u := r.Header.Get("X-User")
+		return u, u != ""
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/queue/", room.Handler(identity))
+
+	call := func(method, path, user string) {
+		req := httptest.NewRequest(method, path, nil)
+		req.Header.Set("X-User", user)
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	call("POST", "/queue/join", "bob")
+	clk.Add(time.Minute)
+	call("POST", "/queue/join", "carol")
+	// Output:
+	// 200 {"room":"vaccine-55-59","state":"waiting","early":true,"returning":false,"index":0,"place":null,"ahead":null,"eta":{"known":false},"poll_after_seconds":30,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T10:59:00Z"}
+	// 200 {"room":"vaccine-55-59","state":"waiting","early":false,"returning":false,"index":1,"place":1,"ahead":0,"eta":{"known":false},"poll_after_seconds":5,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T11:00:00Z"}
+}
+
+// With Redis, any number of instances share one line; see NewRedisStore
+// for the key layout and durability settings.
+func ExampleNewRedisStore() {
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:7000"}})
+	store, err := admission.NewRedisStore(rdb, admission.RedisOptions{})
+	if err != nil {
+		panic(err)
+	}
+	room, err := admission.NewRoom(store, admission.Options{ /* ... */ })
+	fmt.Println(room != nil, err != nil)
+}
