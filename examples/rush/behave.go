@@ -180,9 +180,10 @@ func (s *sim) join(w *worker, pi int, p *person, dev int) {
 	}
 }
 
-// pollInterval is how long a client waits before asking again: half the
-// low end of the ETA, within [PollMin, PollMax]; before the opening, until
-// just after it; with no estimate, a quarter of PollMax.
+// pollInterval is how long a client waits before asking again: what the
+// room asks for (PollAfter) if it says, else half the low end of the ETA,
+// within [PollMin, PollMax]; before the opening, until just after it; with
+// no estimate, a quarter of PollMax.
 func (s *sim) pollInterval(w *worker, st standing) time.Duration {
 	var d time.Duration
 	switch {
@@ -192,6 +193,8 @@ func (s *sim) pollInterval(w *worker, st standing) time.Duration {
 		if d < s.cfg.PollMax {
 			return d + time.Duration(w.rng.Int64N(int64(5*time.Second)))
 		}
+	case st.PollAfter > 0:
+		d = st.PollAfter
 	case st.ETAKnown:
 		d = st.ETALow / 2
 	default:

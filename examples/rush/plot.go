@@ -210,7 +210,8 @@ func (s *sim) plotETA() (*plot.Plot, error) {
 	if err != nil {
 		return nil, err
 	}
-	bars.Color = color.RGBA{R: 31, G: 119, B: 180, A: 60}
+	bars.Color = color.NRGBA{R: 31, G: 119, B: 180, A: 40}
+	bars.CapWidth = 0
 	p.Add(bars)
 	sc, err := plotter.NewScatter(pts)
 	if err != nil {

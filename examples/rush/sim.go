@@ -136,6 +136,7 @@ func (s *sim) run() time.Duration {
 	controls := s.controls()
 	s.wall0 = time.Now()
 	lastProgress := time.Time{}
+	var nextLine time.Duration
 	for {
 		tick, ok := s.cal.peek()
 		if !ok {
@@ -176,6 +177,12 @@ func (s *sim) run() time.Duration {
 			w.out = w.out[:0]
 		}
 		s.ser.waiting[s.ser.at(off)].Store(s.waiting.Load())
+		if lr, ok := s.tgt.(lineReader); ok && off >= nextLine {
+			nextLine = off + time.Second
+			if n, err := lr.line(s.ctx); err == nil {
+				s.ser.line[s.ser.at(off)].Store(n)
+			}
+		}
 		if t := time.Now(); t.Sub(lastProgress) > 200*time.Millisecond {
 			lastProgress = t
 			s.progress.update(s.finished.Load(), int64(len(s.cr.people)), s.describe(off))

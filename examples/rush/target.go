@@ -59,6 +59,16 @@ type standing struct {
 	// expiry (zero if the target cannot tell).
 	Pass        string
 	PassExpires time.Time
+	// PollAfter is when the room asks the client to poll again; 0 if it
+	// does not say.
+	PollAfter time.Duration
+}
+
+// lineReader is implemented by targets that can report the room's own
+// figure of people waiting; the main loop samples it once a simulated
+// second.
+type lineReader interface {
+	line(ctx context.Context) (int64, error)
 }
 
 // roomState is where a person stands in the waiting room.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -10,5 +9,8 @@ import (
 
 // defaultTarget builds the target the configuration names.
 func defaultTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.Time, cr *crowd) (target, faultControl, func(), error) {
-	return nil, nil, nil, errors.New("not implemented yet")
+	if cfg.Mode == "http" {
+		return httpFactory(ctx, cfg, clk, open, cr)
+	}
+	return libFactory(ctx, cfg, clk, open, cr)
 }

@@ -1,0 +1,440 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-go/gatehouse/admission"
+	"github.com/gatehouse-go/gatehouse/slots"
+	"github.com/gatehouse-go/gatehouse/window"
+)
+
+// The names the in-process target uses: one room and one slot campaign,
+// under the same hash tag so that a Cluster keeps them, and the no-op
+// baseline, on one shard.
+const (
+	libRoom     = "rush"
+	libCampaign = slots.Campaign("rush")
+)
+
+// libTarget drives the library in this process, composed the way a server
+// composes it: the gate in front of the booking path, the pass checked by
+// the room, the gate checked again by the slots Service at the instant it
+// books.
+type libTarget struct {
+	clk    clock.Clock
+	room   *admission.Room
+	svc    *slots.Service
+	store  slots.Store
+	gate   *window.Gate
+	sw     window.Switch
+	rdb    redis.UniversalClient
+	closer []func() error
+	noopK  string
+}
+
+// libParts are what newLibTarget needs beyond the configuration; tests
+// swap a store to break it on purpose.
+type libParts struct {
+	rdb       redis.UniversalClient
+	admStore  admission.Store
+	slotStore slots.Store
+	sw        window.Switch
+}
+
+// seedFrom derives the room's shuffle seed from the crowd's seed, so that
+// the same -seed gives the same line.
+func seedFrom(seed int64) admission.Seed {
+	r := mrand.New(mrand.NewPCG(uint64(seed), 0x5eed))
+	var s admission.Seed
+	for i := range s {
+		s[i] = byte(r.Uint32())
+	}
+	return s
+}
+
+// newLibTarget builds the room, the gate and the slots service over the
+// given stores, and defines the crowd's slots.
+func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.Time, cr *crowd, parts libParts) (*libTarget, error) {
+	passKey := make([]byte, 32)
+	idKey := make([]byte, 32)
+	rand.Read(passKey)
+	rand.Read(idKey)
+	ring, err := admission.NewKeyring(admission.Key{ID: "rush1", Secret: passKey})
+	if err != nil {
+		return nil, err
+	}
+	roomCap := cfg.Cap
+	if roomCap < 0 {
+		roomCap = 0
+	}
+	room, err := admission.NewRoom(parts.admStore, admission.Options{
+		Name:        libRoom,
+		Opening:     open,
+		Rate:        cfg.Rate,
+		Cap:         roomCap,
+		ClaimWindow: cfg.ClaimWindow,
+		SessionTTL:  cfg.SessionTTL,
+		Keyring:     ring,
+		IdentityKey: idKey,
+		Seed:        seedFrom(cfg.Seed),
+		Clock:       clk,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("room: %w", err)
+	}
+	seoul, err := window.LoadZone("Asia/Seoul")
+	if err != nil {
+		return nil, err
+	}
+	sw := parts.sw
+	if sw == nil {
+		sw = window.NewMemorySwitch(false)
+	}
+	gate, err := window.NewGate(window.GateOptions{
+		Schedule: window.Schedule{Zone: seoul, Openings: []window.Opening{{
+			PreQueue: open.Add(-cfg.openAt()),
+			Booking:  window.Window{Start: open, End: open.Add(cfg.OpenFor)},
+		}}},
+		Switch: sw,
+		Clock:  clk,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gate: %w", err)
+	}
+	svc, err := slots.NewService(slots.ServiceOptions{Store: parts.slotStore, Clock: clk, Gate: gate, HoldTTL: cfg.HoldTTL})
+	if err != nil {
+		return nil, fmt.Errorf("slots: %w", err)
+	}
+	t := &libTarget{clk: clk, room: room, svc: svc, store: parts.slotStore, gate: gate, sw: sw, rdb: parts.rdb}
+	// Define the slots, a batch at a time.
+	for i := 0; i < len(cr.slotIDs); i += slots.MaxBatch {
+		var batch []slots.Slot
+		for j := i; j < min(i+slots.MaxBatch, len(cr.slotIDs)); j++ {
+			batch = append(batch, slots.Slot{ID: cr.slotIDs[j], Capacity: cr.slotCap[j]})
+		}
+		if err := svc.DefineSlots(ctx, slots.DefineRequest{Campaign: libCampaign, Slots: batch, Key: fmt.Sprintf("define-%d", i)}); err != nil {
+			return nil, fmt.Errorf("define slots: %w", err)
+		}
+	}
+	return t, nil
+}
+
+// libFactory builds the in-process target on the configured store.
+func libFactory(ctx context.Context, cfg *config, clk clock.Clock, open time.Time, cr *crowd) (target, faultControl, func(), error) {
+	var parts libParts
+	var faults faultControl
+	var cleanup []func()
+	done := func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}
+	switch cfg.Store {
+	case "memory":
+		parts.admStore = admission.NewMemoryStore()
+		parts.slotStore = slots.NewMemoryStore()
+	case "redis", "redis-cluster":
+		addrs := cfg.RedisAddrs
+		if cfg.RedisStart {
+			rp, err := startRedis(cfg.Store == "redis-cluster")
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			cleanup = append(cleanup, func() { rp.Close() })
+			addrs, faults = rp.Addrs(), rp
+		}
+		rdb := newRedisClient(cfg, addrs)
+		cleanup = append(cleanup, func() { rdb.Close() })
+		var err error
+		parts, err = redisParts(cfg, rdb, clk)
+		if err != nil {
+			done()
+			return nil, nil, nil, err
+		}
+		cleanup = append(cleanup, func() {
+			if rs, ok := parts.sw.(*window.RedisSwitch); ok {
+				rs.Close()
+			}
+		})
+	}
+	t, err := newLibTarget(ctx, cfg, clk, open, cr, parts)
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	return t, faults, done, nil
+}
+
+// newRedisClient returns a client for one address (standalone) or a
+// cluster client, sized for the workers.
+func newRedisClient(cfg *config, addrs []string) redis.UniversalClient {
+	pool := cfg.Workers + 8
+	if cfg.Store == "redis-cluster" {
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: pool})
+	}
+	return redis.NewClient(&redis.Options{Addr: addrs[0], PoolSize: pool})
+}
+
+// redisParts builds the Redis stores and switch under a prefix of this
+// run's own, so that runs never share keys.
+func redisParts(cfg *config, rdb redis.UniversalClient, clk clock.Clock) (libParts, error) {
+	id := make([]byte, 6)
+	rand.Read(id)
+	prefix := "gatehouse:rush:" + hex.EncodeToString(id) + ":"
+	adm, err := admission.NewRedisStore(rdb, admission.RedisOptions{Prefix: prefix + "adm:"})
+	if err != nil {
+		return libParts{}, err
+	}
+	st, err := slots.NewRedisStore(rdb, slots.RedisOptions{Prefix: prefix + "slots:"})
+	if err != nil {
+		return libParts{}, err
+	}
+	sw, err := window.NewRedisSwitch(rdb, window.RedisSwitchOptions{Key: prefix + "maintenance:{" + libRoom + "}", Clock: clk})
+	if err != nil {
+		return libParts{}, err
+	}
+	return libParts{rdb: rdb, admStore: adm, slotStore: st, sw: sw}, nil
+}
+
+// standingOf converts the room's answer.
+func standingOf(s admission.Status) standing {
+	st := standing{
+		Ahead: s.Ahead, Place: s.Place, Returning: s.Returning, Line: -1,
+		ETAKnown: s.ETA.Known, ETALow: s.ETA.Min, ETAHigh: s.ETA.Max,
+		Admitted: s.Admitted, Pass: s.Pass, PassExpires: s.PassExpires, PollAfter: s.PollAfter,
+	}
+	switch s.State {
+	case admission.StateWaiting:
+		st.State = stWaiting
+	case admission.StateAdmitted:
+		st.State = stAdmitted
+	default:
+		st.State = stDone
+	}
+	return st
+}
+
+// libErr classifies an error from the library.
+func libErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	k := kOther
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		k = kTimeout
+	case errors.Is(err, window.ErrMaintenance):
+		k = kMaintenance
+	case errors.Is(err, window.ErrNotOpen), errors.Is(err, window.ErrClosed):
+		k = kNotOpen
+	case errors.Is(err, admission.ErrInvalidPass):
+		k = kInvalidPass
+	case errors.Is(err, slots.ErrFull):
+		k = kFull
+	case errors.Is(err, slots.ErrAlreadyBooked):
+		k = kAlreadyBooked
+	case errors.Is(err, slots.ErrHoldExpired):
+		k = kHoldExpired
+	case errors.Is(err, slots.ErrNotFound), errors.Is(err, admission.ErrNotJoined):
+		k = kNotFound
+	case errors.Is(err, slots.ErrConflict):
+		k = kConflict
+	case errors.Is(err, slots.ErrUnavailable), errors.Is(err, admission.ErrUnavailable):
+		k = kUnavailable
+	}
+	return terr(k, err)
+}
+
+func (t *libTarget) Join(ctx context.Context, person string) (standing, error) {
+	s, err := t.room.Join(ctx, person)
+	if err != nil {
+		return standing{}, libErr(err)
+	}
+	return standingOf(s), nil
+}
+
+func (t *libTarget) Status(ctx context.Context, person string) (standing, error) {
+	s, err := t.room.Status(ctx, person)
+	if err != nil {
+		return standing{}, libErr(err)
+	}
+	return standingOf(s), nil
+}
+
+func (t *libTarget) Done(ctx context.Context, person string) error {
+	_, err := t.room.Done(ctx, person)
+	return libErr(err)
+}
+
+// admit is the booking path's front door, as a server has it: the gate
+// (which wraps every route), then the pass for this person.
+func (t *libTarget) admit(ctx context.Context, person, pass string) error {
+	now := t.clk.Now()
+	if err := t.gate.Require(ctx, now); err != nil {
+		return libErr(err)
+	}
+	if err := t.room.Verify(pass, person, now); err != nil {
+		return libErr(err)
+	}
+	return nil
+}
+
+func (t *libTarget) Hold(ctx context.Context, person, pass, slot, key string) (hold, error) {
+	if err := t.admit(ctx, person, pass); err != nil {
+		return hold{}, err
+	}
+	h, err := t.svc.Hold(ctx, slots.HoldRequest{Campaign: libCampaign, Slot: slot, Person: person, Key: key})
+	if err != nil {
+		return hold{}, libErr(err)
+	}
+	return hold{ID: h.ID, Slot: h.Slot, Expires: h.Expires}, nil
+}
+
+func (t *libTarget) Confirm(ctx context.Context, person, pass, holdID, key string) error {
+	if err := t.admit(ctx, person, pass); err != nil {
+		return err
+	}
+	_, err := t.svc.Confirm(ctx, slots.ConfirmRequest{Campaign: libCampaign, HoldID: holdID, Person: person, Key: key})
+	return libErr(err)
+}
+
+func (t *libTarget) Maintenance(ctx context.Context, on bool) error {
+	return t.sw.Set(ctx, on)
+}
+
+// line is the room's own count of people waiting.
+func (t *libTarget) line(ctx context.Context) (int64, error) {
+	st, err := t.room.Stats(ctx)
+	if err != nil {
+		return -1, err
+	}
+	return st.Line.Waiting(), nil
+}
+
+// Audit reads the whole campaign: a snapshot when the store can take one
+// (both stores of the slots package can), else every slot's availability
+// (counts only: no per-person check).
+func (t *libTarget) Audit(ctx context.Context) (auditData, error) {
+	d := auditData{Booked: map[string]int{}, Capacity: map[string]int{}}
+	if sn, ok := t.store.(slots.Snapshotter); ok {
+		snap, err := sn.Snapshot(ctx, t.clk.Now(), libCampaign)
+		if err != nil {
+			return d, err
+		}
+		for _, a := range snap.Slots {
+			d.Booked[a.Slot] = a.Booked
+			d.Capacity[a.Slot] = a.Capacity
+		}
+		for _, b := range snap.Bookings {
+			d.Bookings = append(d.Bookings, auditBooking{Person: b.Person, Slot: b.Slot, ID: b.ID})
+		}
+		return d, nil
+	}
+	av, err := t.svc.Availability(ctx, libCampaign)
+	if err != nil {
+		return d, err
+	}
+	for _, a := range av {
+		d.Booked[a.Slot] = a.Booked
+		d.Capacity[a.Slot] = a.Capacity
+	}
+	return d, errors.New("store cannot list bookings (no slots.Snapshotter): per-person audit impossible")
+}
+
+func (t *libTarget) Close() error {
+	var errs []error
+	for _, c := range t.closer {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// noopScript is the baseline: a Lua script that touches one key of the
+// campaign's shard and does nothing (the same as redistest.NoopScript).
+var noopScript = redis.NewScript(`return 0`)
+
+// measureNoop times rounds EVALSHA of the no-op script on the store's
+// server, one at a time, then with parallel callers.
+func (t *libTarget) measureNoop(ctx context.Context, rounds, parallel int) (*noopStat, error) {
+	if t.rdb == nil {
+		return nil, nil
+	}
+	key := "gatehouse:rush:noop:{" + libRoom + "}"
+	if err := noopScript.Load(ctx, t.rdb).Err(); err != nil {
+		return nil, err
+	}
+	lat := make([]time.Duration, rounds)
+	var sum time.Duration
+	for i := range rounds {
+		t0 := time.Now()
+		if err := noopScript.EvalSha(ctx, t.rdb, []string{key}).Err(); err != nil {
+			return nil, err
+		}
+		lat[i] = time.Since(t0)
+		sum += lat[i]
+	}
+	sort.Slice(lat, func(a, b int) bool { return lat[a] < lat[b] })
+	ns := &noopStat{
+		Rounds: rounds,
+		MeanUS: float64(sum) / float64(rounds) / 1e3,
+		P50US:  float64(lat[rounds/2]) / 1e3,
+		P99US:  float64(lat[rounds*99/100]) / 1e3,
+	}
+	// With parallel callers: the floor under load.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var psum time.Duration
+	var firstErr error
+	per := max(1, rounds/parallel)
+	start := time.Now()
+	for range parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var local time.Duration
+			for range per {
+				t0 := time.Now()
+				if err := noopScript.EvalSha(ctx, t.rdb, []string{key}).Err(); err != nil {
+					mu.Lock()
+					firstErr = cmp(firstErr, err)
+					mu.Unlock()
+					return
+				}
+				local += time.Since(t0)
+			}
+			mu.Lock()
+			psum += local
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	elapsed := time.Since(start)
+	n := per * parallel
+	ns.ParallelMeanUS = float64(psum) / float64(n) / 1e3
+	ns.ParallelPerSec = float64(n) / elapsed.Seconds()
+	return ns, nil
+}
+
+func cmp(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+var _ io.Closer = (*libTarget)(nil)
