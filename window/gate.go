@@ -246,7 +246,7 @@ func (g *Gate) classify(r *http.Request) *routeClass {
 		return rc
 	}
 	rc := g.match(r)
-	if rc != nil {
+	if rc != nil && len(k.host)+len(k.path)+len(k.rawPath) <= maxRouteMemoKey {
 		g.routes.put(k, rc)
 	}
 	return rc

@@ -117,6 +117,10 @@ type routeKey struct {
 // go to the ServeMux as they would without a memo.
 const maxRouteMemo = 4096
 
+// maxRouteMemoKey bounds the host and path bytes of a memoised request, so
+// the memo holds at most about 1 MiB of keys.
+const maxRouteMemoKey = 256
+
 // routeMemo remembers which classified route a request key matched. The
 // answer is ServeMux's own, so the memo cannot change a decision.
 type routeMemo struct {
