@@ -34,8 +34,12 @@ var (
 
 // Defaults of GateOptions.
 const (
+	// DefaultMaintenanceRetryAfter is the default Retry-After of a
+	// maintenance refusal.
 	DefaultMaintenanceRetryAfter = time.Minute
-	DefaultOutageRetryAfter      = 5 * time.Second
+	// DefaultOutageRetryAfter is the default Retry-After of a refusal
+	// because the maintenance switch cannot be read.
+	DefaultOutageRetryAfter = 5 * time.Second
 )
 
 // GateOptions configures a Gate. Only Schedule is required; the zero value
@@ -352,10 +356,14 @@ func (g *Gate) nextAllowed(a Allowance, now time.Time) time.Time {
 // Guard wraps next, normally the application's whole mux, so that every
 // request passes the gate's rules (see Gate) before next sees it. A request
 // let through as an operator carries the Operator in its context
-// (OperatorFromContext). On the allow path Guard does not allocate, given a
-// switch whose On does not (MemorySwitch, a fresh RedisSwitch reading) and
-// a route pattern without wildcards (net/http's ServeMux allocates to match
-// wildcards).
+// (OperatorFromContext).
+//
+// On the allow path Guard does not allocate, given a switch whose On does
+// not (MemorySwitch, a fresh RedisSwitch reading): net/http's ServeMux
+// allocates to match prefix and wildcard patterns, so the gate remembers
+// the ServeMux's answer for up to 4096 distinct requests (method, host and
+// path of at most 256 bytes; never evicted, so a flood of distinct paths
+// can fill it but not churn it, and it never changes an answer).
 func (g *Gate) Guard(next http.Handler) http.Handler {
 	if next == nil {
 		panic("window: Guard(nil)")

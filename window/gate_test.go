@@ -638,3 +638,49 @@ func TestGuardConcurrent(t *testing.T) {
 		t.Fatalf("served %d + refused %d != %d", served.Load(), refused.Load(), workers*each)
 	}
 }
+
+// TestRouteMemo checks that remembering ServeMux's answers never changes
+// one: after a later Allow, past the memo's size, and for keys too long to
+// remember.
+func TestRouteMemo(t *testing.T) {
+	g, err := window.NewGate(window.GateOptions{Schedule: july2021(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Allow(window.Always, "GET /static/")
+	g.Allow(window.DuringOpen, "POST /api/book/{slot}")
+	classify := func(method, target string) string {
+		_, p := g.Classify(httptest.NewRequest(method, target, nil))
+		return p
+	}
+	for range 2 { // a miss, then a hit
+		if p := classify("GET", "/static/special.css"); p != "GET /static/" {
+			t.Fatalf("got %q", p)
+		}
+	}
+	g.Allow(window.DuringOpen, "GET /static/special.css")
+	if p := classify("GET", "/static/special.css"); p != "GET /static/special.css" {
+		t.Fatalf("after a more specific Allow: %q", p)
+	}
+	for i := range 5000 {
+		if p := classify("POST", "/api/book/"+strconv.Itoa(i)); p != "POST /api/book/{slot}" {
+			t.Fatalf("request %d: %q", i, p)
+		}
+		if p := classify("GET", "/api/book/"+strconv.Itoa(i)); p != "" {
+			t.Fatalf("GET request %d: %q", i, p)
+		}
+	}
+	long := "/static/" + strings.Repeat("a", 300)
+	for range 2 {
+		if p := classify("GET", long); p != "GET /static/" {
+			t.Fatalf("long path: %q", p)
+		}
+	}
+	// Escaped paths are told apart as ServeMux tells them apart.
+	if p := classify("POST", "/api/book/a%2Fb"); p != "POST /api/book/{slot}" {
+		t.Fatalf("escaped slash: %q", p)
+	}
+	if p := classify("POST", "/api/book/a/b"); p != "" {
+		t.Fatalf("two segments: %q", p)
+	}
+}

@@ -17,12 +17,21 @@ import (
 
 // Defaults of RedisSwitchOptions.
 const (
-	DefaultSwitchKey          = "gatehouse:maintenance"
-	DefaultSwitchTTL          = time.Second
-	DefaultSwitchRetry        = 200 * time.Millisecond
-	DefaultSwitchReadTimeout  = 500 * time.Millisecond
-	maxSwitchListenBackoff    = time.Second
-	initialSwitchListenBackof = 10 * time.Millisecond
+	// DefaultSwitchKey is the default Redis key of a RedisSwitch.
+	DefaultSwitchKey = "gatehouse:maintenance"
+	// DefaultSwitchTTL is the default bound on the age of a reading.
+	DefaultSwitchTTL = time.Second
+	// DefaultSwitchRetry is the default pause between reads after one
+	// failed.
+	DefaultSwitchRetry = 200 * time.Millisecond
+	// DefaultSwitchReadTimeout is the default bound on one read.
+	DefaultSwitchReadTimeout = 500 * time.Millisecond
+)
+
+// The subscriber's reconnection pacing, in real time.
+const (
+	initialSwitchListenBackoff = 10 * time.Millisecond
+	maxSwitchListenBackoff     = time.Second
 )
 
 // RedisSwitchOptions configures a RedisSwitch. The zero value is the
@@ -308,7 +317,7 @@ func (s *RedisSwitch) Close() error {
 func (s *RedisSwitch) listen(ctx context.Context) {
 	defer close(s.done)
 	defer s.subscribed.Store(false)
-	backoff := initialSwitchListenBackof
+	backoff := initialSwitchListenBackoff
 	// broken: no working subscription, from the start until the first
 	// confirmation. Only the loss of a working one invalidates: readings
 	// taken while there was none already age out by the TTL.
@@ -348,7 +357,7 @@ func (s *RedisSwitch) listen(ctx context.Context) {
 				s.subscribed.Store(true)
 				if broken {
 					broken = false
-					backoff = initialSwitchListenBackof
+					backoff = initialSwitchListenBackoff
 					if everSubscribed {
 						s.log.Info("window: maintenance switch subscription restored", "key", s.key)
 					}
