@@ -399,6 +399,7 @@ func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := Decision{Phase: phase, Pattern: pattern, SwitchErr: swErr}
+	debug := g.log.Enabled(r.Context(), slog.LevelDebug)
 	if token, ok := g.operatorToken(r); ok {
 		op, err := g.verify(token, now)
 		if err == nil {
@@ -410,14 +411,18 @@ func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		d.TokenErr = err
-		g.log.Debug("window: operator token refused", "err", err)
+		if debug {
+			g.log.Debug("window: operator token refused", "err", err)
+		}
 	}
 	if phase != Maintenance && (allow == 0 || allow == OperatorsOnly) {
 		d.Status = http.StatusNotFound
 		if g.observe != nil {
 			g.observe(d)
 		}
-		g.log.Debug("window: refused unclassified route", "method", r.Method, "phase", phase)
+		if debug {
+			g.log.Debug("window: refused unclassified route", "method", r.Method, "phase", phase)
+		}
 		problem.Write(w, problem.Problem{
 			Status:   http.StatusNotFound,
 			Detail:   "No such route.",
@@ -430,7 +435,9 @@ func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.observe != nil {
 		g.observe(d)
 	}
-	g.log.Debug("window: refused", "pattern", pattern, "phase", phase, "status", d.Status)
+	if debug {
+		g.log.Debug("window: refused", "pattern", pattern, "phase", phase, "status", d.Status)
+	}
 	ref.ServeHTTP(w, r)
 }
 
