@@ -103,6 +103,11 @@ func (c Civil) String() string {
 // "2006-01-02T15:04:05.999999999" (a space may stand for the T). An offset or
 // zone suffix is refused: the zone comes from the campaign.
 func ParseCivil(s string) (Civil, error) {
+	// time.Parse accepts a one-digit hour for "15"; the documented form has
+	// two, so check the fixed positions before parsing.
+	if len(s) < 16 || s[13] != ':' || (len(s) > 16 && s[16] != ':') {
+		return Civil{}, fmt.Errorf("%w: %q is not of the form 2006-01-02T15:04[:05] (no offset: the zone comes from the campaign)", ErrInvalidCivil, s)
+	}
 	for _, layout := range []string{
 		"2006-01-02T15:04:05.999999999",
 		"2006-01-02T15:04",

@@ -141,7 +141,8 @@ func TestParseCivil(t *testing.T) {
 		}
 	}
 	for _, in := range []string{"", "2021-07-12", "2021-07-12T20:00Z", "2021-07-12T20:00+09:00", "2021-07-12T24:00",
-		"2021-02-29T00:00", "2021-7-12T20:00", "12/07/2021 20:00", "2021-07-12T20:00 KST"} {
+		"2021-02-29T00:00", "2021-7-12T20:00", "12/07/2021 20:00", "2021-07-12T20:00 KST",
+		"2021-07-12T8:00", "2021-07-12 8:00:00", "0001-01-10 0:00", "2021-07-12T20:00:5"} {
 		if got, err := ParseCivil(in); !errors.Is(err, ErrInvalidCivil) {
 			t.Errorf("ParseCivil(%q) = %v, %v; want ErrInvalidCivil", in, got, err)
 		}
