@@ -299,12 +299,10 @@ func (m *memoryStore) visit(ctx context.Context, room string, p Params, id Ident
 	}
 	r.advance(t, p)
 	out := r.evaluate(rec, t, p)
-	if isNew {
-		if out.State == StateWaiting && out.Ahead >= 0 {
-			rec.joinAhead = out.Ahead
-		}
+	// For calibration: what someone who has to wait is shown at join.
+	if isNew && out.State == StateWaiting && out.Ahead >= 0 {
 		d := r.drain()
-		rec.joinC, rec.joinB = d.Admissions, d.Over.Milliseconds()
+		rec.joinAhead, rec.joinC, rec.joinB = out.Ahead, d.Admissions, d.Over.Milliseconds()
 		out.JoinAhead, out.JoinDrain = rec.joinAhead, d
 	}
 	return out, nil

@@ -42,10 +42,17 @@ var (
 // atomically by Redis; all keys of a room share the hash tag {room}, so a
 // Cluster keeps a room on one shard:
 //
-//	<prefix>{room}:s       hash: E, S, limiter, counters, drain measurement
-//	<prefix>{room}:a       zset: active place -> lease deadline (ms)
+//	<prefix>{room}:s       hash: cm (seed commitment), op (opening, Unix ms),
+//	                       v (E, S, limiter, counters, drain measurement)
+//	<prefix>{room}:a       zset: active place -> lease deadline (Unix ms)
 //	<prefix>{room}:r       zset: returner's place -> return sequence
-//	<prefix>{room}:i:<id>  hash per identity hash: index, place, claim, ...
+//	<prefix>{room}:i:<id>  string per identity hash: index, place, joined,
+//	                       claim, admission, done, returns, ETA inputs
+//
+// Numbers in v and in identity records are packed as doubles (Lua's
+// struct.pack "d"; see lua/common.lua for the field order): exact, and
+// much cheaper in Lua than decimal strings. Read the figures with
+// [Room.Stats] rather than redis-cli.
 //
 // Identities appear only as their [IdentityHash]. Keys never expire by
 // themselves: delete a room's keys (the pattern <prefix>{room}:*) once its

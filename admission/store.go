@@ -152,10 +152,12 @@ type Record struct {
 	Deadline time.Time
 	// Claimed reports that this very call made the claim.
 	Claimed bool
-	// JoinAhead is Ahead as it was when the person joined, -1 if it was
-	// not known then (joined before the opening).
+	// JoinAhead is Ahead as it was when the person joined, -1 if the
+	// person did not wait then (joined before the opening, or admitted at
+	// once).
 	JoinAhead int64
-	// JoinDrain is the drain measurement when the person joined.
+	// JoinDrain is the drain measurement when the person joined, if
+	// JoinAhead is known (zero otherwise).
 	JoinDrain Drain
 	// Line holds the room's figures at this call.
 	Line Line

@@ -3,25 +3,25 @@
 local S, err = load()
 if not S then return err end
 prep(S)
-local R = redis.call('HMGET', KEYS[4], unpack(RFIELDS))
-local idx = tonumber(R[1])
-if not idx then
+local R = loadRec()
+if not R then
   advance(S)
   save(S)
   return {NOTJOINED}
 end
-local p = resolvePlace(S, R, idx, 10)
-if S.e and not p then
+if not resolvePlace(S, R, 10) then
   save(S)
-  return {NEEDPLACE, idx, S.e}
+  return {NEEDPLACE, R.i, S.e}
 end
-if not R[6] then
-  redis.call('HSET', KEYS[4], 'd', 1)
-  if p then
-    redis.call('ZREM', KEYS[2], p)
-    redis.call('ZREM', KEYS[3], p)
+if R.d == 0 then
+  R.d = 1
+  if R.p >= 0 then
+    redis.call('ZREM', KEYS[2], R.p)
+    redis.call('ZREM', KEYS[3], R.p)
+    S.ac, S.rc = nil, nil
   end
 end
 advance(S)
+saveRec(R)
 save(S)
-return reply(S, idx, p, R, DONE, 0, 0, 0)
+return reply(S, R, DONE, 0, 0, 0)

@@ -3,74 +3,65 @@
 local S, err = load()
 if not S then return err end
 prep(S)
-local R = redis.call('HMGET', KEYS[4], unpack(RFIELDS))
-local idx = tonumber(R[1])
+local R = loadRec()
 local new = false
-if not idx then
+if not R then
   if ARGV[10] ~= '1' then
     advance(S)
     save(S)
     return {NOTJOINED}
   end
-  idx = S.n
+  R = {i = S.n, p = -1, j = now, c = 0, a = 0, d = 0, r = 0, ja = -1, jc = 0, jb = 0}
   S.n = S.n + 1
   new = true
-  R[1] = idx
-  R[3] = now
 end
-local p = resolvePlace(S, R, idx, 11)
-if S.e and not p then
+if not resolvePlace(S, R, 11) then
   -- Only an early arrival gets here (a new one is never early once E is
-  -- fixed): Go computes the shuffle and calls again.
+  -- fixed): Go computes the shuffle and calls again. The line does not
+  -- move in this run, so the second one is the call.
   save(S)
-  return {NEEDPLACE, idx, S.e}
+  return {NEEDPLACE, R.i, S.e}
 end
 
-local done = R[6]
-local c = tonumber(R[4])
 -- Called while away: back to the head of the line, before the line moves.
-if S.e and not done and not c and p < S.s then
-  if not redis.call('ZSCORE', KEYS[2], p) and not redis.call('ZSCORE', KEYS[3], p) then
+if S.e >= 0 and R.d == 0 and R.c == 0 and R.p < S.s then
+  if not redis.call('ZSCORE', KEYS[2], R.p) and not redis.call('ZSCORE', KEYS[3], R.p) then
     S.rq = S.rq + 1
-    redis.call('ZADD', KEYS[3], S.rq, p)
-    R[7] = redis.call('HINCRBY', KEYS[4], 'r', 1)
+    redis.call('ZADD', KEYS[3], S.rq, R.p)
+    S.rc = nil
+    R.r = R.r + 1
   end
 end
 
 advance(S)
 
 local state, ahead, claimed, returning = WAITING, 0, 0, 0
-if not S.e then
+if S.e < 0 then
   ahead = -1
-elseif done then
+elseif R.d == 1 then
   state = DONE
-elseif c then
-  if now < c then state = ADMITTED else state = EXPIRED end
-elseif p < S.s then
-  local sc = tonumber(redis.call('ZSCORE', KEYS[2], p))
+elseif R.c > 0 then
+  if now < R.c then state = ADMITTED else state = EXPIRED end
+elseif R.p < S.s then
+  local sc = tonumber(redis.call('ZSCORE', KEYS[2], R.p))
   if sc then
-    c = now + ttl
-    local a = sc - claim
-    redis.call('ZADD', KEYS[2], c, p)
-    redis.call('HSET', KEYS[4], 'c', c, 'a', a)
-    R[4] = c
-    R[5] = a
+    R.c = now + ttl
+    R.a = sc - claim
+    redis.call('ZADD', KEYS[2], R.c, R.p)
     state = ADMITTED
     claimed = 1
   else
     returning = 1
-    ahead = redis.call('ZRANK', KEYS[3], p)
+    ahead = redis.call('ZRANK', KEYS[3], R.p)
   end
 else
-  ahead = redis.call('ZCARD', KEYS[3]) + (p - S.s)
+  ahead = returnersCount(S) + (R.p - S.s)
 end
 
-if new then
-  local ja = -1
-  if state == WAITING and ahead >= 0 then ja = ahead end
-  local dc, dm = drain(S)
-  redis.call('HSET', KEYS[4], 'i', idx, 'j', now, 'ja', ja, 'jc', dc, 'jb', dm)
-  R[8], R[9], R[10] = ja, dc, dm
+if new and state == WAITING and ahead >= 0 then
+  R.ja = ahead
+  R.jc, R.jb = drain(S)
 end
+saveRec(R)
 save(S)
-return reply(S, idx, p, R, state, ahead, claimed, returning)
+return reply(S, R, state, ahead, claimed, returning)
