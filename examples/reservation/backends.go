@@ -2,55 +2,211 @@ package main
 
 import (
 	"context"
-	"net/http"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-go/gatehouse/admission"
+	"github.com/gatehouse-go/gatehouse/slots"
+	"github.com/gatehouse-go/gatehouse/window"
 )
 
-// initBackends builds the gate, the waiting room and the slot store.
+// operatorTokenTTL is how long the operator token printed at start stays
+// valid.
+const operatorTokenTTL = 7 * 24 * time.Hour
+
+// slotCampaign is the slot store's campaign name; the namespace keeps
+// servers apart in Redis through the key prefix.
+const slotCampaign slots.Campaign = "booking"
+
+// deriveKey derives an independent key for one purpose from the server's
+// secret, so that one secret (GATEHOUSE_SECRET) configures every instance
+// and no key can stand in for another.
+func deriveKey(secret []byte, namespace, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("gatehouse-reservation/v1/" + namespace + "/" + purpose))
+	return m.Sum(nil)
+}
+
+// initBackends builds the gate, the waiting rooms (one per opening) and the
+// slot service, on memory or on Redis.
 func (s *server) initBackends(secret []byte) error {
-	s.gate = &gateState{token: newOperatorToken()}
-	return nil
-}
+	ns := s.cfg.Namespace
+	key := func(purpose string) []byte { return deriveKey(secret, ns, purpose) }
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 
-func (s *server) setMaintenance(ctx context.Context, on bool) error {
-	s.gate.maintenance.Store(on)
-	return nil
-}
-
-func (s *server) maintenanceOn(ctx context.Context) bool { return s.gate.maintenance.Load() }
-
-func (s *server) roomFigures(ctx context.Context, now time.Time) []namedValue { return nil }
-
-func (s *server) slotFigures(ctx context.Context, now time.Time) []slotFigures {
-	out := make([]slotFigures, len(s.slots))
-	for i, sl := range s.slots {
-		out[i] = slotFigures{ID: sl.ID, Label: sl.Label, Capacity: sl.Capacity, Left: sl.Capacity}
+	var (
+		sw        window.Switch
+		roomStore admission.Store
+		slotStore slots.Store
+	)
+	switch s.cfg.Store {
+	case "memory":
+		sw = window.NewMemorySwitch(false)
+		roomStore = admission.NewMemoryStore()
+		slotStore = slots.NewMemoryStore()
+	case "redis":
+		rdb := s.cfg.Redis
+		if rdb == nil {
+			rdb = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: s.cfg.RedisAddrs})
+			s.closers = append(s.closers, rdb.Close)
+		}
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis at %v: %w", s.cfg.RedisAddrs, err)
+		}
+		prefix := "gatehouse:reservation:" + ns + ":"
+		rs, err := window.NewRedisSwitch(rdb, window.RedisSwitchOptions{
+			Key: prefix + "maintenance", Clock: s.clk, Logger: s.log,
+		})
+		if err != nil {
+			return err
+		}
+		s.closers = append(s.closers, rs.Close)
+		sw = rs
+		if roomStore, err = admission.NewRedisStore(rdb, admission.RedisOptions{Prefix: prefix + "admission:"}); err != nil {
+			return err
+		}
+		if slotStore, err = slots.NewRedisStore(rdb, slots.RedisOptions{Prefix: prefix + "slots:"}); err != nil {
+			return err
+		}
 	}
-	return out
+	s.sw = sw
+
+	// Operators: a keyring and one token printed at start.
+	ops, err := window.NewKeyring(window.OperatorKey{ID: "op1", Secret: key("operator")})
+	if err != nil {
+		return err
+	}
+	s.operators = ops
+	if s.opToken, err = ops.Issue("console", s.clk.Now(), operatorTokenTTL); err != nil {
+		return err
+	}
+
+	// One waiting room per opening.
+	passKeys, err := admission.NewKeyring(admission.Key{ID: "p1", Secret: key("pass")})
+	if err != nil {
+		return err
+	}
+	for i, o := range s.camp.schedule.Openings {
+		name := roomName(i, o.Booking.Start)
+		var seed admission.Seed
+		copy(seed[:], key("seed/"+name))
+		room, err := admission.NewRoom(roomStore, admission.Options{
+			Name:        name,
+			Opening:     o.Booking.Start,
+			Rate:        s.cfg.Rate,
+			Cap:         s.cfg.MaxActive,
+			Keyring:     passKeys,
+			IdentityKey: key("identity"),
+			Seed:        seed,
+			Clock:       s.clk,
+			Logger:      s.log,
+			Observer:    s.metrics.observeRoom,
+			PassCookie:  passCookie,
+		})
+		if err != nil {
+			return fmt.Errorf("waiting room %d: %w", i, err)
+		}
+		s.rooms = append(s.rooms, room)
+	}
+
+	// The slot service. Its gate is the commit check: window, eligibility
+	// and pass, all at the instant the service gives the store.
+	s.personKey = key("person")
+	s.booking, err = slots.NewService(slots.ServiceOptions{
+		Store:    slotStore,
+		Clock:    s.clk,
+		Gate:     commitGate{s},
+		Logger:   s.log,
+		LogKey:   key("log"),
+		Observer: slots.ObserverFunc(s.metrics.observeSlots),
+		HoldTTL:  s.cfg.HoldFor,
+	})
+	if err != nil {
+		return err
+	}
+	def := slots.DefineRequest{Campaign: slotCampaign, Key: "define-" + slotsDigest(s.slots)}
+	for _, sl := range s.slots {
+		def.Slots = append(def.Slots, slots.Slot{ID: sl.ID, Capacity: sl.Capacity})
+	}
+	if err := s.booking.DefineSlots(ctx, def); err != nil {
+		return fmt.Errorf("defining the slots: %w", err)
+	}
+	return nil
 }
 
-// notYetWired answers routes whose library has not been integrated yet.
-func (s *server) notYetWired(w http.ResponseWriter, r *http.Request) {
-	s.fail(w, r, http.StatusServiceUnavailable, "Not available yet",
-		"This part of the server is being built.", time.Minute)
+// initGate builds the gate around the whole mux, its routes classified
+// from the route table.
+func (s *server) initGate() error {
+	var routes []window.Route
+	for _, rt := range s.table {
+		routes = append(routes, window.Route{Allow: rt.access.allowance(), Patterns: []string{rt.pattern}})
+	}
+	var err error
+	s.gate, err = window.NewGate(window.GateOptions{
+		Schedule:       s.camp.schedule,
+		Switch:         s.sw,
+		Operators:      s.operators,
+		OperatorCookie: operatorCookie,
+		Routes:         routes,
+		Clock:          s.clk,
+		Logger:         s.log,
+		Observer:       s.metrics.observeGate,
+	})
+	if err != nil {
+		return fmt.Errorf("gate: %w", err)
+	}
+	return nil
 }
 
-func (s *server) queuePage(w http.ResponseWriter, r *http.Request)      { s.notYetWired(w, r) }
-func (s *server) queueJoin(w http.ResponseWriter, r *http.Request)      { s.notYetWired(w, r) }
-func (s *server) apiQueueJoin(w http.ResponseWriter, r *http.Request)   { s.notYetWired(w, r) }
-func (s *server) apiQueueStatus(w http.ResponseWriter, r *http.Request) { s.notYetWired(w, r) }
-func (s *server) bookPage(w http.ResponseWriter, r *http.Request)       { s.notYetWired(w, r) }
-func (s *server) bookHold(w http.ResponseWriter, r *http.Request)       { s.notYetWired(w, r) }
-func (s *server) holdPage(w http.ResponseWriter, r *http.Request)       { s.notYetWired(w, r) }
-func (s *server) bookConfirm(w http.ResponseWriter, r *http.Request)    { s.notYetWired(w, r) }
-func (s *server) bookRelease(w http.ResponseWriter, r *http.Request)    { s.notYetWired(w, r) }
-func (s *server) bookingMove(w http.ResponseWriter, r *http.Request)    { s.notYetWired(w, r) }
-func (s *server) bookingCancel(w http.ResponseWriter, r *http.Request)  { s.notYetWired(w, r) }
-func (s *server) apiSlots(w http.ResponseWriter, r *http.Request)       { s.notYetWired(w, r) }
-func (s *server) apiHold(w http.ResponseWriter, r *http.Request)        { s.notYetWired(w, r) }
-func (s *server) apiConfirm(w http.ResponseWriter, r *http.Request)     { s.notYetWired(w, r) }
-func (s *server) apiRelease(w http.ResponseWriter, r *http.Request)     { s.notYetWired(w, r) }
-func (s *server) apiMove(w http.ResponseWriter, r *http.Request)        { s.notYetWired(w, r) }
-func (s *server) apiCancel(w http.ResponseWriter, r *http.Request)      { s.notYetWired(w, r) }
-func (s *server) bookingPage(w http.ResponseWriter, r *http.Request)    { s.notYetWired(w, r) }
-func (s *server) apiBooking(w http.ResponseWriter, r *http.Request)     { s.notYetWired(w, r) }
+// roomName names the room of opening i; the opening instant is part of it,
+// so that a demo restarted on the same Redis (a new opening) gets a new room
+// rather than one whose stored opening disagrees.
+func roomName(i int, opening time.Time) string {
+	return "opening-" + strconv.Itoa(i+1) + "-" + strconv.FormatInt(opening.Unix(), 10)
+}
+
+// slotsDigest is a short digest of the slot list, for the idempotency key
+// of the definition: the same list is defined once, a changed one again.
+func slotsDigest(list []slotSpec) string {
+	h := fnv.New64a()
+	for _, sl := range list {
+		fmt.Fprintf(h, "%s\x00%d\x00", sl.ID, sl.Capacity)
+	}
+	return strconv.FormatUint(h.Sum64(), 36)
+}
+
+// roomAt is the waiting room of the opening the schedule is about at now,
+// or nil once every opening is over.
+func (s *server) roomAt(now time.Time) *admission.Room {
+	if i := s.openingAt(now); i >= 0 {
+		return s.rooms[i]
+	}
+	return nil
+}
+
+func (s *server) operatorToken() string { return s.opToken }
+
+func (s *server) setMaintenance(ctx context.Context, on bool) error { return s.sw.Set(ctx, on) }
+
+// maintenanceOn reads the switch; an unreadable switch counts as on.
+func (s *server) maintenanceOn(ctx context.Context) (bool, error) {
+	on, err := s.sw.On(ctx)
+	return on || err != nil, err
+}
+
+// phase is the gate's phase at now: Maintenance when the switch is on or
+// cannot be read.
+func (s *server) phase(ctx context.Context, now time.Time) (window.Phase, window.State) {
+	st, _ := s.gate.State(ctx, now)
+	return st.Phase, st
+}
+
+var errNoRoom = errors.New("no waiting room is open")

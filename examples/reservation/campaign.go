@@ -1,20 +1,23 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/eligibility"
 	"github.com/gatehouse-go/gatehouse/window"
 )
 
-// campaign is what the server serves: a name, the zone its times are shown
-// in, the schedule the gate follows, and who may book when.
+// campaign is what the server serves: who may book when (the eligibility
+// campaign), and the schedule the gate follows, derived from it.
 type campaign struct {
+	elig     *eligibility.Campaign
 	name     string
 	zone     *time.Location
 	schedule window.Schedule
 	cohorts  []cohortInfo
-	decide   func(birth time.Time, now time.Time) answer
 }
 
 // cohortInfo describes a cohort on the landing page.
@@ -24,35 +27,23 @@ type cohortInfo struct {
 	Windows []window.Window
 }
 
-// Eligibility answers, as the API spells them.
-const (
-	answerNotEligible = "not_eligible"
-	answerOpensAt     = "opens_at"
-	answerOpenUntil   = "open_until"
-	answerClosed      = "closed"
-)
-
-// answer is the eligibility answer for one person at one instant.
-type answer struct {
-	Status   string    `json:"status"`
-	Cohort   string    `json:"cohort,omitempty"`
-	OpensAt  time.Time `json:"opens_at,omitzero"`
-	ClosesAt time.Time `json:"closes_at,omitzero"`
-}
-
 // demoZone is the built-in campaign's zone: Seoul, where the July 2021
-// failures happened, so a visitor elsewhere sees times in a zone not their
-// own, as the campaign publishes them.
+// failures happened, so that a visitor elsewhere sees times as the campaign
+// publishes them, not in their own zone.
 const demoZone = "Asia/Seoul"
 
-// loadCampaign builds the campaign from cfg: the file named by
+// loadCampaign builds the campaign from cfg: the eligibility campaign file
 // cfg.CampaignFile, or the demo campaign whose waiting room opens at now and
 // whose booking opens cfg.OpensIn later.
 func loadCampaign(cfg config, now time.Time) (*campaign, error) {
-	if cfg.CampaignFile != "" {
-		return nil, fmt.Errorf("%w: -campaign: campaign files are not supported yet", errConfig)
+	if cfg.CampaignFile == "" {
+		return demoCampaign(cfg, now)
 	}
-	return demoCampaign(cfg, now)
+	ec, err := eligibility.LoadFile(cfg.CampaignFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: -campaign: %w", errConfig, err)
+	}
+	return fromEligibility(ec, cfg.PreQueue)
 }
 
 func demoCampaign(cfg config, now time.Time) (*campaign, error) {
@@ -62,38 +53,73 @@ func demoCampaign(cfg config, now time.Time) (*campaign, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: demo campaign: %w", errConfig, err)
 	}
-	sched := window.Schedule{Zone: zone, Openings: []window.Opening{{PreQueue: start, Booking: booking}}}
-	if err := sched.Validate(); err != nil {
+	ec, err := eligibility.New(eligibility.Config{
+		Name:        "Demo vaccination booking",
+		Description: "Everyone aged 18 or over on the day booking opens.",
+		Zone:        demoZone,
+		Cohorts: []eligibility.Cohort{{
+			Name:        "Adults",
+			Description: "Aged 18 or over on the day booking opens.",
+			Rule:        eligibility.AgeBetween(18, 200, eligibility.Date{}),
+			Windows:     []window.Window{booking},
+		}},
+	})
+	if err != nil {
 		return nil, fmt.Errorf("%w: demo campaign: %w", errConfig, err)
 	}
-	c := &campaign{
-		name:     "Demo vaccination booking",
-		zone:     zone,
-		schedule: sched,
-		cohorts: []cohortInfo{{
-			Name:    "Adults",
-			Rule:    "aged 18 or over on the day booking opens",
-			Windows: []window.Window{booking.In(zone)},
-		}},
-	}
-	opensDay := booking.Start.In(zone)
-	c.decide = func(birth, now time.Time) answer {
-		y, m, d := opensDay.Date()
-		adultIfBornBy := time.Date(y-18, m, d, 0, 0, 0, 0, time.UTC)
-		if birth.After(adultIfBornBy) {
-			return answer{Status: answerNotEligible}
+	// The waiting room opens at start: OpensIn ahead of booking.
+	return fromEligibility(ec, cfg.OpensIn)
+}
+
+// fromEligibility derives the gate's schedule from the campaign's windows:
+// windows that overlap or touch become one opening, and each opening's
+// waiting room opens preQueue before it (less if the previous opening ends
+// closer than that).
+func fromEligibility(ec *eligibility.Campaign, preQueue time.Duration) (*campaign, error) {
+	cc := ec.Config()
+	zone := ec.Zone()
+	c := &campaign{elig: ec, name: ec.Name(), zone: zone}
+	var all []window.Window
+	for _, co := range cc.Cohorts {
+		info := cohortInfo{Name: co.Name, Rule: co.Description}
+		for _, w := range co.Windows {
+			info.Windows = append(info.Windows, w.In(zone))
+			all = append(all, w)
 		}
-		a := answer{Cohort: "Adults", OpensAt: booking.Start.In(zone), ClosesAt: booking.End.In(zone)}
-		switch {
-		case booking.Before(now):
-			a.Status = answerOpensAt
-		case booking.Contains(now):
-			a.Status = answerOpenUntil
-		default:
-			a.Status = answerClosed
-		}
-		return a
+		slices.SortFunc(info.Windows, func(a, b window.Window) int { return a.Start.Compare(b.Start) })
+		c.cohorts = append(c.cohorts, info)
 	}
+	slices.SortFunc(all, func(a, b window.Window) int {
+		return cmp.Or(a.Start.Compare(b.Start), a.End.Compare(b.End))
+	})
+	var merged []window.Window
+	for _, w := range all {
+		if n := len(merged); n > 0 && !w.Start.After(merged[n-1].End) {
+			if w.End.After(merged[n-1].End) {
+				merged[n-1].End = w.End
+			}
+			continue
+		}
+		merged = append(merged, w)
+	}
+	sched := window.Schedule{Zone: zone}
+	var prevEnd time.Time
+	for _, w := range merged {
+		pq := w.Start.Add(-preQueue)
+		if !prevEnd.IsZero() && pq.Before(prevEnd) {
+			pq = prevEnd
+		}
+		o := window.Opening{Booking: w.In(zone)}
+		if pq.Before(w.Start) {
+			o.PreQueue = pq.In(zone)
+		}
+		sched.Openings = append(sched.Openings, o)
+		prevEnd = w.End
+	}
+	if err := sched.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: campaign %q: %w", errConfig, ec.Name(), err)
+	}
+	c.schedule = sched
 	return c, nil
 }
 
@@ -105,4 +131,19 @@ func (s *server) describeSchedule() string {
 	}
 	return fmt.Sprintf("phase %s; booking opens %s, closes %s", st.Phase,
 		st.OpensAt.Format(time.RFC3339), st.ClosesAt.Format(time.RFC3339))
+}
+
+// openingAt is the index of the opening that the schedule's state at now is
+// about (the current or next one), or -1 once every opening is over.
+func (s *server) openingAt(now time.Time) int {
+	st := s.camp.schedule.At(now)
+	if st.OpensAt.IsZero() {
+		return -1
+	}
+	for i, o := range s.camp.schedule.Openings {
+		if o.Booking.Start.Equal(st.OpensAt) {
+			return i
+		}
+	}
+	return -1
 }

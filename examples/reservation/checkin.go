@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/eligibility"
+
 	"github.com/gatehouse-go/gatehouse/window"
 )
 
@@ -124,36 +126,31 @@ func (s *server) apiSession(w http.ResponseWriter, r *http.Request) {
 		ExpiresAt: now.Add(sessionTTL).In(s.camp.zone).Truncate(time.Second)})
 }
 
-// eligibilityFor is the person's answer at now.
-func (s *server) eligibilityFor(sess session, now time.Time) answer {
-	birth, _ := parseBirthDate(sess.BirthDate, now) // readSession checked it
-	a := s.camp.decide(birth, now)
-	if !a.OpensAt.IsZero() {
-		a.OpensAt = a.OpensAt.In(s.camp.zone)
-	}
-	if !a.ClosesAt.IsZero() {
-		a.ClosesAt = a.ClosesAt.In(s.camp.zone)
-	}
-	return a
+// decide is the person's eligibility at now.
+func (s *server) decide(sess session, now time.Time) eligibility.Decision {
+	bd, _ := eligibility.ParseDate(sess.BirthDate) // readSession checked it
+	return s.camp.elig.Decide(eligibility.Person{BirthDate: bd}, now)
 }
 
-// mayQueue reports whether a person with answer a should be offered the
-// waiting room in phase p: their window is the one the room serves.
-func (s *server) mayQueue(a answer, p window.Phase, st window.State) bool {
+// mayQueue reports whether a person with decision d should be offered the
+// waiting room in phase p: their window is open, or it is the one whose
+// waiting room is open now.
+func (s *server) mayQueue(d eligibility.Decision, p window.Phase, st window.State) bool {
 	if p != window.PreQueue && p != window.Open {
 		return false
 	}
-	switch a.Status {
-	case answerOpenUntil:
+	switch d.Status {
+	case eligibility.Open:
 		return true
-	case answerOpensAt:
-		return a.OpensAt.Equal(st.OpensAt)
+	case eligibility.NotYet:
+		return p == window.PreQueue && d.OpensAt.Equal(st.OpensAt)
 	}
 	return false
 }
 
 type eligibilityView struct {
-	Answer      answer
+	Answer      eligibility.Decision
+	Status      string
 	BirthDate   string
 	CanQueue    bool
 	BookingOpen bool
@@ -166,22 +163,24 @@ func (s *server) eligibilityPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	phase, st := s.phase(now)
-	a := s.eligibilityFor(sess, now)
+	phase, st := s.phase(r.Context(), now)
+	d := s.decide(sess, now)
 	s.render(w, r, http.StatusOK, "eligibility", view{Title: "Your eligibility", Session: &sess, Data: eligibilityView{
-		Answer:      a,
+		Answer:      d,
+		Status:      d.Status.String(),
 		BirthDate:   sess.BirthDate,
-		CanQueue:    s.mayQueue(a, phase, st),
+		CanQueue:    s.mayQueue(d, phase, st),
 		BookingOpen: phase == window.Open,
 	}})
 }
 
-// eligibilityResponse is the answer of GET /api/eligibility.
+// eligibilityResponse is the answer of GET /api/eligibility: the
+// eligibility package's Decision, plus the phase and whether joining the
+// waiting room now makes sense.
 type eligibilityResponse struct {
-	answer
-	Phase string `json:"phase"`
-	// MayQueue says whether joining the waiting room now makes sense.
-	MayQueue bool `json:"may_queue"`
+	eligibility.Decision
+	Phase    string `json:"phase"`
+	MayQueue bool   `json:"may_queue"`
 }
 
 func (s *server) apiEligibility(w http.ResponseWriter, r *http.Request) {
@@ -190,9 +189,9 @@ func (s *server) apiEligibility(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	phase, st := s.phase(now)
-	a := s.eligibilityFor(sess, now)
-	writeJSON(w, http.StatusOK, eligibilityResponse{answer: a, Phase: phase.String(), MayQueue: s.mayQueue(a, phase, st)})
+	phase, st := s.phase(r.Context(), now)
+	d := s.decide(sess, now)
+	writeJSON(w, http.StatusOK, eligibilityResponse{Decision: d, Phase: phase.String(), MayQueue: s.mayQueue(d, phase, st)})
 }
 
 type landingView struct {
@@ -206,8 +205,8 @@ type landingView struct {
 
 func (s *server) landingPage(w http.ResponseWriter, r *http.Request) {
 	now := s.clk.Now()
-	phase, st := s.phase(now)
-	lv := landingView{Cohorts: s.camp.cohorts, CanSignIn: accessCheckIn.allows(phase)}
+	phase, st := s.phase(r.Context(), now)
+	lv := landingView{Cohorts: s.camp.cohorts, CanSignIn: accessCheckIn.allowance().Allows(phase)}
 	if !st.OpensAt.IsZero() {
 		lv.Start, lv.End = st.OpensAt, st.ClosesAt
 		lv.WaitFrom = st.OpensAt

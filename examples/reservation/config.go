@@ -24,8 +24,9 @@ type config struct {
 	Store        string   // "memory" or "redis"
 	RedisAddrs   []string // one address: standalone; several: Cluster
 
-	OpensIn time.Duration // demo: booking opens this long after start
-	OpenFor time.Duration // demo: booking stays open this long
+	OpensIn  time.Duration // demo: booking opens this long after start
+	OpenFor  time.Duration // demo: booking stays open this long
+	PreQueue time.Duration // campaign file: the waiting room opens this long before each opening
 	HoldFor time.Duration // how long a hold waits for confirmation
 
 	Rate      int // people admitted per minute
@@ -52,8 +53,9 @@ type config struct {
 	// server does not close a client it was given.
 	Redis redis.UniversalClient
 	// Namespace keeps the server's Redis keys apart from another server's
-	// on the same Redis (tests give each server a fresh one). Letters,
-	// digits, '-' and '_' only; "" means "demo".
+	// on the same Redis (tests give each server a fresh one), and keys
+	// derived from Secret apart too. Letters, digits, '-' and '_', at most
+	// 32; "" means "demo".
 	Namespace string
 	// Slots are the slots on offer; nil means the demo slots.
 	Slots []slotSpec
@@ -73,6 +75,7 @@ func defaultConfig() config {
 		Store:       "memory",
 		OpensIn:     time.Minute,
 		OpenFor:     6 * time.Hour,
+		PreQueue:    30 * time.Minute,
 		HoldFor:     5 * time.Minute,
 		Rate:        120,
 		MaxActive:   50,
@@ -80,7 +83,7 @@ func defaultConfig() config {
 	}
 }
 
-var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 
 // validate checks the values a person can get wrong, with messages that
 // name the flag.
@@ -99,6 +102,9 @@ func (c *config) validate() error {
 	if c.OpensIn < 0 {
 		bad("-opens-in %v: must not be negative", c.OpensIn)
 	}
+	if c.PreQueue < 0 {
+		bad("-prequeue %v: must not be negative", c.PreQueue)
+	}
 	if c.OpenFor <= 0 {
 		bad("-open-for %v: must be positive", c.OpenFor)
 	}
@@ -115,7 +121,7 @@ func (c *config) validate() error {
 		bad("-client-limit %v: want 0 (off) to 1000000 per minute", c.ClientLimit)
 	}
 	if c.Namespace != "" && !namespaceRE.MatchString(c.Namespace) {
-		bad("namespace %q: letters, digits, '-' and '_' only, at most 64", c.Namespace)
+		bad("namespace %q: letters, digits, '-' and '_' only, at most 32", c.Namespace)
 	}
 	if c.Secret != nil && len(c.Secret) < 32 {
 		bad("secret: %d bytes, want at least 32", len(c.Secret))

@@ -1,122 +1,219 @@
 package main
 
 import (
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/hex"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/internal/problem"
 	"github.com/gatehouse-go/gatehouse/window"
 )
 
-// maintenanceRetry is the Retry-After sent while maintenance is on.
-const maintenanceRetry = time.Minute
-
-// gateState is the phase-1 stand-in for window's gate: the schedule and a
-// maintenance flag.
-type gateState struct {
-	maintenance atomic.Bool
-	token       string
-}
-
-func newOperatorToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func (s *server) operatorToken() string { return s.gate.token }
-
-// isOperator reports whether r carries a valid operator credential: the
-// operator cookie set by /operator/signin, or an X-Operator-Token header.
-func (s *server) isOperator(r *http.Request, now time.Time) bool {
-	tok := r.Header.Get("X-Operator-Token")
-	if tok == "" {
-		if c, err := r.Cookie(operatorCookie); err == nil {
-			tok = c.Value
-		}
-	}
-	return tok != "" && s.verifyOperatorToken(tok, now)
-}
-
-func (s *server) verifyOperatorToken(tok string, now time.Time) bool {
-	return subtle.ConstantTimeCompare([]byte(tok), []byte(s.gate.token)) == 1
-}
-
-// phase is the campaign's phase at now, maintenance included.
-func (s *server) phase(now time.Time) (window.Phase, window.State) {
-	st := s.camp.schedule.At(now)
-	if s.gate.maintenance.Load() {
-		return window.Maintenance, st
-	}
-	return st.Phase, st
-}
-
-// guard is the gate around the whole mux: a request passes only if the
-// route it matches is open in the current phase, or the caller is an
-// operator. A request that matches no route never reaches a handler.
+// guard is the gate around the whole mux (window.Gate.Guard): a request
+// passes only if the route it matches is open in the current phase, or it
+// carries a valid operator token. Refusals stay the gate's; this wrapper
+// only changes their form: browsers get an HTML page with the same status
+// and Retry-After, and a method the route does not take gets 405 with
+// Allow instead of the gate's 404.
 func (s *server) guard(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		now := s.clk.Now()
-		phase, st := s.phase(now)
-		_, class, ok := s.route(r)
-		op := s.isOperator(r, now)
-		switch {
-		case !ok && phase == window.Maintenance && !op:
-			s.refuse(w, r, accessLanding, phase, st)
-		case !ok:
-			s.unrouted(w, r)
-		case op || class.allows(phase):
-			next.ServeHTTP(w, r)
-		default:
-			s.refuse(w, r, class, phase, st)
+	return s.reshapeRefusals(s.gate.Guard, next, nil)
+}
+
+// reshapeRefusals wraps next in the middleware wrap (the gate, or the
+// waiting room's pass check) and reshapes the answers that wrap gives
+// itself, without calling next: for a browser, the problem document
+// becomes an error page, or whatever onPage does with it. Answers of next
+// pass untouched.
+func (s *server) reshapeRefusals(wrap func(http.Handler) http.Handler, next http.Handler,
+	onPage func(w http.ResponseWriter, r *http.Request, status int, p problem.Problem) bool) http.Handler {
+	reachedKey := new(int) // a context key of this wrapper alone
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if f, ok := r.Context().Value(reachedKey).(*bool); ok {
+			*f = true
 		}
+		next.ServeHTTP(w, r)
+	})
+	outer := wrap(inner)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached := new(bool)
+		r = r.WithContext(context.WithValue(r.Context(), reachedKey, reached))
+		cw := &catchWriter{ResponseWriter: w, reached: reached}
+		outer.ServeHTTP(cw, r)
+		if !cw.caught {
+			return
+		}
+		status := cw.status
+		var p problem.Problem
+		var raw map[string]any
+		if json.Unmarshal(cw.body.Bytes(), &raw) == nil {
+			p = problemFrom(raw, status)
+		} else {
+			p = problem.Problem{Status: status, Title: http.StatusText(status)}
+		}
+		if status == http.StatusNotFound {
+			if allow := s.allowedMethods(r); allow != "" {
+				w.Header().Set("Allow", allow)
+				status = http.StatusMethodNotAllowed
+				p = problem.Problem{Status: status, Title: "Method not allowed",
+					Detail: r.Method + " is not allowed here; use " + allow + "."}
+			}
+		}
+		p.Instance = r.URL.Path
+		if wantsHTML(r) {
+			w.Header().Del("Content-Type")
+			if onPage != nil && onPage(w, r, status, p) {
+				return
+			}
+			s.render(w, r, status, "error", view{Title: p.Title, Data: p})
+			return
+		}
+		if status != cw.status {
+			problem.Write(w, p, 0) // Retry-After, if any, is already set
+			return
+		}
+		w.WriteHeader(status)
+		w.Write(cw.body.Bytes())
 	})
 }
 
-// refuse explains why the gate stopped a request of class a in phase p.
-func (s *server) refuse(w http.ResponseWriter, r *http.Request, a access, p window.Phase, st window.State) {
-	ext := map[string]any{"phase": p.String()}
-	if !st.OpensAt.IsZero() {
-		ext["opens_at"] = st.OpensAt.In(s.camp.zone).Format(time.RFC3339)
-		ext["closes_at"] = st.ClosesAt.In(s.camp.zone).Format(time.RFC3339)
+// problemFrom rebuilds a problem from its JSON form.
+func problemFrom(raw map[string]any, status int) problem.Problem {
+	p := problem.Problem{Status: status, Extensions: map[string]any{}}
+	for k, v := range raw {
+		str, _ := v.(string)
+		switch k {
+		case "type":
+			p.Type = str
+		case "title":
+			p.Title = str
+		case "detail":
+			p.Detail = str
+		case "status", "instance":
+		default:
+			p.Extensions[k] = v
+		}
 	}
-	pr := problem.Problem{Status: http.StatusForbidden, Instance: r.URL.Path, Extensions: ext}
-	var retry time.Duration
-	switch {
-	case p == window.Maintenance:
-		pr.Status, pr.Title = http.StatusServiceUnavailable, "Closed for maintenance"
-		pr.Detail = "The service is closed for maintenance. Please come back in a few minutes."
-		retry = maintenanceRetry
-	case a == accessOperator:
-		pr.Status, pr.Title = http.StatusUnauthorized, "Operators only"
-		pr.Detail = "This page is for operators; sign in at /operator/signin."
-	case p == window.Closed:
-		pr.Title, pr.Detail = "Closed", "Booking for this campaign has closed."
-	case p == window.NotYet:
-		pr.Title = "Not open yet"
-		pr.Detail = "This page opens with the waiting room at " + s.fmtTime(st.Next) + "."
-		retry = s.clk.Until(st.Next)
-	case a == accessBooking:
-		pr.Title = "Booking has not opened"
-		pr.Detail = "Booking opens at " + s.fmtTime(st.OpensAt) + "."
-		retry = s.clk.Until(st.OpensAt)
-	default:
-		pr.Title, pr.Detail = "Not available now", "This page is not available in the current phase ("+p.String()+")."
+	if p.Title == "" {
+		p.Title = http.StatusText(status)
 	}
-	s.failProblem(w, r, pr, retry)
+	return p
 }
 
-// fmtTime formats an instant in the campaign's zone for people.
-func (s *server) fmtTime(t time.Time) string {
-	if t.IsZero() {
-		return "(none)"
+// catchWriter holds back what a middleware writes before it calls next: a
+// refusal, which reshapeRefusals then rewrites.
+type catchWriter struct {
+	http.ResponseWriter
+	reached *bool
+	caught  bool
+	decided bool
+	status  int
+	body    bytes.Buffer
+}
+
+func (w *catchWriter) WriteHeader(code int) {
+	if w.decided {
+		if !w.caught {
+			w.ResponseWriter.WriteHeader(code)
+		}
+		return
 	}
-	return t.In(s.camp.zone).Format("Mon 2 Jan 2006 15:04 MST")
+	w.decided = true
+	if *w.reached {
+		w.ResponseWriter.WriteHeader(code)
+		return
+	}
+	w.caught, w.status = true, code
+}
+
+func (w *catchWriter) Write(b []byte) (int, error) {
+	if !w.decided {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.caught {
+		return w.body.Write(b)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *catchWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// allowedMethods returns the Allow header the mux gives a request whose
+// path is routed but whose method is not, or "".
+func (s *server) allowedMethods(r *http.Request) string {
+	h, pattern := s.mux.Handler(r)
+	if pattern != "" {
+		return ""
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusMethodNotAllowed {
+		return ""
+	}
+	return rec.Header().Get("Allow")
+}
+
+// commitGate is the slot service's Gate: at the one instant the service
+// hands to the store, it checks the window (window.Gate.Require), the
+// person's eligibility (eligibility.Campaign.Decide) and their pass
+// (admission.Room.Verify). The person comes in the context (withBooker).
+type commitGate struct{ s *server }
+
+type bookerKey struct{}
+
+// booker is who is booking, for commitGate.
+type booker struct {
+	sess  session
+	pass  string
+	phase window.Phase
+}
+
+func withBooker(ctx context.Context, b booker) context.Context {
+	return context.WithValue(ctx, bookerKey{}, b)
+}
+
+// Errors of the commit check (all wrapped in slots.ErrClosed by the
+// service).
+var (
+	errNoBooker       = fmt.Errorf("no person in the booking context")
+	errNotEligibleNow = fmt.Errorf("not eligible to book now")
+)
+
+func (g commitGate) Require(ctx context.Context, now time.Time) error {
+	if err := g.s.gate.Require(ctx, now); err != nil {
+		return err
+	}
+	b, ok := ctx.Value(bookerKey{}).(booker)
+	if !ok {
+		return errNoBooker
+	}
+	if d := g.s.decide(b.sess, now); d.Status.String() != "open" {
+		return fmt.Errorf("%w: %s", errNotEligibleNow, d)
+	}
+	room := g.s.roomAt(now)
+	if room == nil {
+		return errNoRoom
+	}
+	return room.Verify(b.pass, b.sess.identity(), now)
+}
+
+// passFor returns the pass a request carries: the Gatehouse-Pass header,
+// an "Authorization: Bearer" header, or the pass cookie.
+func passFor(r *http.Request) string {
+	if p := r.Header.Get("Gatehouse-Pass"); p != "" {
+		return p
+	}
+	if p := bearer(r); p != "" {
+		return p
+	}
+	if c, err := r.Cookie(passCookie); err == nil {
+		return c.Value
+	}
+	return ""
 }
 
 // bearer returns the token of an "Authorization: Bearer" header.
@@ -126,4 +223,12 @@ func bearer(r *http.Request) string {
 		return strings.TrimSpace(h[7:])
 	}
 	return ""
+}
+
+// fmtTime formats an instant in the campaign's zone for people.
+func (s *server) fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "(none)"
+	}
+	return t.In(s.camp.zone).Format("Mon 2 Jan 2006 15:04 MST")
 }

@@ -149,6 +149,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	redisAddr := fs.String("redis-addr", "127.0.0.1:6379", "Redis `addresses`, comma-separated; several mean a Redis Cluster")
 	fs.DurationVar(&cfg.OpensIn, "opens-in", cfg.OpensIn, "demo campaign: booking opens this long after start (the waiting room opens at start)")
 	fs.DurationVar(&cfg.OpenFor, "open-for", cfg.OpenFor, "demo campaign: booking stays open this long")
+	fs.DurationVar(&cfg.PreQueue, "prequeue", cfg.PreQueue, "campaign file: the waiting room opens this long before each booking window")
 	fs.IntVar(&cfg.Rate, "rate", cfg.Rate, "people the waiting room admits per minute")
 	fs.IntVar(&cfg.MaxActive, "max-active", cfg.MaxActive, "most people admitted and booking at once")
 	fs.DurationVar(&cfg.HoldFor, "hold-for", cfg.HoldFor, "how long a held slot waits for confirmation")
@@ -180,6 +181,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.CampaignFile != "" && (set["opens-in"] || set["open-for"]) {
 		return config{}, errors.New("-opens-in and -open-for shape the demo campaign; a -campaign file brings its own windows")
+	}
+	if cfg.CampaignFile == "" && set["prequeue"] {
+		return config{}, errors.New("-prequeue applies to a -campaign file; the demo's waiting room opens at start, -opens-in before booking")
 	}
 	if err := cfg.validate(); err != nil {
 		return config{}, err

@@ -1,20 +1,25 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/gatehouse-go/gatehouse/window"
 )
 
-// operatorTTL is how long the operator console's cookie lasts.
+// operatorTTL bounds how long the console's cookie is kept; the token in
+// it expires on its own schedule.
 const operatorTTL = 8 * time.Hour
 
 func (s *server) operatorSignInPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "operator_signin", view{Title: "Operator sign-in"})
 }
 
-// operatorSignIn checks the token and, if valid, keeps it in an HttpOnly
-// cookie that the gate verifies on every request.
+// operatorSignIn checks the token (window.Keyring.Verify) and, if valid,
+// keeps it in an HttpOnly cookie that the gate verifies on every request.
 func (s *server) operatorSignIn(w http.ResponseWriter, r *http.Request) {
 	now := s.clk.Now()
 	if s.overLimit(w, r, now) {
@@ -25,7 +30,7 @@ func (s *server) operatorSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := r.PostForm.Get("token")
-	if tok == "" || !s.verifyOperatorToken(tok, now) {
+	if _, err := s.operators.Verify(tok, now); tok == "" || err != nil {
 		s.render(w, r, http.StatusUnauthorized, "operator_signin", view{Title: "Operator sign-in",
 			Errors: []fieldError{{Field: "token", Message: "is not a valid operator token"}}})
 		return
@@ -34,12 +39,29 @@ func (s *server) operatorSignIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/operator", http.StatusSeeOther)
 }
 
+// operatorOnly checks, behind the gate, that the request came through as
+// an operator: the gate lets only operators reach these routes, and this
+// says so again where it matters.
+func (s *server) operatorOnly(w http.ResponseWriter, r *http.Request) bool {
+	if _, ok := window.OperatorFromContext(r.Context()); ok {
+		return true
+	}
+	s.fail(w, r, http.StatusNotFound, "Not found", "There is no such page.", 0)
+	return false
+}
+
 func (s *server) operatorSignOut(w http.ResponseWriter, r *http.Request) {
+	if !s.operatorOnly(w, r) {
+		return
+	}
 	s.clearCookie(w, r, operatorCookie)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 func (s *server) operatorMaintenance(w http.ResponseWriter, r *http.Request) {
+	if !s.operatorOnly(w, r) {
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		s.badBody(w, r, err)
 		return
@@ -50,10 +72,12 @@ func (s *server) operatorMaintenance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.setMaintenance(r.Context(), on); err != nil {
-		s.fail(w, r, http.StatusServiceUnavailable, "Store unavailable", "The maintenance switch could not be changed: "+err.Error(), 5*time.Second)
+		s.fail(w, r, http.StatusServiceUnavailable, "Switch unavailable",
+			"The maintenance switch could not be changed; it may or may not have changed. Try again.", 5*time.Second)
 		return
 	}
-	s.log.Info("maintenance switched", "on", on)
+	op, _ := window.OperatorFromContext(r.Context())
+	s.log.Info("maintenance switched", "on", on, "operator", op.Name)
 	if !wantsHTML(r) {
 		writeJSON(w, http.StatusOK, map[string]bool{"maintenance": on})
 		return
@@ -77,26 +101,110 @@ type slotFigures struct {
 	Left     int    `json:"left"`
 }
 
-type operatorView struct {
-	Maintenance bool          `json:"maintenance"`
-	Phase       string        `json:"phase"`
-	Room        []namedValue  `json:"room"`
-	Slots       []slotFigures `json:"slots"`
+// roomFigures is the waiting room's state on the console and in
+// GET /api/operator/stats.
+type roomFigures struct {
+	Room           string  `json:"room"`
+	OpensAt        string  `json:"opens_at"`
+	Joined         uint64  `json:"joined"`
+	EarlyArrivals  int64   `json:"early_arrivals"`
+	Waiting        int64   `json:"waiting"`
+	Active         int64   `json:"active"`
+	Admitted       uint64  `json:"admitted"`
+	AdmittedPerMin float64 `json:"admitted_per_minute"`
+	RateLimit      int     `json:"rate_limit_per_minute"`
+	MaxActive      int     `json:"max_active"`
+	SeedCommitment string  `json:"seed_commitment"`
+	Seed           string  `json:"seed,omitempty"`
+	ETASamples     int64   `json:"eta_samples"`
+	ETAInside      float64 `json:"eta_inside_ratio"`
+	Error          string  `json:"error,omitempty"`
 }
 
-func (s *server) operatorFigures(r *http.Request) operatorView {
+type operatorView struct {
+	Maintenance bool          `json:"maintenance"`
+	SwitchError string        `json:"switch_error,omitempty"`
+	Phase       string        `json:"phase"`
+	Room        *roomFigures  `json:"room"`
+	RoomList    []namedValue  `json:"-"`
+	Slots       []slotFigures `json:"slots"`
+	SlotsError  string        `json:"slots_error,omitempty"`
+}
+
+func (s *server) operatorFigures(ctx context.Context) operatorView {
 	now := s.clk.Now()
-	phase, _ := s.phase(now)
-	v := operatorView{Maintenance: s.maintenanceOn(r.Context()), Phase: phase.String()}
-	v.Room = s.roomFigures(r.Context(), now)
-	v.Slots = s.slotFigures(r.Context(), now)
+	phase, _ := s.phase(ctx, now)
+	v := operatorView{Phase: phase.String()}
+	on, err := s.maintenanceOn(ctx)
+	v.Maintenance = on
+	if err != nil {
+		v.SwitchError = err.Error()
+	}
+	if room := s.roomAt(now); room != nil {
+		rf := &roomFigures{Room: room.Name(), OpensAt: room.Opening().In(s.camp.zone).Format(time.RFC3339),
+			SeedCommitment: room.SeedCommitment(), RateLimit: s.cfg.Rate, MaxActive: s.cfg.MaxActive}
+		if seed, ok := room.Seed(now); ok {
+			rf.Seed = seed.String()
+		}
+		st, err := room.Stats(ctx)
+		if err != nil {
+			rf.Error = err.Error()
+		} else {
+			rf.Joined, rf.EarlyArrivals, rf.Waiting = st.Joined, st.Early, st.Waiting()
+			rf.Active, rf.Admitted, rf.AdmittedPerMin = st.Active, st.Admitted, st.Drain.PerMinute()
+			rf.ETASamples, rf.ETAInside = st.Calibration.Samples, st.Calibration.Ratio()
+		}
+		v.Room = rf
+		v.RoomList = rf.list()
+	}
+	av, err := s.availability(ctx)
+	if err != nil {
+		v.SlotsError = err.Error()
+	}
+	for _, a := range av {
+		v.Slots = append(v.Slots, slotFigures{ID: a.ID, Label: a.Label, Capacity: a.Capacity, Booked: a.Booked, Held: a.Held, Left: a.Left})
+	}
 	return v
 }
 
+// list is the room's figures for people.
+func (rf *roomFigures) list() []namedValue {
+	if rf.Error != "" {
+		return []namedValue{{"Room", rf.Room}, {"Store", "unavailable: " + rf.Error}}
+	}
+	early := "not fixed yet (fixed at opening)"
+	if rf.EarlyArrivals >= 0 {
+		early = strconv.FormatInt(rf.EarlyArrivals, 10)
+	}
+	seed := "published at opening"
+	if rf.Seed != "" {
+		seed = rf.Seed
+	}
+	return []namedValue{
+		{"Room", rf.Room},
+		{"Opens", rf.OpensAt},
+		{"Joined", strconv.FormatUint(rf.Joined, 10)},
+		{"Early arrivals (shuffled)", early},
+		{"Waiting (queue length)", strconv.FormatInt(rf.Waiting, 10)},
+		{"Active (admitted, booking)", fmt.Sprintf("%d of at most %d", rf.Active, rf.MaxActive)},
+		{"Admitted so far", strconv.FormatUint(rf.Admitted, 10)},
+		{"Admitted per minute (measured)", fmt.Sprintf("%.1f (limit %d)", rf.AdmittedPerMin, rf.RateLimit)},
+		{"ETA inside the range shown", fmt.Sprintf("%.0f%% of %d", 100*rf.ETAInside, rf.ETASamples)},
+		{"Shuffle seed commitment (SHA-256)", rf.SeedCommitment},
+		{"Shuffle seed", seed},
+	}
+}
+
 func (s *server) operatorPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "operator", view{Title: "Operator console", Data: s.operatorFigures(r)})
+	if !s.operatorOnly(w, r) {
+		return
+	}
+	s.render(w, r, http.StatusOK, "operator", view{Title: "Operator console", Data: s.operatorFigures(r.Context())})
 }
 
 func (s *server) apiOperatorStats(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.operatorFigures(r))
+	if !s.operatorOnly(w, r) {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.operatorFigures(r.Context()))
 }

@@ -136,7 +136,7 @@ func leftText(left, capacity int) string {
 // becomes a clean 500, not half a page.
 func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
 	now := s.clk.Now()
-	phase, _ := s.phase(now)
+	phase, _ := s.phase(r.Context(), now)
 	v.Campaign = s.camp.name
 	v.Phase = phase.String()
 	v.ZoneName = s.camp.zone.String()

@@ -24,7 +24,8 @@ const (
 	// and open.
 	accessQueue
 	// accessBooking: slot choice, hold, confirm, move, cancel. Open only,
-	// and every route of the class also needs a valid pass.
+	// and newServer wraps every route of the class in the pass check
+	// (needPass): there is no way to register one without it.
 	accessBooking
 	// accessMyBooking: reading one's own booking. Open and closed; needs
 	// a session, not a pass.
@@ -54,24 +55,25 @@ func (a access) String() string {
 	return "unclassified"
 }
 
-// allows reports whether the class is open to anyone (not only operators)
-// in phase p. Maintenance closes everything but accessInfra.
-func (a access) allows(p window.Phase) bool {
+// allowance is the set of phases in which the gate opens the class to
+// the public. Maintenance closes everything but accessInfra; operators
+// pass everywhere (the gate checks their token).
+func (a access) allowance() window.Allowance {
 	switch a {
 	case accessInfra:
-		return true
+		return window.Always
 	case accessLanding:
-		return p != window.Maintenance
+		return window.AnyPhase
 	case accessCheckIn:
-		return p == window.PreQueue || p == window.Open || p == window.Closed
+		return window.DuringPreQueue | window.DuringOpen | window.DuringClosed
 	case accessQueue:
-		return p == window.PreQueue || p == window.Open
+		return window.DuringPreQueue | window.DuringOpen
 	case accessBooking:
-		return p == window.Open
+		return window.DuringOpen
 	case accessMyBooking:
-		return p == window.Open || p == window.Closed
+		return window.DuringOpen | window.DuringClosed
 	}
-	return false
+	return window.OperatorsOnly
 }
 
 // route is one entry of the route table: the ServeMux pattern, the class

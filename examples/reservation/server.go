@@ -9,14 +9,19 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"time"
 
 	"github.com/benbjohnson/clock"
 
+	"github.com/gatehouse-go/gatehouse/admission"
 	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/slots"
+	"github.com/gatehouse-go/gatehouse/window"
 )
+
+// problemT is a problem document (RFC 9457).
+type problemT = problem.Problem
 
 // maxBody bounds every request body. The largest legitimate one is a
 // sign-in form of a name and a date.
@@ -34,21 +39,25 @@ type server struct {
 	slotByID map[string]slotSpec
 
 	sessions  cookieSigner
-	operators cookieSigner
-	opToken   string
 	limiter   *clientLimiter
 	pages     *pages
 	metrics   *metrics
+	personKey []byte
 
+	sw        window.Switch        // maintenance
+	operators *window.Keyring      // operator tokens
+	opToken   string               // the token printed at start
+	gate      *window.Gate         // around the whole mux
+	rooms     []*admission.Room    // one per opening of the schedule
+	booking   *slots.Service       // holds and bookings
+
+	table   []route
 	mux     *http.ServeMux
-	classOf map[string]access // mux pattern -> class
 	handler http.Handler
 
 	// onHandle, when set (by tests), is told the pattern of every request
 	// that reached a route's handler, that is, that the gate let through.
 	onHandle func(pattern string)
-
-	gate *gateState
 
 	closers []func() error
 }
@@ -78,8 +87,7 @@ func newServer(cfg config) (*server, error) {
 		secret = make([]byte, 32)
 		rand.Read(secret)
 	}
-	s.sessions = newCookieSigner(secret, "session")
-	s.operators = newCookieSigner(secret, "operator")
+	s.sessions = cookieSigner{key: deriveKey(secret, s.cfg.Namespace, "session")}
 	s.limiter = newClientLimiter(cfg.ClientLimit, 10_000)
 
 	s.slots = cfg.Slots
@@ -103,15 +111,24 @@ func newServer(cfg config) (*server, error) {
 		s.Close()
 		return nil, err
 	}
+	s.metrics.reg.MustRegister(newFiguresCollector(s))
 
+	// The one route table: the mux and the gate are both built from it.
+	s.table = s.routes()
 	s.mux = http.NewServeMux()
-	s.classOf = make(map[string]access)
-	for _, rt := range s.routes() {
-		if _, dup := s.classOf[rt.pattern]; dup || rt.access == 0 {
-			return nil, fmt.Errorf("route table: %q registered twice or without a class", rt.pattern)
+	for _, rt := range s.table {
+		if rt.access == 0 {
+			return nil, fmt.Errorf("route table: %q has no class", rt.pattern)
 		}
-		s.classOf[rt.pattern] = rt.access
-		s.mux.Handle(rt.pattern, s.observe(rt.pattern, rt.handler))
+		h := rt.handler
+		if rt.access == accessBooking {
+			h = s.needPass(h)
+		}
+		s.mux.Handle(rt.pattern, s.observe(rt.pattern, h))
+	}
+	if err := s.initGate(); err != nil {
+		s.Close()
+		return nil, err
 	}
 	s.handler = s.secure(s.guard(s.crossOrigin(s.mux)))
 	return s, nil
@@ -140,7 +157,7 @@ func (s *server) observe(pattern string, h http.Handler) http.Handler {
 			s.onHandle(pattern)
 		}
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		start := time.Now()
+		start := time.Now() // latency is real elapsed time, whatever the injected clock says
 		h.ServeHTTP(sw, r)
 		s.metrics.observeRequest(pattern, sw.status, time.Since(start))
 	})
@@ -203,32 +220,6 @@ func (s *server) crossOrigin(next http.Handler) http.Handler {
 			"This request came from another site; submit the form from this site instead.", 0)
 	}))
 	return cop.Handler(next)
-}
-
-// route returns the class of the route the mux would send r to, and
-// whether one matches. It reads the mux, not a copy of the table.
-func (s *server) route(r *http.Request) (string, access, bool) {
-	_, pattern := s.mux.Handler(r)
-	a, ok := s.classOf[pattern]
-	return pattern, a, ok
-}
-
-// unrouted answers a request that matches no route with the status the mux
-// would give (404, or 405 with Allow), as a problem, without running any
-// handler of the table.
-func (s *server) unrouted(w http.ResponseWriter, r *http.Request) {
-	h, _ := s.mux.Handler(r)
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, r)
-	status := rec.Code
-	if status == http.StatusMethodNotAllowed {
-		if allow := rec.Header().Get("Allow"); allow != "" {
-			w.Header().Set("Allow", allow)
-		}
-		s.fail(w, r, status, "Method not allowed", fmt.Sprintf("%s is not allowed here.", r.Method), 0)
-		return
-	}
-	s.fail(w, r, http.StatusNotFound, "Not found", "There is no such page.", 0)
 }
 
 // wantsHTML reports whether the response should be a page rather than a

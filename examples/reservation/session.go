@@ -49,16 +49,9 @@ func (s session) identity() string {
 }
 
 // cookieSigner signs and verifies values with HMAC-SHA256 under a key
-// derived from the server secret and a purpose, so a session cookie can
-// never be replayed as anything else.
+// derived from the server secret for this purpose alone (deriveKey).
 type cookieSigner struct {
 	key []byte
-}
-
-func newCookieSigner(secret []byte, purpose string) cookieSigner {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("gatehouse-reservation/" + purpose))
-	return cookieSigner{key: m.Sum(nil)}
 }
 
 func (c cookieSigner) mac(payload string) []byte {

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/slots"
+	"github.com/gatehouse-go/gatehouse/window"
+)
+
+// The booking pages: the same operations as the JSON API, as forms that
+// work without JavaScript. Every form carries a fresh idempotency key, so
+// a double click or a resubmitted form books once.
+
+type bookView struct {
+	Slots    []slotJSON
+	Booking  *bookingJSON
+	HoldFor  string
+	ClosesAt time.Time
+	Key      string
+}
+
+type holdView struct {
+	ID      string
+	Slot    slotSpec
+	Expires time.Time
+	Key     string
+}
+
+type bookingView struct {
+	Booking   *bookingView1
+	Others    []slotJSON
+	CanChange bool
+	NeedPass  bool
+	Key       string
+}
+
+// bookingView1 is a booking as the booking page shows it.
+type bookingView1 struct {
+	Label string
+	Ref   string
+	At    time.Time
+}
+
+// pageError turns a failed slot call into the field-less error shown at
+// the top of a form, with the call's status.
+func (s *server) pageError(r *http.Request, err error) (int, []fieldError, bool) {
+	p, _ := s.bookingProblem(r, err)
+	if p.Status >= 500 {
+		return p.Status, []fieldError{{Message: p.Detail}}, false
+	}
+	return p.Status, []fieldError{{Message: p.Detail}}, true
+}
+
+// bookPage is the slot choice. A person with a live hold goes to it; one
+// with a booking is told so.
+func (s *server) bookPage(w http.ResponseWriter, r *http.Request) {
+	s.renderBook(w, r, http.StatusOK, nil)
+}
+
+func (s *server) renderBook(w http.ResponseWriter, r *http.Request, status int, errs []fieldError) {
+	now := s.clk.Now()
+	sess, ok := s.needSession(w, r, now)
+	if !ok {
+		return
+	}
+	v := bookView{HoldFor: s.cfg.HoldFor.String(), Key: formKey()}
+	_, st := s.phase(r.Context(), now)
+	v.ClosesAt = st.ClosesAt
+	e, err := s.myEntry(r.Context(), sess)
+	switch {
+	case err == nil && e.Hold != nil && status == http.StatusOK:
+		http.Redirect(w, r, "/book/hold/"+e.Hold.ID, http.StatusSeeOther)
+		return
+	case err == nil && e.Booking != nil:
+		b := s.bookingOut(*e.Booking)
+		v.Booking = &b
+	case err != nil && !errors.Is(err, slots.ErrNotFound):
+		s.bookingError(w, r, err)
+		return
+	}
+	if v.Slots, err = s.availability(r.Context()); err != nil {
+		s.bookingError(w, r, err)
+		return
+	}
+	s.render(w, r, status, "book", view{Title: "Choose a slot", Session: &sess, Errors: errs, Data: v})
+}
+
+// bookHold holds the chosen slot and shows the confirmation page.
+func (s *server) bookHold(w http.ResponseWriter, r *http.Request) {
+	now := s.clk.Now()
+	sess, ok := s.needSession(w, r, now)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.badBody(w, r, err)
+		return
+	}
+	slot := r.PostForm.Get("slot")
+	if errs := s.checkSlot(slot); errs != nil {
+		s.renderBook(w, r, http.StatusUnprocessableEntity, []fieldError{{Message: "Choose one of the slots on offer."}})
+		return
+	}
+	key, ok := s.idempotencyKey(r, sess)
+	if !ok {
+		s.renderBook(w, r, http.StatusBadRequest, []fieldError{{Message: "The form was damaged; please try again."}})
+		return
+	}
+	h, err := s.booking.Hold(s.bookingCtx(r, sess), slots.HoldRequest{
+		Campaign: slotCampaign, Slot: slot, Person: s.personID(sess), Key: key,
+	})
+	if err != nil {
+		s.formFailed(w, r, err, s.renderBook)
+		return
+	}
+	http.Redirect(w, r, "/book/hold/"+h.ID, http.StatusSeeOther)
+}
+
+// formFailed shows a failed slot call on the page the form came from, or
+// the error page when the failure is not the person's to fix.
+func (s *server) formFailed(w http.ResponseWriter, r *http.Request, err error,
+	again func(http.ResponseWriter, *http.Request, int, []fieldError)) {
+	var ref *window.Refusal
+	status, errs, fixable := s.pageError(r, err)
+	if !fixable || errors.As(err, &ref) || status == http.StatusForbidden {
+		s.bookingError(w, r, err)
+		return
+	}
+	again(w, r, status, errs)
+}
+
+// holdPage shows a live hold with its confirm and release buttons.
+func (s *server) holdPage(w http.ResponseWriter, r *http.Request) {
+	now := s.clk.Now()
+	sess, ok := s.needSession(w, r, now)
+	if !ok {
+		return
+	}
+	e, err := s.myEntry(r.Context(), sess)
+	switch {
+	case errors.Is(err, slots.ErrNotFound):
+		http.Redirect(w, r, "/book", http.StatusSeeOther)
+		return
+	case err != nil:
+		s.bookingError(w, r, err)
+		return
+	case e.Booking != nil:
+		http.Redirect(w, r, "/booking", http.StatusSeeOther)
+		return
+	case e.Hold.ID != r.PathValue("id"):
+		http.Redirect(w, r, "/book/hold/"+e.Hold.ID, http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "hold", view{Title: "Confirm your slot", Session: &sess, Data: holdView{
+		ID: e.Hold.ID, Slot: s.slotByID[e.Hold.Slot], Expires: e.Hold.Expires, Key: formKey(),
+	}})
+}
+
+func (s *server) bookConfirm(w http.ResponseWriter, r *http.Request) {
+	now := s.clk.Now()
+	sess, ok := s.needSession(w, r, now)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.badBody(w, r, err)
+		return
+	}
+	key, ok := s.idempotencyKey(r, sess)
+	if !ok {
+		s.renderBook(w, r, http.StatusBadRequest, []fieldError{{Message: "The form was damaged; please try again."}})
+		return
+	}
+	if _, err := s.confirm(r, sess, r.PathValue("id"), key); err != nil {
+		s.formFailed(w, r, err, s.renderBook)
+		return
+	}
+	http.Redirect(w, r, "/booking", http.StatusSeeOther)
+}
+
+func (s *server) bookRelease(w http.ResponseWriter, r *http.Request) {
+	now := s.clk.Now()
+	sess, ok := s.needSession(w, r, now)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.badBody(w, r, err)
+		return
+	}
+	key, ok := s.idempotencyKey(r, sess)
+	if !ok {
+		s.renderBook(w, r, http.StatusBadRequest, []fieldError{{Message: "The form was damaged; please try again."}})
+		return
+	}
+	err := s.booking.Cancel(r.Context(), slots.CancelRequest{
+		Campaign: slotCampaign, ID: r.PathValue("id"), Person: s.personID(sess), Key: key,
+	})
+	if err != nil && !errors.Is(err, slots.ErrHoldExpired) {
+		s.formFailed(w, r, err, s.renderBook)
+		return
+	}
+	http.Redirect(w, r, "/book", http.StatusSeeOther)
+}
+
+// bookingPage shows the person's booking, with move and cancel forms while
+// booking is open and they hold a valid pass.
+func (s *server) bookingPage(w http.ResponseWriter, r *http.Request) {
+	s.renderBooking(w, r, http.StatusOK, nil)
+}
+
+func (s *server) renderBooking(w http.ResponseWriter, r *http.Request, status int, errs []fieldError) {
+	now := s.clk.Now()
+	sess, ok := s.needSession(w, r, now)
+	if !ok {
+		return
+	}
+	phase, _ := s.phase(r.Context(), now)
+	v := bookingView{Key: formKey()}
+	if phase == window.Open {
+		room := s.roomAt(now)
+		v.CanChange = room != nil && room.Verify(passFor(r), sess.identity(), now) == nil
+		v.NeedPass = !v.CanChange
+	}
+	b, err := s.myBooking(r.Context(), sess)
+	switch {
+	case err == nil:
+		v.Booking = &bookingView1{Label: s.slotByID[b.Slot].Label, Ref: b.ID, At: b.Confirmed}
+	case !errors.Is(err, slots.ErrNotFound):
+		s.bookingError(w, r, err)
+		return
+	}
+	if v.Booking != nil && v.CanChange {
+		all, err := s.availability(r.Context())
+		if err != nil {
+			s.bookingError(w, r, err)
+			return
+		}
+		for _, sl := range all {
+			if sl.ID != b.Slot {
+				v.Others = append(v.Others, sl)
+			}
+		}
+	}
+	s.render(w, r, status, "booking", view{Title: "Your booking", Session: &sess, Errors: errs, Data: v})
+}
+
+func (s *server) bookingMove(w http.ResponseWriter, r *http.Request) {
+	now := s.clk.Now()
+	sess, ok := s.needSession(w, r, now)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.badBody(w, r, err)
+		return
+	}
+	to := r.PostForm.Get("slot")
+	if errs := s.checkSlot(to); errs != nil {
+		s.renderBooking(w, r, http.StatusUnprocessableEntity, []fieldError{{Message: "Choose one of the slots on offer."}})
+		return
+	}
+	key, ok := s.idempotencyKey(r, sess)
+	if !ok {
+		s.renderBooking(w, r, http.StatusBadRequest, []fieldError{{Message: "The form was damaged; please try again."}})
+		return
+	}
+	if _, err := s.move(r, sess, to, key); err != nil {
+		s.formFailed(w, r, err, s.renderBooking)
+		return
+	}
+	http.Redirect(w, r, "/booking", http.StatusSeeOther)
+}
+
+func (s *server) bookingCancel(w http.ResponseWriter, r *http.Request) {
+	now := s.clk.Now()
+	sess, ok := s.needSession(w, r, now)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.badBody(w, r, err)
+		return
+	}
+	key, ok := s.idempotencyKey(r, sess)
+	if !ok {
+		s.renderBooking(w, r, http.StatusBadRequest, []fieldError{{Message: "The form was damaged; please try again."}})
+		return
+	}
+	if _, err := s.cancelBooking(r, sess, key); err != nil {
+		s.formFailed(w, r, err, s.renderBooking)
+		return
+	}
+	http.Redirect(w, r, "/booking", http.StatusSeeOther)
+}
