@@ -27,7 +27,7 @@ type config struct {
 	OpensIn  time.Duration // demo: booking opens this long after start
 	OpenFor  time.Duration // demo: booking stays open this long
 	PreQueue time.Duration // campaign file: the waiting room opens this long before each opening
-	HoldFor time.Duration // how long a hold waits for confirmation
+	HoldFor  time.Duration // how long a hold waits for confirmation
 
 	Rate      int // people admitted per minute
 	MaxActive int // most people admitted at once

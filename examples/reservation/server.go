@@ -44,12 +44,12 @@ type server struct {
 	metrics   *metrics
 	personKey []byte
 
-	sw        window.Switch        // maintenance
-	operators *window.Keyring      // operator tokens
-	opToken   string               // the token printed at start
-	gate      *window.Gate         // around the whole mux
-	rooms     []*admission.Room    // one per opening of the schedule
-	booking   *slots.Service       // holds and bookings
+	sw        window.Switch     // maintenance
+	operators *window.Keyring   // operator tokens
+	opToken   string            // the token printed at start
+	gate      *window.Gate      // around the whole mux
+	rooms     []*admission.Room // one per opening of the schedule
+	booking   *slots.Service    // holds and bookings
 
 	table   []route
 	mux     *http.ServeMux
