@@ -279,14 +279,22 @@ func decodeOutcome(s string) (outcome, error) {
 const DefaultPrefix = "gatehouse:slots:"
 
 // Key names within a campaign, in the order the scripts receive them as
-// KEYS[1..6].
+// KEYS[1..4].
 var keyNames = [...]string{
-	"slots",  // hash: "c:"..slot -> capacity, "b:"..slot -> bookings, "h:"..slot -> live holds
-	"recs",   // hash: hold id -> record
-	"people", // hash: encoded person -> id of their live hold or booking
-	"hx",     // zset: hold id scored by expiry (live holds only)
-	"gx",     // zset: "r"..id / "i"..key scored by when the trace or idempotency record may go
-	"idem",   // hash: encoded idempotency key -> "expiry|fingerprint|outcome"
+	// hash: "c:"..slot -> capacity, "u:"..slot -> bookings + live holds,
+	// "b:"..slot -> bookings; "~hx" -> no hold expires before this instant,
+	// "~gx" -> no record may be dropped before this instant.
+	"slots",
+	// hash: "p:"..person -> the person's hold, booking or expired-hold
+	// trace, as "id|S|slot|person|created|expires|confirmed";
+	// "k:"..key -> idempotency record "expires|fingerprint|outcome".
+	"data",
+	// zset: person scored by the expiry of their hold (entries of holds
+	// since confirmed or cancelled are skipped when they come due).
+	"hx",
+	// zset: "p"..person (a trace) and "k"..key (an idempotency record)
+	// scored by when they may be dropped.
+	"gx",
 }
 
 // validPrefix reports whether p is usable as a key prefix: printable ASCII

@@ -45,8 +45,15 @@ type memIdem struct {
 // due, so stale ones are harmless.
 type timer struct {
 	at   int64
-	kind byte // 'h' hold expiry, 'r' expired-hold trace, 'i' idempotency record
-	name string
+	kind byte   // 'h' hold expiry, 'p' expired-hold trace, 'k' idempotency record
+	name string // the person, or the idempotency key
+	id   string // the hold, for 'h' and 'p'
+}
+
+// memRec is a person's hold, booking or expired-hold trace.
+type memRec struct {
+	id string
+	record
 }
 
 type timerHeap []timer
@@ -62,10 +69,11 @@ func (h *timerHeap) Pop() any {
 	return t
 }
 
+// memCampaign mirrors the Redis layout: records are kept by person, so a
+// person's new hold replaces the trace of their expired one.
 type memCampaign struct {
 	slots  map[string]*memSlot
-	recs   map[string]*record
-	people map[string]string
+	people map[string]*memRec
 	hx     timerHeap // hold expiries
 	gx     timerHeap // traces and idempotency records to drop
 	idem   map[string]*memIdem
@@ -74,8 +82,7 @@ type memCampaign struct {
 func newMemCampaign() *memCampaign {
 	return &memCampaign{
 		slots:  make(map[string]*memSlot),
-		recs:   make(map[string]*record),
-		people: make(map[string]string),
+		people: make(map[string]*memRec),
 		idem:   make(map[string]*memIdem),
 	}
 }
@@ -108,30 +115,35 @@ func (s *memoryStore) begin(ctx context.Context, now time.Time, c Campaign, crea
 func (c *memCampaign) purge(now, retention int64) {
 	for len(c.hx) > 0 && c.hx[0].at <= now {
 		t := heap.Pop(&c.hx).(timer)
-		r := c.recs[t.name]
-		if r == nil || r.state != stateHeld || r.expires != t.at {
+		r := c.people[t.name]
+		if r == nil || r.id != t.id || r.state != stateHeld || r.expires > now {
 			continue
 		}
 		c.slots[r.slot].held--
-		if c.people[r.person] == t.name {
-			delete(c.people, r.person)
-		}
 		r.state = stateExpired
-		heap.Push(&c.gx, timer{at: r.expires + retention, kind: 'r', name: t.name})
+		heap.Push(&c.gx, timer{at: now + retention, kind: 'p', name: t.name, id: t.id})
 	}
 	for len(c.gx) > 0 && c.gx[0].at <= now {
 		t := heap.Pop(&c.gx).(timer)
 		switch t.kind {
-		case 'r':
-			if r := c.recs[t.name]; r != nil && r.state == stateExpired {
-				delete(c.recs, t.name)
+		case 'p':
+			if r := c.people[t.name]; r != nil && r.id == t.id && r.state == stateExpired {
+				delete(c.people, t.name)
 			}
-		case 'i':
+		case 'k':
 			if r := c.idem[t.name]; r != nil && r.expires <= now {
 				delete(c.idem, t.name)
 			}
 		}
 	}
+}
+
+// own returns the person's record if it is the hold or booking id.
+func (c *memCampaign) own(person, id string) *memRec {
+	if r := c.people[person]; r != nil && r.id == id {
+		return r
+	}
+	return nil
 }
 
 // idempotent runs op unless key already has a live record, recording its
@@ -145,7 +157,7 @@ func (c *memCampaign) idempotent(now, retention int64, key, fp string, op func()
 	}
 	out := op()
 	c.idem[key] = &memIdem{expires: now + retention, fp: fp, out: out}
-	heap.Push(&c.gx, timer{at: now + retention, kind: 'i', name: key})
+	heap.Push(&c.gx, timer{at: now + retention, kind: 'k', name: key})
 	return out
 }
 
@@ -189,21 +201,17 @@ func (s *memoryStore) Hold(ctx context.Context, now time.Time, req HoldRequest) 
 		if sl == nil {
 			return fail(codeNoSlot, req.Slot)
 		}
-		if _, has := c.people[req.Person]; has {
+		if r := c.people[req.Person]; r != nil && r.state != stateExpired {
 			return fail(codeBooked, "")
 		}
 		if sl.booked+sl.held >= sl.capacity {
 			return fail(codeFull, req.Slot)
 		}
 		id := newID()
-		for c.recs[id] != nil {
-			id = newID()
-		}
 		r := record{state: stateHeld, slot: req.Slot, person: req.Person, created: ms, expires: ms + durMs(req.TTL)}
-		c.recs[id] = &r
-		c.people[req.Person] = id
+		c.people[req.Person] = &memRec{id: id, record: r}
 		sl.held++
-		heap.Push(&c.hx, timer{at: r.expires, kind: 'h', name: id})
+		heap.Push(&c.hx, timer{at: r.expires, kind: 'h', name: req.Person, id: id})
 		return outcome{id: id, rec: r}
 	})
 	if err := o.err(); err != nil {
@@ -222,8 +230,8 @@ func (s *memoryStore) Confirm(ctx context.Context, now time.Time, req ConfirmReq
 	}
 	defer s.mu.Unlock()
 	o := c.idempotent(ms, s.retention, req.Key, req.fingerprint(), func() outcome {
-		r := c.recs[req.HoldID]
-		if r == nil || r.person != req.Person {
+		r := c.own(req.Person, req.HoldID)
+		if r == nil {
 			return fail(codeNotFound, "")
 		}
 		switch r.state {
@@ -236,7 +244,7 @@ func (s *memoryStore) Confirm(ctx context.Context, now time.Time, req ConfirmReq
 			r.state = stateBooked
 			r.confirmed = ms
 		}
-		return outcome{id: req.HoldID, rec: *r}
+		return outcome{id: r.id, rec: r.record}
 	})
 	if err := o.err(); err != nil {
 		return Booking{}, err
@@ -254,8 +262,8 @@ func (s *memoryStore) Cancel(ctx context.Context, now time.Time, req CancelReque
 	}
 	defer s.mu.Unlock()
 	return c.idempotent(ms, s.retention, req.Key, req.fingerprint(), func() outcome {
-		r := c.recs[req.ID]
-		if r == nil || r.person != req.Person {
+		r := c.own(req.Person, req.ID)
+		if r == nil {
 			return fail(codeNotFound, "")
 		}
 		sl := c.slots[r.slot]
@@ -267,11 +275,8 @@ func (s *memoryStore) Cancel(ctx context.Context, now time.Time, req CancelReque
 		case stateBooked:
 			sl.booked--
 		}
-		delete(c.recs, req.ID)
-		if c.people[r.person] == req.ID {
-			delete(c.people, r.person)
-		}
-		return outcome{id: req.ID, rec: *r}
+		delete(c.people, req.Person)
+		return outcome{id: r.id, rec: r.record}
 	}).err()
 }
 
@@ -285,12 +290,12 @@ func (s *memoryStore) Move(ctx context.Context, now time.Time, req MoveRequest) 
 	}
 	defer s.mu.Unlock()
 	o := c.idempotent(ms, s.retention, req.Key, req.fingerprint(), func() outcome {
-		r := c.recs[req.ID]
-		if r == nil || r.person != req.Person || r.state != stateBooked {
+		r := c.own(req.Person, req.ID)
+		if r == nil || r.state != stateBooked {
 			return fail(codeNotBooking, "")
 		}
 		if r.slot == req.To {
-			return outcome{id: req.ID, rec: *r}
+			return outcome{id: r.id, rec: r.record}
 		}
 		to := c.slots[req.To]
 		if to == nil {
@@ -302,7 +307,7 @@ func (s *memoryStore) Move(ctx context.Context, now time.Time, req MoveRequest) 
 		c.slots[r.slot].booked--
 		to.booked++
 		r.slot = req.To
-		return outcome{id: req.ID, rec: *r}
+		return outcome{id: r.id, rec: r.record}
 	})
 	if err := o.err(); err != nil {
 		return Booking{}, err
@@ -322,11 +327,11 @@ func (s *memoryStore) Lookup(ctx context.Context, now time.Time, campaign Campai
 	if c == nil {
 		return Entry{}, fail(codeNotFound, "").err()
 	}
-	id, ok := c.people[person]
-	if !ok {
+	r := c.people[person]
+	if r == nil || r.state == stateExpired {
 		return Entry{}, fail(codeNotFound, "").err()
 	}
-	return outcome{id: id, rec: *c.recs[id]}.entry(campaign), nil
+	return outcome{id: r.id, rec: r.record}.entry(campaign), nil
 }
 
 func (s *memoryStore) Availability(ctx context.Context, now time.Time, campaign Campaign, ids []string) ([]Availability, error) {
@@ -385,8 +390,8 @@ func (s *memoryStore) Snapshot(ctx context.Context, now time.Time, campaign Camp
 		return snap, nil
 	}
 	snap.Slots = c.all()
-	for id, r := range c.recs {
-		o := outcome{id: id, rec: *r}
+	for _, r := range c.people {
+		o := outcome{id: r.id, rec: r.record}
 		switch r.state {
 		case stateHeld:
 			snap.Holds = append(snap.Holds, o.hold(campaign))

@@ -396,14 +396,16 @@ func (s *redisStore) Snapshot(ctx context.Context, now time.Time, campaign Campa
 		return Snapshot{}, fmt.Errorf("%w: unexpected snapshot records", ErrUnavailable)
 	}
 	for i := 0; i < len(flat); i += 2 {
-		id, _ := flat[i].(string)
-		line, _ := flat[i+1].(string)
-		r, err := decodeRecord(line)
-		if err != nil {
-			return Snapshot{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		field, _ := flat[i].(string)
+		if !strings.HasPrefix(field, "p:") {
+			continue // an idempotency record
 		}
-		o := outcome{id: id, rec: r}
-		switch r.state {
+		line, _ := flat[i+1].(string)
+		o, err := decodeOutcome(line)
+		if err != nil || o.code != "" {
+			return Snapshot{}, fmt.Errorf("%w: bad record %.40q: %v", ErrUnavailable, line, err)
+		}
+		switch o.rec.state {
 		case stateHeld:
 			snap.Holds = append(snap.Holds, o.hold(campaign))
 		case stateBooked:

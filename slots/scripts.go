@@ -2,74 +2,48 @@ package slots
 
 import "github.com/redis/go-redis/v9"
 
-// The Redis scripts. Every script receives the six keys of one campaign
-// (campaignKeys: slots, recs, people, hx, gx, idem) and, as ARGV[1] and
-// ARGV[2], now and now+retention in Unix milliseconds, computed by the
-// caller from its own clock: no script reads Redis's TIME. Every script
-// first expires the holds due at now (purge), so the counts it reads are
-// exact. Slots, persons and idempotency keys arrive base64url-encoded and are
-// used only as hash fields, members and record parts, never in key names.
+// The Redis scripts. Every script receives the four keys of one campaign
+// (campaignKeys: slots, data, hx, gx) and, as ARGV[1] and ARGV[2], now and
+// now+retention in Unix milliseconds, computed by the caller from its own
+// clock: no script reads Redis's TIME. Slots, persons and idempotency keys
+// arrive base64url-encoded and are used only as hash fields, members and
+// record parts, never in key names.
 //
 // Mutating scripts are idempotent by their request's key: go-redis may run a
 // script twice for one call (it retries after a timeout or EOF), and the
 // second run finds the first one's record and returns its outcome.
+//
+// Expiry is lazy and exact. A record says when its hold expires, so a
+// script reading one person's record (Confirm, Cancel, Lookup) judges it
+// against now itself. The per-slot count "u:"..slot (bookings + live holds)
+// is exact once every hold due at now has been expired: scripts that read
+// counts (Hold, Move, DefineSlots, Availability, Snapshot) first compare now
+// with "~hx", a lower bound of every pending expiry, and run purgeHolds only
+// when something may be due. Garbage collection of traces and idempotency
+// records works the same way with "~gx", at most 100 records per call.
+// In the common case a Hold is six Redis calls and a Confirm four.
 
 // preludeLua is shared by every script.
 const preludeLua = `
 local now = tonumber(ARGV[1])
 local gcat = ARGV[2]
-local retention = tonumber(gcat) - now
-local K_SLOTS, K_RECS, K_PEOPLE, K_HX, K_GX, K_IDEM = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local K_SLOTS, K_DATA, K_HX, K_GX = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
--- parse splits a record "S|slot|person|created|expires|confirmed".
+-- parse splits a record "id|S|slot|person|created|expires|confirmed".
 local function parse(rec)
-  return string.match(rec, '^(%u)|([^|]*)|([^|]*)|(%d+)|(%d+)|(%d+)$')
+  return string.match(rec, '^([^|]*)|(%u)|([^|]*)|([^|]*)|(%d+)|(%d+)|(%d+)$')
 end
 
--- purge expires every hold due at now (all of them: the counts must be
--- exact), keeping a trace of each until its expiry + retention, then drops up to 100 traces and idempotency records past their
--- retention (a bounded amount of garbage collection per call).
-local function purge()
-  local due = redis.call('ZRANGEBYSCORE', K_HX, '-inf', ARGV[1])
-  if #due > 0 then
-    for i = 1, #due do
-      local id = due[i]
-      local rec = redis.call('HGET', K_RECS, id)
-      if rec and string.byte(rec, 1) == 72 then -- 'H'
-        local st, s, p = parse(rec)
-        redis.call('HINCRBY', K_SLOTS, 'h:' .. s, -1)
-        if redis.call('HGET', K_PEOPLE, p) == id then
-          redis.call('HDEL', K_PEOPLE, p)
-        end
-        redis.call('HSET', K_RECS, id, 'X' .. string.sub(rec, 2))
-        redis.call('ZADD', K_GX, tonumber(string.match(rec, '|(%d+)|%d+$')) + retention, 'r' .. id)
-      end
-    end
-    redis.call('ZREMRANGEBYSCORE', K_HX, '-inf', ARGV[1])
-  end
-  local old = redis.call('ZRANGEBYSCORE', K_GX, '-inf', ARGV[1], 'LIMIT', 0, 100)
-  for i = 1, #old do
-    local m = old[i]
-    local name = string.sub(m, 2)
-    if string.byte(m, 1) == 114 then -- 'r': trace of an expired hold
-      local rec = redis.call('HGET', K_RECS, name)
-      if rec and string.byte(rec, 1) == 88 then -- 'X'
-        redis.call('HDEL', K_RECS, name)
-      end
-    else -- 'i': idempotency record
-      local v = redis.call('HGET', K_IDEM, name)
-      if v and tonumber(string.match(v, '^(%d+)|')) <= now then
-        redis.call('HDEL', K_IDEM, name)
-      end
-    end
-    redis.call('ZREM', K_GX, m)
-  end
+-- live reports whether a record is a booking or a hold live at now.
+local function live(rec)
+  local _, st, _, _, _, e = parse(rec)
+  return st == 'B' or (st == 'H' and tonumber(e) > now)
 end
 
--- recall returns the recorded outcome for key, '!CONFLICT' if key was used
--- for a different request, or nil if key is unused (or its record expired).
-local function recall(key, fp)
-  local v = redis.call('HGET', K_IDEM, key)
+-- recall returns the recorded outcome of an idempotency record v (a string
+-- or false), '!CONFLICT' if it was for a different request, or nil if there
+-- is none or it has expired.
+local function recall(v, fp)
   if not v then return nil end
   local exp, f, out = string.match(v, '^(%d+)|([^|]*)|(.*)$')
   if tonumber(exp) <= now then return nil end
@@ -79,30 +53,88 @@ end
 
 -- remember records out as key's outcome until now+retention and returns it.
 local function remember(key, fp, out)
-  redis.call('HSET', K_IDEM, key, gcat .. '|' .. fp .. '|' .. out)
-  redis.call('ZADD', K_GX, gcat, 'i' .. key)
+  redis.call('HSET', K_DATA, 'k:' .. key, gcat .. '|' .. fp .. '|' .. out)
+  redis.call('ZADD', K_GX, gcat, 'k' .. key)
   return out
 end
 
--- room reports whether slot s exists ('nil' if not) and has a free place.
-local function room(s)
-  local v = redis.call('HMGET', K_SLOTS, 'c:' .. s, 'b:' .. s, 'h:' .. s)
-  if not v[1] then return nil end
-  return tonumber(v[2] or 0) + tonumber(v[3] or 0) < tonumber(v[1])
+-- purgeHolds expires every hold due at now (all of them: counts must be
+-- exact), leaving a trace of each for the retention, and returns the new
+-- lower bound of pending expiries (false if none).
+local function purgeHolds()
+  local due = redis.call('ZRANGEBYSCORE', K_HX, '-inf', ARGV[1])
+  for i = 1, #due do
+    local p = due[i]
+    local rec = redis.call('HGET', K_DATA, 'p:' .. p)
+    if rec then
+      local id, st, s, pp, c, e, f = parse(rec)
+      if st == 'H' and tonumber(e) <= now then
+        redis.call('HINCRBY', K_SLOTS, 'u:' .. s, -1)
+        redis.call('HSET', K_DATA, 'p:' .. p, id .. '|X|' .. s .. '|' .. pp .. '|' .. c .. '|' .. e .. '|' .. f)
+        redis.call('ZADD', K_GX, gcat, 'p' .. p)
+      end
+    end
+  end
+  if #due > 0 then redis.call('ZREMRANGEBYSCORE', K_HX, '-inf', ARGV[1]) end
+  local first = redis.call('ZRANGE', K_HX, 0, 0, 'WITHSCORES')
+  if first[2] then
+    redis.call('HSET', K_SLOTS, '~hx', first[2])
+    return first[2]
+  end
+  redis.call('HDEL', K_SLOTS, '~hx')
+  return false
+end
+
+-- gc drops up to 100 traces and idempotency records past their retention.
+local function gc()
+  local old = redis.call('ZRANGEBYSCORE', K_GX, '-inf', ARGV[1], 'LIMIT', 0, 100)
+  for i = 1, #old do
+    local m = old[i]
+    local kind, name = string.sub(m, 1, 1), string.sub(m, 2)
+    if kind == 'p' then
+      local rec = redis.call('HGET', K_DATA, 'p:' .. name)
+      if rec and string.match(rec, '^[^|]*|X|') then redis.call('HDEL', K_DATA, 'p:' .. name) end
+    else
+      local v = redis.call('HGET', K_DATA, 'k:' .. name)
+      if v and tonumber(string.match(v, '^(%d+)|')) <= now then redis.call('HDEL', K_DATA, 'k:' .. name) end
+    end
+  end
+  if #old > 0 then redis.call('ZREM', K_GX, unpack(old)) end
+  local nxt = ARGV[1]
+  if #old < 100 then
+    local first = redis.call('ZRANGE', K_GX, 0, 0, 'WITHSCORES')
+    nxt = first[2] or gcat
+  end
+  redis.call('HSET', K_SLOTS, '~gx', nxt)
+end
+
+-- tidy runs purgeHolds and gc if their bounds (the values of ~hx and ~gx,
+-- strings or false) say something may be due. It reports whether holds were
+-- purged (counts read before must then be read again) and the new ~hx.
+local function tidy(hx, gx)
+  local purged = false
+  if hx and tonumber(hx) <= now then
+    hx = purgeHolds()
+    purged = true
+  end
+  if not gx or tonumber(gx) <= now then gc() end
+  return purged, hx
 end
 `
 
 // ARGV: 3 key, 4 fingerprint, 5.. pairs of slot, capacity.
 var defineScript = redis.NewScript(preludeLua + `
-purge()
 local key, fp = ARGV[3], ARGV[4]
-local out = recall(key, fp)
+local out = recall(redis.call('HGET', K_DATA, 'k:' .. key), fp)
 if out then return out end
+local b = redis.call('HMGET', K_SLOTS, '~hx', '~gx')
+tidy(b[1], b[2])
+local fields = {}
+for i = 5, #ARGV, 2 do fields[#fields + 1] = 'u:' .. ARGV[i] end
+local used = redis.call('HMGET', K_SLOTS, unpack(fields))
 for i = 5, #ARGV, 2 do
-  local s = ARGV[i]
-  local v = redis.call('HMGET', K_SLOTS, 'b:' .. s, 'h:' .. s)
-  if tonumber(ARGV[i + 1]) < tonumber(v[1] or 0) + tonumber(v[2] or 0) then
-    return remember(key, fp, '!INUSE|' .. s)
+  if tonumber(ARGV[i + 1]) < tonumber(used[(i - 3) / 2] or 0) then
+    return remember(key, fp, '!INUSE|' .. ARGV[i])
   end
 end
 for i = 5, #ARGV, 2 do
@@ -113,115 +145,110 @@ return remember(key, fp, 'OK')
 
 // ARGV: 3 key, 4 fingerprint, 5 slot, 6 person, 7 new hold id, 8 expiry.
 var holdScript = redis.NewScript(preludeLua + `
-purge()
-local key, fp = ARGV[3], ARGV[4]
-local out = recall(key, fp)
+local key, fp, s, p, id, exp = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local d = redis.call('HMGET', K_DATA, 'k:' .. key, 'p:' .. p)
+local out = recall(d[1], fp)
 if out then return out end
-local s, p, id = ARGV[5], ARGV[6], ARGV[7]
-local free = room(s)
-if free == nil then return remember(key, fp, '!NOSLOT|' .. s) end
-if redis.call('HEXISTS', K_PEOPLE, p) == 1 then return remember(key, fp, '!BOOKED') end
-if not free then return remember(key, fp, '!FULL|' .. s) end
-local rec = 'H|' .. s .. '|' .. p .. '|' .. ARGV[1] .. '|' .. ARGV[8] .. '|0'
-redis.call('HINCRBY', K_SLOTS, 'h:' .. s, 1)
-redis.call('HSET', K_RECS, id, rec)
-redis.call('HSET', K_PEOPLE, p, id)
-redis.call('ZADD', K_HX, ARGV[8], id)
-return remember(key, fp, id .. '|' .. rec)
+local v = redis.call('HMGET', K_SLOTS, 'c:' .. s, 'u:' .. s, '~hx', '~gx')
+local purged, hx = tidy(v[3], v[4])
+if purged then
+  v[2] = redis.call('HGET', K_SLOTS, 'u:' .. s)
+  d[2] = redis.call('HGET', K_DATA, 'p:' .. p)
+end
+if not v[1] then return remember(key, fp, '!NOSLOT|' .. s) end
+if d[2] and live(d[2]) then return remember(key, fp, '!BOOKED') end
+if tonumber(v[2] or 0) >= tonumber(v[1]) then return remember(key, fp, '!FULL|' .. s) end
+local rec = id .. '|H|' .. s .. '|' .. p .. '|' .. ARGV[1] .. '|' .. exp .. '|0'
+redis.call('HINCRBY', K_SLOTS, 'u:' .. s, 1)
+redis.call('HSET', K_DATA, 'p:' .. p, rec, 'k:' .. key, gcat .. '|' .. fp .. '|' .. rec)
+redis.call('ZADD', K_HX, exp, p)
+redis.call('ZADD', K_GX, gcat, 'k' .. key)
+if not hx or tonumber(exp) < tonumber(hx) then redis.call('HSET', K_SLOTS, '~hx', exp) end
+return rec
 `)
 
 // ARGV: 3 key, 4 fingerprint, 5 hold id, 6 person.
 var confirmScript = redis.NewScript(preludeLua + `
-purge()
-local key, fp = ARGV[3], ARGV[4]
-local out = recall(key, fp)
+local key, fp, id, p = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local d = redis.call('HMGET', K_DATA, 'k:' .. key, 'p:' .. p)
+local out = recall(d[1], fp)
 if out then return out end
-local id = ARGV[5]
-local rec = redis.call('HGET', K_RECS, id)
+local rec = d[2]
 if not rec then return remember(key, fp, '!NOTFOUND') end
-local st, s, p, c, e = parse(rec)
-if p ~= ARGV[6] then return remember(key, fp, '!NOTFOUND') end
-if st == 'X' then return remember(key, fp, '!EXPIRED') end
-if st == 'H' then
-  rec = 'B|' .. s .. '|' .. p .. '|' .. c .. '|' .. e .. '|' .. ARGV[1]
-  redis.call('HINCRBY', K_SLOTS, 'h:' .. s, -1)
-  redis.call('HINCRBY', K_SLOTS, 'b:' .. s, 1)
-  redis.call('HSET', K_RECS, id, rec)
-  redis.call('ZREM', K_HX, id)
-end
-return remember(key, fp, id .. '|' .. rec)
+local rid, st, s, pp, c, e = parse(rec)
+if rid ~= id then return remember(key, fp, '!NOTFOUND') end
+if st == 'X' or (st == 'H' and tonumber(e) <= now) then return remember(key, fp, '!EXPIRED') end
+if st == 'B' then return remember(key, fp, rec) end
+rec = id .. '|B|' .. s .. '|' .. p .. '|' .. c .. '|' .. e .. '|' .. ARGV[1]
+redis.call('HINCRBY', K_SLOTS, 'b:' .. s, 1)
+redis.call('HSET', K_DATA, 'p:' .. p, rec, 'k:' .. key, gcat .. '|' .. fp .. '|' .. rec)
+redis.call('ZADD', K_GX, gcat, 'k' .. key)
+return rec
 `)
 
 // ARGV: 3 key, 4 fingerprint, 5 id, 6 person.
 var cancelScript = redis.NewScript(preludeLua + `
-purge()
-local key, fp = ARGV[3], ARGV[4]
-local out = recall(key, fp)
+local key, fp, id, p = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local d = redis.call('HMGET', K_DATA, 'k:' .. key, 'p:' .. p)
+local out = recall(d[1], fp)
 if out then return out end
-local id = ARGV[5]
-local rec = redis.call('HGET', K_RECS, id)
+local rec = d[2]
 if not rec then return remember(key, fp, '!NOTFOUND') end
-local st, s, p = parse(rec)
-if p ~= ARGV[6] then return remember(key, fp, '!NOTFOUND') end
-if st == 'X' then return remember(key, fp, '!EXPIRED') end
-if st == 'H' then
-  redis.call('HINCRBY', K_SLOTS, 'h:' .. s, -1)
-  redis.call('ZREM', K_HX, id)
-else
-  redis.call('HINCRBY', K_SLOTS, 'b:' .. s, -1)
-end
-redis.call('HDEL', K_RECS, id)
-if redis.call('HGET', K_PEOPLE, p) == id then
-  redis.call('HDEL', K_PEOPLE, p)
-end
-return remember(key, fp, id .. '|' .. rec)
+local rid, st, s, pp, c, e = parse(rec)
+if rid ~= id then return remember(key, fp, '!NOTFOUND') end
+if st == 'X' or (st == 'H' and tonumber(e) <= now) then return remember(key, fp, '!EXPIRED') end
+redis.call('HINCRBY', K_SLOTS, 'u:' .. s, -1)
+if st == 'B' then redis.call('HINCRBY', K_SLOTS, 'b:' .. s, -1) end
+redis.call('HDEL', K_DATA, 'p:' .. p)
+return remember(key, fp, rec)
 `)
 
 // ARGV: 3 key, 4 fingerprint, 5 booking id, 6 person, 7 target slot.
 var moveScript = redis.NewScript(preludeLua + `
-purge()
-local key, fp = ARGV[3], ARGV[4]
-local out = recall(key, fp)
+local key, fp, id, p, to = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local d = redis.call('HMGET', K_DATA, 'k:' .. key, 'p:' .. p)
+local out = recall(d[1], fp)
 if out then return out end
-local id, to = ARGV[5], ARGV[7]
-local rec = redis.call('HGET', K_RECS, id)
+local rec = d[2]
 if not rec then return remember(key, fp, '!NOTBOOKING') end
-local st, s, p, c, e, f = parse(rec)
-if p ~= ARGV[6] or st ~= 'B' then return remember(key, fp, '!NOTBOOKING') end
-if s == to then return remember(key, fp, id .. '|' .. rec) end
-local free = room(to)
-if free == nil then return remember(key, fp, '!NOSLOT|' .. to) end
-if not free then return remember(key, fp, '!FULL|' .. to) end
-rec = 'B|' .. to .. '|' .. p .. '|' .. c .. '|' .. e .. '|' .. f
+local rid, st, s, pp, c, e, f = parse(rec)
+if rid ~= id or st ~= 'B' then return remember(key, fp, '!NOTBOOKING') end
+if s == to then return remember(key, fp, rec) end
+local v = redis.call('HMGET', K_SLOTS, 'c:' .. to, 'u:' .. to, '~hx', '~gx')
+if tidy(v[3], v[4]) then v[2] = redis.call('HGET', K_SLOTS, 'u:' .. to) end
+if not v[1] then return remember(key, fp, '!NOSLOT|' .. to) end
+if tonumber(v[2] or 0) >= tonumber(v[1]) then return remember(key, fp, '!FULL|' .. to) end
+rec = id .. '|B|' .. to .. '|' .. p .. '|' .. c .. '|' .. e .. '|' .. f
+redis.call('HINCRBY', K_SLOTS, 'u:' .. s, -1)
 redis.call('HINCRBY', K_SLOTS, 'b:' .. s, -1)
+redis.call('HINCRBY', K_SLOTS, 'u:' .. to, 1)
 redis.call('HINCRBY', K_SLOTS, 'b:' .. to, 1)
-redis.call('HSET', K_RECS, id, rec)
-return remember(key, fp, id .. '|' .. rec)
+redis.call('HSET', K_DATA, 'p:' .. p, rec, 'k:' .. key, gcat .. '|' .. fp .. '|' .. rec)
+redis.call('ZADD', K_GX, gcat, 'k' .. key)
+return rec
 `)
 
-// ARGV: 3 person.
+// ARGV: 3 person. Reads only.
 var lookupScript = redis.NewScript(preludeLua + `
-purge()
-local id = redis.call('HGET', K_PEOPLE, ARGV[3])
-if not id then return '!NOTFOUND' end
-local rec = redis.call('HGET', K_RECS, id)
-if not rec then return '!NOTFOUND' end
-return id .. '|' .. rec
+local rec = redis.call('HGET', K_DATA, 'p:' .. ARGV[3])
+if not rec or not live(rec) then return '!NOTFOUND' end
+return rec
 `)
 
 // allSlotsLua lists every slot as "slot|capacity|booked|held".
 const allSlotsLua = `
 local function allslots()
   local flat = redis.call('HGETALL', K_SLOTS)
-  local cap, bk, hd = {}, {}, {}
+  local cap, used, booked = {}, {}, {}
   for i = 1, #flat, 2 do
     local f, v = flat[i], flat[i + 1]
-    local kind, s = string.sub(f, 1, 1), string.sub(f, 3)
-    if kind == 'c' then cap[s] = v elseif kind == 'b' then bk[s] = v else hd[s] = v end
+    local kind, s = string.sub(f, 1, 2), string.sub(f, 3)
+    if kind == 'c:' then cap[s] = v elseif kind == 'u:' then used[s] = v elseif kind == 'b:' then booked[s] = v end
   end
   local res = {}
   for s, c in pairs(cap) do
-    res[#res + 1] = s .. '|' .. c .. '|' .. (bk[s] or '0') .. '|' .. (hd[s] or '0')
+    local u, b = tonumber(used[s] or 0), tonumber(booked[s] or 0)
+    res[#res + 1] = s .. '|' .. c .. '|' .. b .. '|' .. (u - b)
   end
   return res
 end
@@ -230,20 +257,29 @@ end
 // ARGV: 3.. slots (none: every slot). Returns "slot|capacity|booked|held"
 // per slot, or {"!NOSLOT|slot"}.
 var availabilityScript = redis.NewScript(preludeLua + allSlotsLua + `
-purge()
+local fields = {'~hx', '~gx'}
+for i = 3, #ARGV do
+  local s = ARGV[i]
+  fields[#fields + 1] = 'c:' .. s
+  fields[#fields + 1] = 'u:' .. s
+  fields[#fields + 1] = 'b:' .. s
+end
+local v = redis.call('HMGET', K_SLOTS, unpack(fields))
+if tidy(v[1], v[2]) and #ARGV > 2 then v = redis.call('HMGET', K_SLOTS, unpack(fields)) end
 if #ARGV == 2 then return allslots() end
 local res = {}
 for i = 3, #ARGV do
-  local s = ARGV[i]
-  local v = redis.call('HMGET', K_SLOTS, 'c:' .. s, 'b:' .. s, 'h:' .. s)
-  if not v[1] then return {'!NOSLOT|' .. s} end
-  res[#res + 1] = s .. '|' .. v[1] .. '|' .. (v[2] or '0') .. '|' .. (v[3] or '0')
+  local j = 3 * (i - 3) + 3
+  if not v[j] then return {'!NOSLOT|' .. ARGV[i]} end
+  local u, b = tonumber(v[j + 1] or 0), tonumber(v[j + 2] or 0)
+  res[#res + 1] = ARGV[i] .. '|' .. v[j] .. '|' .. b .. '|' .. (u - b)
 end
 return res
 `)
 
-// Returns {slots as in availability, flat list of id, record}.
+// Returns {slots as in availability, flat list of data fields and values}.
 var snapshotScript = redis.NewScript(preludeLua + allSlotsLua + `
-purge()
-return {allslots(), redis.call('HGETALL', K_RECS)}
+local b = redis.call('HMGET', K_SLOTS, '~hx', '~gx')
+tidy(b[1], b[2])
+return {allslots(), redis.call('HGETALL', K_DATA)}
 `)
