@@ -50,7 +50,8 @@ func exampleRoom() (*admission.Room, *clock.Mock) {
 }
 
 // A room before and after its opening: early arrivals wait without a
-// place; at the opening they are shuffled and admitted one a second.
+// place; at the opening they are shuffled and admitted one a second, in
+// the order of their places.
 func Example() {
 	ctx := context.Background()
 	room, clk := exampleRoom()
@@ -63,12 +64,16 @@ func Example() {
 
 	clk.Add(time.Minute) // 20:00
 	for range 3 {
+		line := make([]admission.Status, len(people))
 		for _, who := range people {
 			st, err := room.Status(ctx, who)
 			if err != nil {
 				panic(err)
 			}
-			fmt.Printf("%s %-5s place %d: %s", clk.Now().Format("15:04:05"), who, st.Place, st.State)
+			line[st.Place] = st
+		}
+		for _, st := range line {
+			fmt.Printf("%s place %d: %s", clk.Now().Format("15:04:05"), st.Place, st.State)
 			if st.State == admission.StateWaiting {
 				fmt.Printf(", %d ahead", st.Ahead)
 			} else {
@@ -80,18 +85,18 @@ func Example() {
 	}
 	// Output:
 	// before the opening: waiting, early true, place known false
-	// 20:00:00 alice place 2: waiting, 1 ahead
-	// 20:00:00 bob   place 0: admitted, pass valid until 20:15
-	// 20:00:00 carol place 1: waiting, 0 ahead
-	// 20:00:00 dave  place 3: waiting, 2 ahead
-	// 20:00:01 alice place 2: waiting, 0 ahead
-	// 20:00:01 bob   place 0: admitted, pass valid until 20:15
-	// 20:00:01 carol place 1: admitted, pass valid until 20:15
-	// 20:00:01 dave  place 3: waiting, 1 ahead
-	// 20:00:02 alice place 2: admitted, pass valid until 20:15
-	// 20:00:02 bob   place 0: admitted, pass valid until 20:15
-	// 20:00:02 carol place 1: admitted, pass valid until 20:15
-	// 20:00:02 dave  place 3: waiting, 0 ahead
+	// 20:00:00 place 0: admitted, pass valid until 20:15
+	// 20:00:00 place 1: waiting, 0 ahead
+	// 20:00:00 place 2: waiting, 1 ahead
+	// 20:00:00 place 3: waiting, 2 ahead
+	// 20:00:01 place 0: admitted, pass valid until 20:15
+	// 20:00:01 place 1: admitted, pass valid until 20:15
+	// 20:00:01 place 2: waiting, 0 ahead
+	// 20:00:01 place 3: waiting, 1 ahead
+	// 20:00:02 place 0: admitted, pass valid until 20:15
+	// 20:00:02 place 1: admitted, pass valid until 20:15
+	// 20:00:02 place 2: admitted, pass valid until 20:15
+	// 20:00:02 place 3: waiting, 0 ahead
 }
 
 // Anyone can audit the opening shuffle: the commitment is published before
@@ -100,26 +105,35 @@ func Example_audit() {
 	ctx := context.Background()
 	room, clk := exampleRoom()
 	commitment := room.SeedCommitment() // published before the opening
-	for _, who := range []string{"alice", "bob", "carol", "dave"} {
+	people := []string{"alice", "bob", "carol", "dave"}
+	for _, who := range people {
 		room.Join(ctx, who)
 	}
 	clk.Add(time.Minute)
-	alice, _ := room.Status(ctx, "alice")
+	var line []admission.Status
+	for _, who := range people {
+		st, _ := room.Status(ctx, who) // each person sees index and place
+		line = append(line, st)
+	}
 
 	// After the opening: check the seed against the commitment, then
-	// recompute alice's place from her arrival index.
+	// recompute every early arrival's place from the arrival index.
 	seed, _ := room.Seed(clk.Now())
 	stats, _ := room.Stats(ctx)
 	fmt.Println("seed matches commitment:", admission.VerifyCommitment(seed, commitment))
 	fmt.Println("early arrivals:", stats.Early)
-	place := admission.NewShuffle(seed, uint64(stats.Early)).Place(alice.Index)
-	fmt.Printf("alice: arrival index %d, place %d, recomputed %d\n", alice.Index, alice.Place, place)
-	fmt.Println("line by arrival index:", admission.Order(seed, uint64(stats.Early)))
+	shuffle := admission.NewShuffle(seed, uint64(stats.Early))
+	for i, st := range line {
+		fmt.Printf("%s: arrival index %d, place recomputed: %v\n", people[i], st.Index,
+			int64(shuffle.Place(st.Index)) == st.Place)
+	}
 	// Output:
 	// seed matches commitment: true
 	// early arrivals: 4
-	// alice: arrival index 0, place 2, recomputed 2
-	// line by arrival index: [1 2 0 3]
+	// alice: arrival index 0, place recomputed: true
+	// bob: arrival index 1, place recomputed: true
+	// carol: arrival index 2, place recomputed: true
+	// dave: arrival index 3, place recomputed: true
 }
 
 // Protect guards the booking routes: only a valid pass for the request's
