@@ -9,6 +9,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -576,6 +579,46 @@ func FuzzVerifyPass(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFuzzVerifyPassCorpus keeps the committed corpus meaningful: the
+// entries named valid_* verify in the fuzz world and all others are
+// refused, so a change of format cannot silently turn the corpus into
+// garbage.
+func TestFuzzVerifyPassCorpus(t *testing.T) {
+	k, _, room, id, now := fuzzPassSetup(t)
+	dir := filepath.Join("testdata", "fuzz", "FuzzVerifyPass")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := 0
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		if len(lines) != 2 || lines[0] != "go test fuzz v1" || !strings.HasPrefix(lines[1], "string(") {
+			t.Fatalf("%s: not a go test fuzz v1 string entry", e.Name())
+		}
+		tok, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "string("), ")"))
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		err = k.Verify(tok, room, id, now)
+		if strings.HasPrefix(e.Name(), "valid_") {
+			valid++
+			if err != nil {
+				t.Errorf("%s: refused: %v", e.Name(), err)
+			}
+		} else if err == nil {
+			t.Errorf("%s: accepted", e.Name())
+		}
+	}
+	if valid < 3 || len(entries) < 10 {
+		t.Fatalf("corpus has %d entries, %d valid", len(entries), valid)
+	}
 }
 
 // fuzzPassSetup is the fixed world of FuzzVerifyPass: the committed corpus
