@@ -149,11 +149,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 // opening the seed and E, from which NewShuffle(seed, E).Place(index)
 // gives every early arrival's place.
 type Fairness struct {
-	Room           string    `json:"room"`
-	Opening        time.Time `json:"opens_at"`
-	SeedCommitment string    `json:"seed_commitment"`
-	Seed           string    `json:"seed,omitempty"`
-	EarlyArrivals  *int64    `json:"early_arrivals,omitempty"`
+	Room           string    `json:"room"`                     // the room's name
+	Opening        time.Time `json:"opens_at"`                 // the opening instant
+	SeedCommitment string    `json:"seed_commitment"`          // [Seed.Commitment], published from the start
+	Seed           string    `json:"seed,omitempty"`           // the seed in hex, from the opening on
+	EarlyArrivals  *int64    `json:"early_arrivals,omitempty"` // E, once fixed
 }
 
 func (r *Room) serveFairness(w http.ResponseWriter, req *http.Request) {

@@ -46,9 +46,9 @@ const (
 // once the store has measured the line's drain rate, and never shorter
 // than the configured rate makes possible.
 type ETA struct {
-	Known bool
-	Min   time.Duration
-	Max   time.Duration
+	Known bool          // false: no measurement yet, Min and Max are 0
+	Min   time.Duration // shortest expected wait, whole seconds
+	Max   time.Duration // longest expected wait, whole seconds
 }
 
 // Contains reports whether the actual wait d fell inside a known e.
@@ -118,8 +118,8 @@ func ceilSecond(d time.Duration) time.Duration {
 // figures, anyone can check that place == NewShuffle(seed, E).Place(index)
 // for an early arrival, and place == index for a later one.
 type Status struct {
-	Room      string
-	State     State
+	Room      string // the room's name
+	State     State  // waiting, admitted, expired or done
 	Early     bool   // joined before the opening (shuffled at the opening)
 	Returning bool   // called while away, now at the head of the line
 	Index     uint64 // arrival index
@@ -129,13 +129,13 @@ type Status struct {
 	// PollAfter is when to ask again; 0 when there is no need (admitted,
 	// expired, done).
 	PollAfter time.Duration
-	Opening   time.Time
-	Joined    time.Time
+	Opening   time.Time // the room's opening instant
+	Joined    time.Time // when the person first joined
 	Admitted  time.Time // latest admission, zero if none
 	// Pass is the signed pass, set while admitted; it expires at
 	// PassExpires, the end of the session.
 	Pass        string
-	PassExpires time.Time
+	PassExpires time.Time // the end of the session, when the pass expires
 }
 
 type statusJSON struct {
@@ -203,8 +203,8 @@ func rfc3339(t time.Time) string {
 
 // Stats are a room's figures for an operator console.
 type Stats struct {
-	Room    string
-	Opening time.Time
+	Room    string    // the room's name
+	Opening time.Time // the opening instant
 	// Line holds the figures kept in the store, the same on every
 	// instance: joined (N), early arrivals (E, -1 until fixed), serving
 	// counter, active, returning, admitted so far, measured drain.
@@ -220,8 +220,8 @@ type Stats struct {
 // Each claim is counted by exactly one instance (the one that served it),
 // so adding the figures of all instances gives the room's.
 type Calibration struct {
-	Samples int64
-	Inside  int64
+	Samples int64 // people shown a known ETA at join who then claimed
+	Inside  int64 // those whose wait fell inside the range shown
 }
 
 // Ratio is Inside/Samples, or 0 with no samples.
@@ -246,16 +246,16 @@ const (
 // Event describes one finished room operation, for Options.Observer: to
 // count calls, errors and latencies, and to judge the ETA's calibration.
 type Event struct {
-	Op       Op
-	Room     string
+	Op       Op            // the operation
+	Room     string        // the room's name
 	Duration time.Duration // spent in the store
-	Err      error
-	State    State // the person's state after the call (join, status, done)
+	Err      error         // the operation's error, nil on success
+	State    State         // the person's state after the call (join, status, done)
 	// Claimed reports that this call claimed an admitted place; then
 	// Wait is the time from joining to admission, and JoinETA the range
 	// shown at join (not Known if none was, or if the person had been
 	// away when called).
 	Claimed bool
-	Wait    time.Duration
-	JoinETA ETA
+	Wait    time.Duration // join to admission, when Claimed
+	JoinETA ETA           // the range shown at join, when Claimed
 }

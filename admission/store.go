@@ -198,8 +198,8 @@ func (l Line) Waiting() int64 {
 // measure it over the last one to two Params.DrainWindow of busy time and
 // report the zero Drain until one whole window has been measured.
 type Drain struct {
-	Admissions int64
-	Over       time.Duration
+	Admissions int64         // people admitted
+	Over       time.Duration // busy time they were admitted over
 }
 
 // Known reports whether d is a measurement.
