@@ -58,6 +58,7 @@ func (r *Room) Handler(identity IdentityFunc) http.Handler {
 		}
 		id, ok := identity(req)
 		if !ok || id == "" {
+			r.challenge(w)
 			problem.Write(w, problem.Problem{
 				Status:   http.StatusUnauthorized,
 				Title:    "Identity required",
@@ -99,6 +100,12 @@ func (r *Room) Handler(identity IdentityFunc) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, st)
 	})
+}
+
+// challenge sets the WWW-Authenticate header a 401 must carry: the
+// credential is the room's pass.
+func (r *Room) challenge(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `GatehousePass realm="`+r.o.Name+`"`)
 }
 
 // methodOf returns the method of the endpoint op, "" for none.
@@ -185,6 +192,7 @@ func (r *Room) Protect(next http.Handler, identity IdentityFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		id, ok := identity(req)
 		if !ok || id == "" {
+			r.challenge(w)
 			problem.Write(w, problem.Problem{
 				Status: http.StatusUnauthorized, Title: "Identity required",
 				Instance: req.URL.Path, Extensions: map[string]any{"room": r.o.Name},
@@ -201,6 +209,7 @@ func (r *Room) Protect(next http.Handler, identity IdentityFunc) http.Handler {
 			}
 		}
 		if token == "" {
+			r.challenge(w)
 			problem.Write(w, problem.Problem{
 				Status: http.StatusUnauthorized, Title: "Pass required",
 				Detail:   "Wait for your turn in the waiting room.",

@@ -62,6 +62,9 @@ func wantProblem(t *testing.T, w *httptest.ResponseRecorder, code int, what stri
 	if m["status"] != float64(code) || m["title"] == "" {
 		t.Fatalf("%s: problem %v", what, m)
 	}
+	if code == 401 && !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "GatehousePass realm=") {
+		t.Fatalf("%s: 401 without WWW-Authenticate", what)
+	}
 	if strings.Contains(w.Body.String(), "booking form") {
 		t.Fatalf("%s: reached the protected handler", what)
 	}
