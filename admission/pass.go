@@ -210,18 +210,7 @@ type Pass struct {
 	KeyID    string
 }
 
-// Token format (version 1):
-//
-//	gh1.<key id>.<body>.<mac>
-//
-// body is base64url without padding of
-//
-//	identity (32 bytes) | issued (8 bytes) | expires (8 bytes) | room (1-64 bytes)
-//
-// with the times as big-endian Unix milliseconds; mac is base64url without
-// padding of HMAC-SHA256(key, "gh1.<key id>.<body>"), the token's text up
-// to its last dot. Only [A-Za-z0-9_.-] appear, so a token fits a cookie
-// value and an Authorization: Bearer header as is; it is at most 215 bytes.
+// Token format, version 1 (documented on Keyring.Sign).
 const (
 	passPrefix     = "gh1."
 	passBodyFixed  = sha256.Size + 8 + 8
@@ -239,7 +228,24 @@ const (
 // p.KeyID is ignored (the token names the signing key). It refuses an empty
 // room or one over 64 bytes, a zero Identity, times before 1970 or after
 // year 9999, and an Expires that is not after Issued at millisecond
-// precision. Sign is safe for concurrent use.
+// precision. Sign is safe for concurrent use, and deterministic: the same
+// pass and key give the same token.
+//
+// The token (format version 1) is
+//
+//	gh1.<key id>.<body>.<mac>
+//
+// where body is the unpadded base64url encoding (RFC 4648, section 5) of
+//
+//	identity hash (32 bytes) | issued (8) | expires (8) | room (1 to 64 bytes)
+//
+// with the times as big-endian Unix milliseconds, and mac is the unpadded
+// base64url encoding of HMAC-SHA256(key secret, "gh1.<key id>.<body>"), the
+// token's text up to its last dot. Only the characters A-Z a-z 0-9 - _ and
+// . appear, so the token goes into a cookie value or an
+// "Authorization: Bearer" header as is; it is at most 215 bytes long. The
+// body is signed, not encrypted: the room name and the identity hash (never
+// the identity itself) can be read by whoever holds the token.
 func (k *Keyring) Sign(p Pass) (string, error) {
 	if k == nil || len(k.keys) == 0 {
 		return "", errors.New("admission: sign pass: keyring has no signing key")
@@ -354,7 +360,7 @@ func (k *Keyring) open(token string, body *[passMaxBody]byte, now time.Time) (in
 	}
 	kid := rest[:dot]
 	signedLen := len(token) - passMACText - 1
-	if token[signedLen] != '.' {
+	if len(passPrefix)+dot+1 >= signedLen || token[signedLen] != '.' {
 		return 0, nil, errPassMalformed
 	}
 	bodyText := token[len(passPrefix)+dot+1 : signedLen]

@@ -557,3 +557,14 @@ func BenchmarkShuffleIndex(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOrder is an auditor recomputing the whole line of the July 2021
+// rush (1.85 million early arrivals) from the published seed.
+func BenchmarkOrder(b *testing.B) {
+	const n = 1850000
+	seed := testSeed("bench", 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		Order(seed, n)
+	}
+}
