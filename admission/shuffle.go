@@ -117,8 +117,10 @@ const (
 // and seed is the 32 raw seed bytes. The result is L<<h | R, a permutation
 // of [0, 4^h). Place(i) applies it to i, then again to the result, until the
 // value is below n ("cycle walking"); this restricts the permutation to
-// [0, n), and takes fewer than 4 applications on average since 4^h < 4n.
-// Index runs the rounds backwards the same way.
+// [0, n). Averaged over [0, n) that takes at most 4^h/n applications,
+// fewer than 4 for n >= 2 since the domain is the smallest one that fits.
+// Index runs the rounds backwards (each replacing (L, R) with
+// (R xor F(r, L), L), for r = k-1 down to 0) and walks the same way.
 //
 // A Shuffle is a small value, safe for concurrent use. Its String method
 // does not reveal the seed.
