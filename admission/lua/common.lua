@@ -20,7 +20,8 @@
 -- computed as whole seconds plus nanoseconds/1e9 as Go does, so that the
 -- memory store and this script take the same decisions.
 --
--- Numbers are kept packed as doubles (struct.pack 'd', native byte order):
+-- Numbers are kept packed as little-endian doubles (struct.pack '<d', the
+-- same bytes on every architecture a replica may run on):
 -- exact, and far cheaper than formatting and parsing decimal strings, which
 -- is most of a script's cost otherwise.
 local now = tonumber(ARGV[1])
@@ -41,7 +42,7 @@ local commitment = ARGV[9]
 --   measurement: bs start of the current busy spell (-1: nobody waiting),
 --   mb/mc busy ms and admissions of the current window before bs, pb/pc
 --   those of the previous window.
-local SFMT = 'ddddddddddddd'
+local SFMT = '<ddddddddddddd'
 
 -- load reads the room state; it returns nil and an error reply when the
 -- caller's opening or seed differ from the ones the room was created with.
@@ -202,7 +203,7 @@ local WAITING, ADMITTED, EXPIRED, DONE = 0, 1, 2, 3
 --   deadline once claimed (0 before); a latest admission (0: never);
 --   d done (0/1); r returns; ja people ahead at join (-1: unknown);
 --   jc/jb drain measurement at join.
-local RFMT = 'dddddddddd'
+local RFMT = '<dddddddddd'
 
 local function loadRec()
   local v = redis.call('GET', KEYS[4])
