@@ -340,11 +340,21 @@ func TestRetentionBoundsRecords(t *testing.T) {
 			// Long after, everything made before has gone, and the key is
 			// free again.
 			later := t0.Add(3 * tc.retention)
+			// A record past its retention does not count even before it
+			// is dropped (here "zzz" sorts after the 100 records the first
+			// call drops).
+			if _, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: "z", TTL: time.Minute, Key: "zzz"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Hold(ctx, later, slots.HoldRequest{Campaign: c, Slot: "a", Person: "y", TTL: time.Minute, Key: "zzz"}); err != nil {
+				t.Fatalf("reusing a key past its retention, before it is dropped: %v", err)
+			}
 			if tc.name == "redis" {
 				// The first call at later expires the 150 holds, leaving
 				// traces for another retention; each call drops at most
 				// 100 stale records.
-				for _, at := range []time.Time{later, later, later, later.Add(tc.retention), later.Add(tc.retention), later.Add(tc.retention)} {
+				r := tc.retention
+				for _, at := range []time.Time{later, later, later, later.Add(r), later.Add(r), later.Add(r), later.Add(2 * r)} {
 					if _, err := s.Availability(ctx, at, c, nil); err != nil {
 						t.Fatal(err)
 					}

@@ -398,11 +398,13 @@ type Store interface {
 	// Errors: ErrNotFound (no such slot), ErrAlreadyBooked, ErrFull.
 	Hold(ctx context.Context, now time.Time, req HoldRequest) (Hold, error)
 	// Confirm turns a live hold into a booking; confirming a hold that is
-	// already a booking returns that booking. Errors: ErrNotFound (no such
-	// hold for this person, or it was cancelled), ErrHoldExpired.
+	// already a booking returns that booking. Errors: ErrHoldExpired (the
+	// hold expired, the person has made no hold since, and the store's
+	// retention has not passed), ErrNotFound (no such hold for this person:
+	// never made, cancelled, or expired and since replaced or forgotten).
 	Confirm(ctx context.Context, now time.Time, req ConfirmRequest) (Booking, error)
 	// Cancel ends a live hold or a booking and frees its place. Errors:
-	// ErrNotFound, ErrHoldExpired.
+	// ErrNotFound, ErrHoldExpired (as for Confirm).
 	Cancel(ctx context.Context, now time.Time, req CancelRequest) error
 	// Move moves a booking to req.To atomically; moving to its own slot
 	// changes nothing. Errors: ErrNotFound (no such booking for this person,

@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) slots.Store) {
 		{"DefineAndAvailability", testDefine},
 		{"Hold", testHold},
 		{"Expiry", testExpiry},
+		{"ExpiryFirstCall", testExpiryFirstCall},
 		{"Confirm", testConfirm},
 		{"Cancel", testCancel},
 		{"Move", testMove},
@@ -286,6 +287,24 @@ func testDefine(t *testing.T, s slots.Store) {
 	// Redefining with the same capacity is allowed and changes nothing.
 	x.define(c1, later, slots.Slot{ID: "a", Capacity: 1}, slots.Slot{ID: "b", Capacity: 0})
 	x.counts(c1, later, "a", 1, 1, 0)
+
+	// The largest batch, both ways.
+	big := make([]slots.Slot, slots.MaxBatch)
+	ids := make([]string, slots.MaxBatch)
+	for i := range big {
+		ids[i] = fmt.Sprintf("batch-%04d", slots.MaxBatch-i)
+		big[i] = slots.Slot{ID: ids[i], Capacity: i}
+	}
+	x.define(c2, later, big...)
+	a = x.avail(c2, later, ids...)
+	for i, v := range a {
+		if v.Slot != ids[i] || v.Capacity != i || v.Free != i {
+			t.Fatalf("Availability of a %d-slot batch: [%d] = %+v", slots.MaxBatch, i, v)
+		}
+	}
+	if a := x.avail(c2, later); len(a) != slots.MaxBatch || a[0].Slot != "batch-0001" {
+		t.Fatalf("Availability(all) of %d slots: %d, first %+v", slots.MaxBatch, len(a), a[0])
+	}
 }
 
 func testHold(t *testing.T, s slots.Store) {
@@ -363,6 +382,8 @@ func testExpiry(t *testing.T, s slots.Store) {
 	x.hold(c1, end, "b", "p1", ttl)
 	x.counts(c1, end, "a", 1, 0, 1)
 	x.counts(c1, end, "b", 5, 0, 1)
+	// Once the person holds again, the old hold is simply not found.
+	wantErr(t, "Confirm of an expired hold after a new one", x.confirmErr(c1, end, hd.ID, "p1"), slots.ErrNotFound)
 
 	// Confirm one millisecond before expiry wins; the booking then never
 	// expires.
@@ -386,6 +407,63 @@ func testExpiry(t *testing.T, s slots.Store) {
 	wantErr(t, "hold on the full mass slot", x.holdErr(c1, t2.Add(time.Second), "m", "late", time.Minute), slots.ErrFull)
 	x.counts(c1, t2.Add(time.Minute+ms(25)), "m", 50, 0, 24)
 	x.counts(c1, t2.Add(time.Minute+ms(50)), "m", 50, 0, 0)
+}
+
+// testExpiryFirstCall checks each operation as the very first call after a
+// hold's expiry, so that no earlier call can have cleared it: expiry must be
+// judged from the now of the call itself.
+func testExpiryFirstCall(t *testing.T, s slots.Store) {
+	x := h{t, s}
+	ctx := context.Background()
+	ttl := time.Minute
+	start := t0
+	// each sets up a fresh campaign with one hold of p1 in slot a (capacity
+	// 1) and returns the hold and its expiry instant.
+	each := func(name string) (slots.Campaign, slots.Hold, time.Time) {
+		c := slots.Campaign("first-" + name)
+		start = start.Add(time.Hour)
+		x.define(c, start, slots.Slot{ID: "a", Capacity: 1}, slots.Slot{ID: "b", Capacity: 1})
+		hd := x.hold(c, start, "a", "p1", ttl)
+		return c, hd, hd.Expires
+	}
+	c, hd, end := each("confirm")
+	wantErr(t, "Confirm as the first call at expiry", x.confirmErr(c, end, hd.ID, "p1"), slots.ErrHoldExpired)
+	x.counts(c, end, "a", 1, 0, 0)
+
+	c, hd, end = each("cancel")
+	wantErr(t, "Cancel as the first call at expiry", x.cancelErr(c, end, hd.ID, "p1"), slots.ErrHoldExpired)
+	x.counts(c, end, "a", 1, 0, 0)
+
+	c, _, end = each("lookup")
+	_, err := x.lookup(c, end, "p1")
+	wantErr(t, "Lookup as the first call at expiry", err, slots.ErrNotFound)
+
+	c, _, end = each("hold-same-person")
+	x.hold(c, end, "b", "p1", ttl)
+	x.counts(c, end, "a", 1, 0, 0)
+	x.counts(c, end, "b", 1, 0, 1)
+
+	c, _, end = each("hold-other-person")
+	x.hold(c, end, "a", "p2", ttl)
+	x.counts(c, end, "a", 1, 0, 1)
+
+	c, _, end = each("move")
+	h2 := x.hold(c, start, "b", "p2", 2*ttl)
+	x.confirm(c, start, h2.ID, "p2")
+	if _, err := x.moveErr(c, end, h2.ID, "p2", "a"); err != nil {
+		t.Fatalf("Move into a place freed by expiry, as the first call: %v", err)
+	}
+	x.counts(c, end, "a", 1, 1, 0)
+	x.counts(c, end, "b", 1, 0, 0)
+
+	c, _, end = each("define")
+	if err := s.DefineSlots(ctx, end, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 0}}, Key: key()}); err != nil {
+		t.Fatalf("shrinking to 0 a slot freed by expiry, as the first call: %v", err)
+	}
+
+	c, _, end = each("availability")
+	x.counts(c, end, "a", 1, 0, 0)
+	x.counts(c, end.Add(-time.Millisecond), "a", 1, 0, 0) // a hold seen expired stays expired
 }
 
 func testConfirm(t *testing.T, s slots.Store) {
