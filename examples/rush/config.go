@@ -20,6 +20,7 @@ type config struct {
 	Store      string   // "memory", "redis", "redis-cluster"
 	RedisAddrs []string // Redis address(es); empty with RedisStart
 	RedisStart bool     // start our own redis-server(s) on loopback
+	RedisFsync string   // with RedisStart: appendfsync always, everysec, or no (AOF off)
 	URL        string   // http mode: base URL of a running reservation server
 	ServerCmd  string   // http mode: command that starts the server (with {addr})
 	Operator   string   // http mode: operator token (maintenance faults)
@@ -196,6 +197,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.Store, "store", c.Store, "memory, redis or redis-cluster (inprocess mode)")
 	fs.StringVar(&redisAddr, "redis-addr", "", "Redis address host:port (cluster: comma-separated seeds); loopback only")
 	fs.BoolVar(&c.RedisStart, "redis-start", false, "start our own redis-server (AOF, appendfsync always) on a free loopback port; a 3-master cluster with -store redis-cluster")
+	fs.StringVar(&c.RedisFsync, "redis-fsync", "always", "with -redis-start: AOF appendfsync always (no acknowledged write lost on a crash), everysec, or off (AOF off; no redis-restart fault)")
 	fs.StringVar(&c.URL, "url", "", "http mode: base URL of a running reservation server (loopback only)")
 	fs.StringVar(&c.ServerCmd, "server-cmd", "", "http mode: command that starts the reservation server; {addr} is replaced by a free loopback address")
 	fs.StringVar(&c.Operator, "operator-token", "", "http mode: operator token, for maintenance faults")
@@ -303,6 +305,11 @@ func (c *config) finish() error {
 	default:
 		return bad("-mode %q: want inprocess or http", c.Mode)
 	}
+	switch c.RedisFsync {
+	case "", "always", "everysec", "off":
+	default:
+		return bad("-redis-fsync %q: want always, everysec or off", c.RedisFsync)
+	}
 	for _, a := range c.RedisAddrs {
 		if err := loopbackOnly(a); err != nil {
 			return bad("-redis-addr: %v", err)
@@ -355,8 +362,11 @@ func (c *config) finish() error {
 			if c.Mode != "inprocess" || c.Store == "memory" {
 				return bad("fault %s needs -mode inprocess with a Redis store", f)
 			}
-			if !c.RedisStart && !c.canRestart() {
+			if !c.RedisStart {
 				return bad("fault %s needs a Redis this program controls: -redis-start", f)
+			}
+			if c.RedisFsync == "off" {
+				return bad("fault %s needs the AOF: not with -redis-fsync off", f)
 			}
 		}
 		if f.Kind == "maintenance" && c.Mode == "http" && c.Operator == "" && c.ServerCmd == "" {
@@ -365,10 +375,6 @@ func (c *config) finish() error {
 	}
 	return nil
 }
-
-// canRestart reports whether a Redis fault can be injected without
-// -redis-start (tests inject their own restarter).
-func (c *config) canRestart() bool { return false }
 
 // sim offsets: the simulation starts at simStart; the room opens Prequeue
 // later. Every offset the crowd model uses is from simStart.

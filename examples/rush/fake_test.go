@@ -28,7 +28,12 @@ type fakeTarget struct {
 	session    time.Duration
 	secret     []byte
 	broken     bool // ignore capacity and the one-booking rule
-	admitEarly bool // admit people before the opening (broken room)
+	admitEarly bool // admit people before the opening
+	noMaint    bool // book during maintenance
+	loseEvery  int  // the audit misses every n-th booking (lost on a "crash")
+	phantom    bool // the audit shows a booking nobody was told of
+	badIdem    bool // a retried request runs again instead of repeating
+	movePlace  bool // joining again moves you back a place
 
 	mu         sync.Mutex
 	people     map[string]*fakePerson
@@ -79,9 +84,13 @@ func newFakeTarget(cfg *config, clk clock.Clock, open time.Time, cr *crowd) *fak
 }
 
 func fakeFactory(broken bool) targetFactory {
+	return fakeWith(func(f *fakeTarget) { f.broken = broken })
+}
+
+func fakeWith(set func(*fakeTarget)) targetFactory {
 	return func(ctx context.Context, cfg *config, clk clock.Clock, open time.Time, cr *crowd) (target, faultControl, func(), error) {
 		f := newFakeTarget(cfg, clk, open, cr)
-		f.broken = broken
+		set(f)
 		return f, nil, nil, nil
 	}
 }
@@ -164,6 +173,14 @@ func (f *fakeTarget) Join(ctx context.Context, name string) (standing, error) {
 	defer f.mu.Unlock()
 	now := f.clk.Now()
 	p, ok := f.people[name]
+	if ok && f.movePlace && p.place >= 0 && p.admitted.IsZero() && p.place > f.served {
+		// Broken: a reconnect swaps you with the person behind.
+		if next := p.place + 1; next < len(f.byPlace) && f.byPlace[next].admitted.IsZero() {
+			q := f.byPlace[next]
+			f.byPlace[p.place], f.byPlace[next] = q, p
+			q.place, p.place = p.place, next
+		}
+	}
 	if !ok {
 		p = &fakePerson{name: name, index: f.joined, place: -1}
 		f.joined++
@@ -200,9 +217,9 @@ func (f *fakeTarget) Done(ctx context.Context, name string) error {
 
 func (f *fakeTarget) gate(name, pass string, now time.Time) error {
 	switch {
-	case f.maint:
+	case f.maint && !f.noMaint:
 		return terr(kMaintenance, nil)
-	case now.Before(f.open):
+	case now.Before(f.open) && !f.admitEarly:
 		return terr(kNotOpen, nil)
 	case !f.verify(name, pass, now):
 		return terr(kInvalidPass, nil)
@@ -230,7 +247,7 @@ func (f *fakeTarget) Hold(ctx context.Context, name, pass, slot, key string) (ho
 		return hold{}, err
 	}
 	ikey := "h:" + key
-	if r, ok := f.idem[ikey]; ok {
+	if r, ok := f.idem[ikey]; ok && !f.badIdem {
 		if h, ok := f.holds[r]; ok {
 			return hold{ID: h.id, Slot: h.slot, Expires: h.expires}, nil
 		}
@@ -275,7 +292,7 @@ func (f *fakeTarget) Confirm(ctx context.Context, name, pass, holdID, key string
 		return err
 	}
 	ikey := "c:" + key
-	if r, ok := f.idem[ikey]; ok {
+	if r, ok := f.idem[ikey]; ok && !f.badIdem {
 		if r == "ok" {
 			return nil
 		}
@@ -316,9 +333,22 @@ func (f *fakeTarget) Audit(ctx context.Context) (auditData, error) {
 		d.Capacity[id] = c
 		d.Booked[id] = f.booked[id]
 	}
+	n := 0
 	for _, h := range f.holds {
 		if h.confirmed {
+			n++
+			if f.loseEvery > 0 && n%f.loseEvery == 0 {
+				d.Booked[h.slot]--
+				continue
+			}
 			d.Bookings = append(d.Bookings, auditBooking{Person: h.person, Slot: h.slot, ID: h.id})
+		}
+	}
+	if f.phantom {
+		for id := range f.capacity {
+			d.Bookings = append(d.Bookings, auditBooking{Person: "p0000000", Slot: id, ID: "phantom"})
+			d.Booked[id]++
+			break
 		}
 	}
 	return d, nil

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/redis/go-redis/v9"
 )
 
 // Exit statuses.
@@ -23,6 +24,11 @@ const (
 	exitError      = 3 // the run could not be carried out
 )
 
+func init() {
+	// go-redis logs every failed dial; the report counts them instead.
+	redis.SetLogger(quietRedis{})
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -31,6 +37,15 @@ func main() {
 
 // run is the program: flags in, report out, exit status back.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runWith(ctx, args, runEnv{stdout: stdout, stderr: stderr})
+}
+
+// runWith is run with env's target factory (tests).
+func runWith(ctx context.Context, args []string, env runEnv) int {
+	stderr := env.stderr
+	if stderr == nil {
+		stderr = io.Discard
+	}
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -39,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "rush:", err)
 		return exitUsage
 	}
-	env := runEnv{stdout: stdout, stderr: stderr, progress: !cfg.Quiet && isTerminal(stderr)}
+	env.progress = !cfg.Quiet && isTerminal(stderr)
 	rep, err := simulate(ctx, &cfg, env)
 	if err != nil {
 		fmt.Fprintln(stderr, "rush:", err)
@@ -47,6 +62,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return exitStatus(rep)
 }
+
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
 
 // exitStatus is non-zero when any violation count is.
 func exitStatus(r *report) int {

@@ -51,11 +51,13 @@ func loopbackURL(raw string) error {
 
 // redisProcs are redis-server processes this program started (-redis-start):
 // one standalone server or three cluster masters, with AOF and appendfsync
-// always, on free loopback ports (never 6379), in a temporary directory.
+// always by default (-redis-fsync), on free loopback ports (never 6379),
+// in a temporary directory.
 type redisProcs struct {
 	bin, cli string
 	dir      string
 	cluster  bool
+	fsync    string
 	nodes    []*redisNode
 }
 
@@ -71,12 +73,12 @@ type redisNode struct {
 func (n *redisNode) addr() string { return "127.0.0.1:" + strconv.Itoa(n.port) }
 
 // startRedis starts a standalone server, or a 3-master cluster.
-func startRedis(cluster bool) (*redisProcs, error) {
+func startRedis(cluster bool, fsync string) (*redisProcs, error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, fmt.Errorf("-redis-start: %w", err)
 	}
-	rp := &redisProcs{bin: bin, cluster: cluster}
+	rp := &redisProcs{bin: bin, cluster: cluster, fsync: fsync}
 	if cluster {
 		if rp.cli, err = exec.LookPath("redis-cli"); err != nil {
 			return nil, fmt.Errorf("-redis-start: %w", err)
@@ -153,7 +155,15 @@ func (rp *redisProcs) startNode(dir string) (*redisNode, error) {
 		n.args = []string{
 			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--protected-mode", "no",
 			"--dir", dir, "--logfile", filepath.Join(dir, "redis.log"), "--save", "",
-			"--daemonize", "no", "--appendonly", "yes", "--appendfsync", "always",
+			"--daemonize", "no",
+		}
+		switch rp.fsync {
+		case "off":
+			n.args = append(n.args, "--appendonly", "no")
+		case "everysec":
+			n.args = append(n.args, "--appendonly", "yes", "--appendfsync", "everysec")
+		default:
+			n.args = append(n.args, "--appendonly", "yes", "--appendfsync", "always")
 		}
 		if rp.cluster {
 			n.args = append(n.args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",

@@ -480,8 +480,9 @@ func (r *report) writeText(w io.Writer) {
 		a := r.Attacks.Skippers[name]
 		sk = append(sk, fmt.Sprintf("%s %d/%d refused", name, a.Refused, a.Tried))
 	}
-	p("attacks: %s; backdoor %d/%d refused; second device %d/%d refused",
-		strings.Join(sk, ", "), r.Attacks.Backdoor.Refused, r.Attacks.Backdoor.Tried, r.Attacks.SecondDevice.Refused, r.Attacks.SecondDevice.Tried)
+	p("attacks: %s; backdoor %d/%d refused", strings.Join(sk, ", "), r.Attacks.Backdoor.Refused, r.Attacks.Backdoor.Tried)
+	sd := r.Attacks.SecondDevice
+	p("double bookers' second device: %d holds, %d refused, %d won the race (then the first device was refused)", sd.Tried, sd.Refused, sd.Succeeded)
 	a := r.Audit
 	if a.Performed {
 		p("audit of the store: %d slots, capacity %d, booked %d (ledger %d), %d people with a booking; over capacity %d, double %d, lost %d, phantom %d, count mismatches %d, unknown entries %d",

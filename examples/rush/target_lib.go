@@ -148,7 +148,7 @@ func libFactory(ctx context.Context, cfg *config, clk clock.Clock, open time.Tim
 	case "redis", "redis-cluster":
 		addrs := cfg.RedisAddrs
 		if cfg.RedisStart {
-			rp, err := startRedis(cfg.Store == "redis-cluster")
+			rp, err := startRedis(cfg.Store == "redis-cluster", cfg.RedisFsync)
 			if err != nil {
 				return nil, nil, nil, err
 			}

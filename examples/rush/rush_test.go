@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/benbjohnson/clock"
+
+	"github.com/gatehouse-go/gatehouse/admission"
+	"github.com/gatehouse-go/gatehouse/internal/redistest"
+	"github.com/gatehouse-go/gatehouse/slots"
+)
+
+// The bounds every healthy run must meet (see doc.go, "Reading the report").
+const (
+	minPostOpeningSpearman = 0.99  // first come, first served after the opening
+	earlySpearmanSigmas    = 4     // |rho| <= 4/sqrt(n-1) for the shuffled early arrivals
+	minEarlyChiP           = 0.001 // chi-square over deciles not significant
+	minETACalibration      = 0.9   // real wait inside the range shown
+)
+
+// checkHealthy asserts what every run against a correct system must show.
+func checkHealthy(t *testing.T, rep *report) {
+	t.Helper()
+	if rep.Violations.Total != 0 {
+		t.Errorf("violations: %+v", rep.Violations)
+	}
+	if exitStatus(rep) != exitOK {
+		t.Errorf("exit status %d", exitStatus(rep))
+	}
+	if rep.Stopped != "" {
+		t.Errorf("stopped early: %s", rep.Stopped)
+	}
+	if !rep.Audit.Performed {
+		t.Errorf("audit not performed: %s", rep.Audit.Error)
+	}
+	if got := rep.Audit.Booked; got != rep.Counts.Booked || got == 0 {
+		t.Errorf("audit found %d bookings, the crowd was told of %d", got, rep.Counts.Booked)
+	}
+	if u := rep.Fates["unfinished"]; u != 0 {
+		t.Errorf("%d people unfinished", u)
+	}
+	if f := rep.Fates["failed"]; f > int64(rep.People/100) {
+		t.Errorf("%d people gave up after errors", f)
+	}
+	f := rep.Fairness
+	if f.PostOpening.N < 100 || f.PostOpening.Spearman < minPostOpeningSpearman {
+		t.Errorf("post-opening fairness: n=%d Spearman=%.5f, want >= %v", f.PostOpening.N, f.PostOpening.Spearman, minPostOpeningSpearman)
+	}
+	// Under independence rho is about normal with sd 1/sqrt(n-1).
+	if bound := earlySpearmanSigmas / math.Sqrt(float64(f.Early.N-1)); f.Early.N < 100 || math.Abs(f.Early.Spearman) > bound {
+		t.Errorf("early shuffle: n=%d Spearman=%.4f, want |rho| <= %.4f", f.Early.N, f.Early.Spearman, bound)
+	}
+	if f.Early.N >= 1000 && f.Early.PValue < minEarlyChiP {
+		t.Errorf("early shuffle: chi-square over deciles %.1f (df %d), p=%.5f < %v", f.Early.ChiSquare, f.Early.DF, f.Early.PValue, minEarlyChiP)
+	}
+	if e := rep.ETA; e.WithEstimate < 100 || e.Calibration < minETACalibration {
+		t.Errorf("ETA calibration %.3f over %d people, want >= %v", e.Calibration, e.WithEstimate, minETACalibration)
+	}
+	for name, a := range rep.Attacks.Skippers {
+		if a.Tried == 0 || a.Refused != a.Tried {
+			t.Errorf("skippers %s: %d of %d refused", name, a.Refused, a.Tried)
+		}
+	}
+	if b := rep.Attacks.Backdoor; b.Tried == 0 || b.Refused != b.Tried {
+		t.Errorf("backdoor: %d of %d refused", b.Refused, b.Tried)
+	}
+	if c := rep.Comebacks; c.WentAway == 0 || c.AdmittedAfterReturn == 0 {
+		t.Errorf("comebacks: %+v", c)
+	}
+}
+
+// rushPeople is a test's crowd size: full, or small with -short or under
+// the race detector (which makes every event ~10 times slower: the
+// examples module's whole -race run must stay near 90 s).
+func rushPeople(full, small int) int {
+	if testing.Short() || raceEnabled {
+		return small
+	}
+	return full
+}
+
+func TestRushMemory(t *testing.T) {
+	cfg := testConfig(t, "-people", itoa(rushPeople(20000, 6000)), "-fault", "maintenance@4m+1m")
+	dir := t.TempDir()
+	cfg.JSONPath = filepath.Join(dir, "rush.json")
+	cfg.PlotDir = dir
+	var out bytes.Buffer
+	rep, err := simulate(context.Background(), &cfg, runEnv{stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	checkHealthy(t, rep)
+	if n := rep.Outcomes["hold"]["maintenance"] + rep.Outcomes["confirm"]["maintenance"]; n == 0 {
+		t.Error("no booking was refused for maintenance: the fault did not bite")
+	}
+	for _, f := range []string{"rush.json", "rush-queue.png", "rush-flow.png", "rush-eta.png", "rush-eta-time.png"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// serverFaults kills and restarts a redistest server.
+type serverFaults struct{ s *redistest.Server }
+
+func (f serverFaults) Kill() error    { f.s.Kill(); return nil }
+func (f serverFaults) Restart() error { f.s.Restart(); return nil }
+
+// redisFactory builds the in-process target on a test's Redis.
+func redisFactory(addrs []string, faults faultControl) targetFactory {
+	return func(ctx context.Context, cfg *config, clk clock.Clock, open time.Time, cr *crowd) (target, faultControl, func(), error) {
+		rdb := newRedisClient(cfg, addrs)
+		parts, err := redisParts(cfg, rdb, clk)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		tg, err := newLibTarget(ctx, cfg, clk, open, cr, parts)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return tg, faults, func() { parts.sw.(interface{ Close() error }).Close(); rdb.Close() }, nil
+	}
+}
+
+func TestRushRedis(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{AOF: true})
+	cfg := testConfig(t, "-people", itoa(rushPeople(5000, 2000)), "-store", "redis", "-redis-addr", srv.Addr(), "-fault", "maintenance@4m+1m", "-workers", "256", "-tick", "1s", "-tail", "10m")
+	// A crash mid-rush: SIGKILL, 10 s (simulated) down, restart from the AOF.
+	cfg.Faults = append(cfg.Faults, fault{Kind: "redis-restart", At: 2 * time.Minute, For: 10 * time.Second})
+	var out bytes.Buffer
+	rep, err := simulate(context.Background(), &cfg, runEnv{stdout: &out, newTarget: redisFactory([]string{srv.Addr()}, serverFaults{srv})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	checkHealthy(t, rep)
+	if rep.Noop == nil || rep.Noop.MeanUS <= 0 {
+		t.Error("no no-op baseline measured")
+	}
+	if len(rep.Faults) != 2 {
+		t.Errorf("faults applied: %+v", rep.Faults)
+	}
+	for _, f := range rep.Faults {
+		if f.Error != "" {
+			t.Errorf("fault %s: %s", f.Kind, f.Error)
+		}
+	}
+	if rep.Outcomes["status"]["unavailable"] == 0 {
+		t.Error("no status call failed during the outage: the fault did not bite")
+	}
+}
+
+func TestRushRedisCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster run skipped with -short")
+	}
+	c := redistest.StartCluster(t, redistest.Options{})
+	cfg := testConfig(t, "-people", itoa(rushPeople(3000, 1500)), "-workers", "128", "-tick", "1s", "-tail", "10m", "-store", "redis-cluster", "-redis-addr", c.Servers[0].Addr())
+	var out bytes.Buffer
+	rep, err := simulate(context.Background(), &cfg, runEnv{stdout: &out, newTarget: redisFactory(c.Addrs(), nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	checkHealthy(t, rep)
+}
+
+func itoa(n int) string { return string(appendInt(nil, n)) }
+
+func appendInt(b []byte, n int) []byte {
+	if n >= 10 {
+		b = appendInt(b, n/10)
+	}
+	return append(b, byte('0'+n%10))
+}
+
+var (
+	_ = admission.ErrInvalidPass
+	_ = slots.ErrFull
+)
