@@ -19,6 +19,7 @@ type bookView struct {
 	HoldFor  string
 	ClosesAt time.Time
 	Key      string
+	MaxPoll  int // seconds between availability refreshes
 }
 
 type holdView struct {
@@ -65,7 +66,7 @@ func (s *server) renderBook(w http.ResponseWriter, r *http.Request, status int, 
 	if !ok {
 		return
 	}
-	v := bookView{HoldFor: s.cfg.HoldFor.String(), Key: formKey()}
+	v := bookView{HoldFor: humanDuration(s.cfg.HoldFor), Key: formKey(), MaxPoll: int(min(s.cfg.MaxPoll, 5*time.Second) / time.Second)}
 	_, st := s.phase(r.Context(), now)
 	v.ClosesAt = st.ClosesAt
 	e, err := s.myEntry(r.Context(), sess)

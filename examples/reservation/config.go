@@ -32,6 +32,11 @@ type config struct {
 	Rate      int // people admitted per minute
 	MaxActive int // most people admitted at once
 
+	// MaxPoll caps how long the waiting room page's script waits between
+	// two status requests (it otherwise waits as long as the room says,
+	// poll_after_seconds); whole seconds, 1s to 1m.
+	MaxPoll time.Duration
+
 	// ClientLimit is the number of sign-ins and joins one client IP may
 	// make per minute (burst: the same number, at least 1); 0 turns the
 	// limit off.
@@ -80,6 +85,7 @@ func defaultConfig() config {
 		Rate:        120,
 		MaxActive:   50,
 		ClientLimit: 20,
+		MaxPoll:     30 * time.Second,
 	}
 }
 
@@ -116,6 +122,9 @@ func (c *config) validate() error {
 	}
 	if c.MaxActive < 1 || c.MaxActive > 10_000_000 {
 		bad("-max-active %d: want 1 to 10000000", c.MaxActive)
+	}
+	if c.MaxPoll < time.Second || c.MaxPoll > time.Minute || c.MaxPoll%time.Second != 0 {
+		bad("poll cap %v: want whole seconds from 1s to 1m", c.MaxPoll)
 	}
 	if c.ClientLimit < 0 || c.ClientLimit > 1e6 {
 		bad("-client-limit %v: want 0 (off) to 1000000 per minute", c.ClientLimit)

@@ -230,5 +230,5 @@ func (s *server) fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return "(none)"
 	}
-	return t.In(s.camp.zone).Format("Mon 2 Jan 2006 15:04 MST")
+	return t.In(s.camp.zone).Format(timeLayout)
 }

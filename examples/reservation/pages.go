@@ -17,6 +17,10 @@ var templateFS embed.FS
 //go:embed web/static
 var staticFS embed.FS
 
+// timeLayout is how pages show an instant: in the campaign's zone, with
+// the zone's abbreviation.
+const timeLayout = "Mon 2 January 2006, 15:04 MST"
+
 // pages holds one parsed template set per page, each the base layout plus
 // the page's "main" block.
 type pages struct {
@@ -48,7 +52,7 @@ func loadPages(zone *time.Location) (*pages, error) {
 		if t.IsZero() {
 			return ""
 		}
-		return t.In(zone).Format("Mon 2 January 2006, 15:04 MST")
+		return t.In(zone).Format(timeLayout)
 	}
 	funcs := template.FuncMap{
 		"when":    when,
@@ -119,6 +123,19 @@ func fieldLabel(field string) string {
 		return "Token"
 	}
 	return field
+}
+
+// humanDuration writes a duration for people: "5 minutes", "90 seconds".
+func humanDuration(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0 && d >= 2*time.Hour:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d%time.Minute == 0 && d >= 2*time.Minute:
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	case d == time.Minute:
+		return "1 minute"
+	}
+	return fmt.Sprintf("%d seconds", d/time.Second)
 }
 
 func leftText(left, capacity int) string {

@@ -207,6 +207,7 @@ type queueView struct {
 	Admitted bool
 	Joined   bool
 	Final    bool
+	MaxPoll  int // seconds: the longest the page's script waits between polls
 }
 
 // queuePage shows the person's place; an admitted person is sent on to
@@ -237,6 +238,7 @@ func (s *server) queuePage(w http.ResponseWriter, r *http.Request) {
 		ETA:      etaText(st),
 		Joined:   true,
 		Final:    st.State == admission.StateExpired || st.State == admission.StateDone,
+		MaxPoll:  int(s.cfg.MaxPoll / time.Second),
 	}
 	refresh := 0
 	if st.State == admission.StateWaiting {
