@@ -1,13 +1,150 @@
 // Command reservation is a complete reservation server built on gatehouse:
-// the template a team copies to run an opening that a whole country hits
-// at once.
+// the template a team copies to run an opening that a whole country hits at
+// once.
 //
 //	go run ./examples/reservation
 //
-// It serves a demo campaign on in-memory backends: the waiting room opens
-// at start and booking opens a minute later (-opens-in). It prints its
-// address and an operator token for the console at /operator.
+// With no flags it serves a demo campaign on in-memory backends, in Seoul
+// time: the waiting room opens at start, booking opens a minute later
+// (-opens-in) for everyone aged 18 or over, and five small slots at three
+// clinics are on offer. It prints its address and an operator token for the
+// console at /operator. With -campaign it serves an eligibility campaign
+// file instead (see package eligibility), each booking window with its own
+// waiting room opening -prequeue before it; with -now it starts its clock at
+// another instant, to replay a past campaign:
 //
-// The full description of the routes, the phases that open them and the
-// JSON API is being written with the server (issue 7).
+//	go run ./examples/reservation -campaign eligibility/testdata/korea-2021-07.json -now 2021-07-19T19:45:00+09:00
+//
+// # How the parts compose
+//
+// Every request passes window.Gate.Guard first: the gate wraps the whole
+// mux and denies by default. The routes are registered from one table
+// (routes.go), each with an access class; the mux and the gate's
+// classification are both built from that table, so no handler can be
+// registered without a class, and a request that matches no route is
+// refused. Then cross-origin protection (http.CrossOriginProtection)
+// refuses state-changing requests that a browser sent from another site.
+// Booking routes are also wrapped in the waiting room's pass check
+// (admission.Room.Protect) at registration.
+//
+// A booking (hold, confirm, move) is then checked once more, at one instant:
+// the slot service (slots.Service) reads its clock once and hands that
+// instant both to its Gate and to the store. The server's Gate for the
+// service checks the window (window.Gate.Require), the person's
+// eligibility (eligibility.Campaign.Decide) and their pass
+// (admission.Room.Verify) at that same instant, so nothing can open between
+// the check and the write.
+//
+// The session cookie (a name and a birth date, signed with HMAC-SHA256)
+// stands in for the host's real authentication. The identity the libraries
+// see is derived from both; the waiting room stores only its keyed hash and
+// the slot store a keyed hash of it too.
+//
+// # Routes and phases
+//
+// The gate opens each class of routes in these phases (maintenance closes
+// everything but the infrastructure class; a valid operator token passes
+// everywhere):
+//
+//	class       routes                                                 not yet  pre-queue  open  closed  maintenance
+//	infra       GET /healthz, GET /metrics, GET /static/,              yes      yes        yes   yes     yes
+//	            GET|POST /operator/signin
+//	landing     GET /                                                  yes      yes        yes   yes     no
+//	check-in    GET|POST /signin, POST /signout, GET /eligibility,     no       yes        yes   yes     no
+//	            POST /api/session, GET /api/eligibility
+//	queue       GET /queue, POST /queue/join,                          no       yes        yes   no      no
+//	            POST /api/queue/join, GET /api/queue/status
+//	booking     GET /book, POST /book/hold, GET /book/hold/{id},       no       no         yes   no      no
+//	(+ pass)    POST /book/hold/{id}/confirm, POST /book/hold/{id}/release,
+//	            POST /booking/move, POST /booking/cancel,
+//	            GET /api/slots, POST /api/holds,
+//	            POST /api/holds/{id}/confirm, DELETE /api/holds/{id},
+//	            POST /api/bookings/me/move, DELETE /api/bookings/me
+//	my-booking  GET /booking, GET /api/bookings/me                     no       no         yes   yes     no
+//	operator    GET /operator, POST /operator/maintenance,             operators only, in every phase
+//	            POST /operator/signout, GET /api/operator/stats
+//
+// A refusal is an RFC 9457 problem (application/problem+json) with the
+// phase and, where known, "opens_at" and "closes_at" in the campaign's
+// zone: 403 before opening or after closing, 503 with Retry-After in
+// maintenance (or when the maintenance switch cannot be read), 404 for an
+// operator route or a path nobody registered, 405 with Allow for a
+// registered path and another method. A browser (Accept: text/html) gets
+// the same status as an HTML page; a browser without a pass that asks for
+// a booking page is sent to the waiting room.
+//
+// # JSON API
+//
+// Clients keep cookies (the session cookie, and the pass cookie once
+// admitted) or send the pass as "Authorization: Bearer <pass>". Errors are
+// problem+json; a field error (422) lists {"field", "message"} pairs under
+// "errors". Bodies are JSON objects of at most 8 KiB; unknown members are
+// refused. Times are RFC 3339 in the campaign's zone.
+//
+//	POST   /api/session             {"name", "birth_date": "YYYY-MM-DD"} -> {"name", "birth_date", "expires_at"}; sets the session cookie
+//	GET    /api/eligibility         -> {"status": "not_eligible"|"not_yet"|"open"|"closed", "reason", "cohort",
+//	                                    "opens_at", "closes_at", "at", "phase", "may_queue"}
+//	POST   /api/queue/join          -> the room's status (below); 403 if this opening is not the person's
+//	GET    /api/queue/status        -> {"state": "waiting"|"admitted"|"expired"|"done", "people_ahead" (null until
+//	                                    the draw), "eta": {"known", "min_seconds", "max_seconds"}, "eta_text",
+//	                                    "headline", "poll_after_seconds", "place", "index", "early", "returning",
+//	                                    "opens_at", "pass" and "pass_expires_at" once admitted, ...}
+//	GET    /api/slots               -> {"slots": [{"id", "label", "capacity", "booked", "held", "left", "left_text"}]}
+//	POST   /api/holds               {"slot"} -> 201 {"hold": {"id", "slot", "label", "created_at", "expires_at"}}
+//	POST   /api/holds/{id}/confirm  -> {"booking": {"id", "slot", "label", "created_at", "confirmed_at"}}
+//	DELETE /api/holds/{id}          -> {"released": id}
+//	GET    /api/bookings/me         -> {"booking": {...}} or {"hold": {...}}; 404 if neither
+//	POST   /api/bookings/me/move    {"slot"} -> {"booking": {...}}
+//	DELETE /api/bookings/me         -> {"cancelled": id}
+//	GET    /api/operator/stats      -> the console's figures (operators: "Authorization: Operator <token>")
+//	GET    /healthz                 -> 200 "ok", always
+//
+// Poll /api/queue/status after poll_after_seconds: the room says when a
+// person should ask again so that nobody misses their turn. Mutating
+// booking calls take an Idempotency-Key header (1 to 128 printable ASCII
+// characters): a retry with the same key returns the first result, the same
+// key with another request is refused with 422; without one the server
+// makes one, so a retry is a new request. Booking statuses: 201/200 done;
+// 401 no session or no pass; 403 refused at commit (window, eligibility,
+// pass); 404 no such slot, hold or booking of yours; 409 the slot is full or
+// you already hold or booked one; 410 the hold expired; 429 too many
+// sign-ins or joins from your network (Retry-After); 503 a store is
+// unavailable (Retry-After; nothing was admitted or booked).
+//
+// # Flags
+//
+//	-addr         listen address (default 127.0.0.1:8080)
+//	-campaign     eligibility campaign file; empty: the demo campaign
+//	-prequeue     campaign file: the waiting room opens this long before each window (default 30m)
+//	-opens-in     demo: booking opens this long after start (default 1m)
+//	-open-for     demo: booking stays open this long (default 6h)
+//	-store        memory or redis (default memory)
+//	-redis-addr   Redis address; several, comma-separated, mean a Redis Cluster
+//	-rate         people admitted per minute (default 120)
+//	-max-active   most people admitted and booking at once (default 50)
+//	-hold-for     how long a hold waits for confirmation (default 5m)
+//	-client-limit sign-ins and joins per client IP per minute (default 20; 0 turns it off,
+//	              which a load test over loopback needs)
+//	-secure-cookies  mark cookies Secure on plain HTTP (behind a TLS-terminating proxy)
+//	-now          start the clock at this RFC 3339 instant and let it run
+//
+// Invalid flags or a bad campaign file end the program with a message and
+// status 2. The key that signs sessions, passes and operator tokens comes
+// from $GATEHOUSE_SECRET (hex, at least 32 bytes); every instance behind one
+// load balancer needs the same one, and with -store redis the same
+// campaign file (the demo campaign's opening depends on each start).
+//
+// # Web basics
+//
+// The server is meant to be copied, so it carries what a production server
+// needs: server timeouts (ReadHeaderTimeout and the rest), graceful
+// shutdown on SIGINT and SIGTERM, request bodies bounded with
+// http.MaxBytesReader, cookies HttpOnly, SameSite=Lax and Secure over TLS,
+// cross-origin protection for forms and JSON, a per-client rate limit on
+// sign-in and join (golang.org/x/time/rate, keyed by IP, /64 for IPv6, in
+// a bounded map), a Content-Security-Policy without inline script,
+// server-rendered pages that work without JavaScript (the waiting room
+// reloads itself in a <noscript> meta refresh), labelled form controls and
+// an aria-live position, and Prometheus metrics at /metrics fed by the
+// libraries' observer hooks.
 package main
