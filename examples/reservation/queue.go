@@ -129,6 +129,11 @@ func (s *server) apiQueueStatus(w http.ResponseWriter, r *http.Request) {
 // admission.Status) plus three members for people: "people_ahead",
 // "headline" and "eta_text".
 func (s *server) writeStatus(w http.ResponseWriter, sess session, st admission.Status) {
+	for _, t := range []*time.Time{&st.Opening, &st.Joined, &st.Admitted, &st.PassExpires} {
+		if !t.IsZero() {
+			*t = t.In(s.camp.zone)
+		}
+	}
 	b, err := json.Marshal(st)
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, nil)
