@@ -150,15 +150,23 @@ func decodeID(e string) (string, error) {
 // operation and its fields, each length-prefixed so that no two different
 // field lists give the same input.
 func fingerprint(op string, fields ...string) string {
-	h := sha256.New()
-	var n [binary.MaxVarintLen64]byte
-	h.Write(n[:binary.PutUvarint(n[:], uint64(len(op)))])
-	h.Write([]byte(op))
+	size := binary.MaxVarintLen64 + len(op)
 	for _, f := range fields {
-		h.Write(n[:binary.PutUvarint(n[:], uint64(len(f)))])
-		h.Write([]byte(f))
+		size += binary.MaxVarintLen64 + len(f)
 	}
-	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:18])
+	var stack [512]byte
+	b := stack[:0]
+	if size > len(stack) {
+		b = make([]byte, 0, size)
+	}
+	b = binary.AppendUvarint(b, uint64(len(op)))
+	b = append(b, op...)
+	for _, f := range fields {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(sum[:18])
 }
 
 func (r DefineRequest) fingerprint() string {
@@ -281,13 +289,14 @@ const DefaultPrefix = "gatehouse:slots:"
 // Key names within a campaign, in the order the scripts receive them as
 // KEYS[1..4].
 var keyNames = [...]string{
-	// hash: "c:"..slot -> capacity, "u:"..slot -> bookings + live holds,
-	// "b:"..slot -> bookings; "~hx" -> no hold expires before this instant,
-	// "~gx" -> no record may be dropped before this instant.
+	// set: every slot of the campaign (encoded), for listing.
 	"slots",
-	// hash: "p:"..person -> the person's hold, booking or expired-hold
-	// trace, as "id|S|slot|person|created|expires|confirmed";
-	// "k:"..key -> idempotency record "expires|fingerprint|outcome".
+	// hash: "c:"..slot -> capacity, "u:"..slot -> bookings + live holds,
+	// "b:"..slot -> bookings; "p:"..person -> the person's hold, booking
+	// or expired-hold trace, as "id|S|slot|person|created|expires|confirmed";
+	// "k:"..key -> idempotency record "expires|fingerprint|outcome";
+	// "~hx" -> no hold expires before this instant; "~gx" -> no record
+	// may be dropped before this instant.
 	"data",
 	// zset: person scored by the expiry of their hold (entries of holds
 	// since confirmed or cancelled are skipped when they come due).

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -40,6 +41,7 @@ type RedisOptions struct {
 }
 
 type redisStore struct {
+	keys      sync.Map // Campaign -> []string, its key names
 	rdb       redis.UniversalClient
 	prefix    string
 	retention int64 // ms
@@ -106,7 +108,13 @@ func (s *redisStore) run(ctx context.Context, sc *redis.Script, c Campaign, now 
 	if err := ctx.Err(); err != nil {
 		return nil, unavailable(err)
 	}
-	keys := campaignKeys(s.prefix, c)
+	var keys []string
+	if k, ok := s.keys.Load(c); ok {
+		keys = k.([]string)
+	} else {
+		keys = campaignKeys(s.prefix, c)
+		s.keys.Store(c, keys)
+	}
 	argv := make([]any, 0, 2+len(args))
 	argv = append(argv, now, now+s.retention)
 	argv = append(argv, args...)

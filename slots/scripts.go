@@ -21,7 +21,10 @@ import "github.com/redis/go-redis/v9"
 // with "~hx", a lower bound of every pending expiry, and run purgeHolds only
 // when something may be due. Garbage collection of traces and idempotency
 // records works the same way with "~gx", at most 100 records per call.
-// In the common case a Hold is six Redis calls and a Confirm four.
+// A campaign's counts and bounds live in the same hash as its records, so a
+// Hold reads everything it needs in one HMGET and writes it back in one
+// HSET: in the common case a Hold is four Redis calls, a Confirm four, a
+// Lookup one.
 
 // preludeLua is shared by every script.
 const preludeLua = `
@@ -69,7 +72,7 @@ local function purgeHolds()
     if rec then
       local id, st, s, pp, c, e, f = parse(rec)
       if st == 'H' and tonumber(e) <= now then
-        redis.call('HINCRBY', K_SLOTS, 'u:' .. s, -1)
+        redis.call('HINCRBY', K_DATA, 'u:' .. s, -1)
         redis.call('HSET', K_DATA, 'p:' .. p, id .. '|X|' .. s .. '|' .. pp .. '|' .. c .. '|' .. e .. '|' .. f)
         redis.call('ZADD', K_GX, gcat, 'p' .. p)
       end
@@ -78,10 +81,10 @@ local function purgeHolds()
   if #due > 0 then redis.call('ZREMRANGEBYSCORE', K_HX, '-inf', ARGV[1]) end
   local first = redis.call('ZRANGE', K_HX, 0, 0, 'WITHSCORES')
   if first[2] then
-    redis.call('HSET', K_SLOTS, '~hx', first[2])
+    redis.call('HSET', K_DATA, '~hx', first[2])
     return first[2]
   end
-  redis.call('HDEL', K_SLOTS, '~hx')
+  redis.call('HDEL', K_DATA, '~hx')
   return false
 end
 
@@ -105,7 +108,7 @@ local function gc()
     local first = redis.call('ZRANGE', K_GX, 0, 0, 'WITHSCORES')
     nxt = first[2] or gcat
   end
-  redis.call('HSET', K_SLOTS, '~gx', nxt)
+  redis.call('HSET', K_DATA, '~gx', nxt)
 end
 
 -- tidy runs purgeHolds and gc if their bounds (the values of ~hx and ~gx,
@@ -125,45 +128,49 @@ end
 // ARGV: 3 key, 4 fingerprint, 5.. pairs of slot, capacity.
 var defineScript = redis.NewScript(preludeLua + `
 local key, fp = ARGV[3], ARGV[4]
-local out = recall(redis.call('HGET', K_DATA, 'k:' .. key), fp)
-if out then return out end
-local b = redis.call('HMGET', K_SLOTS, '~hx', '~gx')
-tidy(b[1], b[2])
-local fields = {}
+local fields = {'k:' .. key, '~hx', '~gx'}
 for i = 5, #ARGV, 2 do fields[#fields + 1] = 'u:' .. ARGV[i] end
-local used = redis.call('HMGET', K_SLOTS, unpack(fields))
+local v = redis.call('HMGET', K_DATA, unpack(fields))
+local out = recall(v[1], fp)
+if out then return out end
+if tidy(v[2], v[3]) then v = redis.call('HMGET', K_DATA, unpack(fields)) end
 for i = 5, #ARGV, 2 do
-  if tonumber(ARGV[i + 1]) < tonumber(used[(i - 3) / 2] or 0) then
+  if tonumber(ARGV[i + 1]) < tonumber(v[(i + 1) / 2 + 1] or 0) then
     return remember(key, fp, '!INUSE|' .. ARGV[i])
   end
 end
+local caps, ids = {}, {}
 for i = 5, #ARGV, 2 do
-  redis.call('HSET', K_SLOTS, 'c:' .. ARGV[i], ARGV[i + 1])
+  caps[#caps + 1] = 'c:' .. ARGV[i]
+  caps[#caps + 1] = ARGV[i + 1]
+  ids[#ids + 1] = ARGV[i]
 end
+redis.call('HSET', K_DATA, unpack(caps))
+redis.call('SADD', K_SLOTS, unpack(ids))
 return remember(key, fp, 'OK')
 `)
 
 // ARGV: 3 key, 4 fingerprint, 5 slot, 6 person, 7 new hold id, 8 expiry.
 var holdScript = redis.NewScript(preludeLua + `
 local key, fp, s, p, id, exp = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local d = redis.call('HMGET', K_DATA, 'k:' .. key, 'p:' .. p)
-local out = recall(d[1], fp)
+local v = redis.call('HMGET', K_DATA, 'k:' .. key, 'p:' .. p, 'c:' .. s, 'u:' .. s, '~hx', '~gx')
+local out = recall(v[1], fp)
 if out then return out end
-local v = redis.call('HMGET', K_SLOTS, 'c:' .. s, 'u:' .. s, '~hx', '~gx')
-local purged, hx = tidy(v[3], v[4])
-if purged then
-  v[2] = redis.call('HGET', K_SLOTS, 'u:' .. s)
-  d[2] = redis.call('HGET', K_DATA, 'p:' .. p)
-end
-if not v[1] then return remember(key, fp, '!NOSLOT|' .. s) end
-if d[2] and live(d[2]) then return remember(key, fp, '!BOOKED') end
-if tonumber(v[2] or 0) >= tonumber(v[1]) then return remember(key, fp, '!FULL|' .. s) end
+local purged, hx = tidy(v[5], v[6])
+if purged then v = redis.call('HMGET', K_DATA, 'k:' .. key, 'p:' .. p, 'c:' .. s, 'u:' .. s) end
+if not v[3] then return remember(key, fp, '!NOSLOT|' .. s) end
+if v[2] and live(v[2]) then return remember(key, fp, '!BOOKED') end
+local used = tonumber(v[4] or 0)
+if used >= tonumber(v[3]) then return remember(key, fp, '!FULL|' .. s) end
 local rec = id .. '|H|' .. s .. '|' .. p .. '|' .. ARGV[1] .. '|' .. exp .. '|0'
-redis.call('HINCRBY', K_SLOTS, 'u:' .. s, 1)
-redis.call('HSET', K_DATA, 'p:' .. p, rec, 'k:' .. key, gcat .. '|' .. fp .. '|' .. rec)
+local idem = gcat .. '|' .. fp .. '|' .. rec
+if not hx or tonumber(exp) < tonumber(hx) then
+  redis.call('HSET', K_DATA, 'p:' .. p, rec, 'k:' .. key, idem, 'u:' .. s, used + 1, '~hx', exp)
+else
+  redis.call('HSET', K_DATA, 'p:' .. p, rec, 'k:' .. key, idem, 'u:' .. s, used + 1)
+end
 redis.call('ZADD', K_HX, exp, p)
 redis.call('ZADD', K_GX, gcat, 'k' .. key)
-if not hx or tonumber(exp) < tonumber(hx) then redis.call('HSET', K_SLOTS, '~hx', exp) end
 return rec
 `)
 
@@ -180,7 +187,7 @@ if rid ~= id then return remember(key, fp, '!NOTFOUND') end
 if st == 'X' or (st == 'H' and tonumber(e) <= now) then return remember(key, fp, '!EXPIRED') end
 if st == 'B' then return remember(key, fp, rec) end
 rec = id .. '|B|' .. s .. '|' .. p .. '|' .. c .. '|' .. e .. '|' .. ARGV[1]
-redis.call('HINCRBY', K_SLOTS, 'b:' .. s, 1)
+redis.call('HINCRBY', K_DATA, 'b:' .. s, 1)
 redis.call('HSET', K_DATA, 'p:' .. p, rec, 'k:' .. key, gcat .. '|' .. fp .. '|' .. rec)
 redis.call('ZADD', K_GX, gcat, 'k' .. key)
 return rec
@@ -197,8 +204,8 @@ if not rec then return remember(key, fp, '!NOTFOUND') end
 local rid, st, s, pp, c, e = parse(rec)
 if rid ~= id then return remember(key, fp, '!NOTFOUND') end
 if st == 'X' or (st == 'H' and tonumber(e) <= now) then return remember(key, fp, '!EXPIRED') end
-redis.call('HINCRBY', K_SLOTS, 'u:' .. s, -1)
-if st == 'B' then redis.call('HINCRBY', K_SLOTS, 'b:' .. s, -1) end
+redis.call('HINCRBY', K_DATA, 'u:' .. s, -1)
+if st == 'B' then redis.call('HINCRBY', K_DATA, 'b:' .. s, -1) end
 redis.call('HDEL', K_DATA, 'p:' .. p)
 return remember(key, fp, rec)
 `)
@@ -214,16 +221,16 @@ if not rec then return remember(key, fp, '!NOTBOOKING') end
 local rid, st, s, pp, c, e, f = parse(rec)
 if rid ~= id or st ~= 'B' then return remember(key, fp, '!NOTBOOKING') end
 if s == to then return remember(key, fp, rec) end
-local v = redis.call('HMGET', K_SLOTS, 'c:' .. to, 'u:' .. to, '~hx', '~gx')
-if tidy(v[3], v[4]) then v[2] = redis.call('HGET', K_SLOTS, 'u:' .. to) end
+local fields = {'c:' .. to, 'u:' .. to, 'b:' .. to, 'u:' .. s, 'b:' .. s, '~hx', '~gx'}
+local v = redis.call('HMGET', K_DATA, unpack(fields))
+if tidy(v[6], v[7]) then v = redis.call('HMGET', K_DATA, unpack(fields)) end
 if not v[1] then return remember(key, fp, '!NOSLOT|' .. to) end
-if tonumber(v[2] or 0) >= tonumber(v[1]) then return remember(key, fp, '!FULL|' .. to) end
+local used = tonumber(v[2] or 0)
+if used >= tonumber(v[1]) then return remember(key, fp, '!FULL|' .. to) end
 rec = id .. '|B|' .. to .. '|' .. p .. '|' .. c .. '|' .. e .. '|' .. f
-redis.call('HINCRBY', K_SLOTS, 'u:' .. s, -1)
-redis.call('HINCRBY', K_SLOTS, 'b:' .. s, -1)
-redis.call('HINCRBY', K_SLOTS, 'u:' .. to, 1)
-redis.call('HINCRBY', K_SLOTS, 'b:' .. to, 1)
-redis.call('HSET', K_DATA, 'p:' .. p, rec, 'k:' .. key, gcat .. '|' .. fp .. '|' .. rec)
+redis.call('HSET', K_DATA, 'p:' .. p, rec, 'k:' .. key, gcat .. '|' .. fp .. '|' .. rec,
+  'u:' .. to, used + 1, 'b:' .. to, tonumber(v[3] or 0) + 1,
+  'u:' .. s, tonumber(v[4]) - 1, 'b:' .. s, tonumber(v[5]) - 1)
 redis.call('ZADD', K_GX, gcat, 'k' .. key)
 return rec
 `)
@@ -235,51 +242,41 @@ if not rec or not live(rec) then return '!NOTFOUND' end
 return rec
 `)
 
-// allSlotsLua lists every slot as "slot|capacity|booked|held".
-const allSlotsLua = `
-local function allslots()
-  local flat = redis.call('HGETALL', K_SLOTS)
-  local cap, used, booked = {}, {}, {}
-  for i = 1, #flat, 2 do
-    local f, v = flat[i], flat[i + 1]
-    local kind, s = string.sub(f, 1, 2), string.sub(f, 3)
-    if kind == 'c:' then cap[s] = v elseif kind == 'u:' then used[s] = v elseif kind == 'b:' then booked[s] = v end
-  end
+// slotLinesLua returns "slot|capacity|booked|held" for the slots ids, or
+// {"!NOSLOT|slot"} for the first that is not defined.
+const slotLinesLua = `
+local function slotlines(ids)
   local res = {}
-  for s, c in pairs(cap) do
-    local u, b = tonumber(used[s] or 0), tonumber(booked[s] or 0)
-    res[#res + 1] = s .. '|' .. c .. '|' .. b .. '|' .. (u - b)
+  if #ids == 0 then return res end
+  local fields = {}
+  for i = 1, #ids do
+    local s = ids[i]
+    fields[#fields + 1] = 'c:' .. s
+    fields[#fields + 1] = 'u:' .. s
+    fields[#fields + 1] = 'b:' .. s
+  end
+  local v = redis.call('HMGET', K_DATA, unpack(fields))
+  for i = 1, #ids do
+    local j = 3 * i - 2
+    if not v[j] then return {'!NOSLOT|' .. ids[i]} end
+    local u, b = tonumber(v[j + 1] or 0), tonumber(v[j + 2] or 0)
+    res[#res + 1] = ids[i] .. '|' .. v[j] .. '|' .. b .. '|' .. (u - b)
   end
   return res
 end
 `
 
-// ARGV: 3.. slots (none: every slot). Returns "slot|capacity|booked|held"
-// per slot, or {"!NOSLOT|slot"}.
-var availabilityScript = redis.NewScript(preludeLua + allSlotsLua + `
-local fields = {'~hx', '~gx'}
-for i = 3, #ARGV do
-  local s = ARGV[i]
-  fields[#fields + 1] = 'c:' .. s
-  fields[#fields + 1] = 'u:' .. s
-  fields[#fields + 1] = 'b:' .. s
-end
-local v = redis.call('HMGET', K_SLOTS, unpack(fields))
-if tidy(v[1], v[2]) and #ARGV > 2 then v = redis.call('HMGET', K_SLOTS, unpack(fields)) end
-if #ARGV == 2 then return allslots() end
-local res = {}
-for i = 3, #ARGV do
-  local j = 3 * (i - 3) + 3
-  if not v[j] then return {'!NOSLOT|' .. ARGV[i]} end
-  local u, b = tonumber(v[j + 1] or 0), tonumber(v[j + 2] or 0)
-  res[#res + 1] = ARGV[i] .. '|' .. v[j] .. '|' .. b .. '|' .. (u - b)
-end
-return res
+// ARGV: 3.. slots (none: every slot). Returns slotlines.
+var availabilityScript = redis.NewScript(preludeLua + slotLinesLua + `
+local b = redis.call('HMGET', K_DATA, '~hx', '~gx')
+tidy(b[1], b[2])
+if #ARGV == 2 then return slotlines(redis.call('SMEMBERS', K_SLOTS)) end
+return slotlines({unpack(ARGV, 3)})
 `)
 
-// Returns {slots as in availability, flat list of data fields and values}.
-var snapshotScript = redis.NewScript(preludeLua + allSlotsLua + `
-local b = redis.call('HMGET', K_SLOTS, '~hx', '~gx')
+// Returns {slotlines of every slot, flat list of data fields and values}.
+var snapshotScript = redis.NewScript(preludeLua + slotLinesLua + `
+local b = redis.call('HMGET', K_DATA, '~hx', '~gx')
 tidy(b[1], b[2])
-return {allslots(), redis.call('HGETALL', K_DATA)}
+return {slotlines(redis.call('SMEMBERS', K_SLOTS)), redis.call('HGETALL', K_DATA)}
 `)
