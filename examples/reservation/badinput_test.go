@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -358,5 +359,78 @@ func TestClientLimiterIsBounded(t *testing.T) {
 	b := clientKey(&http.Request{RemoteAddr: "[2001:db8:1:2:bbbb::9]:1"})
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("two addresses of one /64 are different clients: %v %v", a, b)
+	}
+}
+
+// TestHoldExpires: a hold not confirmed in time frees its place, and a
+// late confirmation says so (410) and books nothing.
+func TestHoldExpires(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c := ts.newClient()
+	c.signIn("Kim", "1967-03-15")
+	c.must(http.StatusOK, "POST", "/api/queue/join", nil)
+	ts.setTime(ts.opensAt())
+	c.status()
+	h := c.must(http.StatusCreated, "POST", "/api/holds", `{"slot":"station-1800"}`)["hold"].(map[string]any)
+	if av := availabilityOf(t, c, "station-1800"); av["held"].(float64) != 1 || av["left"].(float64) != 1 {
+		t.Fatalf("after the hold: %v", av)
+	}
+	ts.setTime(ts.opensAt().Add(ts.s.cfg.HoldFor))
+	r := c.do("POST", "/api/holds/"+h["id"].(string)+"/confirm", nil)
+	if r.Status != http.StatusGone {
+		t.Fatalf("late confirm: %s", r)
+	}
+	if av := availabilityOf(t, c, "station-1800"); av["held"].(float64) != 0 || av["left"].(float64) != 2 {
+		t.Fatalf("after expiry: %v", av)
+	}
+	if r := c.do("GET", "/api/bookings/me", nil); r.Status != http.StatusNotFound {
+		t.Fatalf("a booking after a late confirm: %s", r)
+	}
+}
+
+// TestCookiesAndHeaders: every cookie is HttpOnly, SameSite=Lax and
+// Path=/, and Secure when the server is told it is behind TLS; every
+// answer carries the security headers.
+func TestCookiesAndHeaders(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		ts := newTestServer(t, func(c *config) { c.SecureCookies = secure })
+		c := ts.newClient()
+		r := c.do("POST", "/api/session", `{"name":"Kim","birth_date":"1967-03-15"}`)
+		cs := (&http.Response{Header: r.Header}).Cookies()
+		if len(cs) != 1 {
+			t.Fatalf("cookies: %v", cs)
+		}
+		ck := cs[0]
+		if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Path != "/" || ck.Secure != secure || ck.MaxAge <= 0 {
+			t.Errorf("session cookie (secure=%v): %+v", secure, ck)
+		}
+		for _, h := range []string{"Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options"} {
+			if r.Header.Get(h) == "" {
+				t.Errorf("no %s", h)
+			}
+		}
+		if csp := r.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+			t.Errorf("CSP %q", csp)
+		}
+	}
+}
+
+// TestNowFlag: -now starts the clock at the given instant and lets it run.
+func TestNowFlag(t *testing.T) {
+	cfg, err := parseFlags([]string{"-now", "2021-07-19T19:59:58+09:00", "-opens-in", "2s"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	want := time.Date(2021, 7, 19, 10, 59, 58, 0, time.UTC)
+	if d := s.clk.Now().Sub(want); d < 0 || d > 5*time.Second {
+		t.Fatalf("clock at %v, want about %v", s.clk.Now(), want)
+	}
+	if got := s.camp.schedule.Openings[0].Booking.Start; !got.Equal(want.Add(2 * time.Second)) {
+		t.Fatalf("booking opens %v", got)
 	}
 }

@@ -132,6 +132,14 @@ func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// waitJS waits until the JavaScript expression is true in the page.
+func waitJS(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := chromedp.Poll[bool](expr)(ctx, t)
+		return err
+	})
+}
+
 // text returns the text of the element sel.
 func (b *browser) text(sel string) string {
 	b.t.Helper()
@@ -198,10 +206,12 @@ func browserConfig(c *config) {
 // the booking. Thirty others joined before the opening and are admitted
 // ahead of the person, who joins after it.
 func browserFlow(t *testing.T, ts *testServer) {
+	var early []*client
 	for i := range 30 {
 		c := ts.newClient()
 		c.signIn(fmt.Sprintf("Early %d", i), "1960-01-01")
 		c.must(200, "POST", "/api/queue/join", nil)
+		early = append(early, c)
 	}
 	b := newBrowser(t)
 
@@ -262,6 +272,24 @@ func browserFlow(t *testing.T, ts *testServer) {
 		t.Fatalf("admitted to %s", loc)
 	}
 	b.shot("slots")
+
+	// Live availability: someone admitted earlier takes a place at the
+	// station; the list shows it without a reload.
+	if got := b.text(`.left[data-slot="station-1800"]`); got != "2 places left of 2" {
+		t.Fatalf("station-1800 shows %q", got)
+	}
+	var other *client
+	for _, c := range early { // someone called in the last two minutes (the claim window)
+		if c.status(); c.pass != "" {
+			other = c
+			break
+		}
+	}
+	if other == nil {
+		t.Fatal("nobody else is admitted")
+	}
+	other.must(201, "POST", "/api/holds", `{"slot":"station-1800"}`)
+	b.do("see the slot fill", waitJS(`document.querySelector('.left[data-slot="station-1800"]').textContent === "1 place left of 2"`))
 
 	b.do("hold a slot",
 		chromedp.Click(chromedp.CSS("#slot-city-hall-0900")),

@@ -165,13 +165,19 @@ func (s *server) eligibilityPage(w http.ResponseWriter, r *http.Request) {
 	}
 	phase, st := s.phase(r.Context(), now)
 	d := s.decide(sess, now)
-	s.render(w, r, http.StatusOK, "eligibility", view{Title: "Your eligibility", Session: &sess, Data: eligibilityView{
+	v := eligibilityView{
 		Answer:      d,
 		Status:      d.Status.String(),
 		BirthDate:   sess.BirthDate,
 		CanQueue:    s.mayQueue(d, phase, st),
 		BookingOpen: phase == window.Open,
-	}})
+	}
+	if phase == window.Open || phase == window.Closed {
+		_, err := s.myBooking(r.Context(), sess)
+		v.HasBooking = err == nil
+		v.CanQueue = v.CanQueue && !v.HasBooking
+	}
+	s.render(w, r, http.StatusOK, "eligibility", view{Title: "Your eligibility", Session: &sess, Data: v})
 }
 
 // eligibilityResponse is the answer of GET /api/eligibility: the
