@@ -30,15 +30,15 @@ type holdView struct {
 }
 
 type bookingView struct {
-	Booking   *bookingView1
+	Booking   *bookedView
 	Others    []slotJSON
 	CanChange bool
 	NeedPass  bool
 	Key       string
 }
 
-// bookingView1 is a booking as the booking page shows it.
-type bookingView1 struct {
+// bookedView is a booking as the booking page shows it.
+type bookedView struct {
 	Label string
 	Ref   string
 	At    time.Time
@@ -228,7 +228,7 @@ func (s *server) renderBooking(w http.ResponseWriter, r *http.Request, status in
 	b, err := s.myBooking(r.Context(), sess)
 	switch {
 	case err == nil:
-		v.Booking = &bookingView1{Label: s.slotByID[b.Slot].Label, Ref: b.ID, At: b.Confirmed}
+		v.Booking = &bookedView{Label: s.slotByID[b.Slot].Label, Ref: b.ID, At: b.Confirmed}
 	case !errors.Is(err, slots.ErrNotFound):
 		s.bookingError(w, r, err)
 		return

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/admission"
 	"github.com/gatehouse-go/gatehouse/eligibility"
+	"github.com/gatehouse-go/gatehouse/internal/problem"
 )
 
 // identityOf is the waiting room's IdentityFunc: the signed-in person.
@@ -55,8 +56,8 @@ func (s *server) mayJoin(w http.ResponseWriter, r *http.Request, sess session) b
 	case eligibility.Closed:
 		detail = "Booking for your cohort has closed."
 	}
-	s.failProblem(w, r, problemWith(http.StatusForbidden, "Not your opening", detail, r,
-		map[string]any{"eligibility": d.Status.String()}), 0)
+	s.failProblem(w, r, problem.Problem{Status: http.StatusForbidden, Title: "Not your opening", Detail: detail,
+		Instance: r.URL.Path, Extensions: map[string]any{"eligibility": d.Status.String()}}, 0)
 	return false
 }
 
@@ -258,9 +259,4 @@ func (s *server) queueJoin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/queue", http.StatusSeeOther)
-}
-
-// problemWith builds a problem with extension members.
-func problemWith(status int, title, detail string, r *http.Request, ext map[string]any) problemT {
-	return problemT{Status: status, Title: title, Detail: detail, Instance: r.URL.Path, Extensions: ext}
 }

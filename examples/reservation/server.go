@@ -20,9 +20,6 @@ import (
 	"github.com/gatehouse-go/gatehouse/window"
 )
 
-// problemT is a problem document (RFC 9457).
-type problemT = problem.Problem
-
 // maxBody bounds every request body. The largest legitimate one is a
 // sign-in form of a name and a date.
 const maxBody = 8 << 10
