@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -94,8 +95,8 @@ var namespaceRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 // validate checks the values a person can get wrong, with messages that
 // name the flag.
 func (c *config) validate() error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
 	switch c.Store {
 	case "memory":
 	case "redis":
@@ -148,7 +149,7 @@ func (c *config) validate() error {
 		seen[s.ID] = true
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("%w: %w", errConfig, errors.Join(errs...))
+		return fmt.Errorf("%w: %s", errConfig, strings.Join(errs, "; "))
 	}
 	return nil
 }
