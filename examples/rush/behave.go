@@ -176,7 +176,7 @@ func (s *sim) join(w *worker, pi int, p *person, dev int) {
 			event{p: int32(pi), act: actStorm, n: uint16(s.cfg.ReconnectJoins)})
 	}
 	if p.beh&bSkipper != 0 && p.trick != trickExpired {
-		w.after(time.Second+time.Duration(w.rng.Int64N(int64(9*time.Second))), event{p: int32(pi), act: actSkip})
+		w.after(500*time.Millisecond+time.Duration(w.rng.Int64N(int64(2500*time.Millisecond))), event{p: int32(pi), act: actSkip})
 	}
 }
 
@@ -391,10 +391,11 @@ func (s *sim) backdoorTry(w *worker, pi int, p *person) {
 	s.attack(w, pi, p, "", p.name+"-backdoor", &s.backdoor)
 }
 
-// skip is a skipper's trick, tried while waiting in line.
+// skip is a skipper's trick, tried soon after joining (in line, or
+// already admitted: a pass that is not one's own is refused either way).
 func (s *sim) skip(w *worker, pi int, p *person) {
 	p.mu.Lock()
-	stop := p.fate != fActive || p.admitted || p.skipped
+	stop := p.fate != fActive || p.skipped
 	p.skipped = true
 	p.mu.Unlock()
 	if stop {

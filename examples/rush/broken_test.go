@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
@@ -144,14 +145,15 @@ func carelessFactory(ctx context.Context, cfg *config, clk clock.Clock, open tim
 // gate and no pass check, over a store that checks no capacity, must light
 // up the counters, and the program must exit non-zero.
 func TestBrokenTargetFails(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
-	code := runWith(context.Background(), []string{"-quiet", "-people", "3000", "-tail", "10m"},
+	code := runWith(context.Background(), []string{"-quiet", "-people", "1500", "-tail", "5m", "-json", filepath.Join(t.TempDir(), "r.json")},
 		runEnv{stdout: &out, newTarget: carelessFactory})
 	t.Log("\n" + out.String())
 	if code != exitViolations {
 		t.Errorf("exit status %d, want %d", code, exitViolations)
 	}
-	cfg := testConfig(t, "-people", "3000", "-tail", "10m")
+	cfg := testConfig(t, "-people", "1500", "-tail", "5m")
 	rep, err := simulate(context.Background(), &cfg, runEnv{newTarget: carelessFactory})
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +196,8 @@ func TestEachViolationCanFire(t *testing.T) {
 		{"reconnect moves place", func(f *fakeTarget) { f.movePlace = true }, []string{"-reconnect", "0.3"}, func(v violations) int64 { return v.ReconnectMovedPlace }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := testConfig(t, append([]string{"-people", "2000", "-tail", "5m"}, tc.args...)...)
+			t.Parallel()
+			cfg := testConfig(t, append([]string{"-people", "1000", "-prequeue", "3m", "-tail", "5m"}, tc.args...)...)
 			rep, err := simulate(context.Background(), &cfg, runEnv{newTarget: fakeWith(tc.set)})
 			if err != nil {
 				t.Fatal(err)
@@ -212,7 +215,8 @@ func TestEachViolationCanFire(t *testing.T) {
 // The correct fake passes: what the broken variants fail is the property
 // each one breaks, not the simulator.
 func TestFakeHealthy(t *testing.T) {
-	cfg := testConfig(t, "-people", "5000", "-tail", "10m", "-fault", "maintenance@3m+1m")
+	t.Parallel()
+	cfg := testConfig(t, "-people", "4000", "-tail", "5m", "-fault", "maintenance@3m+1m")
 	var out bytes.Buffer
 	rep, err := simulate(context.Background(), &cfg, runEnv{stdout: &out, newTarget: fakeFactory(false)})
 	if err != nil {

@@ -130,6 +130,16 @@ type crowd struct {
 	byArrival []int32
 	slotIDs   []string
 	slotCap   []int
+	slotIdx   map[string]int
+}
+
+// setSlots sets the slots the crowd books.
+func (cr *crowd) setSlots(ids []string, caps []int) {
+	cr.slotIDs, cr.slotCap = ids, caps
+	cr.slotIdx = make(map[string]int, len(ids))
+	for i, id := range ids {
+		cr.slotIdx[id] = i
+	}
 }
 
 // newCrowd draws the crowd from c.Seed.
@@ -183,24 +193,24 @@ func newCrowd(c *config) *crowd {
 	})
 	// Slots: Slots places in slots of SlotCapacity (the last may be smaller).
 	n := (c.Slots + c.SlotCapacity - 1) / c.SlotCapacity
-	cr.slotIDs = make([]string, n)
-	cr.slotCap = make([]int, n)
+	ids := make([]string, n)
+	caps := make([]int, n)
 	left := c.Slots
 	for i := range n {
-		cr.slotIDs[i] = fmt.Sprintf("s%06d", i)
-		cr.slotCap[i] = min(c.SlotCapacity, left)
-		left -= cr.slotCap[i]
+		ids[i] = fmt.Sprintf("s%06d", i)
+		caps[i] = min(c.SlotCapacity, left)
+		left -= caps[i]
 	}
+	cr.setSlots(ids, caps)
 	return cr
 }
 
-// slotIndex parses a slot ID made by newCrowd; -1 if it is not one.
+// slotIndex returns the index of slot id; -1 if it is not one of ours.
 func (cr *crowd) slotIndex(id string) int {
-	var i int
-	if _, err := fmt.Sscanf(id, "s%06d", &i); err != nil || i < 0 || i >= len(cr.slotIDs) || cr.slotIDs[i] != id {
-		return -1
+	if i, ok := cr.slotIdx[id]; ok {
+		return i
 	}
-	return i
+	return -1
 }
 
 // personIndex parses a person name made by newCrowd; -1 if not one.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"syscall"
 	"time"
 
@@ -120,6 +121,31 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 		defer cleanup()
 	}
 	defer tgt.Close()
+	if st, ok := tgt.(serverTarget); ok {
+		// A server keeps its own clock and slots: fit the crowd to them.
+		open = st.opening()
+		pre := time.Until(open).Truncate(cfg.Tick)
+		if pre < 0 {
+			return nil, fmt.Errorf("the server's booking opened at %s, before this run: start it with a later opening", open.Format(time.RFC3339))
+		}
+		if pre < cfg.Prequeue || cfg.Early == 0 {
+			cfg.Prequeue = pre
+		}
+		if cfg.Prequeue == 0 {
+			cfg.Early = 0
+		}
+		ids, caps := st.slotList()
+		cfg.Slots = 0
+		for _, c := range caps {
+			cfg.Slots += c
+		}
+		cr = newCrowd(cfg)
+		cr.setSlots(ids, caps)
+		cfg.SlotCapacity = slices.Max(caps)
+		// The crowd starts arriving Prequeue before the opening.
+		fmt.Fprintf(env.stderr, "rush: server opens booking at %s; crowd of %d for %d places in %d slots\n",
+			open.Format(time.RFC3339), cfg.People, cfg.Slots, len(ids))
+	}
 
 	var noop *noopStat
 	if m, ok := tgt.(noopMeasurer); ok && cfg.NoopRounds > 0 {

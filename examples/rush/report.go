@@ -420,7 +420,7 @@ func (r *report) writeJSON(path string) error {
 // writeText writes the human report.
 func (r *report) writeText(w io.Writer) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
-	p("rush: %s, store %s, %d people for %d places (%d slots of %d), seed %d", r.Mode, r.Store, r.People, r.Places, r.Slots, r.SlotCapacity, r.Seed)
+	p("rush: %s, store %s, %d people for %d places (%d slots of up to %d), seed %d", r.Mode, r.Store, r.People, r.Places, r.Slots, r.SlotCapacity, r.Seed)
 	p("  room: %d admissions/min, active cap %d; tick %s, %d workers, %s", r.Rate, r.Cap, r.Tick, r.Workers, map[bool]string{true: "wall-clock pacing", false: "simulated time"}[r.Realtime])
 	p("  opening %s; simulated %s in %s of wall time (%d events, %d requests)",
 		r.Opening.Format(time.RFC3339), dur(r.SimSeconds), dur(r.WallSeconds), r.Events, r.Requests)
@@ -468,7 +468,11 @@ func (r *report) writeText(w io.Writer) {
 	f := r.Fairness
 	p("fairness (admission order: %s)", f.AdmissionSource)
 	p("  after the opening: n=%d, Spearman(join order, admission order) = %.5f (observed by polls: %.5f)", f.PostOpening.N, f.PostOpening.Spearman, f.ObservedPostOpening)
-	p("  early arrivals:    n=%d, Spearman = %+.4f, chi-square over deciles = %.1f (df %d, p = %.3f)", f.Early.N, f.Early.Spearman, f.Early.ChiSquare, f.Early.DF, f.Early.PValue)
+	if f.Early.DF > 0 {
+		p("  early arrivals:    n=%d, Spearman = %+.4f, chi-square over deciles = %.1f (df %d, p = %.3f)", f.Early.N, f.Early.Spearman, f.Early.ChiSquare, f.Early.DF, f.Early.PValue)
+	} else {
+		p("  early arrivals:    n=%d, Spearman = %+.4f (too few for the chi-square over deciles: 1000 needed)", f.Early.N, f.Early.Spearman)
+	}
 	e := r.ETA
 	p("ETA: %d shown a range and admitted, %d inside (calibration %.3f), %d sooner, %d later; %d joined before any measurement",
 		e.WithEstimate, e.Inside, e.Calibration, e.TooEarly, e.TooLate, e.WithoutEstimate)

@@ -130,8 +130,9 @@ func redisFactory(addrs []string, faults faultControl) targetFactory {
 }
 
 func TestRushRedis(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t, redistest.Options{AOF: true})
-	cfg := testConfig(t, "-people", itoa(rushPeople(5000, 2000)), "-store", "redis", "-redis-addr", srv.Addr(), "-fault", "maintenance@4m+1m", "-workers", "256", "-tick", "1s", "-tail", "10m")
+	cfg := testConfig(t, "-people", itoa(rushPeople(5000, 2000)), "-store", "redis", "-redis-addr", srv.Addr(), "-fault", "maintenance@4m+1m", "-workers", "256", "-tick", "1s", "-prequeue", "3m", "-tail", "5m", "-rate", itoa(rushPeople(5000, 2000)/5))
 	// A crash mid-rush: SIGKILL, 10 s (simulated) down, restart from the AOF.
 	cfg.Faults = append(cfg.Faults, fault{Kind: "redis-restart", At: 2 * time.Minute, For: 10 * time.Second})
 	var out bytes.Buffer
@@ -161,8 +162,9 @@ func TestRushRedisCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster run skipped with -short")
 	}
+	t.Parallel()
 	c := redistest.StartCluster(t, redistest.Options{})
-	cfg := testConfig(t, "-people", itoa(rushPeople(3000, 1500)), "-workers", "128", "-tick", "1s", "-tail", "10m", "-store", "redis-cluster", "-redis-addr", c.Servers[0].Addr())
+	cfg := testConfig(t, "-people", itoa(rushPeople(3000, 1000)), "-workers", "128", "-tick", "1s", "-prequeue", "3m", "-tail", "5m", "-rate", "300", "-store", "redis-cluster", "-redis-addr", c.Servers[0].Addr())
 	var out bytes.Buffer
 	rep, err := simulate(context.Background(), &cfg, runEnv{stdout: &out, newTarget: redisFactory(c.Addrs(), nil)})
 	if err != nil {

@@ -139,7 +139,10 @@ func (s *sim) run() time.Duration {
 	var nextLine time.Duration
 	for {
 		tick, ok := s.cal.peek()
-		if !ok {
+		if !ok || s.finished.Load() == int64(len(s.cr.people)) {
+			// Everyone's night is over: what is left in the calendar
+			// (a poll or a storm join planned before the person
+			// finished) would do nothing.
 			break
 		}
 		if tick > s.endTick {

@@ -1,13 +1,569 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/benbjohnson/clock"
 )
 
+// httpTarget drives a running examples/reservation server over loopback
+// through its JSON API, one signed-in session per person:
+//
+//	POST /api/session            {"name","birth_date"}  -> session cookie
+//	POST /api/queue/join, GET /api/queue/status          -> the room's Status JSON
+//	POST /api/holds              {"slot"}, Idempotency-Key, Authorization: Bearer <pass>
+//	POST /api/holds/{id}/confirm Idempotency-Key, Authorization: Bearer <pass>
+//	GET  /api/bookings/me        (audit, per person)
+//	POST /operator/maintenance   on=true|false, Authorization: Operator <token>
+//	GET  /api/operator/stats     (audit: every slot's booked count; line)
+//
+// The pass is never kept as a cookie: each request carries exactly the pass
+// the simulator chooses (none, forged, borrowed, expired or genuine).
+type httpTarget struct {
+	base     *url.URL
+	client   *http.Client
+	operator string
+	open     time.Time
+	slotIDs  []string
+	slotCap  []int
+
+	mu       sync.Mutex
+	sessions map[string]string // person -> session cookie value
+}
+
+// The reservation server's cookie and a birth date its demo campaign
+// (adults) accepts.
+const (
+	httpSessionCookie = "gh_session"
+	httpBirthDate     = "1964-05-01"
+)
+
 func httpFactory(ctx context.Context, cfg *config, clk clock.Clock, open time.Time, cr *crowd) (target, faultControl, func(), error) {
-	return nil, nil, nil, errors.New("http mode: not implemented yet")
+	var cleanup func()
+	base, operator := cfg.URL, cfg.Operator
+	if cfg.ServerCmd != "" {
+		srv, err := startServer(ctx, cfg.ServerCmd)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		cleanup = srv.stop
+		base = srv.url
+		if operator == "" {
+			operator = srv.operator
+		}
+	}
+	t, err := newHTTPTarget(ctx, cfg, base, operator)
+	if err != nil {
+		if cleanup != nil {
+			cleanup()
+		}
+		return nil, nil, nil, err
+	}
+	return t, nil, cleanup, nil
+}
+
+func newHTTPTarget(ctx context.Context, cfg *config, base, operator string) (*httpTarget, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
+	}
+	if err := loopbackURL(base); err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+		MaxIdleConns:        cfg.Workers * 2,
+		MaxIdleConnsPerHost: cfg.Workers * 2,
+		IdleConnTimeout:     time.Minute,
+	}
+	t := &httpTarget{
+		base:     u,
+		client:   &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		operator: operator,
+		sessions: map[string]string{},
+	}
+	// A probe session learns the opening from the eligibility answer.
+	var elig struct {
+		OpensAt time.Time `json:"opens_at"`
+		Phase   string    `json:"phase"`
+	}
+	if err := t.signIn(ctx, "rush-probe"); err != nil {
+		return nil, fmt.Errorf("sign in at %s: %w", base, err)
+	}
+	if _, err := t.do(ctx, "rush-probe", "GET", "/api/eligibility", "", "", nil, &elig); err != nil {
+		return nil, fmt.Errorf("eligibility: %w", err)
+	}
+	if elig.OpensAt.IsZero() {
+		return nil, fmt.Errorf("the server gave no opening time (phase %q)", elig.Phase)
+	}
+	t.open = elig.OpensAt
+	// The slots, from the operator's figures (GET /api/slots is only open
+	// during booking).
+	st, err := t.stats(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("operator stats (is -operator-token right?): %w", err)
+	}
+	for _, s := range st.Slots {
+		t.slotIDs = append(t.slotIDs, s.ID)
+		t.slotCap = append(t.slotCap, s.Capacity)
+	}
+	if len(t.slotIDs) == 0 {
+		return nil, errors.New("the server offers no slots")
+	}
+	return t, nil
+}
+
+// opening and slotList let simulate fit the crowd to the server.
+func (t *httpTarget) opening() time.Time          { return t.open }
+func (t *httpTarget) slotList() ([]string, []int) { return t.slotIDs, t.slotCap }
+
+// serverTarget is a target whose opening and slots are the server's.
+type serverTarget interface {
+	opening() time.Time
+	slotList() ([]string, []int)
+}
+
+type statsJSON struct {
+	Room struct {
+		Waiting int64 `json:"waiting"`
+	} `json:"room"`
+	Slots []struct {
+		ID       string `json:"id"`
+		Capacity int    `json:"capacity"`
+		Booked   int    `json:"booked"`
+	} `json:"slots"`
+}
+
+func (t *httpTarget) stats(ctx context.Context) (statsJSON, error) {
+	var st statsJSON
+	_, err := t.do(ctx, "", "GET", "/api/operator/stats", "", "", nil, &st)
+	return st, err
+}
+
+// problemJSON is the part of an RFC 9457 answer the classification reads.
+type problemJSON struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Phase  string `json:"phase"`
+}
+
+// classify turns an HTTP answer into a kind.
+func classify(code int, p problemJSON) kind {
+	title := strings.ToLower(p.Title)
+	switch {
+	case code < 300:
+		return kOK
+	case code == http.StatusUnauthorized:
+		return kNotAdmitted
+	case code == http.StatusForbidden:
+		switch {
+		case strings.Contains(title, "pass"):
+			return kInvalidPass
+		case strings.Contains(p.Type, "#not-open"), strings.Contains(p.Type, "#closed"),
+			strings.Contains(title, "not open"), strings.Contains(title, "closed"), strings.Contains(title, "not eligible"):
+			return kNotOpen
+		}
+		return kOther
+	case code == http.StatusNotFound:
+		return kNotFound
+	case code == http.StatusConflict:
+		if strings.Contains(title, "full") {
+			return kFull
+		}
+		if strings.Contains(title, "already") {
+			return kAlreadyBooked
+		}
+		return kOther
+	case code == http.StatusGone:
+		return kHoldExpired
+	case code == http.StatusUnprocessableEntity && strings.Contains(title, "idempotency"):
+		return kConflict
+	case code == http.StatusTooManyRequests:
+		return kLimited
+	case code == http.StatusServiceUnavailable && (p.Phase == "maintenance" || strings.Contains(p.Type, "#maintenance")):
+		return kMaintenance
+	case code >= 500:
+		return kUnavailable
+	}
+	return kOther
+}
+
+// do sends one request as person (its session cookie; "" for none, or the
+// operator token for /operator routes), with pass as a Bearer token when
+// set, and decodes a 2xx JSON answer into out. The error is a
+// *targetError classified from the status and problem document.
+func (t *httpTarget) do(ctx context.Context, person, method, path, pass, key string, body any, out any) (int, error) {
+	var rd io.Reader
+	ctype := ""
+	switch b := body.(type) {
+	case nil:
+	case url.Values:
+		rd, ctype = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			return 0, err
+		}
+		rd, ctype = bytes.NewReader(buf), "application/json"
+	}
+	req, err := http.NewRequestWithContext(ctx, method, t.base.JoinPath(path).String(), rd)
+	if err != nil {
+		return 0, terr(kOther, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if strings.HasPrefix(path, "/operator") || strings.HasPrefix(path, "/api/operator") {
+		req.Header.Set("Authorization", "Operator "+t.operator)
+	} else if pass != "" {
+		req.Header.Set("Authorization", "Bearer "+pass)
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	if person != "" {
+		t.mu.Lock()
+		c := t.sessions[person]
+		t.mu.Unlock()
+		if c != "" {
+			req.AddCookie(&http.Cookie{Name: httpSessionCookie, Value: c})
+		}
+	}
+	resp, err := t.client.Do(req)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return 0, terr(kTimeout, err)
+		}
+		return 0, terr(kUnavailable, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return resp.StatusCode, terr(kUnavailable, err)
+	}
+	for _, c := range resp.Cookies() {
+		if c.Name == httpSessionCookie && person != "" {
+			t.mu.Lock()
+			t.sessions[person] = c.Value
+			t.mu.Unlock()
+		}
+	}
+	if resp.StatusCode >= 300 {
+		var p problemJSON
+		json.Unmarshal(data, &p)
+		return resp.StatusCode, terr(classify(resp.StatusCode, p), fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, p.Title))
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp.StatusCode, terr(kOther, fmt.Errorf("%s %s: %w", method, path, err))
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+func (t *httpTarget) signIn(ctx context.Context, person string) error {
+	_, err := t.do(ctx, person, "POST", "/api/session", "", "", map[string]string{"name": person, "birth_date": httpBirthDate}, nil)
+	return err
+}
+
+func (t *httpTarget) ensureSession(ctx context.Context, person string) error {
+	t.mu.Lock()
+	ok := t.sessions[person] != ""
+	t.mu.Unlock()
+	if ok {
+		return nil
+	}
+	return t.signIn(ctx, person)
+}
+
+// statusJSON is the room's Status JSON (admission.Status.MarshalJSON).
+type statusJSON struct {
+	State     string  `json:"state"`
+	Returning bool    `json:"returning"`
+	Place     *int64  `json:"place"`
+	Ahead     *int64  `json:"ahead"`
+	PollAfter float64 `json:"poll_after_seconds"`
+	ETA       struct {
+		Known bool    `json:"known"`
+		Min   float64 `json:"min_seconds"`
+		Max   float64 `json:"max_seconds"`
+	} `json:"eta"`
+	Admitted    time.Time `json:"admitted_at"`
+	Pass        string    `json:"pass"`
+	PassExpires time.Time `json:"pass_expires_at"`
+}
+
+func (s statusJSON) standing() standing {
+	st := standing{Place: -1, Ahead: -1, Line: -1, Returning: s.Returning,
+		ETAKnown: s.ETA.Known, ETALow: secs(s.ETA.Min), ETAHigh: secs(s.ETA.Max),
+		Admitted: s.Admitted, Pass: s.Pass, PassExpires: s.PassExpires, PollAfter: secs(s.PollAfter)}
+	if s.Place != nil {
+		st.Place = *s.Place
+	}
+	if s.Ahead != nil {
+		st.Ahead = *s.Ahead
+	}
+	switch s.State {
+	case "waiting":
+		st.State = stWaiting
+	case "admitted":
+		st.State = stAdmitted
+	default:
+		st.State = stDone
+	}
+	return st
+}
+
+func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+func (t *httpTarget) Join(ctx context.Context, person string) (standing, error) {
+	if err := t.ensureSession(ctx, person); err != nil {
+		return standing{}, err
+	}
+	var s statusJSON
+	if _, err := t.do(ctx, person, "POST", "/api/queue/join", "", "", nil, &s); err != nil {
+		return standing{}, err
+	}
+	return s.standing(), nil
+}
+
+func (t *httpTarget) Status(ctx context.Context, person string) (standing, error) {
+	var s statusJSON
+	if _, err := t.do(ctx, person, "GET", "/api/queue/status", "", "", nil, &s); err != nil {
+		return standing{}, err
+	}
+	return s.standing(), nil
+}
+
+// Done: the server tells its room a person is done when the booking is
+// confirmed; the API has no other way out of the line.
+func (t *httpTarget) Done(ctx context.Context, person string) error { return nil }
+
+type holdJSON struct {
+	Hold struct {
+		ID        string    `json:"id"`
+		Slot      string    `json:"slot"`
+		ExpiresAt time.Time `json:"expires_at"`
+	} `json:"hold"`
+}
+
+func (t *httpTarget) Hold(ctx context.Context, person, pass, slot, key string) (hold, error) {
+	if err := t.ensureSession(ctx, person); err != nil {
+		return hold{}, err
+	}
+	var h holdJSON
+	if _, err := t.do(ctx, person, "POST", "/api/holds", pass, key, map[string]string{"slot": slot}, &h); err != nil {
+		return hold{}, err
+	}
+	return hold{ID: h.Hold.ID, Slot: h.Hold.Slot, Expires: h.Hold.ExpiresAt}, nil
+}
+
+func (t *httpTarget) Confirm(ctx context.Context, person, pass, holdID, key string) error {
+	_, err := t.do(ctx, person, "POST", "/api/holds/"+url.PathEscape(holdID)+"/confirm", pass, key, nil, nil)
+	return err
+}
+
+func (t *httpTarget) Maintenance(ctx context.Context, on bool) error {
+	_, err := t.do(ctx, "", "POST", "/operator/maintenance", "", "", url.Values{"on": {strconv.FormatBool(on)}}, nil)
+	return err
+}
+
+func (t *httpTarget) line(ctx context.Context) (int64, error) {
+	st, err := t.stats(ctx)
+	if err != nil {
+		return -1, err
+	}
+	return st.Room.Waiting, nil
+}
+
+// Audit reads every slot's count from the operator's figures and every
+// signed-in person's booking from GET /api/bookings/me, as that person.
+func (t *httpTarget) Audit(ctx context.Context) (auditData, error) {
+	d := auditData{Booked: map[string]int{}, Capacity: map[string]int{}}
+	st, err := t.stats(ctx)
+	if err != nil {
+		return d, err
+	}
+	for _, s := range st.Slots {
+		d.Booked[s.ID] = s.Booked
+		d.Capacity[s.ID] = s.Capacity
+	}
+	t.mu.Lock()
+	people := make([]string, 0, len(t.sessions))
+	for p := range t.sessions {
+		if p != "rush-probe" {
+			people = append(people, p)
+		}
+	}
+	t.mu.Unlock()
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	next := make(chan string)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				var b struct {
+					Booking *struct {
+						ID   string `json:"id"`
+						Slot string `json:"slot"`
+					} `json:"booking"`
+				}
+				_, err := t.do(ctx, p, "GET", "/api/bookings/me", "", "", nil, &b)
+				mu.Lock()
+				switch {
+				case err == nil && b.Booking != nil:
+					d.Bookings = append(d.Bookings, auditBooking{Person: p, Slot: b.Booking.Slot, ID: b.Booking.ID})
+				case err == nil, kindOf(err) == kNotFound:
+				default:
+					firstErr = cmp(firstErr, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, p := range people {
+		next <- p
+	}
+	close(next)
+	wg.Wait()
+	return d, firstErr
+}
+
+func (t *httpTarget) Close() error {
+	t.client.CloseIdleConnections()
+	return nil
+}
+
+// serverProc is a reservation server this program started (-server-cmd).
+type serverProc struct {
+	log      tailBuffer // the end of its stderr, for errors
+	cmd      *exec.Cmd
+	url      string
+	operator string
+	done     chan struct{}
+}
+
+// startServer runs command (through sh -c) with {addr} replaced by a free
+// loopback address, reads the operator token it prints, and waits until
+// /healthz answers.
+func startServer(ctx context.Context, command string) (*serverProc, error) {
+	port, err := freeLoopbackPort(false)
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	if !strings.Contains(command, "{addr}") {
+		return nil, fmt.Errorf("-server-cmd must contain {addr}, the address to listen on")
+	}
+	cmd := exec.Command("sh", "-c", "exec "+strings.ReplaceAll(command, "{addr}", addr))
+	sp0 := &serverProc{}
+	setPdeathsig(cmd)
+	setPgid(cmd)
+	cmd.Stderr = &sp0.log
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	sp := sp0
+	sp.cmd, sp.url, sp.done = cmd, "http://"+addr, make(chan struct{})
+	tokc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		sent := false
+		for sc.Scan() {
+			line := sc.Text()
+			if i := strings.Index(line, "operator token "); i >= 0 && !sent {
+				tokc <- strings.TrimSpace(line[i+len("operator token "):])
+				sent = true
+			}
+		}
+		if !sent {
+			close(tokc)
+		}
+	}()
+	go func() { cmd.Wait(); close(sp.done) }()
+	deadline := time.After(2 * time.Minute) // go run may compile first
+	for {
+		select {
+		case tok, ok := <-tokc:
+			if ok {
+				sp.operator = tok
+			}
+			tokc = nil
+		case <-sp.done:
+			return nil, fmt.Errorf("-server-cmd exited before serving: %s", sp.log.String())
+		case <-deadline:
+			sp.stop()
+			return nil, fmt.Errorf("-server-cmd: no answer on %s/healthz", sp.url)
+		case <-ctx.Done():
+			sp.stop()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if sp.operator == "" {
+			continue
+		}
+		resp, err := http.Get(sp.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return sp, nil
+			}
+		}
+	}
+}
+
+// stop ends the server's process group: SIGTERM, then SIGKILL.
+func (sp *serverProc) stop() {
+	signalGroup(sp.cmd, false)
+	select {
+	case <-sp.done:
+	case <-time.After(5 * time.Second):
+		signalGroup(sp.cmd, true)
+		<-sp.done
+	}
+}
+
+// tailBuffer keeps the last 4 KiB written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if len(b.buf) > 4096 {
+		b.buf = append(b.buf[:0], b.buf[len(b.buf)-4096:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.TrimSpace(string(b.buf))
 }
