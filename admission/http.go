@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/internal/problem"
@@ -182,7 +183,8 @@ func (r *Room) serveFairness(w http.ResponseWriter, req *http.Request) {
 
 // Protect returns a handler that lets a request through to next only with
 // a valid pass of this room for the request's identity: read from the
-// header Options.PassHeader, else the cookie Options.PassCookie. It never
+// header Options.PassHeader, else an "Authorization: Bearer" header (for
+// API clients), else the cookie Options.PassCookie. It never
 // asks the store, so admitted people keep going while the store is down,
 // and nobody gets through because of an outage. Refusals are problem+json:
 // 401 without an identity or a pass; 403 for a pass that is forged,
@@ -202,6 +204,9 @@ func (r *Room) Protect(next http.Handler, identity IdentityFunc) http.Handler {
 		token := ""
 		if r.o.PassHeader != "-" {
 			token = req.Header.Get(r.o.PassHeader)
+		}
+		if token == "" {
+			token = bearer(req.Header.Get("Authorization"))
 		}
 		if token == "" && r.o.PassCookie != "-" {
 			if c, err := req.Cookie(r.o.PassCookie); err == nil {
@@ -231,4 +236,14 @@ func (r *Room) Protect(next http.Handler, identity IdentityFunc) http.Handler {
 		}
 		next.ServeHTTP(w, req)
 	})
+}
+
+// bearer returns the token of an "Authorization: Bearer <token>" header
+// value (the scheme is case-insensitive, RFC 9110), or "".
+func bearer(h string) string {
+	const scheme = "bearer "
+	if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
+		return ""
+	}
+	return strings.TrimSpace(h[len(scheme):])
 }

@@ -23,7 +23,7 @@ func identityFromHeader(r *http.Request) (string, bool) {
 var booked = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "booking form") })
 
 type call struct {
-	method, path, user, pass, cookie string
+	method, path, user, pass, cookie, bearer string
 }
 
 func do(t *testing.T, h http.Handler, c call) *httptest.ResponseRecorder {
@@ -37,6 +37,9 @@ func do(t *testing.T, h http.Handler, c call) *httptest.ResponseRecorder {
 	}
 	if c.pass != "" {
 		req.Header.Set(admission.DefaultPassHeader, c.pass)
+	}
+	if c.bearer != "" {
+		req.Header.Set("Authorization", c.bearer)
 	}
 	if c.cookie != "" {
 		req.AddCookie(&http.Cookie{Name: admission.DefaultPassCookie, Value: c.cookie})
@@ -122,6 +125,11 @@ func TestAirplaneMode(t *testing.T) {
 		{"forged cookie", protected, call{path: "/book", user: alice, cookie: string(forged)}, 403},
 		{"current key", protected, call{path: "/book", user: alice, pass: cur.Pass}, 200},
 		{"current key in the cookie", protected, call{path: "/book", user: alice, cookie: cur.Pass}, 200},
+		{"current key as a bearer token", protected, call{path: "/book", user: alice, bearer: "Bearer " + cur.Pass}, 200},
+		{"bearer scheme in lower case", protected, call{path: "/book", user: alice, bearer: "bearer " + cur.Pass}, 200},
+		{"forged bearer token", protected, call{path: "/book", user: alice, bearer: "Bearer " + string(forged)}, 403},
+		{"another identity's bearer token", protected, call{path: "/book", user: bob, bearer: "Bearer " + cur.Pass}, 403},
+		{"basic credentials are no pass", protected, call{path: "/book", user: alice, bearer: "Basic " + cur.Pass}, 401},
 		{"accepted old key", protected, call{path: "/book", user: alice, pass: old.Pass}, 200},
 	} {
 		w := do(t, c.h, c.call)
