@@ -67,7 +67,10 @@ func (h *hist) quantile(q float64) time.Duration {
 		return 0
 	}
 	rank := int64(math.Ceil(q * float64(h.n)))
-	rank = max(1, min(rank, h.n))
+	if rank >= h.n {
+		return time.Duration(h.max)
+	}
+	rank = max(1, rank)
 	var seen int64
 	for i, c := range h.counts {
 		seen += c

@@ -1,0 +1,201 @@
+// Command rush simulates an opening-night rush on gatehouse, at the scale of
+// July 2021 (1.85 million people for 1.85 million slots), and audits the
+// result independently of the system it drives.
+//
+//	go run ./rush                                   # 20,000 people, in process, memory
+//	go run ./rush -store redis -redis-start         # the same on a Redis it starts (AOF, fsync always)
+//	go run ./rush -people 1850000 -store redis -redis-start -plot out -json out/rush.json
+//	go run ./rush -store redis -redis-start -fault redis-restart@30s -fault maintenance@5m+1m
+//	go run ./rush -mode http -server-cmd 'go run ./reservation -addr {addr} -client-limit 0 -opens-in 20s' \
+//	    -people 200 -prequeue 15s -tail 30s -think 2s
+//
+// # Modes
+//
+// In process (-mode inprocess, the default) the simulator drives the
+// library directly, composed the way a server composes it: a
+// window.Gate in front of the booking path, the pass checked with
+// admission.Room.Verify, then slots.Service, which checks the gate again at
+// the instant it books. Stores: -store memory, redis (standalone) or
+// redis-cluster, at -redis-addr (loopback only), or on servers the
+// simulator starts itself with -redis-start (AOF with appendfsync always by
+// default, -redis-fsync to change it; a 3-master cluster for
+// redis-cluster). Each run uses keys under a fresh prefix.
+//
+// Over HTTP (-mode http) it drives a running examples/reservation through
+// its JSON API, one signed-in session per person, over loopback only:
+// either -url (with -operator-token for maintenance faults and the audit)
+// or -server-cmd, a command it starts with {addr} replaced by a free
+// loopback address, reading the operator token the server prints. The
+// opening and the slots are the server's own; the crowd is fitted to them.
+// The server reads its own clock, so an HTTP run is paced on the wall clock,
+// and it is bounded by -people and -max-wall. Start the server with
+// -client-limit 0: every simulated person comes from 127.0.0.1.
+//
+// # Simulated time
+//
+// By default the run is a discrete-event simulation: every person's next
+// step is an event in a calendar; the main loop takes the events of the
+// earliest tick (-tick, 100ms), sets the library's clock (a clock.Clock
+// driven by the simulator, built on clock.Mock) to the tick's instant and
+// runs the tick's events on -workers goroutines at once; the steps they plan
+// go back into the calendar. Time moves only between ticks, and jumps over
+// empty ones, so a night of traffic runs in minutes and every booking made
+// at an instant is checked at that instant. Latencies are measured on the
+// wall clock. -realtime paces the ticks on the wall clock instead (the
+// library then gets the real clock). The opening is 12 July 2021, 20:00
+// KST in simulated time. The run stops when everyone's night is over,
+// after -max-sim of simulated time past the opening, or after -max-wall.
+//
+// # The crowd
+//
+// -people people arrive: a share -early uniformly over the -prequeue
+// before the opening (the waiting room takes them; they are shuffled at
+// the opening), a share -spike in the spike after it (exponential, mean
+// -spike-width), and the rest uniformly over -tail. Each joins the waiting
+// room, polls its status as the room says (PollAfter, within -poll-min and
+// -poll-max), and once admitted waits -think (exponential), holds a random
+// slot among those not yet seen full (up to -tries full ones), waits
+// -confirm-think and confirms. -slots places (default: as many as people)
+// are split into slots of -slot-capacity. Independently drawn shares of the
+// crowd misbehave:
+//
+//   - -reconnect: reconnect storms: joins again -reconnect-joins times in a
+//     burst while waiting; the place must not change.
+//   - -skippers: airplane-mode skippers: book at once with no pass, a forged
+//     pass (a real one with its signature altered), a borrowed pass (someone
+//     else's), or, after being admitted, with their own pass just past its
+//     expiry. Every attempt must be refused.
+//   - -backdoor: back-door users: arrive early and book before the opening.
+//   - -double: double bookers: two devices join and hold at the same instant.
+//   - -retry: their hold and confirm calls "time out": the answer is dropped
+//     and the call repeated 2-5 s later with the same idempotency key; the
+//     repeat must give the same answer.
+//   - -abandon: leave the queue for good 10 s to 10 min after joining.
+//   - -comeback: go away just before their number is called (less than half
+//     a minute of admissions ahead) and come back -away later.
+//
+// Everyone also retries after errors (503 during an outage or maintenance)
+// with backoff, reusing the idempotency key of a request whose outcome is
+// unknown.
+//
+// # Faults
+//
+// -fault KIND@AT[+FOR], AT from the opening in simulated time (repeatable):
+//
+//   - redis-restart@30s[+10s]: SIGKILL the Redis server(s) the simulator
+//     started (-redis-start) at AT, keep them down FOR (default 10 s,
+//     simulated), restart them from their AOF. Requests fail closed
+//     meanwhile; the audit then checks no confirmed booking was lost.
+//   - maintenance@10m+2m: an operator turns maintenance on for FOR.
+//
+// # Checks
+//
+// The simulator keeps its own ledger: every pass it was given (token,
+// owner, expiry), every success it was told of and when. Successes are
+// checked as they happen (a booking before the opening, with a pass that is
+// not the person's own or has expired, during maintenance or an outage; an
+// admission before the opening; a re-join that moved a place; a retry with
+// the same key that got another answer). At the end the audit reads the
+// store (in process: a slots.Snapshot of the campaign; over HTTP: the
+// operator's slot figures and every person's GET /api/bookings/me) and
+// checks, independently of any error code: per slot booked <= capacity,
+// per person at most one booking, every booking the ledger confirmed is in
+// the store (none lost), every booking in the store was confirmed to
+// someone (none phantom, except for people whose last request's outcome
+// stayed unknown).
+//
+// # The report
+//
+// A progress bar runs on stderr while the simulation does (not when stderr
+// is not a terminal, nor with -quiet). Then the report goes to stdout as
+// text, and with -json FILE as JSON, with these fields:
+//
+//	mode, store, people, places, slots, slot_capacity, seed,
+//	rate_per_minute, active_cap, tick, workers, realtime, opening
+//	faults[]            kind, at, for, wall_seconds (time the step took), error
+//	stopped             why the run stopped early ("" if everyone finished)
+//	wall_seconds        wall time of the simulation (setup and audit excluded)
+//	sim_seconds         simulated time from the first tick to the last
+//	events, requests    events handled, requests sent
+//	fates               booked, sold_out, abandoned, session_lost, failed, unfinished
+//	behaviours          how many people had each behaviour
+//	counts              joined, reconnect_joins, admitted, booked,
+//	                    timeout_retries, places_left, uncertain_people
+//	throughput          per_wall_second, per_sim_second (joins over the whole
+//	                    night; admissions and bookings from the opening),
+//	                    peak_per_sim_second: {joins, admissions, bookings},
+//	                    and requests per wall second
+//	latency.OP          count, mean_us, p50_us, p90_us, p99_us, p999_us, max_us,
+//	                    noop_ratio (mean over the no-op mean); OP is join,
+//	                    status, hold, confirm, done; wall time per request,
+//	                    from a log-linear histogram (quantiles within 3%)
+//	outcomes.OP.KIND    answers by kind: ok, full, already_booked,
+//	                    hold_expired, not_found, not_open, maintenance,
+//	                    invalid_pass, not_admitted, unavailable, timeout,
+//	                    rate_limited, conflict, other
+//	noop                Redis only: rounds, mean_us, p50_us, p99_us of
+//	                    -noop-rounds EVALSHA of `return 0` on the campaign's
+//	                    shard, one at a time before the run; parallel_mean_us
+//	                    and parallel_per_sec with -workers callers
+//	fairness            post_opening {n, spearman}: join order vs admission
+//	                    order for people who joined after the opening and
+//	                    waited normally; early {n, spearman, chi_square, df,
+//	                    p_value} for those who joined before it;
+//	                    admission_source ("reported": the room's admission
+//	                    instant, ties broken by place; "observed": the poll
+//	                    that saw it); observed_post_opening_spearman
+//	eta                 with_estimate, inside, calibration, admitted_sooner,
+//	                    admitted_later, without_estimate, median_low_s,
+//	                    median_high_s, median_real_s, max_shown_high_s
+//	comebacks           went_away, admitted_after_return,
+//	                    median_wait_after_return_s, max_wait_after_return_s
+//	attacks             skippers.TRICK, backdoor, second_device: {tried,
+//	                    refused, succeeded}
+//	audit               performed, error, slots, capacity, booked,
+//	                    people_with_booking, ledger_booked, overbooked_slots,
+//	                    double_bookings, lost_bookings, phantom_bookings,
+//	                    slot_counts_disagreeing, unknown_people_or_slots,
+//	                    capacity_mismatches
+//	violations          overbooked_slots, overbooked_places, double_bookings,
+//	                    admitted_before_opening, booked_before_opening,
+//	                    booked_without_valid_pass, booked_during_maintenance,
+//	                    booked_during_outage, lost_bookings, phantom_bookings,
+//	                    idempotency_mismatches, reconnect_moved_place, total
+//
+// With -plot DIR it writes rush-queue.png (people waiting over time: the
+// simulator's count and the room's own figure), rush-flow.png (arrivals,
+// admissions and bookings per simulated second), rush-eta.png (for each
+// person the ETA range shown at join against the real wait) and
+// rush-eta-time.png (mean low and high ends shown and mean real wait, by
+// join time).
+//
+// # Reading the report
+//
+// Every violation must be 0; the exit status is 1 if one is not (2 for bad
+// flags, 3 when the run could not be carried out, including an audit that
+// could not read the store). The tests hold healthy runs to these bounds:
+//
+//   - fairness.post_opening.spearman >= 0.99: after the opening, first come,
+//     first served. Admission order is the room's admission instant, with
+//     ties (several people admitted at one tick) broken by place; join order
+//     is the instant of the person's first successful join, ties averaged.
+//   - |fairness.early.spearman| <= 4/sqrt(n-1), and the chi-square over
+//     deciles (join decile x admission decile, 81 degrees of freedom) with
+//     p_value >= 0.001: the opening shuffle leaves no trace of arrival order.
+//   - eta.calibration >= 0.9: among people who were shown a range when they
+//     joined (the room says when it has no measurement yet: those are
+//     without_estimate) and then waited normally, the share whose real wait
+//     (join to the room's admission instant) fell inside it.
+//     max_shown_high_s is the check on "93 hours 4 minutes".
+//
+// noop_ratio relates each operation's mean latency to the no-op script's
+// round trip on the same server, measured in the same run: with many
+// callers at once compare with parallel_mean_us, since a loaded run's
+// latency is mostly queueing. throughput.per_wall_second is what the
+// machine sustained; per_sim_second is the rush as the crowd lived it.
+//
+// The ledger is the simulator's own: what it was told, never what the
+// target says about itself. A target that lies (answers "full" and books,
+// answers "booked" and loses it) shows up as phantom or lost bookings in
+// the audit; one that lets a bad pass through, as booked_without_valid_pass.
+package main
