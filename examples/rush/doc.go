@@ -126,7 +126,9 @@
 //	                    peak_per_sim_second: {joins, admissions, bookings},
 //	                    and requests per wall second
 //	latency.OP          count, mean_us, p50_us, p90_us, p99_us, p999_us, max_us,
-//	                    noop_ratio (mean over the no-op mean); OP is join,
+//	                    noop_ratio (mean over the no-op mean, one caller),
+//	                    noop_parallel_ratio (over the no-op mean with
+//	                    -workers callers); OP is join,
 //	                    status, hold, confirm, done; wall time per request,
 //	                    from a log-linear histogram (quantiles within 3%)
 //	outcomes.OP.KIND    answers by kind: ok, full, already_booked,

@@ -27,8 +27,8 @@ func newBarProgress(w io.Writer, total int) *barProgress {
 }
 
 func (b *barProgress) update(done, total int64, desc string) {
-	b.bar.Describe(desc)
 	b.bar.Set64(done)
+	b.bar.Describe(desc)
 }
 
 func (b *barProgress) finish() {

@@ -89,8 +89,11 @@ type latencyStat struct {
 	P99US  float64 `json:"p99_us"`
 	P999US float64 `json:"p999_us"`
 	MaxUS  float64 `json:"max_us"`
-	// NoopRatio is MeanUS over the no-op script's mean round trip (Redis).
-	NoopRatio float64 `json:"noop_ratio,omitempty"`
+	// NoopRatio is MeanUS over the no-op script's mean round trip, one
+	// caller at a time (Redis); NoopParallelRatio over its mean with
+	// -workers callers at once, the floor under the run's load.
+	NoopRatio         float64 `json:"noop_ratio,omitempty"`
+	NoopParallelRatio float64 `json:"noop_parallel_ratio,omitempty"`
 }
 
 type noopStat struct {
@@ -215,6 +218,9 @@ func (s *sim) buildReport(wall time.Duration, stats *workerStats, noop *noopStat
 			P99US: us(h.quantile(.99)), P999US: us(h.quantile(.999)), MaxUS: us(time.Duration(h.max))}
 		if noop != nil && noop.MeanUS > 0 {
 			ls.NoopRatio = ls.MeanUS / noop.MeanUS
+		}
+		if noop != nil && noop.ParallelMeanUS > 0 {
+			ls.NoopParallelRatio = ls.MeanUS / noop.ParallelMeanUS
 		}
 		r.Latency[opNames[o]] = ls
 		m := map[string]int64{}
@@ -442,7 +448,7 @@ func (r *report) writeText(w io.Writer) {
 	p("  per sim second   %7.1f  %12.1f  %10.1f", t.PerSimSecond.Joins, t.PerSimSecond.Admissions, t.PerSimSecond.Bookings)
 	p("  peak sim second  %7.0f  %12.0f  %10.0f", t.PeakPerSimSecond.Joins, t.PeakPerSimSecond.Admissions, t.PeakPerSimSecond.Bookings)
 	p("")
-	p("latency (wall, µs)    count     mean      p50      p90      p99    p99.9      max%s", ifs(r.Noop != nil, "  x no-op"))
+	p("latency (wall, µs)    count     mean      p50      p90      p99    p99.9      max%s", ifs(r.Noop != nil, "  x no-op  x no-op loaded"))
 	for _, name := range opNames {
 		l, ok := r.Latency[name]
 		if !ok {
@@ -450,7 +456,7 @@ func (r *report) writeText(w io.Writer) {
 		}
 		ratio := ""
 		if r.Noop != nil {
-			ratio = fmt.Sprintf("  %6.2f", l.NoopRatio)
+			ratio = fmt.Sprintf("  %7.1f  %14.2f", l.NoopRatio, l.NoopParallelRatio)
 		}
 		p("  %-10s %10d %8.1f %8.1f %8.1f %8.1f %8.1f %8.0f%s", name, l.Count, l.MeanUS, l.P50US, l.P90US, l.P99US, l.P999US, l.MaxUS, ratio)
 	}

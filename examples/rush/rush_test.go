@@ -116,8 +116,9 @@ func (f serverFaults) Restart() error { f.s.Restart(); return nil }
 // redisFactory builds the in-process target on a test's Redis.
 func redisFactory(addrs []string, faults faultControl) targetFactory {
 	return func(ctx context.Context, cfg *config, clk clock.Clock, open time.Time, cr *crowd) (target, faultControl, func(), error) {
-		rdb := newRedisClient(cfg, addrs)
-		parts, err := redisParts(cfg, rdb, clk)
+		rdb := newRedisClient(cfg, addrs, false)
+		arb := newRedisClient(cfg, addrs, true)
+		parts, err := redisParts(cfg, rdb, arb, clk)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -125,7 +126,7 @@ func redisFactory(addrs []string, faults faultControl) targetFactory {
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		return tg, faults, func() { parts.sw.(interface{ Close() error }).Close(); rdb.Close() }, nil
+		return tg, faults, func() { parts.sw.(interface{ Close() error }).Close(); rdb.Close(); arb.Close() }, nil
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"sync/atomic"
 	"time"
 
@@ -309,6 +308,3 @@ func (s *sim) controls() []controlEvent {
 // defaultOutage is how long a redis-restart fault keeps the server down
 // (simulated) when no +FOR is given.
 const defaultOutage = 10 * time.Second
-
-// logf is where the run writes notes (stderr).
-var logOut io.Writer = io.Discard

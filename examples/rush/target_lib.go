@@ -51,6 +51,9 @@ type libParts struct {
 	admStore  admission.Store
 	slotStore slots.Store
 	sw        window.Switch
+	// auditStore, when set, is the same store through a client without
+	// a read timeout: a snapshot of a million bookings takes seconds.
+	auditStore slots.Store
 }
 
 // seedFrom derives the room's shuffle seed from the crowd's seed, so that
@@ -118,6 +121,9 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 		return nil, fmt.Errorf("slots: %w", err)
 	}
 	t := &libTarget{clk: clk, room: room, svc: svc, store: parts.slotStore, gate: gate, sw: sw, rdb: parts.rdb}
+	if parts.auditStore != nil {
+		t.store = parts.auditStore
+	}
 	// Define the slots, a batch at a time.
 	for i := 0; i < len(cr.slotIDs); i += slots.MaxBatch {
 		var batch []slots.Slot
@@ -155,10 +161,11 @@ func libFactory(ctx context.Context, cfg *config, clk clock.Clock, open time.Tim
 			cleanup = append(cleanup, func() { rp.Close() })
 			addrs, faults = rp.Addrs(), rp
 		}
-		rdb := newRedisClient(cfg, addrs)
-		cleanup = append(cleanup, func() { rdb.Close() })
+		rdb := newRedisClient(cfg, addrs, false)
+		arb := newRedisClient(cfg, addrs, true)
+		cleanup = append(cleanup, func() { rdb.Close(); arb.Close() })
 		var err error
-		parts, err = redisParts(cfg, rdb, clk)
+		parts, err = redisParts(cfg, rdb, arb, clk)
 		if err != nil {
 			done()
 			return nil, nil, nil, err
@@ -178,18 +185,22 @@ func libFactory(ctx context.Context, cfg *config, clk clock.Clock, open time.Tim
 }
 
 // newRedisClient returns a client for one address (standalone) or a
-// cluster client, sized for the workers.
-func newRedisClient(cfg *config, addrs []string) redis.UniversalClient {
-	pool := cfg.Workers + 8
-	if cfg.Store == "redis-cluster" {
-		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: pool})
+// cluster client, sized for the workers; for the audit, a small one that
+// waits as long as a whole-campaign snapshot takes.
+func newRedisClient(cfg *config, addrs []string, audit bool) redis.UniversalClient {
+	pool, timeout := cfg.Workers+8, time.Duration(0)
+	if audit {
+		pool, timeout = 2, 10*time.Minute
 	}
-	return redis.NewClient(&redis.Options{Addr: addrs[0], PoolSize: pool})
+	if cfg.Store == "redis-cluster" {
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: pool, ReadTimeout: timeout})
+	}
+	return redis.NewClient(&redis.Options{Addr: addrs[0], PoolSize: pool, ReadTimeout: timeout})
 }
 
 // redisParts builds the Redis stores and switch under a prefix of this
 // run's own, so that runs never share keys.
-func redisParts(cfg *config, rdb redis.UniversalClient, clk clock.Clock) (libParts, error) {
+func redisParts(cfg *config, rdb, auditRDB redis.UniversalClient, clk clock.Clock) (libParts, error) {
 	id := make([]byte, 6)
 	rand.Read(id)
 	prefix := "gatehouse:rush:" + hex.EncodeToString(id) + ":"
@@ -201,11 +212,15 @@ func redisParts(cfg *config, rdb redis.UniversalClient, clk clock.Clock) (libPar
 	if err != nil {
 		return libParts{}, err
 	}
+	ast, err := slots.NewRedisStore(auditRDB, slots.RedisOptions{Prefix: prefix + "slots:"})
+	if err != nil {
+		return libParts{}, err
+	}
 	sw, err := window.NewRedisSwitch(rdb, window.RedisSwitchOptions{Key: prefix + "maintenance:{" + libRoom + "}", Clock: clk})
 	if err != nil {
 		return libParts{}, err
 	}
-	return libParts{rdb: rdb, admStore: adm, slotStore: st, sw: sw}, nil
+	return libParts{rdb: rdb, admStore: adm, slotStore: st, sw: sw, auditStore: ast}, nil
 }
 
 // standingOf converts the room's answer.
