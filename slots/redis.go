@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -40,8 +41,13 @@ type RedisOptions struct {
 	WaitTimeout time.Duration
 }
 
+// maxCachedCampaigns bounds the cache of key names, in case campaign names
+// come from outside.
+const maxCachedCampaigns = 1024
+
 type redisStore struct {
 	keys      sync.Map // Campaign -> []string, its key names
+	cached    atomic.Int64
 	rdb       redis.UniversalClient
 	prefix    string
 	retention int64 // ms
@@ -113,7 +119,9 @@ func (s *redisStore) run(ctx context.Context, sc *redis.Script, c Campaign, now 
 		keys = k.([]string)
 	} else {
 		keys = campaignKeys(s.prefix, c)
-		s.keys.Store(c, keys)
+		if s.cached.Add(1) <= maxCachedCampaigns {
+			s.keys.Store(c, keys)
+		}
 	}
 	argv := make([]any, 0, 2+len(args))
 	argv = append(argv, now, now+s.retention)
