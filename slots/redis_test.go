@@ -42,9 +42,14 @@ func TestRedisConformance(t *testing.T) {
 	slotstest.Run(t, func(t *testing.T) slots.Store { return freshStore(t, rdb, slots.RedisOptions{}) })
 }
 
-func TestRedisClusterConformance(t *testing.T) {
+// TestRedisCluster runs on one three-master Cluster: the conformance suite,
+// and WaitReplicas routed to each campaign's own primary.
+func TestRedisCluster(t *testing.T) {
 	rdb := redistest.StartCluster(t, redistest.Options{}).Client()
-	slotstest.Run(t, func(t *testing.T) slots.Store { return freshStore(t, rdb, slots.RedisOptions{}) })
+	t.Run("Conformance", func(t *testing.T) {
+		slotstest.Run(t, func(t *testing.T) slots.Store { return freshStore(t, rdb, slots.RedisOptions{}) })
+	})
+	t.Run("WaitReplicas", func(t *testing.T) { clusterWaitReplicas(t, rdb) })
 }
 
 var t0 = time.Date(2021, 7, 12, 20, 0, 0, 0, time.FixedZone("KST", 9*60*60))
@@ -409,7 +414,7 @@ func TestNewRedisStoreOptions(t *testing.T) {
 // gone, the write stands on the primary but the call says ErrNotReplicated,
 // and a retry with the same key waits again.
 func TestRedisWaitReplicas(t *testing.T) {
-	primary := redistest.Start(t, redistest.Options{})
+	primary := redistest.Start(t, redistest.Options{Args: []string{"--repl-diskless-sync-delay", "0"}})
 	replica := redistest.Start(t, redistest.Options{Args: []string{"--replicaof", "127.0.0.1", strconv.Itoa(primary.Port())}})
 	ctx := context.Background()
 	rc := replica.Client()
@@ -468,10 +473,9 @@ func TestRedisWaitReplicas(t *testing.T) {
 	}
 }
 
-// TestRedisClusterWaitReplicas checks that WAIT goes to the campaign's own
-// primary on a Cluster (here without replicas, so it always falls short).
-func TestRedisClusterWaitReplicas(t *testing.T) {
-	rdb := redistest.StartCluster(t, redistest.Options{}).Client()
+// clusterWaitReplicas checks that WAIT goes to the campaign's own primary
+// on a Cluster (here without replicas, so it always falls short).
+func clusterWaitReplicas(t *testing.T, rdb *redis.ClusterClient) {
 	s := freshStore(t, rdb, slots.RedisOptions{WaitReplicas: 1, WaitTimeout: 20 * time.Millisecond})
 	ctx := context.Background()
 	for _, c := range []slots.Campaign{"a", "b", "c", "d"} {
