@@ -3,6 +3,8 @@ package eligibility
 import (
 	"fmt"
 	"time"
+
+	"github.com/gatehouse-go/gatehouse/window"
 )
 
 // Date is a civil date: a year, month and day with no time of day and no
@@ -94,7 +96,7 @@ func (d Date) Valid() error {
 		return fmt.Errorf("%w: year %d out of range 1-9999", ErrInvalidDate, d.Year)
 	case d.Month < time.January || d.Month > time.December:
 		return fmt.Errorf("%w: month %d out of range 1-12", ErrInvalidDate, int(d.Month))
-	case d.Day < 1 || d.Day > daysIn(d.Year, d.Month):
+	case d.Day < 1 || d.Day > window.DaysIn(d.Year, d.Month):
 		return fmt.Errorf("%w: %s %d has no day %d", ErrInvalidDate, d.Month, d.Year, d.Day)
 	}
 	return nil
@@ -181,21 +183,6 @@ func (d *Date) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// daysIn returns the number of days in the month of the year.
-func daysIn(year int, month time.Month) int {
-	switch month {
-	case time.April, time.June, time.September, time.November:
-		return 30
-	case time.February:
-		if isLeap(year) {
-			return 29
-		}
-		return 28
-	}
-	return 31
-}
-
-func isLeap(year int) bool { return year%4 == 0 && (year%100 != 0 || year%400 == 0) }
 
 // Person is who asks: for eligibility, a birth date and nothing more.
 type Person struct {
