@@ -183,7 +183,6 @@ func (d *Date) UnmarshalText(b []byte) error {
 	return nil
 }
 
-
 // Person is who asks: for eligibility, a birth date and nothing more.
 type Person struct {
 	// BirthDate is the person's date of birth. Required.
