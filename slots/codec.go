@@ -301,8 +301,9 @@ var keyNames = [...]string{
 	// zset: person scored by the expiry of their hold (entries of holds
 	// since confirmed or cancelled are skipped when they come due).
 	"hx",
-	// zset: "p"..person (a trace) and "k"..key (an idempotency record)
-	// scored by when they may be dropped.
+	// list: "when|p"..person (a trace) and "when|k"..key (an idempotency
+	// record), in the order they were made; when is the instant they may
+	// be dropped.
 	"gx",
 }
 

@@ -351,8 +351,19 @@ func TestRetentionBoundsRecords(t *testing.T) {
 			if _, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: "z", TTL: time.Minute, Key: "zzz"}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.Hold(ctx, later, slots.HoldRequest{Campaign: c, Slot: "a", Person: "y", TTL: time.Minute, Key: "zzz"}); err != nil {
+			reuse := slots.HoldRequest{Campaign: c, Slot: "a", Person: "y", TTL: time.Minute, Key: "zzz"}
+			hy, err := s.Hold(ctx, later, reuse)
+			if err != nil {
 				t.Fatalf("reusing a key past its retention, before it is dropped: %v", err)
+			}
+			// Dropping the old record must not drop the new one.
+			for range 3 {
+				if _, err := s.Availability(ctx, later, c, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if again, err := s.Hold(ctx, later.Add(time.Second), reuse); err != nil || again != hy {
+				t.Fatalf("retry under the reused key = %+v, %v; want %+v", again, err, hy)
 			}
 			if tc.name == "redis" {
 				// The first call at later expires the 150 holds, leaving
@@ -371,7 +382,7 @@ func TestRetentionBoundsRecords(t *testing.T) {
 						data++
 					}
 				}
-				gx, _ := rdb.ZCard(ctx, "ret:{ret}:gx").Result()
+				gx, _ := rdb.LLen(ctx, "ret:{ret}:gx").Result()
 				hx, _ := rdb.ZCard(ctx, "ret:{ret}:hx").Result()
 				if data != 0 || gx != 0 || hx != 0 {
 					t.Fatalf("3 retentions later: %d records, %d gc entries, %d expiry entries; want none", data, gx, hx)

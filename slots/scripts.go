@@ -57,7 +57,7 @@ end
 -- remember records out as key's outcome until now+retention and returns it.
 local function remember(key, fp, out)
   redis.call('HSET', K_DATA, 'k:' .. key, gcat .. '|' .. fp .. '|' .. out)
-  redis.call('ZADD', K_GX, gcat, 'k' .. key)
+  redis.call('RPUSH', K_GX, gcat .. '|k' .. key)
   return out
 end
 
@@ -74,7 +74,7 @@ local function purgeHolds()
       if st == 'H' and tonumber(e) <= now then
         redis.call('HINCRBY', K_DATA, 'u:' .. s, -1)
         redis.call('HSET', K_DATA, 'p:' .. p, id .. '|X|' .. s .. '|' .. pp .. '|' .. c .. '|' .. e .. '|' .. f)
-        redis.call('ZADD', K_GX, gcat, 'p' .. p)
+        redis.call('RPUSH', K_GX, gcat .. '|p' .. p)
       end
     end
   end
@@ -89,11 +89,16 @@ local function purgeHolds()
 end
 
 -- gc drops up to 100 traces and idempotency records past their retention.
+-- K_GX lists them in the order they were made, each as "when|kind name";
+-- "when" is now+retention of the call that made it, so the list is in time
+-- order (up to the skew between callers' clocks, which only delays a drop).
 local function gc()
-  local old = redis.call('ZRANGEBYSCORE', K_GX, '-inf', ARGV[1], 'LIMIT', 0, 100)
-  for i = 1, #old do
-    local m = old[i]
-    local kind, name = string.sub(m, 1, 1), string.sub(m, 2)
+  local head = redis.call('LRANGE', K_GX, 0, 99)
+  local n = 0
+  for i = 1, #head do
+    local at, kind, name = string.match(head[i], '^(%d+)|(.)(.*)$')
+    if tonumber(at) > now then break end
+    n = i
     if kind == 'p' then
       local rec = redis.call('HGET', K_DATA, 'p:' .. name)
       if rec and string.match(rec, '^[^|]*|X|') then redis.call('HDEL', K_DATA, 'p:' .. name) end
@@ -102,11 +107,10 @@ local function gc()
       if v and tonumber(string.match(v, '^(%d+)|')) <= now then redis.call('HDEL', K_DATA, 'k:' .. name) end
     end
   end
-  if #old > 0 then redis.call('ZREM', K_GX, unpack(old)) end
+  if n > 0 then redis.call('LTRIM', K_GX, n, -1) end
   local nxt = ARGV[1]
-  if #old < 100 then
-    local first = redis.call('ZRANGE', K_GX, 0, 0, 'WITHSCORES')
-    nxt = first[2] or gcat
+  if n < 100 then
+    nxt = head[n + 1] and string.match(head[n + 1], '^(%d+)|') or gcat
   end
   redis.call('HSET', K_DATA, '~gx', nxt)
 end
@@ -170,7 +174,7 @@ else
   redis.call('HSET', K_DATA, 'p:' .. p, rec, 'k:' .. key, idem, 'u:' .. s, used + 1)
 end
 redis.call('ZADD', K_HX, exp, p)
-redis.call('ZADD', K_GX, gcat, 'k' .. key)
+redis.call('RPUSH', K_GX, gcat .. '|k' .. key)
 return rec
 `)
 
@@ -189,7 +193,7 @@ if st == 'B' then return remember(key, fp, rec) end
 rec = id .. '|B|' .. s .. '|' .. p .. '|' .. c .. '|' .. e .. '|' .. ARGV[1]
 redis.call('HINCRBY', K_DATA, 'b:' .. s, 1)
 redis.call('HSET', K_DATA, 'p:' .. p, rec, 'k:' .. key, gcat .. '|' .. fp .. '|' .. rec)
-redis.call('ZADD', K_GX, gcat, 'k' .. key)
+redis.call('RPUSH', K_GX, gcat .. '|k' .. key)
 return rec
 `)
 
@@ -231,7 +235,7 @@ rec = id .. '|B|' .. to .. '|' .. p .. '|' .. c .. '|' .. e .. '|' .. f
 redis.call('HSET', K_DATA, 'p:' .. p, rec, 'k:' .. key, gcat .. '|' .. fp .. '|' .. rec,
   'u:' .. to, used + 1, 'b:' .. to, tonumber(v[3] or 0) + 1,
   'u:' .. s, tonumber(v[4]) - 1, 'b:' .. s, tonumber(v[5]) - 1)
-redis.call('ZADD', K_GX, gcat, 'k' .. key)
+redis.call('RPUSH', K_GX, gcat .. '|k' .. key)
 return rec
 `)
 
