@@ -43,12 +43,6 @@ func (s *server) needPass(next http.Handler) http.Handler {
 				s.fail(w, r, http.StatusForbidden, "Closed", "Every opening of this campaign is over.", 0)
 				return
 			}
-			if tok := bearer(r); tok != "" && r.Header.Get("Gatehouse-Pass") == "" {
-				// admission.Room.Protect reads its own header; an
-				// Authorization: Bearer pass is handed to it there.
-				r = r.Clone(r.Context())
-				r.Header.Set("Gatehouse-Pass", tok)
-			}
 			protected[i].ServeHTTP(w, r)
 		})
 	}
