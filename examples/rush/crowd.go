@@ -90,9 +90,7 @@ type person struct {
 	lastPoll    time.Duration
 	reported    time.Time // library's admission instant (first admission)
 	place       int64
-	stormsLeft  int
 	skipped     bool // trick attempted
-	bookingFrom time.Duration
 	pass        string
 	passExp     time.Time
 	passes      []passRec
@@ -108,7 +106,6 @@ type person struct {
 	calledAway  bool // admission observed on return: called while away
 	retryFirst  [2]retryRec
 	uncertain   bool // a mutating call's outcome never became known
-	busy        [2]bool
 	admitting   bool // hold scheduled after admission
 	expiredDone bool
 }

@@ -96,7 +96,8 @@
 // not the person's own or has expired, during maintenance or an outage; an
 // admission before the opening; a re-join that moved a place; a retry with
 // the same key that got another answer). At the end the audit reads the
-// store (in process: a slots.Snapshot of the campaign; over HTTP: the
+// store (in process: a slots.Snapshot of the campaign, or, if that fails,
+// every slot's Availability and every person's Lookup; over HTTP: the
 // operator's slot figures and every person's GET /api/bookings/me) and
 // checks, independently of any error code: per slot booked <= capacity,
 // per person at most one booking, every booking the ledger confirmed is in
@@ -153,7 +154,7 @@
 //	                    median_wait_after_return_s, max_wait_after_return_s
 //	attacks             skippers.TRICK, backdoor, second_device: {tried,
 //	                    refused, succeeded}
-//	audit               performed, error, slots, capacity, booked,
+//	audit               performed, method, error, slots, capacity, booked,
 //	                    people_with_booking, ledger_booked, overbooked_slots,
 //	                    double_bookings, lost_bookings, phantom_bookings,
 //	                    slot_counts_disagreeing, unknown_people_or_slots,

@@ -229,6 +229,7 @@ func (l *ledger) bookedPlaces() int64 {
 // auditResult is what the final audit found.
 type auditResult struct {
 	Performed        bool   `json:"performed"`
+	Method           string `json:"method,omitempty"`
 	Error            string `json:"error,omitempty"`
 	Slots            int    `json:"slots"`
 	Capacity         int64  `json:"capacity"`
@@ -248,7 +249,7 @@ type auditResult struct {
 // rule and the ledger. uncertain(pi) reports people whose last mutating
 // request's outcome stayed unknown.
 func (l *ledger) audit(d auditData, uncertain func(int) bool) auditResult {
-	res := auditResult{Performed: true, Slots: len(l.cr.slotIDs), LedgerBooked: l.bookedPlaces()}
+	res := auditResult{Performed: true, Method: d.Method, Slots: len(l.cr.slotIDs), LedgerBooked: l.bookedPlaces()}
 	for _, c := range l.cr.slotCap {
 		res.Capacity += int64(c)
 	}

@@ -495,8 +495,8 @@ func (r *report) writeText(w io.Writer) {
 	p("double bookers' second device: %d holds, %d refused, %d won the race (then the first device was refused)", sd.Tried, sd.Refused, sd.Succeeded)
 	a := r.Audit
 	if a.Performed {
-		p("audit of the store: %d slots, capacity %d, booked %d (ledger %d), %d people with a booking; over capacity %d, double %d, lost %d, phantom %d, count mismatches %d, unknown entries %d",
-			a.Slots, a.Capacity, a.Booked, a.LedgerBooked, a.PeopleWithBook, a.OverbookedSlots, a.DoubleBookings, a.LostBookings, a.PhantomBookings, a.CountsDisagree, a.UnknownInStore)
+		p("audit of the store (%s): %d slots, capacity %d, booked %d (ledger %d), %d people with a booking; over capacity %d, double %d, lost %d, phantom %d, count mismatches %d, unknown entries %d",
+			a.Method, a.Slots, a.Capacity, a.Booked, a.LedgerBooked, a.PeopleWithBook, a.OverbookedSlots, a.DoubleBookings, a.LostBookings, a.PhantomBookings, a.CountsDisagree, a.UnknownInStore)
 	} else {
 		p("audit of the store: NOT PERFORMED %s", a.Error)
 	}

@@ -107,6 +107,8 @@ type auditData struct {
 	Capacity map[string]int
 	// Bookings lists every confirmed booking: person and slot.
 	Bookings []auditBooking
+	// Method says how the store was read.
+	Method string
 }
 
 type auditBooking struct {

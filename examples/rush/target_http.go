@@ -395,7 +395,7 @@ func (t *httpTarget) line(ctx context.Context) (int64, error) {
 // Audit reads every slot's count from the operator's figures and every
 // signed-in person's booking from GET /api/bookings/me, as that person.
 func (t *httpTarget) Audit(ctx context.Context) (auditData, error) {
-	d := auditData{Booked: map[string]int{}, Capacity: map[string]int{}}
+	d := auditData{Booked: map[string]int{}, Capacity: map[string]int{}, Method: "operator stats and GET /api/bookings/me per person"}
 	st, err := t.stats(ctx)
 	if err != nil {
 		return d, err

@@ -41,7 +41,9 @@ type libTarget struct {
 	sw     window.Switch
 	rdb    redis.UniversalClient
 	closer []func() error
-	noopK  string
+	// the crowd, for the audit
+	slotIDs []string
+	people  []string
 }
 
 // libParts are what newLibTarget needs beyond the configuration; tests
@@ -120,7 +122,11 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	if err != nil {
 		return nil, fmt.Errorf("slots: %w", err)
 	}
-	t := &libTarget{clk: clk, room: room, svc: svc, store: parts.slotStore, gate: gate, sw: sw, rdb: parts.rdb}
+	t := &libTarget{clk: clk, room: room, svc: svc, store: parts.slotStore, gate: gate, sw: sw, rdb: parts.rdb,
+		slotIDs: cr.slotIDs}
+	for _, p := range cr.people {
+		t.people = append(t.people, p.name)
+	}
 	if parts.auditStore != nil {
 		t.store = parts.auditStore
 	}
@@ -339,33 +345,75 @@ func (t *libTarget) line(ctx context.Context) (int64, error) {
 }
 
 // Audit reads the whole campaign: a snapshot when the store can take one
-// (both stores of the slots package can), else every slot's availability
-// (counts only: no per-person check).
+// (both stores of the slots package can). When the snapshot fails it
+// falls back to reading what it must slot by slot and person by person:
+// every slot's availability in batches, and every person's Lookup.
 func (t *libTarget) Audit(ctx context.Context) (auditData, error) {
-	d := auditData{Booked: map[string]int{}, Capacity: map[string]int{}}
 	if sn, ok := t.store.(slots.Snapshotter); ok {
 		snap, err := sn.Snapshot(ctx, t.clk.Now(), libCampaign)
+		if err == nil {
+			d := auditData{Booked: map[string]int{}, Capacity: map[string]int{}, Method: "snapshot"}
+			for _, a := range snap.Slots {
+				d.Booked[a.Slot] = a.Booked
+				d.Capacity[a.Slot] = a.Capacity
+			}
+			for _, b := range snap.Bookings {
+				d.Bookings = append(d.Bookings, auditBooking{Person: b.Person, Slot: b.Slot, ID: b.ID})
+			}
+			return d, nil
+		}
+		d, err2 := t.auditByLookup(ctx)
+		d.Method = "availability and lookup per person (snapshot failed: " + err.Error() + ")"
+		return d, err2
+	}
+	d, err := t.auditByLookup(ctx)
+	d.Method = "availability and lookup per person"
+	return d, err
+}
+
+// auditByLookup reads every slot's counts (in batches of slots.MaxBatch)
+// and every person's entry with Store.Lookup, 32 at a time.
+func (t *libTarget) auditByLookup(ctx context.Context) (auditData, error) {
+	d := auditData{Booked: map[string]int{}, Capacity: map[string]int{}}
+	now := t.clk.Now()
+	for i := 0; i < len(t.slotIDs); i += slots.MaxBatch {
+		av, err := t.store.Availability(ctx, now, libCampaign, t.slotIDs[i:min(i+slots.MaxBatch, len(t.slotIDs))])
 		if err != nil {
 			return d, err
 		}
-		for _, a := range snap.Slots {
+		for _, a := range av {
 			d.Booked[a.Slot] = a.Booked
 			d.Capacity[a.Slot] = a.Capacity
 		}
-		for _, b := range snap.Bookings {
-			d.Bookings = append(d.Bookings, auditBooking{Person: b.Person, Slot: b.Slot, ID: b.ID})
-		}
-		return d, nil
 	}
-	av, err := t.svc.Availability(ctx, libCampaign)
-	if err != nil {
-		return d, err
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	next := make(chan string, 64)
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				e, err := t.store.Lookup(ctx, now, libCampaign, p)
+				mu.Lock()
+				switch {
+				case err == nil && e.Booking != nil:
+					d.Bookings = append(d.Bookings, auditBooking{Person: p, Slot: e.Booking.Slot, ID: e.Booking.ID})
+				case err == nil, errors.Is(err, slots.ErrNotFound):
+				default:
+					firstErr = cmp(firstErr, err)
+				}
+				mu.Unlock()
+			}
+		}()
 	}
-	for _, a := range av {
-		d.Booked[a.Slot] = a.Booked
-		d.Capacity[a.Slot] = a.Capacity
+	for _, p := range t.people {
+		next <- p
 	}
-	return d, errors.New("store cannot list bookings (no slots.Snapshotter): per-person audit impossible")
+	close(next)
+	wg.Wait()
+	return d, firstErr
 }
 
 func (t *libTarget) Close() error {
