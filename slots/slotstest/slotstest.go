@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) slots.Store) {
 		fn   func(t *testing.T, s slots.Store)
 	}{
 		{"DefineAndAvailability", testDefine},
+		{"LargeCampaign", testLargeCampaign},
 		{"Hold", testHold},
 		{"Expiry", testExpiry},
 		{"ExpiryFirstCall", testExpiryFirstCall},
@@ -304,6 +305,50 @@ func testDefine(t *testing.T, s slots.Store) {
 	}
 	if a := x.avail(c2, later); len(a) != slots.MaxBatch || a[0].Slot != "batch-0001" {
 		t.Fatalf("Availability(all) of %d slots: %d, first %+v", slots.MaxBatch, len(a), a[0])
+	}
+}
+
+// testLargeCampaign: a campaign of many slots (more than one DefineSlots
+// batch, and more than a Lua script can unpack at once) reads whole, both
+// through Availability with no ids and through Snapshot when the store has
+// it. The July 2021 rush had thousands of clinic slots per campaign.
+func testLargeCampaign(t *testing.T, s slots.Store) {
+	const n = 3 * slots.MaxBatch
+	x := h{t, s}
+	for b := 0; b < n/slots.MaxBatch; b++ {
+		batch := make([]slots.Slot, slots.MaxBatch)
+		for i := range batch {
+			j := b*slots.MaxBatch + i
+			batch[i] = slots.Slot{ID: fmt.Sprintf("clinic-%05d", j), Capacity: 1 + j%3}
+		}
+		x.define(c1, t0, batch...)
+	}
+	x.hold(c1, t0, "clinic-02999", "p1", time.Minute)
+	a := x.avail(c1, t0)
+	if len(a) != n {
+		t.Fatalf("Availability(all) of %d slots returned %d", n, len(a))
+	}
+	for i, v := range a {
+		id := fmt.Sprintf("clinic-%05d", i)
+		want := slots.Availability{Slot: id, Capacity: 1 + i%3, Free: 1 + i%3}
+		if id == "clinic-02999" {
+			want.Held, want.Free = 1, want.Free-1
+		}
+		if v != want {
+			t.Fatalf("Availability(all)[%d] = %+v, want %+v", i, v, want)
+		}
+	}
+	if sn, ok := s.(slots.Snapshotter); ok {
+		snap, err := sn.Snapshot(context.Background(), t0, c1)
+		if err != nil {
+			t.Fatalf("Snapshot of %d slots: %v", n, err)
+		}
+		if len(snap.Slots) != n || len(snap.Holds) != 1 {
+			t.Fatalf("Snapshot: %d slots, %d holds; want %d, 1", len(snap.Slots), len(snap.Holds), n)
+		}
+		if err := snap.Check(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
