@@ -247,6 +247,10 @@ func (s *sim) observe(w *worker, pi int, p *person, st standing, plan bool) {
 		if !start {
 			return
 		}
+		if expiredTrick && !passExp.IsZero() && passExp.After(s.deadline()) {
+			// The pass would expire after the run is over: book instead.
+			expiredTrick = false
+		}
 		switch {
 		case expiredTrick:
 			// Wait for the pass to lapse, then try it.

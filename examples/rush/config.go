@@ -42,6 +42,7 @@ type config struct {
 	Double         float64
 	Retry          float64
 	Abandon        float64
+	AbandonWithin  time.Duration // abandoners leave within this of joining
 	Comeback       float64
 	Away           time.Duration // how long comebacks are away
 	Think          time.Duration // mean time from admission to hold
@@ -161,6 +162,7 @@ func defaultConfig() config {
 		Double:         0.03,
 		Retry:          0.03,
 		Abandon:        0.03,
+		AbandonWithin:  10 * time.Minute,
 		Comeback:       0.02,
 		Away:           5 * time.Minute,
 		Think:          20 * time.Second,
@@ -218,6 +220,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.Double, "double", c.Double, "share of double bookers (two devices)")
 	fs.Float64Var(&c.Retry, "retry", c.Retry, "share of people whose booking calls time out and are retried with the same key")
 	fs.Float64Var(&c.Abandon, "abandon", c.Abandon, "share of people who abandon the queue")
+	fs.DurationVar(&c.AbandonWithin, "abandon-within", c.AbandonWithin, "abandoners leave between a tenth of this and this long after joining")
 	fs.Float64Var(&c.Comeback, "comeback", c.Comeback, "share of people who are away when called and come back")
 	fs.DurationVar(&c.Away, "away", c.Away, "how long comebacks are away")
 	fs.DurationVar(&c.Think, "think", c.Think, "mean time from admission to hold (exponential)")
@@ -325,7 +328,7 @@ func (c *config) finish() error {
 		return bad("-people must be positive")
 	case c.Slots < 0 || c.SlotCapacity <= 0:
 		return bad("-slots must be >= 0 and -slot-capacity positive")
-	case c.Prequeue < 0 || c.SpikeWidth < 0 || c.Tail < 0 || c.Away < 0 || c.Think < 0 || c.ConfirmThink < 0:
+	case c.Prequeue < 0 || c.SpikeWidth < 0 || c.Tail < 0 || c.Away < 0 || c.Think < 0 || c.ConfirmThink < 0 || c.AbandonWithin < 0:
 		return bad("durations must not be negative")
 	case c.Early < 0 || c.Spike < 0 || c.Early+c.Spike > 1:
 		return bad("-early and -spike are shares: each >= 0, sum <= 1")

@@ -177,8 +177,9 @@ func newCrowd(c *config) *crowd {
 		default:
 			p.arrival = open + time.Duration(r.Float64()*float64(c.Tail))
 		}
-		// Abandoners leave 10 s to 10 min after joining.
-		p.quitAt = 10*time.Second + time.Duration(r.Float64()*float64(10*time.Minute))
+		// Abandoners leave between a tenth of -abandon-within and all of
+		// it after joining.
+		p.quitAt = time.Duration((0.1 + 0.9*r.Float64()) * float64(c.AbandonWithin))
 		cr.people[i] = p
 	}
 	cr.byArrival = make([]int32, len(cr.people))

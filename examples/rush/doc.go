@@ -64,13 +64,15 @@
 //   - -skippers: airplane-mode skippers: book at once with no pass, a forged
 //     pass (a real one with its signature altered), a borrowed pass (someone
 //     else's), or, after being admitted, with their own pass just past its
-//     expiry. Every attempt must be refused.
+//     expiry (unless it would expire after the run's end: then they just
+//     book). Every attempt must be refused.
 //   - -backdoor: back-door users: arrive early and book before the opening.
 //   - -double: double bookers: two devices join and hold at the same instant.
 //   - -retry: their hold and confirm calls "time out": the answer is dropped
 //     and the call repeated 2-5 s later with the same idempotency key; the
 //     repeat must give the same answer.
-//   - -abandon: leave the queue for good 10 s to 10 min after joining.
+//   - -abandon: leave the queue for good, between a tenth of
+//     -abandon-within (10 min) and all of it after joining, if still waiting.
 //   - -comeback: go away just before their number is called (less than half
 //     a minute of admissions ahead) and come back -away later.
 //

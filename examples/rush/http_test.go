@@ -29,7 +29,7 @@ func TestRushHTTP(t *testing.T) {
 		"-server-cmd", bin + " -addr {addr} -client-limit 0 -opens-in 5s -rate 600 -max-active 100",
 		"-people", "60", "-prequeue", "4s", "-spike-width", "2s", "-tail", "5s",
 		"-think", "1s", "-confirm-think", "500ms", "-poll-min", "1s", "-comeback", "0",
-		"-skippers", "0.15", "-backdoor", "0.1", "-double", "0.1", "-retry", "0.1",
+		"-skippers", "0.15", "-backdoor", "0.1", "-double", "0.1", "-retry", "0.1", "-abandon-within", "10s",
 		"-fault", "maintenance@3s+3s", "-max-wall", "2m",
 	}
 	cfg := testConfig(t, args...)

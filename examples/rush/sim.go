@@ -217,6 +217,23 @@ func (s *sim) moveClock(t time.Time) {
 	}
 }
 
+// deadline is the last instant the run may reach: -max-sim past the
+// opening, and with -realtime also -max-wall from the start.
+func (s *sim) deadline() time.Time {
+	d := s.instant(s.tickOffset(s.endTick))
+	if s.sclk == nil {
+		d = minTime(d, s.wall0.Add(s.cfg.MaxWall))
+	}
+	return d
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
 // now is the instant a handler acts at: the tick's instant in simulated
 // time, the wall clock with -realtime.
 func (s *sim) now(w *worker) time.Time {
