@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"github.com/gatehouse-go/gatehouse/internal/redisproc"
 )
 
 // httpTarget drives a running examples/reservation server over loopback
@@ -466,7 +467,7 @@ type serverProc struct {
 // loopback address, reads the operator token it prints, and waits until
 // /healthz answers.
 func startServer(ctx context.Context, command string) (*serverProc, error) {
-	port, err := freeLoopbackPort(false)
+	port, err := redisproc.FreePort(false)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,9 @@
 // ports chosen by the kernel (never 6379), in a temporary directory, and
 // stopped when the test ends.
 //
-// It is the one place in gatehouse that knows how to run Redis for a test.
+// It is the one place in gatehouse that knows how to run Redis for a test;
+// the processes themselves are managed by internal/redisproc, which the rush
+// simulator also uses outside tests.
 // When the redis-server binary is missing the calling test is skipped, unless
 // the environment variable GATEHOUSE_REQUIRE_REDIS is set to a non-empty
 // value, in which case the test fails: CI sets it so that Redis-backed tests

@@ -1,34 +1,19 @@
 package redistest
 
 import (
-	"bytes"
-	"context"
-	"errors"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/redisproc"
 	"github.com/redis/go-redis/v9"
 )
 
 // RequireEnv is the environment variable that turns a missing redis-server
 // binary from a skip into a test failure.
 const RequireEnv = "GATEHOUSE_REQUIRE_REDIS"
-
-// forbiddenPort is the default Redis port. A test must never touch it: a
-// developer's own Redis may be listening there.
-const forbiddenPort = 6379
-
-// startTimeout bounds how long a server may take to answer PING.
-const startTimeout = 15 * time.Second
 
 // Options configures a server. The zero value is a plain in-memory server
 // with persistence off, its data directory under t.TempDir().
@@ -41,6 +26,14 @@ type Options struct {
 	// Args are extra configuration directives passed on the command line,
 	// such as []string{"--maxmemory", "10mb"}.
 	Args []string
+}
+
+func (o Options) proc(dir string, cluster bool) redisproc.Options {
+	p := redisproc.Options{Dir: dir, Cluster: cluster, Args: o.Args}
+	if o.AOF {
+		p.Fsync = "always"
+	}
+	return p
 }
 
 // binaries looks up redis-server (and redis-cli when cli is true), skipping or
@@ -76,47 +69,10 @@ func Available() bool {
 	return err == nil
 }
 
-// freePort asks the kernel for a free loopback port. With bus set it also
-// requires port+10000 (the cluster bus port) to be free.
-func freePort(bus bool) (int, error) {
-	for range 100 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if port == forbiddenPort || port == forbiddenPort+10000 {
-			continue
-		}
-		if bus {
-			if port+10000 > 65535 {
-				continue
-			}
-			lb, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000))
-			if err != nil {
-				continue
-			}
-			lb.Close()
-		}
-		return port, nil
-	}
-	return 0, errors.New("redistest: no free loopback port found")
-}
-
 // Server is one redis-server process owned by a test.
 type Server struct {
-	t       testing.TB
-	bin     string
-	port    int
-	dir     string
-	args    []string
-	logPath string
-	cluster bool
-
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
+	t testing.TB
+	p *redisproc.Server
 }
 
 // Start runs a standalone redis-server for the duration of t. It skips t
@@ -132,100 +88,24 @@ func start(t testing.TB, bin string, opts Options, cluster bool) *Server {
 	dir := opts.Dir
 	if dir == "" {
 		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+	}
+	p, err := redisproc.Start(bin, opts.proc(dir, cluster))
+	if err != nil {
 		t.Fatalf("redistest: %v", err)
 	}
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort(cluster)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := &Server{t: t, bin: bin, port: port, dir: dir, logPath: filepath.Join(dir, "redis.log"), cluster: cluster}
-		s.args = []string{
-			"--port", strconv.Itoa(port),
-			"--bind", "127.0.0.1",
-			"--protected-mode", "no",
-			"--dir", dir,
-			"--logfile", s.logPath,
-			"--save", "",
-			"--daemonize", "no",
-		}
-		if opts.AOF {
-			s.args = append(s.args, "--appendonly", "yes", "--appendfsync", "always")
-		} else {
-			s.args = append(s.args, "--appendonly", "no")
-		}
-		if cluster {
-			s.args = append(s.args,
-				"--cluster-enabled", "yes",
-				"--cluster-config-file", "nodes.conf",
-				"--cluster-node-timeout", "5000",
-			)
-		}
-		s.args = append(s.args, opts.Args...)
-		if lastErr = s.launch(); lastErr == nil {
-			t.Cleanup(s.Stop)
-			return s
-		}
-	}
-	t.Fatalf("redistest: could not start redis-server: %v", lastErr)
-	return nil
-}
-
-// launch starts the process and waits until it answers PING.
-func (s *Server) launch() error {
-	cmd := exec.Command(s.bin, s.args...)
-	setProcAttr(cmd)
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	s.mu.Lock()
-	s.cmd, s.done = cmd, done
-	s.mu.Unlock()
-
-	c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1, DialTimeout: time.Second})
-	defer c.Close()
-	deadline := time.Now().Add(startTimeout)
-	for {
-		select {
-		case <-done:
-			return fmt.Errorf("redis-server on port %d exited at start: %s", s.port, s.logTail())
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return nil
-		}
-		// While loading the AOF a restarted server answers LOADING: wait.
-		if time.Now().After(deadline) {
-			s.kill()
-			return fmt.Errorf("redis-server on port %d did not answer PING in %v: %v; log: %s", s.port, startTimeout, err, s.logTail())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (s *Server) logTail() string {
-	b, _ := os.ReadFile(s.logPath)
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return string(bytes.TrimSpace(b))
+	s := &Server{t: t, p: p}
+	t.Cleanup(s.Stop)
+	return s
 }
 
 // Addr is the server's host:port on the loopback interface.
-func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
+func (s *Server) Addr() string { return s.p.Addr() }
 
 // Port is the server's TCP port.
-func (s *Server) Port() int { return s.port }
+func (s *Server) Port() int { return s.p.Port() }
 
 // Dir is the server's data directory.
-func (s *Server) Dir() string { return s.dir }
+func (s *Server) Dir() string { return s.p.Dir() }
 
 // Client returns a new client for the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {
@@ -234,85 +114,30 @@ func (s *Server) Client() *redis.Client {
 	return c
 }
 
-// kill sends SIGKILL and waits for the process to be reaped.
-func (s *Server) kill() {
-	s.mu.Lock()
-	cmd, done := s.cmd, s.done
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	cmd.Process.Kill()
-	<-done
-}
-
 // Kill stops the server with SIGKILL, as a crash would: nothing is flushed
 // beyond what the configured fsync policy already wrote.
-func (s *Server) Kill() {
-	s.t.Helper()
-	s.kill()
-}
+func (s *Server) Kill() { s.p.Kill() }
 
 // Restart starts the server again on the same port, data directory and
 // configuration, after Kill or Stop, and waits until it answers; a cluster
-// node also waits until it reports cluster_state:ok again.
+// node also waits until it reports cluster_state:ok again. It fails the
+// test if the server does not come back.
 func (s *Server) Restart() {
 	s.t.Helper()
-	s.kill()
-	var err error
-	for range 50 {
-		if err = s.launch(); err == nil {
-			if s.cluster {
-				if err := s.waitClusterOK(startTimeout); err != nil {
-					s.t.Fatal(err)
-				}
-			}
-			return
-		}
-		// The port may still be held for a moment by the dead process.
-		time.Sleep(100 * time.Millisecond)
+	if err := s.p.Restart(); err != nil {
+		s.t.Fatal(err)
 	}
-	s.t.Fatalf("redistest: restart on port %d: %v", s.port, err)
-}
-
-// waitClusterOK polls CLUSTER INFO on this node until cluster_state:ok.
-func (s *Server) waitClusterOK(timeout time.Duration) error {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(timeout)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		info, err := c.ClusterInfo(ctx).Result()
-		cancel()
-		if err == nil && strings.Contains(info, "cluster_state:ok") {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("redistest: node %s not cluster_state:ok after %v (%v)", s.Addr(), timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := s.p.WaitClusterOK(redisproc.DefaultStartTimeout); err != nil {
+		s.t.Fatal(err)
 	}
 }
 
 // Running reports whether the process is alive.
-func (s *Server) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cmd == nil {
-		return false
-	}
-	select {
-	case <-s.done:
-		return false
-	default:
-		return true
-	}
-}
+func (s *Server) Running() bool { return s.p.Running() }
 
 // Stop ends the server. It is registered with t.Cleanup by Start and is safe
 // to call more than once.
-func (s *Server) Stop() { s.kill() }
+func (s *Server) Stop() { s.p.Kill() }
 
 // Cluster is a Redis Cluster of three masters (no replicas) owned by a test.
 type Cluster struct {
@@ -338,27 +163,18 @@ func StartCluster(t testing.TB, opts Options) *Cluster {
 		}
 		c.Servers = append(c.Servers, start(t, bin, o, true))
 	}
-	args := []string{"--cluster", "create"}
-	for _, s := range c.Servers {
-		args = append(args, s.Addr())
+	if err := redisproc.CreateCluster(cli, c.procs(), redisproc.DefaultStartTimeout); err != nil {
+		t.Fatal(err)
 	}
-	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
-	out, err := exec.Command(cli, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("redistest: redis-cli --cluster create: %v\n%s", err, out)
-	}
-	c.WaitReady()
 	return c
 }
 
-// WaitReady blocks until every node reports cluster_state:ok and all agree
-// on the slot map, failing the test after a bound. StartCluster calls it;
-// fault tests call it after restarting nodes.
-func (c *Cluster) WaitReady() {
-	c.t.Helper()
-	if err := c.waitReady(startTimeout); err != nil {
-		c.t.Fatal(err)
+func (c *Cluster) procs() []*redisproc.Server {
+	p := make([]*redisproc.Server, len(c.Servers))
+	for i, s := range c.Servers {
+		p[i] = s.p
 	}
+	return p
 }
 
 // Addrs are the node addresses, for redis.ClusterOptions.Addrs.
@@ -377,69 +193,12 @@ func (c *Cluster) Client() *redis.ClusterClient {
 	return cc
 }
 
-// waitReady polls every node until each says cluster_state:ok and they all
-// return the same slot map covering the 16384 slots.
-func (c *Cluster) waitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	var last string
-	for time.Now().Before(deadline) {
-		ok, why := c.ready()
-		if ok {
-			return nil
-		}
-		last = why
-		time.Sleep(50 * time.Millisecond)
+// WaitReady blocks until every node reports cluster_state:ok and all agree
+// on the slot map, failing the test after a bound. StartCluster calls it;
+// fault tests call it after restarting nodes.
+func (c *Cluster) WaitReady() {
+	c.t.Helper()
+	if err := redisproc.WaitCluster(c.procs(), redisproc.DefaultStartTimeout); err != nil {
+		c.t.Fatal(err)
 	}
-	return fmt.Errorf("redistest: cluster not ready after %v: %s", timeout, last)
-}
-
-func (c *Cluster) ready() (bool, string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	var want string
-	for _, s := range c.Servers {
-		cl := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1})
-		info, err := cl.ClusterInfo(ctx).Result()
-		if err != nil {
-			cl.Close()
-			return false, err.Error()
-		}
-		if !strings.Contains(info, "cluster_state:ok") {
-			cl.Close()
-			return false, s.Addr() + " is not cluster_state:ok"
-		}
-		shards, err := cl.ClusterSlots(ctx).Result()
-		cl.Close()
-		if err != nil {
-			return false, err.Error()
-		}
-		view, covered := slotView(shards)
-		if covered != 16384 {
-			return false, fmt.Sprintf("%s sees %d of 16384 slots", s.Addr(), covered)
-		}
-		if want == "" {
-			want = view
-		} else if view != want {
-			return false, "nodes disagree on the slot map"
-		}
-	}
-	return true, ""
-}
-
-// slotView renders a slot map in a canonical form and counts the slots it
-// covers.
-func slotView(shards []redis.ClusterSlot) (string, int) {
-	ranges := make([]string, 0, len(shards))
-	covered := 0
-	for _, sh := range shards {
-		addr := ""
-		if len(sh.Nodes) > 0 {
-			addr = sh.Nodes[0].Addr
-		}
-		ranges = append(ranges, fmt.Sprintf("%05d-%05d@%s", sh.Start, sh.End, addr))
-		covered += sh.End - sh.Start + 1
-	}
-	// Sort so that the order nodes list shards in does not matter.
-	sort.Strings(ranges)
-	return strings.Join(ranges, ","), covered
 }

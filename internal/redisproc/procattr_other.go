@@ -1,9 +1,9 @@
 //go:build !linux
 
-package redistest
+package redisproc
 
 import "os/exec"
 
 // setProcAttr does nothing where the kernel has no parent-death signal;
-// t.Cleanup still stops the server.
+// the caller must still Kill the server.
 func setProcAttr(cmd *exec.Cmd) {}
