@@ -88,25 +88,37 @@ func (s *server) renderBook(w http.ResponseWriter, r *http.Request, status int, 
 	s.render(w, r, status, "book", view{Title: "Choose a slot", Session: &sess, Errors: errs, Data: v})
 }
 
-// bookHold holds the chosen slot and shows the confirmation page.
-func (s *server) bookHold(w http.ResponseWriter, r *http.Request) {
-	now := s.clk.Now()
-	sess, ok := s.needSession(w, r, now)
-	if !ok {
-		return
+// pageForm starts the POST of a booking page's form: the signed-in
+// session, the parsed form, the slot it names (when withSlot: one on offer)
+// and its idempotency key. When one is missing or wrong it has answered,
+// with again re-rendering the page with its message, and ok is false.
+func (s *server) pageForm(w http.ResponseWriter, r *http.Request,
+	again func(http.ResponseWriter, *http.Request, int, []fieldError), withSlot bool) (sess session, slot, key string, ok bool) {
+	if sess, ok = s.needSession(w, r, s.clk.Now()); !ok {
+		return sess, "", "", false
 	}
 	if err := r.ParseForm(); err != nil {
 		s.badBody(w, r, err)
-		return
+		return sess, "", "", false
 	}
-	slot := r.PostForm.Get("slot")
-	if errs := s.checkSlot(slot); errs != nil {
-		s.renderBook(w, r, http.StatusUnprocessableEntity, []fieldError{{Message: "Choose one of the slots on offer."}})
-		return
+	if withSlot {
+		slot = r.PostForm.Get("slot")
+		if errs := s.checkSlot(slot); errs != nil {
+			again(w, r, http.StatusUnprocessableEntity, []fieldError{{Message: "Choose one of the slots on offer."}})
+			return sess, "", "", false
+		}
 	}
-	key, ok := s.idempotencyKey(r, sess)
+	if key, ok = s.idempotencyKey(r, sess); !ok {
+		again(w, r, http.StatusBadRequest, []fieldError{{Message: "The form was damaged; please try again."}})
+		return sess, "", "", false
+	}
+	return sess, slot, key, true
+}
+
+// bookHold holds the chosen slot and shows the confirmation page.
+func (s *server) bookHold(w http.ResponseWriter, r *http.Request) {
+	sess, slot, key, ok := s.pageForm(w, r, s.renderBook, true)
 	if !ok {
-		s.renderBook(w, r, http.StatusBadRequest, []fieldError{{Message: "The form was damaged; please try again."}})
 		return
 	}
 	h, err := s.booking.Hold(s.bookingCtx(r, sess), slots.HoldRequest{
@@ -160,18 +172,8 @@ func (s *server) holdPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) bookConfirm(w http.ResponseWriter, r *http.Request) {
-	now := s.clk.Now()
-	sess, ok := s.needSession(w, r, now)
+	sess, _, key, ok := s.pageForm(w, r, s.renderBook, false)
 	if !ok {
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		s.badBody(w, r, err)
-		return
-	}
-	key, ok := s.idempotencyKey(r, sess)
-	if !ok {
-		s.renderBook(w, r, http.StatusBadRequest, []fieldError{{Message: "The form was damaged; please try again."}})
 		return
 	}
 	if _, err := s.confirm(r, sess, r.PathValue("id"), key); err != nil {
@@ -182,18 +184,8 @@ func (s *server) bookConfirm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) bookRelease(w http.ResponseWriter, r *http.Request) {
-	now := s.clk.Now()
-	sess, ok := s.needSession(w, r, now)
+	sess, _, key, ok := s.pageForm(w, r, s.renderBook, false)
 	if !ok {
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		s.badBody(w, r, err)
-		return
-	}
-	key, ok := s.idempotencyKey(r, sess)
-	if !ok {
-		s.renderBook(w, r, http.StatusBadRequest, []fieldError{{Message: "The form was damaged; please try again."}})
 		return
 	}
 	err := s.booking.Cancel(r.Context(), slots.CancelRequest{
@@ -249,23 +241,8 @@ func (s *server) renderBooking(w http.ResponseWriter, r *http.Request, status in
 }
 
 func (s *server) bookingMove(w http.ResponseWriter, r *http.Request) {
-	now := s.clk.Now()
-	sess, ok := s.needSession(w, r, now)
+	sess, to, key, ok := s.pageForm(w, r, s.renderBooking, true)
 	if !ok {
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		s.badBody(w, r, err)
-		return
-	}
-	to := r.PostForm.Get("slot")
-	if errs := s.checkSlot(to); errs != nil {
-		s.renderBooking(w, r, http.StatusUnprocessableEntity, []fieldError{{Message: "Choose one of the slots on offer."}})
-		return
-	}
-	key, ok := s.idempotencyKey(r, sess)
-	if !ok {
-		s.renderBooking(w, r, http.StatusBadRequest, []fieldError{{Message: "The form was damaged; please try again."}})
 		return
 	}
 	if _, err := s.move(r, sess, to, key); err != nil {
@@ -276,18 +253,8 @@ func (s *server) bookingMove(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) bookingCancel(w http.ResponseWriter, r *http.Request) {
-	now := s.clk.Now()
-	sess, ok := s.needSession(w, r, now)
+	sess, _, key, ok := s.pageForm(w, r, s.renderBooking, false)
 	if !ok {
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		s.badBody(w, r, err)
-		return
-	}
-	key, ok := s.idempotencyKey(r, sess)
-	if !ok {
-		s.renderBooking(w, r, http.StatusBadRequest, []fieldError{{Message: "The form was damaged; please try again."}})
 		return
 	}
 	if _, err := s.cancelBooking(r, sess, key); err != nil {
