@@ -238,27 +238,40 @@ func (s *server) apiPerson(w http.ResponseWriter, r *http.Request) (session, boo
 	return s.needSession(w, r, s.clk.Now())
 }
 
-func (s *server) apiHold(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.apiPerson(w, r)
-	if !ok {
-		return
+// apiRequest starts a mutating API call: the signed-in session, the slot
+// its JSON body names (when withSlot: {"slot"}, one on offer) and its
+// idempotency key. When one is missing or wrong it has answered with a
+// problem, and ok is false.
+func (s *server) apiRequest(w http.ResponseWriter, r *http.Request, withSlot bool) (sess session, slot, key string, ok bool) {
+	if sess, ok = s.apiPerson(w, r); !ok {
+		return sess, "", "", false
 	}
-	var req slotRequest
-	if err := decodeJSON(r, &req); err != nil {
-		s.badBody(w, r, err)
-		return
+	if withSlot {
+		var req slotRequest
+		if err := decodeJSON(r, &req); err != nil {
+			s.badBody(w, r, err)
+			return sess, "", "", false
+		}
+		if errs := s.checkSlot(req.Slot); errs != nil {
+			s.invalid(w, r, errs)
+			return sess, "", "", false
+		}
+		slot = req.Slot
 	}
-	if errs := s.checkSlot(req.Slot); errs != nil {
-		s.invalid(w, r, errs)
-		return
-	}
-	key, ok := s.idempotencyKey(r, sess)
-	if !ok {
+	if key, ok = s.idempotencyKey(r, sess); !ok {
 		s.invalid(w, r, []fieldError{{Field: "Idempotency-Key", Message: "must be 1 to 128 printable ASCII characters without spaces"}})
+		return sess, "", "", false
+	}
+	return sess, slot, key, true
+}
+
+func (s *server) apiHold(w http.ResponseWriter, r *http.Request) {
+	sess, slot, key, ok := s.apiRequest(w, r, true)
+	if !ok {
 		return
 	}
 	h, err := s.booking.Hold(s.bookingCtx(r, sess), slots.HoldRequest{
-		Campaign: slotCampaign, Slot: req.Slot, Person: s.personID(sess), Key: key,
+		Campaign: slotCampaign, Slot: slot, Person: s.personID(sess), Key: key,
 	})
 	if err != nil {
 		s.bookingError(w, r, err)
@@ -268,13 +281,8 @@ func (s *server) apiHold(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) apiConfirm(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.apiPerson(w, r)
+	sess, _, key, ok := s.apiRequest(w, r, false)
 	if !ok {
-		return
-	}
-	key, ok := s.idempotencyKey(r, sess)
-	if !ok {
-		s.invalid(w, r, []fieldError{{Field: "Idempotency-Key", Message: "must be 1 to 128 printable ASCII characters without spaces"}})
 		return
 	}
 	b, err := s.confirm(r, sess, r.PathValue("id"), key)
@@ -303,13 +311,8 @@ func (s *server) confirm(r *http.Request, sess session, holdID, key string) (slo
 }
 
 func (s *server) apiRelease(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.apiPerson(w, r)
+	sess, _, key, ok := s.apiRequest(w, r, false)
 	if !ok {
-		return
-	}
-	key, ok := s.idempotencyKey(r, sess)
-	if !ok {
-		s.invalid(w, r, []fieldError{{Field: "Idempotency-Key", Message: "must be 1 to 128 printable ASCII characters without spaces"}})
 		return
 	}
 	if err := s.booking.Cancel(r.Context(), slots.CancelRequest{
@@ -357,25 +360,11 @@ func (s *server) myBooking(ctx context.Context, sess session) (slots.Booking, er
 }
 
 func (s *server) apiMove(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.apiPerson(w, r)
+	sess, slot, key, ok := s.apiRequest(w, r, true)
 	if !ok {
 		return
 	}
-	var req slotRequest
-	if err := decodeJSON(r, &req); err != nil {
-		s.badBody(w, r, err)
-		return
-	}
-	if errs := s.checkSlot(req.Slot); errs != nil {
-		s.invalid(w, r, errs)
-		return
-	}
-	key, ok := s.idempotencyKey(r, sess)
-	if !ok {
-		s.invalid(w, r, []fieldError{{Field: "Idempotency-Key", Message: "must be 1 to 128 printable ASCII characters without spaces"}})
-		return
-	}
-	b, err := s.move(r, sess, req.Slot, key)
+	b, err := s.move(r, sess, slot, key)
 	if err != nil {
 		s.bookingError(w, r, err)
 		return
@@ -394,13 +383,8 @@ func (s *server) move(r *http.Request, sess session, to, key string) (slots.Book
 }
 
 func (s *server) apiCancel(w http.ResponseWriter, r *http.Request) {
-	sess, ok := s.apiPerson(w, r)
+	sess, _, key, ok := s.apiRequest(w, r, false)
 	if !ok {
-		return
-	}
-	key, ok := s.idempotencyKey(r, sess)
-	if !ok {
-		s.invalid(w, r, []fieldError{{Field: "Idempotency-Key", Message: "must be 1 to 128 printable ASCII characters without spaces"}})
 		return
 	}
 	id, err := s.cancelBooking(r, sess, key)
