@@ -29,10 +29,10 @@ type memoryStore struct {
 var _ Store = (*memoryStore)(nil)
 
 type memRoom struct {
-	mu         sync.Mutex
-	commitment string
-	opening    int64
-	latest     int64 // latest now seen (ms)
+	mu      sync.Mutex
+	seed    Seed
+	opening int64
+	latest  int64 // latest now seen (ms)
 
 	n, s uint64
 	e    int64 // -1 until fixed
@@ -94,6 +94,21 @@ func (h *leaseHeap) Pop() any {
 	return x
 }
 
+// begin starts a call: it refuses a done context, returns room locked
+// (the caller unlocks it), and brings it to now, returned in ms.
+func (m *memoryStore) begin(ctx context.Context, room string, p Params, now time.Time) (*memRoom, int64, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	r, err := m.room(room, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	t := r.clamp(now)
+	r.prep(t, p)
+	return r, t, nil
+}
+
 func (m *memoryStore) room(room string, p Params) (*memRoom, error) {
 	if err := validRoomName(room); err != nil {
 		return nil, err
@@ -105,18 +120,18 @@ func (m *memoryStore) room(room string, p Params) (*memRoom, error) {
 	r := m.rooms[room]
 	if r == nil {
 		r = &memRoom{
-			commitment: p.Seed.Commitment(),
-			opening:    ms(p.Opening),
-			e:          -1,
-			ids:        make(map[IdentityHash]*memRecord),
-			active:     make(map[uint64]int64),
-			returning:  make(map[uint64]bool),
+			seed:      p.Seed,
+			opening:   ms(p.Opening),
+			e:         -1,
+			ids:       make(map[IdentityHash]*memRecord),
+			active:    make(map[uint64]int64),
+			returning: make(map[uint64]bool),
 		}
 		m.rooms[room] = r
 	}
 	m.mu.Unlock()
 	r.mu.Lock()
-	if r.opening != ms(p.Opening) || r.commitment != p.Seed.Commitment() {
+	if r.opening != ms(p.Opening) || r.seed != p.Seed {
 		r.mu.Unlock()
 		return nil, fmt.Errorf("%w: room %q was first called with another opening or seed", ErrMisconfigured, room)
 	}
@@ -265,16 +280,11 @@ func (m *memoryStore) Status(ctx context.Context, room string, p Params, id Iden
 }
 
 func (m *memoryStore) visit(ctx context.Context, room string, p Params, id IdentityHash, now time.Time, join bool) (Record, error) {
-	if err := ctx.Err(); err != nil {
-		return Record{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	r, err := m.room(room, p)
+	r, t, err := m.begin(ctx, room, p, now)
 	if err != nil {
 		return Record{}, err
 	}
 	defer r.mu.Unlock()
-	t := r.clamp(now)
-	r.prep(t, p)
 	rec := r.ids[id]
 	isNew := false
 	if rec == nil {
@@ -356,16 +366,11 @@ func (r *memRoom) record(rec *memRecord) Record {
 }
 
 func (m *memoryStore) Done(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (Record, error) {
-	if err := ctx.Err(); err != nil {
-		return Record{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	r, err := m.room(room, p)
+	r, t, err := m.begin(ctx, room, p, now)
 	if err != nil {
 		return Record{}, err
 	}
 	defer r.mu.Unlock()
-	t := r.clamp(now)
-	r.prep(t, p)
 	rec := r.ids[id]
 	if rec == nil {
 		r.advance(t, p)
@@ -389,16 +394,11 @@ func (m *memoryStore) Done(ctx context.Context, room string, p Params, id Identi
 }
 
 func (m *memoryStore) Advance(ctx context.Context, room string, p Params, now time.Time) (Line, error) {
-	if err := ctx.Err(); err != nil {
-		return Line{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	r, err := m.room(room, p)
+	r, t, err := m.begin(ctx, room, p, now)
 	if err != nil {
 		return Line{}, err
 	}
 	defer r.mu.Unlock()
-	t := r.clamp(now)
-	r.prep(t, p)
 	r.advance(t, p)
 	return r.line(), nil
 }
