@@ -61,6 +61,23 @@ local function remember(key, fp, out)
   return out
 end
 
+-- owned reads the outcome recorded for key and person p's record, for a
+-- call on p's hold or booking id (Confirm, Cancel). It returns the answer
+-- when the call is already decided (the recorded outcome, or a refusal it
+-- now remembers: no such record, another id, expired), else nil and the
+-- record with its state, slot, created and expires fields.
+local function owned(key, fp, id, p)
+  local d = redis.call('HMGET', K_DATA, 'k:' .. key, 'p:' .. p)
+  local out = recall(d[1], fp)
+  if out then return out end
+  local rec = d[2]
+  if not rec then return remember(key, fp, '!NOTFOUND') end
+  local rid, st, s, _, c, e = parse(rec)
+  if rid ~= id then return remember(key, fp, '!NOTFOUND') end
+  if st == 'X' or (st == 'H' and tonumber(e) <= now) then return remember(key, fp, '!EXPIRED') end
+  return nil, rec, st, s, c, e
+end
+
 -- purgeHolds expires every hold due at now (all of them: counts must be
 -- exact), leaving a trace of each for the retention, and returns the new
 -- lower bound of pending expiries (false if none).
@@ -181,14 +198,8 @@ return rec
 // ARGV: 3 key, 4 fingerprint, 5 hold id, 6 person.
 var confirmScript = redis.NewScript(preludeLua + `
 local key, fp, id, p = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local d = redis.call('HMGET', K_DATA, 'k:' .. key, 'p:' .. p)
-local out = recall(d[1], fp)
+local out, rec, st, s, c, e = owned(key, fp, id, p)
 if out then return out end
-local rec = d[2]
-if not rec then return remember(key, fp, '!NOTFOUND') end
-local rid, st, s, pp, c, e = parse(rec)
-if rid ~= id then return remember(key, fp, '!NOTFOUND') end
-if st == 'X' or (st == 'H' and tonumber(e) <= now) then return remember(key, fp, '!EXPIRED') end
 if st == 'B' then return remember(key, fp, rec) end
 rec = id .. '|B|' .. s .. '|' .. p .. '|' .. c .. '|' .. e .. '|' .. ARGV[1]
 redis.call('HINCRBY', K_DATA, 'b:' .. s, 1)
@@ -200,14 +211,8 @@ return rec
 // ARGV: 3 key, 4 fingerprint, 5 id, 6 person.
 var cancelScript = redis.NewScript(preludeLua + `
 local key, fp, id, p = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local d = redis.call('HMGET', K_DATA, 'k:' .. key, 'p:' .. p)
-local out = recall(d[1], fp)
+local out, rec, st, s, c, e = owned(key, fp, id, p)
 if out then return out end
-local rec = d[2]
-if not rec then return remember(key, fp, '!NOTFOUND') end
-local rid, st, s, pp, c, e = parse(rec)
-if rid ~= id then return remember(key, fp, '!NOTFOUND') end
-if st == 'X' or (st == 'H' and tonumber(e) <= now) then return remember(key, fp, '!EXPIRED') end
 redis.call('HINCRBY', K_DATA, 'u:' .. s, -1)
 if st == 'B' then redis.call('HINCRBY', K_DATA, 'b:' .. s, -1) end
 redis.call('HDEL', K_DATA, 'p:' .. p)
