@@ -507,15 +507,7 @@ func (s *sim) hold(w *worker, pi int, p *person, dev int, retry bool) {
 		}
 	}
 	p.mu.Lock()
-	p.retryFirst[dev] = retryRec{}
-	if k.unknown() || k == kMaintenance || k == kLimited {
-		// Unknown outcome (or a refusal before the store): same key again.
-		rec.set, rec.kind = true, kUnavailable
-		p.retryFirst[dev] = rec
-		p.uncertain = p.uncertain || k.unknown()
-	} else {
-		p.uncertain = false
-	}
+	p.settle(dev, rec, k)
 	if k == kOK {
 		p.holds[dev], p.holding[dev] = h, true
 		p.errs = 0
@@ -626,14 +618,7 @@ func (s *sim) confirm(w *worker, pi int, p *person, dev int, retry bool) {
 		return
 	}
 	p.mu.Lock()
-	p.retryFirst[dev] = retryRec{}
-	if k.unknown() || k == kMaintenance || k == kLimited {
-		rec.set, rec.kind = true, kUnavailable
-		p.retryFirst[dev] = rec
-		p.uncertain = p.uncertain || k.unknown()
-	} else {
-		p.uncertain = false
-	}
+	p.settle(dev, rec, k)
 	if k == kOK {
 		p.booked = true
 		p.holding[dev] = false
@@ -671,5 +656,20 @@ func (s *sim) confirm(w *worker, pi int, p *person, dev int, retry bool) {
 		if !s.errored(pi, p) {
 			w.after(s.backoff(w, p.errCount()), event{p: int32(pi), act: actConfirmRetry, dev: uint8(dev)})
 		}
+	}
+}
+
+// settle records the outcome k of a call made from device dev with retry
+// record rec; p.mu must be held. An unknown outcome, or a refusal before
+// the store (maintenance, the client limit), keeps rec so that the retry
+// sends the same idempotency key; any other outcome clears it.
+func (p *person) settle(dev int, rec retryRec, k kind) {
+	p.retryFirst[dev] = retryRec{}
+	if k.unknown() || k == kMaintenance || k == kLimited {
+		rec.set, rec.kind = true, kUnavailable
+		p.retryFirst[dev] = rec
+		p.uncertain = p.uncertain || k.unknown()
+	} else {
+		p.uncertain = false
 	}
 }
