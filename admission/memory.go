@@ -381,9 +381,7 @@ func (m *memoryStore) Done(ctx context.Context, room string, p Params, id Identi
 		rec.done = true
 		if rec.place >= 0 {
 			pl := uint64(rec.place)
-			if _, ok := r.active[pl]; ok {
-				delete(r.active, pl) // the heap entry goes stale
-			}
+			delete(r.active, pl) // the heap entry, if any, goes stale
 			r.removeReturner(pl)
 		}
 	}

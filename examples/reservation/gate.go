@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/internal/problem"
-	"github.com/gatehouse-go/gatehouse/window"
 )
 
 // guard is the gate around the whole mux (window.Gate.Guard): a request
@@ -167,9 +166,8 @@ type bookerKey struct{}
 
 // booker is who is booking, for commitGate.
 type booker struct {
-	sess  session
-	pass  string
-	phase window.Phase
+	sess session
+	pass string
 }
 
 func withBooker(ctx context.Context, b booker) context.Context {

@@ -315,7 +315,7 @@ func clusterReady(servers []*Server) (bool, string) {
 			cl.Close()
 			return false, s.Addr() + " is not cluster_state:ok"
 		}
-		shards, err := cl.ClusterSlots(ctx).Result()
+		shards, err := cl.ClusterShards(ctx).Result()
 		cl.Close()
 		if err != nil {
 			return false, err.Error()
@@ -335,16 +335,20 @@ func clusterReady(servers []*Server) (bool, string) {
 
 // slotView renders a slot map in a canonical form and counts the slots it
 // covers.
-func slotView(shards []redis.ClusterSlot) (string, int) {
-	ranges := make([]string, 0, len(shards))
+func slotView(shards []redis.ClusterShard) (string, int) {
+	var ranges []string
 	covered := 0
 	for _, sh := range shards {
 		addr := ""
-		if len(sh.Nodes) > 0 {
-			addr = sh.Nodes[0].Addr
+		for _, n := range sh.Nodes {
+			if n.Role == "master" {
+				addr = fmt.Sprintf("%s:%d", n.IP, n.Port)
+			}
 		}
-		ranges = append(ranges, fmt.Sprintf("%05d-%05d@%s", sh.Start, sh.End, addr))
-		covered += sh.End - sh.Start + 1
+		for _, r := range sh.Slots {
+			ranges = append(ranges, fmt.Sprintf("%05d-%05d@%s", r.Start, r.End, addr))
+			covered += int(r.End - r.Start + 1)
+		}
 	}
 	// Sort so that the order nodes list shards in does not matter.
 	sort.Strings(ranges)
