@@ -121,6 +121,9 @@ func Start(bin string, o Options) (*Server, error) {
 			"--logfile", s.logPath,
 			"--save", "",
 			"--daemonize", "no",
+			// Fault tests stall the server with DEBUG SLEEP, from
+			// loopback only.
+			"--enable-debug-command", "local",
 		}
 		switch o.Fsync {
 		case "", "off":
@@ -228,6 +231,27 @@ func (s *Server) Restart() error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("redisproc: restart on port %d: %w", s.port, err)
+}
+
+// Pause stops the process with SIGSTOP, as a slow fork, a swapped-out
+// server or a network blip looks to a client: connections stay open and
+// nothing answers. Resume continues it. Pause does nothing if the server is
+// not running.
+func (s *Server) Pause() error { return s.signal(sigStop) }
+
+// Resume continues a paused process with SIGCONT.
+func (s *Server) Resume() error { return s.signal(sigCont) }
+
+func (s *Server) signal(sig os.Signal) error {
+	if sig == nil {
+		return errors.New("redisproc: pausing a process is not supported on this system")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return nil
+	}
+	return s.cmd.Process.Signal(sig)
 }
 
 // Running reports whether the process is alive.

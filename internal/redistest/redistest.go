@@ -1,11 +1,13 @@
 package redistest
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/internal/redisproc"
 	"github.com/redis/go-redis/v9"
@@ -108,8 +110,10 @@ func (s *Server) Port() int { return s.p.Port() }
 func (s *Server) Dir() string { return s.p.Dir() }
 
 // Client returns a new client for the server, closed when the test ends.
+// It honours context deadlines (ContextTimeoutEnabled), as gatehouse asks
+// of the clients it is given.
 func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), ContextTimeoutEnabled: true})
 	s.t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -134,6 +138,77 @@ func (s *Server) Restart() {
 
 // Running reports whether the process is alive.
 func (s *Server) Running() bool { return s.p.Running() }
+
+// Pause stops the server with SIGSTOP: connections stay open and nothing
+// answers, as during a slow fork or a network blip. The test fails if the
+// signal cannot be sent. The server is resumed when the test ends, if the
+// test has not done it; Stop works on a paused server too.
+func (s *Server) Pause() {
+	s.t.Helper()
+	if err := s.p.Pause(); err != nil {
+		s.t.Fatalf("redistest: pause: %v", err)
+	}
+	s.t.Cleanup(func() { s.p.Resume() })
+}
+
+// Resume continues a paused server with SIGCONT.
+func (s *Server) Resume() {
+	s.t.Helper()
+	if err := s.p.Resume(); err != nil {
+		s.t.Fatalf("redistest: resume: %v", err)
+	}
+}
+
+// DebugSleep makes the server's main thread sleep for d (DEBUG SLEEP, a
+// long command as far as every client can tell) and returns at once; the
+// returned channel is closed when the sleep is over.
+func (s *Server) DebugSleep(d time.Duration) <-chan struct{} {
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1, ReadTimeout: d + 10*time.Second})
+	started := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer c.Close()
+		close(started)
+		if err := c.Do(context.Background(), "DEBUG", "SLEEP", strconv.FormatFloat(d.Seconds(), 'f', 3, 64)).Err(); err != nil {
+			s.t.Errorf("redistest: DEBUG SLEEP: %v", err)
+		}
+	}()
+	<-started
+	// The command must be on the server before the caller's next call, so
+	// that the caller is the one queued behind it.
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		if sleeping(s.Addr()) {
+			return done
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.t.Fatalf("redistest: DEBUG SLEEP did not start")
+	return done
+}
+
+// sleeping reports whether the server at addr fails to answer PING within
+// 20 ms, as it does while it runs DEBUG SLEEP.
+func sleeping(addr string) bool {
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, ContextTimeoutEnabled: true})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	return c.Ping(ctx).Err() != nil
+}
+
+// DropClients closes every normal client connection on the server (CLIENT
+// KILL TYPE NORMAL), as a network failure or a proxy restart would, except
+// the one it uses itself.
+func (s *Server) DropClients() {
+	s.t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	defer c.Close()
+	if err := c.Do(context.Background(), "CLIENT", "KILL", "TYPE", "NORMAL", "SKIPME", "YES").Err(); err != nil {
+		s.t.Fatalf("redistest: CLIENT KILL: %v", err)
+	}
+}
 
 // Stop ends the server. It is registered with t.Cleanup by Start and is safe
 // to call more than once.
