@@ -84,7 +84,9 @@ type GateOptions struct {
 // Decision is what Guard decided for one request, for GateOptions.Observer.
 type Decision struct {
 	// Phase is the phase the decision was made in: Maintenance when the
-	// switch is on or cannot be read.
+	// switch is on or cannot be read. For a route open both in the
+	// scheduled phase and in maintenance Guard does not ask the switch,
+	// and Phase is the schedule's.
 	Phase Phase
 	// Pattern is the classified pattern the request matched, or "" if
 	// none did.
@@ -358,6 +360,13 @@ func (g *Gate) nextAllowed(a Allowance, now time.Time) time.Time {
 // let through as an operator carries the Operator in its context
 // (OperatorFromContext).
 //
+// Guard classifies the request before it asks the switch, and does not ask
+// it for a route that allows both the scheduled phase and maintenance (such
+// as an Always route): the answer is yes either way, so such routes never
+// wait on a stalled switch (Decision.Phase is then the schedule's). Other
+// routes wait at most for one switch read (RedisSwitchOptions.ReadTimeout)
+// and are refused with 503 when the switch cannot be read.
+//
 // On the allow path Guard does not allocate, given a switch whose On does
 // not (MemorySwitch, a fresh RedisSwitch reading): net/http's ServeMux
 // allocates to match prefix and wildcard patterns, so the gate remembers
@@ -379,17 +388,24 @@ type guarded struct {
 func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := h.g
 	now := g.clk.Now()
-	on, swErr := g.sw.On(r.Context())
-	g.noteSwitch(swErr)
-	st := g.sched.At(now)
-	phase := st.Phase
-	if on || swErr != nil {
-		phase = Maintenance
-	}
 	var allow Allowance
 	var pattern string
 	if rc := g.classify(r); rc != nil {
 		allow, pattern = rc.allow, rc.pattern
+	}
+	st := g.sched.At(now)
+	phase := st.Phase
+	var swErr error
+	// A route open both in the scheduled phase and in maintenance passes
+	// whatever the switch says: it does not wait for a switch read, so a
+	// stalled switch never slows health checks and static assets.
+	if !allow.Allows(phase) || !allow.Allows(Maintenance) {
+		var on bool
+		on, swErr = g.sw.On(r.Context())
+		g.noteSwitch(swErr)
+		if on || swErr != nil {
+			phase = Maintenance
+		}
 	}
 	if allow.Allows(phase) {
 		if g.observe != nil {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/benbjohnson/clock"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-go/gatehouse/internal/rediscall"
 )
 
 // Defaults of RedisSwitchOptions.
@@ -24,7 +26,9 @@ const (
 	// DefaultSwitchRetry is the default pause between reads after one
 	// failed.
 	DefaultSwitchRetry = 200 * time.Millisecond
-	// DefaultSwitchReadTimeout is the default bound on one read.
+	// DefaultSwitchReadTimeout is the default read budget: the bound on
+	// one read or write of the key, and so on how long a request waits for
+	// the switch while Redis stalls.
 	DefaultSwitchReadTimeout = 500 * time.Millisecond
 )
 
@@ -51,8 +55,12 @@ type RedisSwitchOptions struct {
 	// outage does not cost every request a failing round trip. It may not
 	// exceed TTL. Default DefaultSwitchRetry (200 ms).
 	Retry time.Duration
-	// ReadTimeout bounds one read of the key. Default
-	// DefaultSwitchReadTimeout (500 ms).
+	// ReadTimeout is the read budget: the longest one read of the key (and
+	// one Set) may take, in real time, whatever the client's own timeouts
+	// and whether or not it was built with ContextTimeoutEnabled (see
+	// RedisSwitch). While Redis stalls, a request that needs the switch
+	// waits at most this long, then On fails closed at once for Retry.
+	// Default DefaultSwitchReadTimeout (500 ms).
 	ReadTimeout time.Duration
 	// MissingIsOn makes a missing key read as on instead of off. Set it
 	// when Redis may lose data (no AOF): a restart that forgets the switch
@@ -86,10 +94,18 @@ type RedisSwitchOptions struct {
 //
 // Fail closed: when a read fails (Redis down, timeout, a value that is not
 // "0" or "1") On returns true and an error wrapping ErrSwitchUnavailable,
-// and keeps doing so without asking Redis again for Retry; the next read
-// that succeeds ends it. When Redis goes away the subscription breaks at
-// once, so in practice every instance fails closed within a read timeout,
-// and at the latest TTL + ReadTimeout after the outage begins.
+// and keeps doing so without asking Redis again for Retry, counted from
+// the moment the read failed; the next read that succeeds ends it. When
+// Redis goes away the subscription breaks at once, so in practice every
+// instance fails closed within a read timeout, and at the latest TTL +
+// ReadTimeout after the outage begins.
+//
+// A stall never freezes a caller: every read and Set is bounded by
+// ReadTimeout in real time. Build the client with ContextTimeoutEnabled
+// (go-redis otherwise ignores context deadlines on the socket): the switch
+// then reads inline under the deadline. Without it the switch still returns
+// by the deadline, by abandoning the read on its own goroutine, which keeps
+// a pool connection until the client's ReadTimeout.
 type RedisSwitch struct {
 	rdb     redis.UniversalClient
 	key     string
@@ -107,6 +123,7 @@ type RedisSwitch struct {
 	mu     sync.Mutex
 	flight *switchFlight
 
+	inline     bool // the client honours context deadlines (rediscall)
 	ps         *redis.PubSub
 	subscribed atomic.Bool
 	cancel     context.CancelFunc
@@ -121,7 +138,7 @@ var _ Switch = (*RedisSwitch)(nil)
 type switchReading struct {
 	on    bool
 	err   error     // non-nil: the read failed, and on is true
-	at    time.Time // when the read began, on the clock
+	at    time.Time // when the read ended (a failure) or began (a value), on the clock
 	epoch uint64    // the invalidation epoch when the read began
 }
 
@@ -181,6 +198,7 @@ func NewRedisSwitch(rdb redis.UniversalClient, opts RedisSwitchOptions) (*RedisS
 		retry:   opts.Retry,
 		timeout: opts.ReadTimeout,
 		missing: opts.MissingIsOn,
+		inline:  rediscall.HonoursDeadlines(rdb),
 		clk:     opts.Clock,
 		log:     opts.Logger,
 		ps:      rdb.Subscribe(ctx), // no channel yet: no I/O here
@@ -254,15 +272,24 @@ func (s *RedisSwitch) refresh(ctx context.Context) *switchReading {
 
 // read does one GET. The caller's cancellation does not stop it, since
 // other callers may be waiting for it; ReadTimeout bounds it.
+//
+// A value read is stamped with the instant the read began, so that its age
+// never understates how stale it may be. A failure is stamped with the
+// instant it was known: stamped with the start, a read that failed after
+// ReadTimeout would already be older than Retry, and every On during an
+// outage would start another read that waits ReadTimeout.
 func (s *RedisSwitch) read(ctx context.Context) *switchReading {
 	r := &switchReading{epoch: s.epoch.Load(), at: s.clk.Now()}
 	if s.closed.Load() {
 		r.on, r.err = true, fmt.Errorf("%w: switch closed", ErrSwitchUnavailable)
 		return r
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
-	defer cancel()
-	v, err := s.rdb.Get(ctx, s.key).Result()
+	v, err := rediscall.Do(context.WithoutCancel(ctx), s.timeout, s.inline, func(ctx context.Context) (string, error) {
+		return s.rdb.Get(ctx, s.key).Result()
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		r.at = s.clk.Now()
+	}
 	switch {
 	case errors.Is(err, redis.Nil):
 		r.on = s.missing
@@ -280,15 +307,19 @@ func (s *RedisSwitch) read(ctx context.Context) *switchReading {
 
 // Set turns maintenance on or off for every instance sharing the key: it
 // writes the key and publishes a change notice in one atomic script, and
-// updates this instance's reading at once. An error wraps
-// ErrSwitchUnavailable; the state may then be either.
+// updates this instance's reading at once. ReadTimeout bounds it, as it
+// bounds a read. An error wraps ErrSwitchUnavailable; the state may then be
+// either.
 func (s *RedisSwitch) Set(ctx context.Context, on bool) error {
 	v := "0"
 	if on {
 		v = "1"
 	}
 	r := &switchReading{on: on, epoch: s.epoch.Load(), at: s.clk.Now()}
-	if err := setScript.Run(ctx, s.rdb, []string{s.key}, v, s.channel, v+s.self).Err(); err != nil {
+	_, err := rediscall.Do(ctx, s.timeout, s.inline, func(ctx context.Context) (any, error) {
+		return setScript.Run(ctx, s.rdb, []string{s.key}, v, s.channel, v+s.self).Result()
+	})
+	if err != nil {
 		s.invalidate()
 		return fmt.Errorf("%w: set %s: %w", ErrSwitchUnavailable, s.key, err)
 	}

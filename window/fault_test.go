@@ -1,0 +1,184 @@
+package window_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-go/gatehouse/internal/redistest"
+	"github.com/gatehouse-go/gatehouse/window"
+)
+
+// The fault-injection suite of the switch and the gate: Redis stalled
+// (SIGSTOP, DEBUG SLEEP), its connections dropped, or restarted. Latency
+// bounds are asserted with generous slack (-race on two busy cores); the
+// figures the issue asks for (healthz < 100 ms, a gated route within the read
+// budget + 100 ms) are what the slack-free runs show.
+const (
+	faultBudget = window.DefaultSwitchReadTimeout
+	faultSlack  = 300 * time.Millisecond
+	// infraBound bounds a route that does not need the switch.
+	infraBound = 100*time.Millisecond + faultSlack/2
+)
+
+// redisFault is one way Redis goes wrong: begin starts it, and the returned
+// func ends it (Redis answers again after it).
+type redisFault struct {
+	name string
+	// recovers: the library's own retry may succeed during the fault, so
+	// calls may be allowed (a dropped connection is dialled again).
+	recovers bool
+	begin    func(t *testing.T, s *redistest.Server) (end func())
+}
+
+func redisFaults() []redisFault {
+	return []redisFault{
+		{name: "SIGSTOP", begin: func(t *testing.T, s *redistest.Server) func() {
+			s.Pause()
+			return s.Resume
+		}},
+		{name: "DEBUG SLEEP", begin: func(t *testing.T, s *redistest.Server) func() {
+			done := s.DebugSleep(3 * time.Second)
+			return func() { <-done }
+		}},
+		{name: "dropped connections", recovers: true, begin: func(t *testing.T, s *redistest.Server) func() {
+			s.DropClients()
+			return func() {}
+		}},
+		{name: "restart", begin: func(t *testing.T, s *redistest.Server) func() {
+			s.Kill()
+			return s.Restart
+		}},
+	}
+}
+
+// faultClients are the two kinds of client an embedder may pass: one that
+// honours context deadlines, and one built without ContextTimeoutEnabled,
+// which the library must bound by itself.
+func faultClients(t *testing.T, s *redistest.Server) map[string]redis.UniversalClient {
+	plain := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	t.Cleanup(func() { plain.Close() })
+	return map[string]redis.UniversalClient{"ContextTimeoutEnabled": s.Client(), "plain client": plain}
+}
+
+// TestGateUnderRedisFaults: during each fault, a health check never waits
+// for the switch; a gated route answers 503 within the read budget, the
+// first time and every time after, and its handler is never reached; after
+// it, everything recovers by itself.
+func TestGateUnderRedisFaults(t *testing.T) {
+	for _, f := range redisFaults() {
+		t.Run(f.name, func(t *testing.T) {
+			srv := redistest.Start(t, redistest.Options{})
+			for cname, c := range faultClients(t, srv) {
+				t.Run(cname, func(t *testing.T) {
+					testGateUnderFault(t, srv, c, f)
+				})
+			}
+		})
+	}
+}
+
+func testGateUnderFault(t *testing.T, srv *redistest.Server, c redis.UniversalClient, f redisFault) {
+	const ttl = 200 * time.Millisecond
+	sw, err := window.NewRedisSwitch(c, window.RedisSwitchOptions{Key: "fault:" + t.Name(), TTL: ttl, Retry: ttl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sw.Close() })
+	var reached atomic.Int64
+	gate, err := window.NewGate(window.GateOptions{
+		Schedule: july2021(t),
+		Switch:   sw,
+		Clock:    mockAt(kst(t, "2021-07-12T21:00")), // booking open
+		Routes: []window.Route{
+			{Allow: window.Always, Patterns: []string{"GET /healthz"}},
+			{Allow: window.DuringOpen, Patterns: []string{"POST /api/book"}},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := gate.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/book" {
+			reached.Add(1)
+		}
+	}))
+	call := func(method, path string) (int, time.Duration) {
+		start := time.Now()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		return rec.Code, time.Since(start)
+	}
+	if code, _ := call("POST", "/api/book"); code != http.StatusOK {
+		t.Fatalf("before the fault: %d", code)
+	}
+
+	end := f.begin(t, srv)
+	time.Sleep(ttl) // the reading from before the fault is stale now
+	reached.Store(0)
+	deadline := time.Now().Add(3*faultBudget + 2*ttl)
+	var slow, fast, allowed int
+	for time.Now().Before(deadline) {
+		if code, d := call("GET", "/healthz"); code != http.StatusOK || d > infraBound {
+			t.Errorf("healthz during %s: %d after %v, want 200 within %v", f.name, code, d, infraBound)
+		}
+		code, d := call("POST", "/api/book")
+		switch {
+		case d > faultBudget+faultSlack:
+			t.Errorf("gated route during %s: %d after %v, want an answer within %v + slack", f.name, code, d, faultBudget)
+		case code == http.StatusOK && f.recovers:
+			allowed++
+		case code != http.StatusServiceUnavailable:
+			t.Errorf("gated route during %s: %d, want 503", f.name, code)
+		case d > faultBudget/2:
+			slow++
+		default:
+			fast++
+		}
+	}
+	if n := reached.Load(); n != int64(allowed) {
+		t.Errorf("during %s the booking handler was reached %d times, %d allowed", f.name, n, allowed)
+	}
+	if !f.recovers && slow > 0 && fast == 0 {
+		t.Errorf("during %s every refusal waited for a read (%d slow, 0 fast): a failed read is not remembered for Retry", f.name, slow)
+	}
+	end()
+	waitFor(t, 10*time.Second, "recovery after "+f.name, func() bool {
+		code, _ := call("POST", "/api/book")
+		return code == http.StatusOK
+	})
+}
+
+// TestRedisSwitchFailedReadStampedWhenItFails: a read that fails after the
+// read budget is remembered for Retry from the moment it failed, so the
+// next On answers at once instead of waiting for another read.
+func TestRedisSwitchFailedReadStampedWhenItFails(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	c := srv.Client()
+	sw, err := window.NewRedisSwitch(c, window.RedisSwitchOptions{ReadTimeout: 300 * time.Millisecond, Retry: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sw.Close() })
+	srv.Pause()
+	on := func() time.Duration {
+		start := time.Now()
+		on, err := sw.On(context.Background())
+		if !on || !errors.Is(err, window.ErrSwitchUnavailable) {
+			t.Fatalf("On during a stall = %v, %v; want on and ErrSwitchUnavailable", on, err)
+		}
+		return time.Since(start)
+	}
+	if d := on(); d < 250*time.Millisecond || d > 300*time.Millisecond+faultSlack {
+		t.Fatalf("first On took %v, want the read budget (300ms)", d)
+	}
+	if d := on(); d > 100*time.Millisecond {
+		t.Fatalf("On right after a failed read took %v: it read again instead of answering from the failure", d)
+	}
+}
