@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-go/gatehouse/internal/rediscall"
 )
 
 // RedisOptions configure [NewRedisStore]. The zero value is the default.
@@ -17,10 +19,23 @@ type RedisOptions struct {
 	// Prefix starts every key. "" means "gatehouse:admission:". It may not
 	// contain '{' or '}', which would break the hash tag.
 	Prefix string
+	// Timeout is each call's budget: the longest a store call waits for
+	// Redis, in real time, before it returns [ErrUnavailable] (nobody is
+	// admitted then). It holds whether or not the client was built with
+	// ContextTimeoutEnabled; without it, go-redis ignores context
+	// deadlines, and the store abandons the call on its own goroutine at
+	// the deadline (it keeps a pool connection until the client's
+	// ReadTimeout), so set the flag. A shorter deadline on the caller's
+	// context still applies. 0 means DefaultRedisTimeout.
+	Timeout time.Duration
 }
 
 // DefaultRedisPrefix is the default RedisOptions.Prefix.
 const DefaultRedisPrefix = "gatehouse:admission:"
+
+// DefaultRedisTimeout is the default RedisOptions.Timeout: while Redis
+// stalls, a room call gives ErrUnavailable within half a second.
+const DefaultRedisTimeout = 500 * time.Millisecond
 
 var (
 	//go:embed lua/common.lua
@@ -59,6 +74,10 @@ var (
 // opening is over. For durability run Redis with appendonly yes and
 // appendfsync always: a line then survives a crash of the server.
 //
+// Each call waits for Redis at most RedisOptions.Timeout (500 ms by
+// default), even on a client without ContextTimeoutEnabled, then fails
+// with [ErrUnavailable].
+//
 // Redis decides nothing with its own clock: every script takes now from
 // the caller. The one extra round trip is the first call after the
 // opening that needs an early arrival's place: Lua cannot compute the
@@ -74,12 +93,27 @@ func NewRedisStore(c redis.UniversalClient, opts RedisOptions) (Store, error) {
 	if strings.ContainsAny(opts.Prefix, "{}") {
 		return nil, fmt.Errorf("admission: NewRedisStore: prefix %q may not contain '{' or '}'", opts.Prefix)
 	}
-	return &redisStore{c: c, prefix: opts.Prefix}, nil
+	switch {
+	case opts.Timeout < 0:
+		return nil, fmt.Errorf("admission: NewRedisStore: negative Timeout %v", opts.Timeout)
+	case opts.Timeout == 0:
+		opts.Timeout = DefaultRedisTimeout
+	}
+	return &redisStore{c: c, prefix: opts.Prefix, timeout: opts.Timeout, inline: rediscall.HonoursDeadlines(c)}, nil
 }
 
 type redisStore struct {
-	c      redis.UniversalClient
-	prefix string
+	c       redis.UniversalClient
+	prefix  string
+	timeout time.Duration
+	inline  bool // the client honours context deadlines (rediscall)
+}
+
+// call runs one script within the store's budget.
+func (s *redisStore) call(ctx context.Context, sc *redis.Script, keys []string, args []any) ([]int64, error) {
+	return rediscall.Do(ctx, s.timeout, s.inline, func(ctx context.Context) ([]int64, error) {
+		return sc.Run(ctx, s.c, keys, args...).Int64Slice()
+	})
 }
 
 var _ Store = (*redisStore)(nil)
@@ -143,6 +177,9 @@ func (s *redisStore) run(ctx context.Context, sc *redis.Script, room string, p P
 	if err != nil {
 		return Record{}, err
 	}
+	// One budget for the whole call, second round trip included.
+	ctx, cancel := context.WithTimeoutCause(ctx, s.timeout, rediscall.ErrBudget)
+	defer cancel()
 	hint := []any{-1, -1, -1}
 	for attempt := 0; ; attempt++ {
 		var a []any
@@ -151,7 +188,7 @@ func (s *redisStore) run(ctx context.Context, sc *redis.Script, room string, p P
 		} else {
 			a = args(p, now, hint...)
 		}
-		v, err := sc.Run(ctx, s.c, keys, a...).Int64Slice()
+		v, err := s.call(ctx, sc, keys, a)
 		if err != nil {
 			return Record{}, redisError(err)
 		}
@@ -219,7 +256,7 @@ func (s *redisStore) Advance(ctx context.Context, room string, p Params, now tim
 	if err != nil {
 		return Line{}, err
 	}
-	v, err := scriptAdvance.Run(ctx, s.c, keys, args(p, now)...).Int64Slice()
+	v, err := s.call(ctx, scriptAdvance, keys, args(p, now))
 	if err != nil {
 		return Line{}, redisError(err)
 	}

@@ -2,6 +2,7 @@ package slots
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-go/gatehouse/internal/rediscall"
 )
 
 // RedisOptions configures NewRedisStore. The zero value is the documented
@@ -36,10 +39,25 @@ type RedisOptions struct {
 	// failover) or a *redis.ClusterClient. Zero means no WAIT.
 	WaitReplicas int
 	// WaitTimeout bounds each WAIT; zero means 500ms. It must be shorter
-	// than the client's ReadTimeout (3s by default). Only used with
-	// WaitReplicas.
+	// than the client's ReadTimeout (3s by default) and than Timeout. Only
+	// used with WaitReplicas.
 	WaitTimeout time.Duration
+	// Timeout is each call's budget: the longest a store call waits for
+	// Redis, in real time, before it returns an error matching
+	// ErrUnavailable (the outcome of a write is then unknown: retry with
+	// the same key). It holds whether or not the client was built with
+	// ContextTimeoutEnabled; without it, go-redis ignores context
+	// deadlines, and the store abandons the call on its own goroutine at
+	// the deadline (it keeps a pool connection until the client's
+	// ReadTimeout), so set the flag. A shorter deadline on the caller's
+	// context still applies. Zero means DefaultRedisTimeout, plus
+	// WaitTimeout with WaitReplicas.
+	Timeout time.Duration
 }
+
+// DefaultRedisTimeout is the default RedisOptions.Timeout: while Redis
+// stalls, a store call gives ErrUnavailable within half a second.
+const DefaultRedisTimeout = 500 * time.Millisecond
 
 // maxCachedCampaigns bounds the cache of key names, in case campaign names
 // come from outside.
@@ -53,6 +71,8 @@ type redisStore struct {
 	retention int64 // ms
 	waitN     int
 	waitT     time.Duration
+	timeout   time.Duration
+	inline    bool // the client honours context deadlines (rediscall)
 }
 
 var (
@@ -63,7 +83,10 @@ var (
 // NewRedisStore returns a Store kept in Redis (standalone, Sentinel or
 // Cluster, through rdb). Each operation is one Lua script run with EVALSHA,
 // one round trip, on the shard that owns the campaign's hash tag; it also
-// implements Snapshotter. Invalid options are an error wrapping ErrInvalid.
+// implements Snapshotter. Each call waits for Redis at most
+// RedisOptions.Timeout (500 ms by default), even on a client without
+// ContextTimeoutEnabled, then fails with ErrUnavailable. Invalid options
+// are an error wrapping ErrInvalid.
 //
 // For the configuration under which a confirmed booking survives a crash,
 // and what replication can and cannot promise, see the package
@@ -102,6 +125,16 @@ func NewRedisStore(rdb redis.UniversalClient, opts RedisOptions) (Store, error) 
 			return nil, fmt.Errorf("%w: WaitTimeout %v is shorter than 1ms", ErrInvalid, s.waitT)
 		}
 	}
+	s.timeout = opts.Timeout
+	switch {
+	case s.timeout < 0:
+		return nil, fmt.Errorf("%w: Timeout %v is negative", ErrInvalid, s.timeout)
+	case s.timeout == 0:
+		s.timeout = DefaultRedisTimeout + s.waitT
+	case s.timeout <= s.waitT:
+		return nil, fmt.Errorf("%w: Timeout %v must be longer than WaitTimeout %v", ErrInvalid, s.timeout, s.waitT)
+	}
+	s.inline = rediscall.HonoursDeadlines(rdb)
 	return s, nil
 }
 
@@ -126,14 +159,20 @@ func (s *redisStore) run(ctx context.Context, sc *redis.Script, c Campaign, now 
 	argv := make([]any, 0, 2+len(args))
 	argv = append(argv, now, now+s.retention)
 	argv = append(argv, args...)
-	if write && s.waitN > 0 {
-		return s.runWait(ctx, sc, keys, argv)
+	v, err := rediscall.Do(ctx, s.timeout, s.inline, func(ctx context.Context) (any, error) {
+		if write && s.waitN > 0 {
+			return s.runWait(ctx, sc, keys, argv)
+		}
+		v, err := sc.Run(ctx, s.rdb, keys, argv...).Result()
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		return v, nil
+	})
+	if err != nil && !errors.Is(err, ErrUnavailable) {
+		err = unavailable(err)
 	}
-	v, err := sc.Run(ctx, s.rdb, keys, argv...).Result()
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	return v, nil
+	return v, err
 }
 
 // runWait sends the script and WAIT in one pipeline on one connection to the

@@ -402,6 +402,7 @@ func TestNewRedisStoreOptions(t *testing.T) {
 		{Prefix: "a{b"}, {Prefix: "a}"}, {Prefix: "a b"}, {Prefix: strings.Repeat("p", 65)},
 		{Retention: time.Minute}, {Retention: -time.Hour},
 		{WaitReplicas: -1}, {WaitReplicas: 1, WaitTimeout: time.Microsecond},
+		{Timeout: -time.Second}, {WaitReplicas: 1, WaitTimeout: time.Second, Timeout: time.Second},
 	} {
 		if _, err := slots.NewRedisStore(rdb, o); !errors.Is(err, slots.ErrInvalid) {
 			t.Errorf("NewRedisStore(%+v): %v, want ErrInvalid", o, err)

@@ -27,55 +27,15 @@ const (
 	infraBound = 100*time.Millisecond + faultSlack/2
 )
 
-// redisFault is one way Redis goes wrong: begin starts it, and the returned
-// func ends it (Redis answers again after it).
-type redisFault struct {
-	name string
-	// recovers: the library's own retry may succeed during the fault, so
-	// calls may be allowed (a dropped connection is dialled again).
-	recovers bool
-	begin    func(t *testing.T, s *redistest.Server) (end func())
-}
-
-func redisFaults() []redisFault {
-	return []redisFault{
-		{name: "SIGSTOP", begin: func(t *testing.T, s *redistest.Server) func() {
-			s.Pause()
-			return s.Resume
-		}},
-		{name: "DEBUG SLEEP", begin: func(t *testing.T, s *redistest.Server) func() {
-			done := s.DebugSleep(3 * time.Second)
-			return func() { <-done }
-		}},
-		{name: "dropped connections", recovers: true, begin: func(t *testing.T, s *redistest.Server) func() {
-			s.DropClients()
-			return func() {}
-		}},
-		{name: "restart", begin: func(t *testing.T, s *redistest.Server) func() {
-			s.Kill()
-			return s.Restart
-		}},
-	}
-}
-
-// faultClients are the two kinds of client an embedder may pass: one that
-// honours context deadlines, and one built without ContextTimeoutEnabled,
-// which the library must bound by itself.
-func faultClients(t *testing.T, s *redistest.Server) map[string]redis.UniversalClient {
-	plain := redis.NewClient(&redis.Options{Addr: s.Addr()})
-	t.Cleanup(func() { plain.Close() })
-	return map[string]redis.UniversalClient{"ContextTimeoutEnabled": s.Client(), "plain client": plain}
-}
-
 // TestGateUnderRedisFaults: during each fault, a health check never waits
 // for the switch; a gated route answers 503 within the read budget, the
 // first time and every time after, and its handler is never reached; after
 // it, everything recovers by itself.
 func TestGateUnderRedisFaults(t *testing.T) {
-	for _, f := range redisFaults() {
-		t.Run(f.name, func(t *testing.T) {
+	for _, f := range redistest.Faults() {
+		t.Run(f.Name, func(t *testing.T) {
 			srv := redistest.Start(t, redistest.Options{})
-			for cname, c := range faultClients(t, srv) {
+			for cname, c := range srv.FaultClients() {
 				t.Run(cname, func(t *testing.T) {
 					testGateUnderFault(t, srv, c, f)
 				})
@@ -84,7 +44,7 @@ func TestGateUnderRedisFaults(t *testing.T) {
 	}
 }
 
-func testGateUnderFault(t *testing.T, srv *redistest.Server, c redis.UniversalClient, f redisFault) {
+func testGateUnderFault(t *testing.T, srv *redistest.Server, c redis.UniversalClient, f redistest.Fault) {
 	const ttl = 200 * time.Millisecond
 	sw, err := window.NewRedisSwitch(c, window.RedisSwitchOptions{Key: "fault:" + t.Name(), TTL: ttl, Retry: ttl})
 	if err != nil {
@@ -119,23 +79,23 @@ func testGateUnderFault(t *testing.T, srv *redistest.Server, c redis.UniversalCl
 		t.Fatalf("before the fault: %d", code)
 	}
 
-	end := f.begin(t, srv)
+	end := f.Begin(t, srv)
 	time.Sleep(ttl) // the reading from before the fault is stale now
 	reached.Store(0)
 	deadline := time.Now().Add(3*faultBudget + 2*ttl)
 	var slow, fast, allowed int
 	for time.Now().Before(deadline) {
 		if code, d := call("GET", "/healthz"); code != http.StatusOK || d > infraBound {
-			t.Errorf("healthz during %s: %d after %v, want 200 within %v", f.name, code, d, infraBound)
+			t.Errorf("healthz during %s: %d after %v, want 200 within %v", f.Name, code, d, infraBound)
 		}
 		code, d := call("POST", "/api/book")
 		switch {
 		case d > faultBudget+faultSlack:
-			t.Errorf("gated route during %s: %d after %v, want an answer within %v + slack", f.name, code, d, faultBudget)
-		case code == http.StatusOK && f.recovers:
+			t.Errorf("gated route during %s: %d after %v, want an answer within %v + slack", f.Name, code, d, faultBudget)
+		case code == http.StatusOK && f.Recovers:
 			allowed++
 		case code != http.StatusServiceUnavailable:
-			t.Errorf("gated route during %s: %d, want 503", f.name, code)
+			t.Errorf("gated route during %s: %d, want 503", f.Name, code)
 		case d > faultBudget/2:
 			slow++
 		default:
@@ -143,13 +103,13 @@ func testGateUnderFault(t *testing.T, srv *redistest.Server, c redis.UniversalCl
 		}
 	}
 	if n := reached.Load(); n != int64(allowed) {
-		t.Errorf("during %s the booking handler was reached %d times, %d allowed", f.name, n, allowed)
+		t.Errorf("during %s the booking handler was reached %d times, %d allowed", f.Name, n, allowed)
 	}
-	if !f.recovers && slow > 0 && fast == 0 {
-		t.Errorf("during %s every refusal waited for a read (%d slow, 0 fast): a failed read is not remembered for Retry", f.name, slow)
+	if !f.Recovers && slow > 0 && fast == 0 {
+		t.Errorf("during %s every refusal waited for a read (%d slow, 0 fast): a failed read is not remembered for Retry", f.Name, slow)
 	}
 	end()
-	waitFor(t, 10*time.Second, "recovery after "+f.name, func() bool {
+	waitFor(t, 10*time.Second, "recovery after "+f.Name, func() bool {
 		code, _ := call("POST", "/api/book")
 		return code == http.StatusOK
 	})

@@ -49,8 +49,8 @@ func Do[T any](ctx context.Context, budget time.Duration, inline bool, f func(co
 	} else {
 		ctx, cancel = context.WithCancel(ctx)
 	}
+	defer cancel()
 	if inline {
-		defer cancel()
 		v, err := f(ctx)
 		if err != nil && ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
@@ -63,7 +63,6 @@ func Do[T any](ctx context.Context, budget time.Duration, inline bool, f func(co
 	}
 	done := make(chan result, 1)
 	go func() {
-		defer cancel()
 		v, err := f(ctx)
 		done <- result{v, err}
 	}()
@@ -71,6 +70,11 @@ func Do[T any](ctx context.Context, budget time.Duration, inline bool, f func(co
 	case r := <-done:
 		return r.v, r.err
 	case <-ctx.Done():
+		select {
+		case r := <-done: // it finished as the deadline passed
+			return r.v, r.err
+		default:
+		}
 		var zero T
 		return zero, context.Cause(ctx)
 	}
