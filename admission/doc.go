@@ -66,6 +66,10 @@
 //	mux.Handle("/queue/", room.Handler(id))
 //	mux.Handle("/book/", room.Protect(bookingHandler, id))
 //
+// The handler refuses join and done sent by a browser from another origin
+// (403): a page on another site cannot move anyone's place with their
+// cookies.
+//
 // # Durability
 //
 // With Redis, run appendonly yes with appendfsync always: a line (places,

@@ -41,8 +41,14 @@ const RetryAfterUnavailable = 5 * time.Second
 // without an identity, 404 for status or done before joining, 405 for a
 // wrong method, 503 with Retry-After when the store is unavailable
 // (nobody is admitted then), 500 otherwise.
+//
+// Join and done change the person's place, so the handler refuses them
+// with 403 when a browser sends them from another origin (a page on
+// another site carrying the person's cookies): net/http's
+// CrossOriginProtection, by Sec-Fetch-Site, else Origin against Host.
+// Requests without those headers (API clients) pass, as do GET requests.
 func (r *Room) Handler(identity IdentityFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	return r.refuseCrossOrigin(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		op := path.Base(req.URL.Path)
 		want := methodOf(op)
 		switch {
@@ -100,7 +106,7 @@ func (r *Room) Handler(identity IdentityFunc) http.Handler {
 			}
 		}
 		writeJSON(w, http.StatusOK, st)
-	})
+	}))
 }
 
 // challenge sets the WWW-Authenticate header a 401 must carry: the
