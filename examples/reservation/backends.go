@@ -120,6 +120,7 @@ func (s *server) initBackends(secret []byte) error {
 	// The slot service. Its gate is the commit check: window, eligibility
 	// and pass, all at the instant the service gives the store.
 	s.personKey = key("person")
+	s.limitHashKey = key("limit")
 	s.booking, err = slots.NewService(slots.ServiceOptions{
 		Store:    slotStore,
 		Clock:    s.clk,

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -317,48 +317,102 @@ func TestCrossOriginRefused(t *testing.T) {
 	c.must(http.StatusOK, "POST", "/api/session", body, "Origin", ts.url)
 }
 
-// TestClientLimit: sign-ins and joins from one client IP beyond the limit
-// get 429 with Retry-After, and the limit refills with time.
+// TestClientLimit: by default the limit counts per person: one person
+// signing in or joining beyond it gets 429 with Retry-After, and the limit
+// refills with time, while many people behind one address (carrier-grade
+// NAT) are not limited by each other.
 func TestClientLimit(t *testing.T) {
 	ts := newTestServer(t, func(c *config) { c.ClientLimit = 3 })
 	c := ts.newClient()
-	for i := range 3 {
-		c.signIn(fmt.Sprintf("Person %d", i), "1967-03-15")
+	for range 3 {
+		c.signIn("Kim Ji-woo", "1967-03-15")
 	}
-	r := c.do("POST", "/api/session", `{"name":"Person 4","birth_date":"1967-03-15"}`)
+	r := c.do("POST", "/api/session", `{"name":"Kim Ji-woo","birth_date":"1967-03-15"}`)
 	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || hasCookie(r, sessionCookie) {
-		t.Fatalf("fourth sign-in in a minute: %s %v", r, r.Header)
+		t.Fatalf("fourth sign-in of one person in a minute: %s %v", r, r.Header)
 	}
-	if r := c.do("POST", "/api/queue/join", nil); r.Status != http.StatusTooManyRequests {
-		t.Fatalf("join over the limit: %s", r)
+	// Thirty other people from the same address sign in and join.
+	for i := range 30 {
+		o := ts.newClient()
+		o.signIn(fmt.Sprintf("Person %d", i), "1967-03-15")
+		o.must(http.StatusOK, "POST", "/api/queue/join", nil)
 	}
 	ts.setTime(ts.clk.Now().Add(time.Minute))
-	c.must(http.StatusOK, "POST", "/api/queue/join", nil)
+	for range 3 {
+		c.must(http.StatusOK, "POST", "/api/queue/join", nil)
+	}
+	if r := c.do("POST", "/api/queue/join", nil); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("fourth join of one person in a minute: %s", r)
+	}
+}
+
+// TestClientLimitByAddress: asked for, the limit counts per address, and
+// believes X-Forwarded-For only from a named trusted proxy.
+func TestClientLimitByAddress(t *testing.T) {
+	proxy := netip.MustParsePrefix("127.0.0.1/32")
+	ts := newTestServer(t, func(c *config) { c.ClientLimit, c.LimitBy = 2, limitByAddress })
+	c := ts.newClient()
+	for i := range 2 {
+		c.signIn(fmt.Sprintf("Person %d", i), "1967-03-15")
+	}
+	if r := c.do("POST", "/api/session", `{"name":"Person 3","birth_date":"1967-03-15"}`); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("third sign-in from one address: %s", r)
+	}
+	// Without a trusted proxy, X-Forwarded-For is anyone's to write.
+	if r := c.do("POST", "/api/session", `{"name":"Person 4","birth_date":"1967-03-15"}`, "X-Forwarded-For", "203.0.113.9"); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("a forged X-Forwarded-For escaped the limit: %s", r)
+	}
+
+	ts = newTestServer(t, func(c *config) {
+		c.ClientLimit, c.LimitBy, c.TrustedProxies = 2, limitByAddress, []netip.Prefix{proxy}
+	})
+	c = ts.newClient()
+	for i := range 2 {
+		c.must(http.StatusOK, "POST", "/api/session", fmt.Sprintf(`{"name":"Person %d","birth_date":"1967-03-15"}`, i), "X-Forwarded-For", "203.0.113.9")
+	}
+	if r := c.do("POST", "/api/session", `{"name":"Person 3","birth_date":"1967-03-15"}`, "X-Forwarded-For", "198.51.100.1, 203.0.113.9"); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("the proxy's client went past its limit by prepending a hop: %s", r)
+	}
+	c.must(http.StatusOK, "POST", "/api/session", `{"name":"Person 5","birth_date":"1967-03-15"}`, "X-Forwarded-For", "203.0.113.10")
+}
+
+func TestClientAddr(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	for _, c := range []struct {
+		remote, xff, want string
+	}{
+		{"192.0.2.1:5", "", "192.0.2.1"},
+		{"192.0.2.1:5", "203.0.113.9", "192.0.2.1"},            // not from a trusted proxy
+		{"10.1.2.3:5", "203.0.113.9", "203.0.113.9"},           // from the proxy
+		{"10.1.2.3:5", "1.2.3.4, 203.0.113.9", "203.0.113.9"},  // the hop the proxy added
+		{"10.1.2.3:5", "203.0.113.9, 10.9.9.9", "203.0.113.9"}, // through two proxies
+		{"10.1.2.3:5", "garbage", "10.1.2.3"},
+		{"[2001:db8:1:2:aaaa::1]:1", "", "2001:db8:1:2::"},
+	} {
+		r := &http.Request{RemoteAddr: c.remote, Header: http.Header{}}
+		if c.xff != "" {
+			r.Header.Set("X-Forwarded-For", c.xff)
+		}
+		if got := clientAddr(r, trusted).String(); got != c.want {
+			t.Errorf("clientAddr(%s, XFF %q) = %s, want %s", c.remote, c.xff, got, c.want)
+		}
+	}
 }
 
 func TestClientLimiterIsBounded(t *testing.T) {
 	l := newClientLimiter(1, 100)
 	now := t0
 	for i := range 1000 {
-		ip := fmt.Sprintf("10.0.%d.%d", i/256, i%256)
-		r := &http.Request{RemoteAddr: ip + ":1234"}
-		if ok, _ := l.allow(clientKey(r), now); !ok {
-			t.Fatalf("first request from %s refused", ip)
+		if ok, _ := l.allow(fmt.Sprint("k", i), now); !ok {
+			t.Fatalf("first request of k%d refused", i)
 		}
 	}
 	if n := l.size(); n != 100 {
 		t.Fatalf("limiter remembers %d clients, want at most 100", n)
 	}
 	// The most recent client is remembered and limited.
-	r := &http.Request{RemoteAddr: "10.0.3.231:1"}
-	if ok, wait := l.allow(clientKey(r), now); ok || wait <= 0 {
+	if ok, wait := l.allow("k999", now); ok || wait <= 0 {
 		t.Fatalf("second request within the minute allowed (wait %v)", wait)
-	}
-	// An IPv6 /64 is one client.
-	a := clientKey(&http.Request{RemoteAddr: "[2001:db8:1:2:aaaa::1]:1"})
-	b := clientKey(&http.Request{RemoteAddr: "[2001:db8:1:2:bbbb::9]:1"})
-	if !reflect.DeepEqual(a, b) {
-		t.Fatalf("two addresses of one /64 are different clients: %v %v", a, b)
 	}
 }
 

@@ -10,16 +10,21 @@ import (
 	"github.com/gatehouse-go/gatehouse/window"
 )
 
-// overLimit applies the per-client limit on sign-in and join. It answers
-// 429 and returns true when the client is over it.
-func (s *server) overLimit(w http.ResponseWriter, r *http.Request, now time.Time) bool {
-	ok, wait := s.limiter.allow(clientKey(r), now)
+// overLimit applies the per-client limit on sign-in and join, for the
+// person identity (see limitKey; "" for a request that is no person's,
+// limited only per address). It answers 429 and returns true when the
+// client is over it.
+func (s *server) overLimit(w http.ResponseWriter, r *http.Request, now time.Time, identity string) bool {
+	if identity == "" && s.cfg.LimitBy != limitByAddress {
+		return false
+	}
+	ok, wait := s.limiter.allow(s.limitKey(r, identity), now)
 	if ok {
 		return false
 	}
 	s.metrics.limited.Inc()
 	s.fail(w, r, http.StatusTooManyRequests, "Too many attempts",
-		"Too many attempts from your network; wait a little and try again.", wait)
+		"Too many attempts; wait a little and try again.", wait)
 	return true
 }
 
@@ -61,9 +66,6 @@ func (s *server) signInPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 	now := s.clk.Now()
-	if s.overLimit(w, r, now) {
-		return
-	}
 	if err := r.ParseForm(); err != nil {
 		s.badBody(w, r, err)
 		return
@@ -75,6 +77,9 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 			Errors: errs,
 			Form:   map[string]string{"name": r.PostForm.Get("name"), "birth_date": r.PostForm.Get("birth_date")},
 		})
+		return
+	}
+	if s.overLimit(w, r, now, session{Name: name, BirthDate: r.PostForm.Get("birth_date")}.identity()) {
 		return
 	}
 	if err := s.startSession(w, r, name, r.PostForm.Get("birth_date"), now); err != nil {
@@ -105,9 +110,6 @@ type sessionResponse struct {
 
 func (s *server) apiSession(w http.ResponseWriter, r *http.Request) {
 	now := s.clk.Now()
-	if s.overLimit(w, r, now) {
-		return
-	}
 	var req sessionRequest
 	if err := decodeJSON(r, &req); err != nil {
 		s.badBody(w, r, err)
@@ -116,6 +118,9 @@ func (s *server) apiSession(w http.ResponseWriter, r *http.Request) {
 	name, errs := checkSignIn(req.Name, req.BirthDate, now)
 	if len(errs) > 0 {
 		s.invalid(w, r, errs)
+		return
+	}
+	if s.overLimit(w, r, now, session{Name: name, BirthDate: req.BirthDate}.identity()) {
 		return
 	}
 	if err := s.startSession(w, r, name, req.BirthDate, now); err != nil {

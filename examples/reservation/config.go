@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"regexp"
 	"strings"
 	"time"
@@ -38,10 +39,21 @@ type config struct {
 	// poll_after_seconds); whole seconds, 1s to 1m.
 	MaxPoll time.Duration
 
-	// ClientLimit is the number of sign-ins and joins one client IP may
-	// make per minute (burst: the same number, at least 1); 0 turns the
-	// limit off.
+	// ClientLimit is the number of sign-ins and joins one client may make
+	// per minute (burst: the same number, at least 1); 0 turns the limit
+	// off. A client is a person (LimitBy "identity", the default) or an
+	// address (LimitBy "address").
 	ClientLimit float64
+	// LimitBy is what ClientLimit counts per: "identity" (the person
+	// signing in or joining; "" means this) or "address" (the client IP,
+	// an IPv6 /64). Per address, carrier-grade NAT puts whole mobile
+	// networks behind a few addresses: choose it only when clients have
+	// their own addresses.
+	LimitBy string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For the
+	// per-address limit believes; from any other peer the header is
+	// ignored. Only with LimitBy "address".
+	TrustedProxies []netip.Prefix
 	// SecureCookies marks cookies Secure even when the request did not
 	// arrive over TLS (set it behind a TLS-terminating proxy).
 	SecureCookies bool
@@ -129,6 +141,15 @@ func (c *config) validate() error {
 	}
 	if c.ClientLimit < 0 || c.ClientLimit > 1e6 {
 		bad("-client-limit %v: want 0 (off) to 1000000 per minute", c.ClientLimit)
+	}
+	switch c.LimitBy {
+	case "", limitByIdentity:
+		if len(c.TrustedProxies) > 0 {
+			bad("-trusted-proxy applies to -client-limit-by address")
+		}
+	case limitByAddress:
+	default:
+		bad("-client-limit-by %q: want identity or address", c.LimitBy)
 	}
 	if c.Namespace != "" && !namespaceRE.MatchString(c.Namespace) {
 		bad("namespace %q: letters, digits, '-' and '_' only, at most 32", c.Namespace)

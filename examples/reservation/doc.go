@@ -123,8 +123,12 @@
 //	-rate         people admitted per minute (default 120)
 //	-max-active   most people admitted and booking at once (default 50)
 //	-hold-for     how long a hold waits for confirmation (default 5m)
-//	-client-limit sign-ins and joins per client IP per minute (default 20; 0 turns it off,
-//	              which a load test over loopback needs)
+//	-client-limit sign-ins and joins per person per minute (default 20; 0 turns it off)
+//	-client-limit-by  identity (default: the limit counts per person) or address
+//	              (per client IP, an IPv6 /64; carrier-grade NAT puts whole mobile
+//	              networks behind a few addresses, so only where clients have their own)
+//	-trusted-proxy    with -client-limit-by address: IPs or CIDRs of the reverse proxies
+//	              whose X-Forwarded-For is believed (from any other peer it is ignored)
 //	-secure-cookies  mark cookies Secure on plain HTTP (behind a TLS-terminating proxy)
 //	-now          start the clock at this RFC 3339 instant and let it run
 //

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -153,7 +154,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.Rate, "rate", cfg.Rate, "people the waiting room admits per minute")
 	fs.IntVar(&cfg.MaxActive, "max-active", cfg.MaxActive, "most people admitted and booking at once")
 	fs.DurationVar(&cfg.HoldFor, "hold-for", cfg.HoldFor, "how long a held slot waits for confirmation")
-	fs.Float64Var(&cfg.ClientLimit, "client-limit", cfg.ClientLimit, "sign-ins and joins allowed per client IP per minute (0: no limit; a load test over loopback needs 0)")
+	fs.Float64Var(&cfg.ClientLimit, "client-limit", cfg.ClientLimit, "sign-ins and joins allowed per person (or per address, see -client-limit-by) per minute (0: no limit)")
+	fs.StringVar(&cfg.LimitBy, "client-limit-by", limitByIdentity, "what -client-limit counts per: identity (each person) or address (each client IP; carrier-grade NAT puts whole networks behind one)")
+	proxies := fs.String("trusted-proxy", "", "with -client-limit-by address: comma-separated `IPs or CIDRs` of reverse proxies whose X-Forwarded-For is believed")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark cookies Secure even on plain HTTP (set it behind a TLS-terminating proxy)")
 	now := fs.String("now", "", "start the clock at this RFC 3339 `instant` and let it run from there (to replay a past campaign)")
 	if err := fs.Parse(args); err != nil {
@@ -171,6 +174,20 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 				cfg.RedisAddrs = append(cfg.RedisAddrs, a)
 			}
 		}
+	}
+	for _, p := range strings.Split(*proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return config{}, fmt.Errorf("-trusted-proxy: %q is not an IP address or CIDR prefix", p)
+			}
+			pfx = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx.Masked())
 	}
 	if *now != "" {
 		t, err := time.Parse(time.RFC3339, *now)

@@ -64,11 +64,8 @@ func (s *server) mayJoin(w http.ResponseWriter, r *http.Request, sess session) b
 // join puts the signed-in person in the current room.
 func (s *server) join(w http.ResponseWriter, r *http.Request) (session, admission.Status, bool) {
 	now := s.clk.Now()
-	if s.overLimit(w, r, now) {
-		return session{}, admission.Status{}, false
-	}
 	sess, ok := s.needSession(w, r, now)
-	if !ok || !s.mayJoin(w, r, sess) {
+	if !ok || s.overLimit(w, r, now, sess.identity()) || !s.mayJoin(w, r, sess) {
 		return session{}, admission.Status{}, false
 	}
 	room := s.roomAt(now)

@@ -40,6 +40,8 @@ type server struct {
 	pages     *pages
 	metrics   *metrics
 	personKey []byte
+	// limitHashKey keys the limiter's hash of an identity.
+	limitHashKey []byte
 
 	sw        window.Switch     // maintenance
 	operators *window.Keyring   // operator tokens
