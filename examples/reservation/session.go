@@ -79,11 +79,13 @@ func (c cookieSigner) verify(s string, v any) error {
 	if !ok {
 		return errBadSession
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	// Strict: one spelling per value. A lenient decoder ignores the unused
+	// low bits of the last character, so four cookies would carry one MAC.
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil || !hmac.Equal(got, c.mac(p)) {
 		return errBadSession
 	}
-	b, err := base64.RawURLEncoding.DecodeString(p)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(p)
 	if err != nil {
 		return errBadSession
 	}
