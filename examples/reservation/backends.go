@@ -55,7 +55,9 @@ func (s *server) initBackends(secret []byte) error {
 	case "redis":
 		rdb := s.cfg.Redis
 		if rdb == nil {
-			rdb = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: s.cfg.RedisAddrs})
+			// ContextTimeoutEnabled: go-redis applies the libraries'
+			// budgets (500 ms by default) to its sockets only with it.
+			rdb = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: s.cfg.RedisAddrs, ContextTimeoutEnabled: true})
 			s.closers = append(s.closers, rdb.Close)
 		}
 		if err := rdb.Ping(ctx).Err(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"time"
@@ -192,10 +193,17 @@ func (s *server) bookingProblem(r *http.Request, err error) (problem.Problem, ti
 		p.Status, p.Title, p.Detail = http.StatusUnprocessableEntity, "Idempotency key reused", "This Idempotency-Key was already used for a different request."
 	case errors.Is(err, slots.ErrInvalid):
 		p.Status, p.Title, p.Detail = http.StatusUnprocessableEntity, "Invalid input", err.Error()
+	case errors.Is(err, errOutcomeUnknown):
+		s.log.Warn("confirm: outcome still unknown", "err", err)
+		p.Status, p.Title = http.StatusServiceUnavailable, "Booking outcome unknown"
+		p.Detail = "We could not learn whether your booking went through. Do not book another slot: " +
+			"look at your booking in a moment. Repeating this request is safe; it books at most once."
+		p.Extensions = map[string]any{"outcome": "unknown"}
+		return p, 2 * time.Second
 	case errors.Is(err, slots.ErrUnavailable):
 		s.log.Warn("slot store unavailable", "err", err)
 		p.Status, p.Title, p.Detail = http.StatusServiceUnavailable, "Booking unavailable",
-			"Bookings cannot be reached just now; nothing was booked. Try again (the same request is safe to repeat)."
+			"Bookings cannot be reached just now. Try again in a moment; repeating the same request is safe (it takes effect at most once)."
 		return p, 2 * time.Second
 	case errors.Is(err, errNoBooker):
 		fallthrough
@@ -293,21 +301,60 @@ func (s *server) apiConfirm(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"booking": s.bookingOut(b)})
 }
 
+// errOutcomeUnknown: a confirm whose store call failed, and whose outcome
+// asking again could not learn: the booking may or may not exist.
+var errOutcomeUnknown = errors.New("booking outcome unknown")
+
+// confirmRetryPause is the pause before asking again about a confirm whose
+// outcome is unknown.
+const confirmRetryPause = 200 * time.Millisecond
+
 // confirm books the hold and then tells the waiting room the person is
 // done, so that the next one may come in.
+//
+// A store error does not say nothing was booked: Redis may run a script
+// whose reply never arrived (a timeout, a stall, a dropped connection). So
+// before telling the person anything, confirm asks again with the same
+// idempotency key, which returns the recorded booking if the first call
+// ran, or books now if it did not. Only if that fails too does it answer
+// errOutcomeUnknown; the booking, if any, is found later (GET
+// /api/bookings/me, the booking page), which then ends the person's place
+// in the room (doneAfterBooking).
 func (s *server) confirm(r *http.Request, sess session, holdID, key string) (slots.Booking, error) {
-	b, err := s.booking.Confirm(s.bookingCtx(r, sess), slots.ConfirmRequest{
-		Campaign: slotCampaign, HoldID: holdID, Person: s.personID(sess), Key: key,
-	})
+	req := slots.ConfirmRequest{Campaign: slotCampaign, HoldID: holdID, Person: s.personID(sess), Key: key}
+	b, err := s.booking.Confirm(s.bookingCtx(r, sess), req)
+	if errors.Is(err, slots.ErrUnavailable) {
+		s.log.Warn("confirm: outcome unknown; asking again with the same key", "err", err)
+		// A real-time pause: network pacing, not a decision by time.
+		t := time.NewTimer(confirmRetryPause)
+		select {
+		case <-t.C:
+			b, err = s.booking.Confirm(s.bookingCtx(r, sess), req)
+		case <-r.Context().Done():
+			t.Stop()
+		}
+		if err != nil && (errors.Is(err, slots.ErrUnavailable) || r.Context().Err() != nil) {
+			return b, fmt.Errorf("%w: %w", errOutcomeUnknown, err)
+		}
+	}
 	if err != nil {
 		return b, err
 	}
-	if room := s.roomAt(s.clk.Now()); room != nil {
-		if _, err := room.Done(r.Context(), sess.identity()); err != nil {
-			s.log.Warn("waiting room: done after booking", "err", err)
-		}
-	}
+	s.doneAfterBooking(r.Context(), sess)
 	return b, nil
+}
+
+// doneAfterBooking tells the waiting room that the person, whose booking is
+// known, is done, so that the next one may come in. Done is idempotent; a
+// person who never joined this room is no error.
+func (s *server) doneAfterBooking(ctx context.Context, sess session) {
+	room := s.roomAt(s.clk.Now())
+	if room == nil {
+		return
+	}
+	if _, err := room.Done(ctx, sess.identity()); err != nil && !errors.Is(err, admission.ErrNotJoined) {
+		s.log.Warn("waiting room: done after booking", "err", err)
+	}
 }
 
 func (s *server) apiRelease(w http.ResponseWriter, r *http.Request) {
@@ -340,6 +387,11 @@ func (s *server) apiBooking(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if e.Booking != nil {
+		if passFor(r) != "" {
+			// A booking whose confirm answered "outcome unknown" is
+			// known now: the place in the room can go to the next person.
+			s.doneAfterBooking(r.Context(), sess)
+		}
 		writeJSON(w, http.StatusOK, map[string]any{"booking": s.bookingOut(*e.Booking)})
 		return
 	}

@@ -221,6 +221,9 @@ func (s *server) renderBooking(w http.ResponseWriter, r *http.Request, status in
 	switch {
 	case err == nil:
 		v.Booking = &bookedView{Label: s.slotByID[b.Slot].Label, Ref: b.ID, At: b.Confirmed}
+		if passFor(r) != "" {
+			s.doneAfterBooking(r.Context(), sess) // see apiBooking
+		}
 	case !errors.Is(err, slots.ErrNotFound):
 		s.bookingError(w, r, err)
 		return

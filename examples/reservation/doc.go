@@ -108,8 +108,13 @@
 // 401 no session or no pass; 403 refused at commit (window, eligibility,
 // pass); 404 no such slot, hold or booking of yours; 409 the slot is full or
 // you already hold or booked one; 410 the hold expired; 429 too many
-// sign-ins or joins from your network (Retry-After); 503 a store is
-// unavailable (Retry-After; nothing was admitted or booked).
+// sign-ins or joins by one person (Retry-After); 503 a store is
+// unavailable (Retry-After; nobody was admitted). A store error never
+// means "nothing was booked": Redis may have run a call whose reply was
+// lost. So a confirm that fails asks again with the same key before it
+// answers; if that fails too it answers 503 with "outcome": "unknown", and
+// the person looks at GET /api/bookings/me, which, once it finds the
+// booking, also ends the person's place in the waiting room.
 //
 // # Flags
 //
