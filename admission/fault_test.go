@@ -25,14 +25,7 @@ const faultSlack = 300 * time.Millisecond
 // it was.
 func TestRoomUnderRedisFaults(t *testing.T) {
 	redis.SetLogger(quietLogger{})
-	for _, f := range redistest.Faults() {
-		t.Run(f.Name, func(t *testing.T) {
-			srv := redistest.Start(t, redistest.Options{AOF: true})
-			for cname, c := range srv.FaultClients() {
-				t.Run(cname, func(t *testing.T) { testRoomUnderFault(t, srv, c, f) })
-			}
-		})
-	}
+	redistest.RunFaults(t, redistest.Options{AOF: true}, testRoomUnderFault)
 }
 
 func testRoomUnderFault(t *testing.T, srv *redistest.Server, c redis.UniversalClient, f redistest.Fault) {

@@ -25,14 +25,7 @@ const faultSlack = 300 * time.Millisecond
 // capacity.
 func TestRedisStoreUnderFaults(t *testing.T) {
 	redis.SetLogger(quietRedisLog{})
-	for _, f := range redistest.Faults() {
-		t.Run(f.Name, func(t *testing.T) {
-			srv := redistest.Start(t, redistest.Options{AOF: true})
-			for cname, c := range srv.FaultClients() {
-				t.Run(cname, func(t *testing.T) { testStoreUnderFault(t, srv, c, f) })
-			}
-		})
-	}
+	redistest.RunFaults(t, redistest.Options{AOF: true}, testStoreUnderFault)
 }
 
 type quietRedisLog struct{}

@@ -32,16 +32,7 @@ const (
 // first time and every time after, and its handler is never reached; after
 // it, everything recovers by itself.
 func TestGateUnderRedisFaults(t *testing.T) {
-	for _, f := range redistest.Faults() {
-		t.Run(f.Name, func(t *testing.T) {
-			srv := redistest.Start(t, redistest.Options{})
-			for cname, c := range srv.FaultClients() {
-				t.Run(cname, func(t *testing.T) {
-					testGateUnderFault(t, srv, c, f)
-				})
-			}
-		})
-	}
+	redistest.RunFaults(t, redistest.Options{}, testGateUnderFault)
 }
 
 func testGateUnderFault(t *testing.T, srv *redistest.Server, c redis.UniversalClient, f redistest.Fault) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -161,6 +162,34 @@ func (c *client) must(want int, method, path string, body any, headers ...string
 		return nil
 	}
 	return r.json(c.t)
+}
+
+// cookie returns the value of the client's cookie name, failing the test
+// when it has none.
+func (c *client) cookie(name string) string {
+	c.t.Helper()
+	u, _ := url.Parse(c.ts.url)
+	for _, ck := range c.hc.Jar.Cookies(u) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	c.t.Fatalf("no %s cookie", name)
+	return ""
+}
+
+// admit joins the waiting room and polls, moving the clock a second at a
+// time, until the room admits the person and hands out a pass.
+func (c *client) admit() {
+	c.t.Helper()
+	c.must(http.StatusOK, "POST", "/api/queue/join", nil)
+	for i := 0; c.pass == "" && i < 100; i++ {
+		c.ts.setTime(c.ts.clk.Now().Add(time.Second))
+		c.status()
+	}
+	if c.pass == "" {
+		c.t.Fatal("not admitted")
+	}
 }
 
 // signIn starts a session for a person.

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/window"
 )
@@ -22,60 +24,54 @@ const stallSlack = 300 * time.Millisecond
 // within the switch's read budget, three rounds in a row, nothing is held,
 // and everything recovers by itself when Redis answers again.
 func TestRedisStallNeverFreezesTheSite(t *testing.T) {
-	for _, f := range redistest.Faults() {
-		t.Run(f.Name, func(t *testing.T) {
-			srv := redistest.Start(t, redistest.Options{AOF: true}) // the restart keeps the slots
-			for cname, rdb := range srv.FaultClients() {
-				t.Run(cname, func(t *testing.T) {
-					ts := newTestServer(t, redisConfig(rdb))
-					ts.setTime(ts.opensAt())
-					c := ts.newClient()
-					c.signIn("Han Seo-yeon", "1967-03-15")
-					c.must(http.StatusOK, "POST", "/api/queue/join", nil)
-					c.status()
-					if c.pass == "" {
-						t.Fatal("not admitted")
-					}
-					end := f.Begin(t, srv)
-					ts.setTime(ts.clk.Now().Add(2 * time.Second)) // the switch's reading is stale
-					budget := window.DefaultSwitchReadTimeout
-					for round := range 3 {
-						timed := func(method, path string, body any, bound time.Duration, want ...int) {
-							t.Helper()
-							start := time.Now()
-							r := c.do(method, path, body)
-							d := time.Since(start)
-							if d > bound {
-								t.Errorf("round %d, %s: %s %s took %v, want at most %v + slack", round, f.Name, method, path, d, bound-stallSlack)
-							}
-							if !f.Recovers && !containsInt(want, r.Status) {
-								t.Errorf("round %d, %s: %s %s = %s, want %v", round, f.Name, method, path, r, want)
-							}
-						}
-						timed("GET", "/healthz", nil, 100*time.Millisecond+stallSlack, http.StatusOK)
-						timed("GET", "/", nil, budget+100*time.Millisecond+stallSlack, http.StatusServiceUnavailable)
-						timed("POST", "/api/holds", `{"slot":"station-1800"}`, budget+100*time.Millisecond+stallSlack, http.StatusServiceUnavailable)
-					}
-					end()
-					var held bool
-					for range 100 { // the switch and the store find Redis again
-						ts.setTime(ts.clk.Now().Add(300 * time.Millisecond))
-						if r := c.do("GET", "/api/bookings/me", nil); r.Status == http.StatusOK || r.Status == http.StatusNotFound {
-							held = strings.Contains(string(r.Body), "station-1800")
-							break
-						}
-						time.Sleep(50 * time.Millisecond)
-					}
-					if held && !f.Recovers {
-						t.Fatalf("a hold refused during %s exists", f.Name)
-					}
-					if r := c.do("POST", "/api/holds", `{"slot":"station-1800"}`); r.Status != http.StatusCreated && !held {
-						t.Fatalf("after %s: POST /api/holds = %s, want 201", f.Name, r)
-					}
-				})
+	// AOF: the restart keeps the slots.
+	redistest.RunFaults(t, redistest.Options{AOF: true}, func(t *testing.T, srv *redistest.Server, rdb redis.UniversalClient, f redistest.Fault) {
+		ts := newTestServer(t, redisConfig(rdb))
+		ts.setTime(ts.opensAt())
+		c := ts.newClient()
+		c.signIn("Han Seo-yeon", "1967-03-15")
+		c.must(http.StatusOK, "POST", "/api/queue/join", nil)
+		c.status()
+		if c.pass == "" {
+			t.Fatal("not admitted")
+		}
+		end := f.Begin(t, srv)
+		ts.setTime(ts.clk.Now().Add(2 * time.Second)) // the switch's reading is stale
+		budget := window.DefaultSwitchReadTimeout
+		for round := range 3 {
+			timed := func(method, path string, body any, bound time.Duration, want ...int) {
+				t.Helper()
+				start := time.Now()
+				r := c.do(method, path, body)
+				d := time.Since(start)
+				if d > bound {
+					t.Errorf("round %d, %s: %s %s took %v, want at most %v + slack", round, f.Name, method, path, d, bound-stallSlack)
+				}
+				if !f.Recovers && !containsInt(want, r.Status) {
+					t.Errorf("round %d, %s: %s %s = %s, want %v", round, f.Name, method, path, r, want)
+				}
 			}
-		})
-	}
+			timed("GET", "/healthz", nil, 100*time.Millisecond+stallSlack, http.StatusOK)
+			timed("GET", "/", nil, budget+100*time.Millisecond+stallSlack, http.StatusServiceUnavailable)
+			timed("POST", "/api/holds", `{"slot":"station-1800"}`, budget+100*time.Millisecond+stallSlack, http.StatusServiceUnavailable)
+		}
+		end()
+		var held bool
+		for range 100 { // the switch and the store find Redis again
+			ts.setTime(ts.clk.Now().Add(300 * time.Millisecond))
+			if r := c.do("GET", "/api/bookings/me", nil); r.Status == http.StatusOK || r.Status == http.StatusNotFound {
+				held = strings.Contains(string(r.Body), "station-1800")
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if held && !f.Recovers {
+			t.Fatalf("a hold refused during %s exists", f.Name)
+		}
+		if r := c.do("POST", "/api/holds", `{"slot":"station-1800"}`); r.Status != http.StatusCreated && !held {
+			t.Fatalf("after %s: POST /api/holds = %s, want 201", f.Name, r)
+		}
+	})
 }
 
 func containsInt(list []int, v int) bool {

@@ -1,8 +1,8 @@
 // Package redisproc starts and controls redis-server processes on free
-// loopback ports: standalone servers and the nodes of a Redis Cluster, with
-// kill -9 and restart in place for fault injection. It knows nothing of
-// testing: internal/redistest wraps it for tests (skip, fail, cleanup), and
-// the rush simulator uses it directly for -redis-start.
+// loopback ports: standalone servers, Sentinels and the nodes of a Redis
+// Cluster, with kill -9, restart in place and SIGSTOP for fault injection.
+// It knows nothing of testing: internal/redistest wraps it for tests (skip,
+// fail, cleanup), and the rush simulator uses it directly for -redis-start.
 package redisproc
 
 import (

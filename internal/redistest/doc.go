@@ -1,5 +1,6 @@
 // Package redistest starts real redis-server processes for tests: a
-// standalone server or a three-master Redis Cluster, each on free loopback
+// standalone server, a Sentinel setup (a primary, a replica and three
+// Sentinels: StartSentinel) or a three-master Redis Cluster, each on free loopback
 // ports chosen by the kernel (never 6379), in a temporary directory, and
 // stopped when the test ends.
 //
@@ -13,5 +14,8 @@
 //
 // A Server can be killed with SIGKILL and restarted in place on the same port
 // and data directory, which is what fault tests need to prove that a booking
-// written with appendfsync always survives a crash.
+// written with appendfsync always survives a crash. It can also be stalled
+// (Pause, with SIGSTOP; DebugSleep) and have its client connections dropped
+// (DropClients); Faults lists these faults and RunFaults runs a test under
+// each, for the fault-injection suite of every package.
 package redistest

@@ -58,3 +58,19 @@ func (s *Server) FaultClients() map[string]redis.UniversalClient {
 	s.t.Cleanup(func() { plain.Close() })
 	return map[string]redis.UniversalClient{"ContextTimeoutEnabled": s.Client(), "plain client": plain}
 }
+
+// RunFaults runs test once for each of Faults and each kind of client
+// (FaultClients), as subtests "<fault>/<client>", each fault on its own
+// server started with opts (AOF, for instance, so that a restart keeps the
+// data).
+func RunFaults(t *testing.T, opts Options, test func(t *testing.T, s *Server, c redis.UniversalClient, f Fault)) {
+	t.Helper()
+	for _, f := range Faults() {
+		t.Run(f.Name, func(t *testing.T) {
+			s := Start(t, opts)
+			for name, c := range s.FaultClients() {
+				t.Run(name, func(t *testing.T) { test(t, s, c, f) })
+			}
+		})
+	}
+}
