@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/slots"
 )
@@ -26,9 +28,9 @@ const failoverTrialsEnv = "GATEHOUSE_FAILOVER_TRIALS"
 type failoverTrial struct {
 	acked     int           // bookings acknowledged (Confirm returned nil)
 	lost      int           // of them, missing after the failover
-	gapAcks   int           // acknowledged between the kill and the promotion
+	gapAcks   int           // started after the kill, acknowledged while the replica was still a replica
 	unknown   int           // confirms that failed, whose booking exists afterwards
-	promotion time.Duration // kill until the Sentinels name the replica primary
+	promotion time.Duration // kill until the replica answers ROLE as a primary
 	recovery  time.Duration // kill until the first booking acknowledged again
 }
 
@@ -84,8 +86,8 @@ func failoverRun(t *testing.T, wait int) failoverTrial {
 	}
 
 	type ack struct {
-		person, id string
-		at         time.Time
+		person, id  string
+		started, at time.Time // the Confirm call began, returned
 	}
 	var (
 		mu        sync.Mutex
@@ -108,11 +110,12 @@ func failoverRun(t *testing.T, wait int) failoverTrial {
 					time.Sleep(10 * time.Millisecond)
 					continue
 				}
-				b, err := store.Confirm(ctx, time.Now(), slots.ConfirmRequest{Campaign: camp, HoldID: h.ID, Person: person, Key: "c-" + person})
+				started := time.Now()
+				b, err := store.Confirm(ctx, started, slots.ConfirmRequest{Campaign: camp, HoldID: h.ID, Person: person, Key: "c-" + person})
 				now := time.Now()
 				mu.Lock()
 				if err == nil {
-					acks = append(acks, ack{person, b.ID, now})
+					acks = append(acks, ack{person, b.ID, started, now})
 					if k := killedAt.Load(); k != nil && now.After(*k) {
 						firstBack.CompareAndSwap(nil, &now)
 					}
@@ -126,10 +129,29 @@ func failoverRun(t *testing.T, wait int) failoverTrial {
 	time.Sleep(500 * time.Millisecond) // bookings under way
 	old := sen.Primary.Addr()
 	kill := time.Now()
-	sen.Primary.Kill()
+	sen.Primary.Kill() // returns once the process is gone
+	dead := time.Now()
 	killedAt.Store(&kill)
-	sen.WaitFailover(old, 30*time.Second)
-	promoted := time.Now()
+	// lastReplica is when a ROLE was sent that the replica answered as a
+	// replica: it was still one when it processed it, after that instant.
+	// promoted is when it first answered as a primary.
+	lastReplica, promoted := dead, time.Time{}
+	replica := redis.NewClient(&redis.Options{Addr: sen.Replica.Addr(), MaxRetries: -1, ContextTimeoutEnabled: true})
+	defer replica.Close()
+	for promoted.IsZero() && time.Since(kill) < 30*time.Second {
+		sent := time.Now()
+		rctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		role, err := replica.Do(rctx, "ROLE").Slice()
+		cancel()
+		switch {
+		case err == nil && len(role) > 0 && role[0] == "master":
+			promoted = time.Now()
+		case err == nil:
+			lastReplica = sent
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	sen.WaitFailover(old, 30*time.Second) // the Sentinels agree
 	time.Sleep(time.Second)
 	sen.Primary.Restart() // a supervisor brings the old primary back; Sentinel makes it a replica
 	deadline := time.Now().Add(60 * time.Second)
@@ -145,8 +167,10 @@ func failoverRun(t *testing.T, wait int) failoverTrial {
 	}
 
 	r := failoverTrial{acked: len(acks), promotion: promoted.Sub(kill), recovery: back.Sub(kill)}
+	// A call that began once the old primary was gone and returned while
+	// the replica was still a replica had nobody who could book it.
 	for _, a := range acks {
-		if a.at.After(kill) && a.at.Before(promoted) {
+		if a.started.After(dead) && a.at.Before(lastReplica) {
 			r.gapAcks++
 		}
 	}

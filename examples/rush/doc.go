@@ -29,7 +29,8 @@
 // opening and the slots are the server's own; the crowd is fitted to them.
 // The server reads its own clock, so an HTTP run is paced on the wall clock,
 // and it is bounded by -people and -max-wall. Start the server with
-// -client-limit 0: every simulated person comes from 127.0.0.1.
+// -client-limit 0, so that its per-person limit on sign-ins and joins stays
+// out of the measurement.
 //
 // # Simulated time
 //
