@@ -54,6 +54,11 @@ func TestSentinelFailover(t *testing.T) {
 	}
 	for _, wait := range []int{0, 1} {
 		t.Run(fmt.Sprintf("WaitReplicas=%d", wait), func(t *testing.T) {
+			if trials == 1 {
+				// Checking only: the two modes side by side, on their
+				// own servers. Measuring: one trial at a time.
+				t.Parallel()
+			}
 			var results []failoverTrial
 			for i := range trials {
 				r := failoverRun(t, wait)

@@ -22,7 +22,7 @@ type Fault struct {
 }
 
 // FaultSleep is how long the DEBUG SLEEP fault stalls the server.
-const FaultSleep = 3 * time.Second
+const FaultSleep = 2500 * time.Millisecond
 
 // Faults are the faults every Redis-backed component must survive: the
 // server stopped with SIGSTOP (connections open, nothing answers), stalled
