@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -26,8 +28,10 @@ import (
 // machine is shared: it counts the server's CPU, not the time callers wait.
 //
 // Use b.SetParallelism beforehand to choose the number of callers. The
-// timer covers op only; NoopScript runs b.N times afterwards with the timer
-// stopped. op receives b.Context(); an error from op fails the benchmark.
+// timer covers op only; NoopScript runs outside it, half just before and
+// half just after op, b.N times in all but at most 20,000, with the same
+// parallelism (its wall time per call is reported too, as "noop-ns/op").
+// op receives b.Context(); an error from op fails the benchmark.
 // A server that does not report the main-thread figures (before Redis 6.2)
 // is measured with used_cpu_sys + used_cpu_user instead, which also counts
 // background threads.
@@ -55,42 +59,64 @@ func BenchCPU(b *testing.B, c redis.UniversalClient, noopKey string, parallel bo
 		})
 	}
 
+	// The no-op runs half before and half after the operation, so that a
+	// change in the machine's load during the run weighs on both figures.
+	n := max(1, min(b.N, maxNoopCalls)/2)
+	start := time.Now()
+	noopCPU := measureCPU(b, c, parallel, n, noop)
+	noopWall := time.Since(start)
 	b.ReportAllocs()
 	b.ResetTimer()
-	opCPU := measureCPU(b, c, parallel, op)
+	opCPU := measureCPU(b, c, parallel, b.N, op)
 	b.StopTimer()
-	noopCPU := measureCPU(b, c, parallel, noop)
+	start = time.Now()
+	noopCPU += measureCPU(b, c, parallel, n, noop)
+	noopWall += time.Since(start)
+	n *= 2
+	noopNs := float64(noopWall.Nanoseconds()) / float64(n)
 	if b.Failed() {
 		return
 	}
-	perOp := opCPU / float64(b.N)
-	b.ReportMetric(perOp, "redis-cpu-us/op")
+	b.ReportMetric(opCPU/float64(b.N), "redis-cpu-us/op")
+	b.ReportMetric(noopNs, "noop-ns/op")
 	if noopCPU > 0 {
-		b.ReportMetric(opCPU/noopCPU, "cpu-x-noop")
+		b.ReportMetric((opCPU/float64(b.N))/(noopCPU/float64(n)), "cpu-x-noop")
 	}
 }
 
-// measureCPU runs f b.N times and returns the Redis main-thread CPU it
-// cost, in microseconds, summed over every master of c.
-func measureCPU(b *testing.B, c redis.UniversalClient, parallel bool, f func(context.Context) error) float64 {
+// maxNoopCalls bounds the no-op's calls per benchmark run: enough for its
+// CPU per call to be exact to a few percent, and a cheap operation (one
+// that rarely reaches Redis, measured over millions of calls) does not pay
+// millions of round trips for its baseline.
+const maxNoopCalls = 20000
+
+// measureCPU runs f n times (n <= b.N) and returns the Redis main-thread CPU
+// it cost, in microseconds, summed over every master of c. When parallel,
+// the calls are shared out by b.RunParallel's goroutines, so they run with
+// the benchmark's parallelism.
+func measureCPU(b *testing.B, c redis.UniversalClient, parallel bool, n int, f func(context.Context) error) float64 {
 	b.Helper()
 	before, err := MainThreadCPU(b.Context(), c)
 	if err != nil {
 		b.Fatalf("redistest: INFO cpu: %v", err)
 	}
 	if parallel {
+		var next atomic.Int64
 		b.RunParallel(func(pb *testing.PB) {
 			ctx := b.Context()
 			for pb.Next() {
+				if next.Add(1) > int64(n) {
+					continue // drain: RunParallel insists on b.N iterations
+				}
 				if err := f(ctx); err != nil {
 					b.Error(err)
-					return
+					next.Store(int64(n))
 				}
 			}
 		})
 	} else {
 		ctx := b.Context()
-		for range b.N {
+		for range n {
 			if err := f(ctx); err != nil {
 				b.Fatal(err)
 			}
