@@ -206,6 +206,10 @@ func NewRedisSwitch(rdb redis.UniversalClient, opts RedisSwitchOptions) (*RedisS
 		done:    make(chan struct{}),
 		self:    " " + rand.Text(),
 	}
+	if rediscall.IgnoresDeadlines(rdb) {
+		s.log.Warn("window: the Redis client was built without ContextTimeoutEnabled; the switch bounds each read by abandoning it at ReadTimeout",
+			"key", s.key, "read_timeout", s.timeout)
+	}
 	go s.listen(ctx)
 	return s, nil
 }

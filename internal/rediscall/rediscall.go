@@ -34,6 +34,22 @@ func HonoursDeadlines(c redis.UniversalClient) bool {
 	return ok && rc.Options().ContextTimeoutEnabled
 }
 
+// IgnoresDeadlines reports whether c is a go-redis client built without
+// ContextTimeoutEnabled, which applies no context deadline to its sockets:
+// a constructor logs it, since every call on it that Do abandons keeps a
+// goroutine and a pool connection until the client's own timeouts.
+func IgnoresDeadlines(c redis.UniversalClient) bool {
+	switch c := c.(type) {
+	case *redis.Client:
+		return !c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		return !c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		return !c.Options().ContextTimeoutEnabled
+	}
+	return false
+}
+
 // ErrBudget is wrapped by the error Do returns when the budget ran out
 // before the call returned. It also wraps context.DeadlineExceeded.
 var ErrBudget = fmt.Errorf("redis call exceeded its time budget: %w", context.DeadlineExceeded)

@@ -27,6 +27,9 @@ func TestHonoursDeadlines(t *testing.T) {
 		if got := rediscall.HonoursDeadlines(c.c); got != c.want {
 			t.Errorf("%s: HonoursDeadlines = %v, want %v", c.name, got, c.want)
 		}
+		if got := rediscall.IgnoresDeadlines(c.c); got != (c.name == "plain") {
+			t.Errorf("%s: IgnoresDeadlines = %v", c.name, got)
+		}
 	}
 }
 
