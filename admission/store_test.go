@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-go/gatehouse/admission"
 	"github.com/gatehouse-go/gatehouse/admission/admissiontest"
@@ -17,11 +18,24 @@ func TestMemoryStoreConformance(t *testing.T) {
 
 var prefixes atomic.Int64
 
+// testBudget is the store budget of the tests that check what the room
+// decides, not how fast: under -race on a loaded machine a call may take
+// longer than the 500 ms default. The fault suite keeps the default.
+const testBudget = 30 * time.Second
+
 // redisStore returns a store on c under a prefix no other store of this
-// test binary uses: a fresh, empty store on a shared server.
+// test binary uses: a fresh, empty store on a shared server, with
+// testBudget.
 func redisStore(t testing.TB, c redis.UniversalClient) admission.Store {
 	t.Helper()
-	s, err := admission.NewRedisStore(c, admission.RedisOptions{Prefix: fmt.Sprintf("gh-test-%d:", prefixes.Add(1))})
+	return redisStoreWith(t, c, admission.RedisOptions{Timeout: testBudget})
+}
+
+// redisStoreWith is redisStore with opts (its Prefix is set here).
+func redisStoreWith(t testing.TB, c redis.UniversalClient, opts admission.RedisOptions) admission.Store {
+	t.Helper()
+	opts.Prefix = fmt.Sprintf("gh-test-%d:", prefixes.Add(1))
+	s, err := admission.NewRedisStore(c, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,11 @@ func failoverRun(t *testing.T, wait int) failoverTrial {
 	t.Helper()
 	sen := redistest.StartSentinel(t, redistest.Options{})
 	rdb := sen.Client()
-	store := freshStore(t, rdb, slots.RedisOptions{WaitReplicas: wait})
+	opts := slots.RedisOptions{WaitReplicas: wait, Timeout: slots.DefaultRedisTimeout}
+	if wait > 0 {
+		opts.Timeout += 500 * time.Millisecond // the default WaitTimeout
+	}
+	store := freshStore(t, rdb, opts)
 	ctx := context.Background()
 	const camp = slots.Campaign("failover")
 	var defs []slots.Slot

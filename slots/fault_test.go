@@ -15,7 +15,7 @@ import (
 
 // faultSlack is the generous slack on latency bounds under -race on two
 // busy cores.
-const faultSlack = 300 * time.Millisecond
+const faultSlack = 500 * time.Millisecond
 
 // TestRedisStoreUnderFaults is the slot store's part of the fault-injection
 // suite: during each fault every hold and confirm returns within the
@@ -33,7 +33,7 @@ type quietRedisLog struct{}
 func (quietRedisLog) Printf(context.Context, string, ...any) {}
 
 func testStoreUnderFault(t *testing.T, srv *redistest.Server, c redis.UniversalClient, f redistest.Fault) {
-	s := freshStore(t, c, slots.RedisOptions{})
+	s := freshStore(t, c, slots.RedisOptions{Timeout: slots.DefaultRedisTimeout})
 	ctx := context.Background()
 	const camp = slots.Campaign("fault")
 	if err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: camp, Key: "d", Slots: []slots.Slot{{ID: "a", Capacity: 2}}}); err != nil {

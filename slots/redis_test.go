@@ -23,10 +23,19 @@ import (
 
 var prefixSeq atomic.Int64
 
+// testBudget is the store budget of the tests that check what the store
+// decides, not how fast: under -race on a loaded machine a call may take
+// longer than the 500 ms default. The fault suite and the failover trial
+// give their budgets.
+const testBudget = 30 * time.Second
+
 // freshStore returns a store on rdb under a key prefix no other store of
-// this test binary uses.
+// this test binary uses, with testBudget unless opts gives a Timeout.
 func freshStore(t testing.TB, rdb redis.UniversalClient, opts slots.RedisOptions) slots.Store {
 	t.Helper()
+	if opts.Timeout == 0 {
+		opts.Timeout = testBudget
+	}
 	if opts.Prefix == "" {
 		opts.Prefix = fmt.Sprintf("test%d:", prefixSeq.Add(1))
 	}
