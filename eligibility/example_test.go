@@ -155,7 +155,7 @@ func ExampleNewHandler() {
 	// 200 application/json
 	// {"status":"open","reason":"window_open","cohort":"53-54","opens_at":"2021-07-19T20:00:00+09:00","closes_at":"2021-07-20T18:00:00+09:00","at":"2021-07-20T02:30:00+09:00"}
 	// 422 application/problem+json
-	// {"code":"invalid_birth_date","detail":"birth_date: invalid date: February 1967 has no day 30","field":"birth_date","instance":"/","status":422,"title":"Unprocessable Entity"}
+	// {"code":"invalid_birth_date","detail":"birth_date: invalid date: February 1967 has no day 30","field":"birth_date","instance":"/","status":422,"title":"Unprocessable Entity","type":"https://github.com/gatehouse-go/gatehouse/blob/main/docs/problems.md#eligibility-invalid_birth_date"}
 }
 
 // Rules compose with All, Any and Not.

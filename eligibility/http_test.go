@@ -10,7 +10,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 )
 
 func newTestHandler(t *testing.T, at time.Time) (*Handler, *clock.Mock) {

@@ -130,7 +130,7 @@ func ExampleGate_Guard() {
 	// 20:00 POST /api/book 200
 	// 20:00 GET /booking-form 404
 	// application/problem+json
-	// {"closes_at":"2021-07-17T18:00:00+09:00","detail":"Booking opens at 2021-07-12T20:00:00+09:00.","instance":"/api/book","opens_at":"2021-07-12T20:00:00+09:00","phase":"not_yet","status":403,"title":"Not open yet","type":"https://github.com/gatehouse-go/gatehouse/blob/main/docs/window.md#not-open"}
+	// {"closes_at":"2021-07-17T18:00:00+09:00","code":"not_yet","detail":"Booking opens at 2021-07-12T20:00:00+09:00.","instance":"/api/book","opens_at":"2021-07-12T20:00:00+09:00","phase":"not_yet","status":403,"title":"Not open yet","type":"https://github.com/gatehouse-go/gatehouse/blob/main/docs/problems.md#window-not_yet"}
 }
 
 // The booking path checks the window again at the instant it books.

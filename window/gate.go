@@ -13,7 +13,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 )
 
 // Sentinel errors of Gate.Require, wrapped by every *Refusal.
@@ -73,6 +73,13 @@ type GateOptions struct {
 	// the request's goroutine, before the request is served or refused.
 	// It must be fast and safe for concurrent use (count, don't block).
 	Observer func(Decision)
+	// Deny, when set, answers every request Guard refuses, with the typed
+	// refusal (status, code, phase, opening times in the campaign's zone,
+	// Retry-After and the problem document), in the manner of
+	// http.CrossOriginProtection.SetDenyHandler: to render a page for
+	// people, or shape the answer otherwise. Nil writes the problem
+	// document (problem.Refusal.Write).
+	Deny problem.DenyFunc
 	// MaintenanceRetryAfter is the Retry-After sent with maintenance
 	// refusals. Default DefaultMaintenanceRetryAfter (1 min).
 	MaintenanceRetryAfter time.Duration
@@ -129,6 +136,7 @@ type Gate struct {
 	clk         clock.Clock
 	log         *slog.Logger
 	observe     func(Decision)
+	deny        problem.DenyFunc
 	maintRetry  time.Duration
 	outageRetry time.Duration
 
@@ -159,6 +167,7 @@ func NewGate(opts GateOptions) (*Gate, error) {
 		clk:         opts.Clock,
 		log:         opts.Logger,
 		observe:     opts.Observer,
+		deny:        opts.Deny,
 		maintRetry:  opts.MaintenanceRetryAfter,
 		outageRetry: opts.OutageRetryAfter,
 		mux:         http.NewServeMux(),
@@ -423,11 +432,8 @@ func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if debug {
 			g.log.Debug("window: refused unclassified route", "method", r.Method, "phase", phase)
 		}
-		problem.Write(w, problem.Problem{
-			Status:   http.StatusNotFound,
-			Detail:   "No such route.",
-			Instance: r.URL.Path,
-		}, 0)
+		problem.Deny(g.deny, w, r, problem.New("window", http.StatusNotFound, problem.CodeNotFound,
+			"Not Found", "No such route.", r.URL.Path))
 		return
 	}
 	ref := g.refusal(st, phase, swErr, allow, now)
@@ -438,7 +444,7 @@ func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if debug {
 		g.log.Debug("window: refused", "pattern", pattern, "phase", phase, "status", d.Status)
 	}
-	ref.ServeHTTP(w, r)
+	problem.Deny(g.deny, w, r, ref.Problem(r))
 }
 
 // operatorToken returns the operator token r carries, from the
@@ -562,44 +568,44 @@ func (r *Refusal) Status() int {
 	return http.StatusForbidden
 }
 
-// Problem type URIs, documented in docs/window.md.
-const problemBase = "https://github.com/gatehouse-go/gatehouse/blob/main/docs/window.md#"
-
 // ServeHTTP writes the refusal as an RFC 9457 problem; see Refusal.
 func (r *Refusal) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	p := problem.Problem{Status: r.Status(), Extensions: map[string]any{"phase": r.Phase.String()}}
+	r.Problem(req).Write(w)
+}
+
+// Problem returns the refusal as the typed value a deny hook receives
+// (GateOptions.Deny), its problem document filled in: type
+// problem.TypeURI("window", code) with code not_yet, pre_queue, closed,
+// maintenance, outage (the switch cannot be read) or not_allowed, and the
+// members "code", "phase", "opens_at" and "closes_at". req gives the
+// instance; it may be nil.
+func (r *Refusal) Problem(req *http.Request) *problem.Refusal {
+	instance := ""
 	if req != nil && req.URL != nil {
-		p.Instance = req.URL.Path
-	}
-	if !r.OpensAt.IsZero() {
-		p.Extensions["opens_at"] = r.OpensAt.Format(time.RFC3339Nano)
-	}
-	if !r.ClosesAt.IsZero() {
-		p.Extensions["closes_at"] = r.ClosesAt.Format(time.RFC3339Nano)
+		instance = req.URL.Path
 	}
 	opens := r.OpensAt.Format(time.RFC3339)
+	var code, title, detail string
 	switch r.Phase {
 	case NotYet:
-		p.Type, p.Title = problemBase+"not-open", "Not open yet"
-		p.Detail = "Booking opens at " + opens + "."
+		code, title, detail = problem.CodeNotYet, "Not open yet", "Booking opens at "+opens+"."
 	case PreQueue:
-		p.Type, p.Title = problemBase+"not-open", "Not open yet"
-		p.Detail = "The waiting room is open; booking opens at " + opens + "."
+		code, title, detail = problem.CodePreQueue, "Not open yet", "The waiting room is open; booking opens at "+opens+"."
 	case Closed:
-		p.Type, p.Title = problemBase+"closed", "Closed"
-		p.Detail = "Booking has closed."
+		code, title, detail = problem.CodeClosed, "Closed", "Booking has closed."
 	case Maintenance:
-		p.Type, p.Title = problemBase+"maintenance", "Under maintenance"
-		p.Detail = "The service is under maintenance."
+		code, title, detail = problem.CodeMaintenance, "Under maintenance", "The service is under maintenance."
 		if r.Cause != nil {
-			p.Detail = "The service cannot tell whether it is under maintenance, so it is closed until it can."
+			code, detail = problem.CodeOutage, "The service cannot tell whether it is under maintenance, so it is closed until it can."
 		}
 	default:
-		p.Type, p.Title = problemBase+"not-allowed", "Not available now"
-		p.Detail = "This is not available while the campaign is in phase " + r.Phase.String() + "."
+		code, title = problem.CodeNotAllowed, "Not available now"
+		detail = "This is not available while the campaign is in phase " + r.Phase.String() + "."
 	}
 	if r.OpensAt.IsZero() && (r.Phase == NotYet || r.Phase == PreQueue) {
-		p.Detail = "Booking is not open yet."
+		detail = "Booking is not open yet."
 	}
-	problem.Write(w, p, r.RetryAfter)
+	ref := problem.New("window", r.Status(), code, title, detail, instance)
+	ref.Phase, ref.OpensAt, ref.ClosesAt, ref.RetryAfter, ref.Err = r.Phase.String(), r.OpensAt, r.ClosesAt, r.RetryAfter, r
+	return ref.Finish()
 }

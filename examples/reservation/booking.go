@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/admission"
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 	"github.com/gatehouse-go/gatehouse/slots"
 	"github.com/gatehouse-go/gatehouse/window"
 )

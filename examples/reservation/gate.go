@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 )
 
 // guard is the gate around the whole mux (window.Gate.Guard): a request

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gatehouse-go/gatehouse/admission"
 	"github.com/gatehouse-go/gatehouse/eligibility"
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 )
 
 // identityOf is the waiting room's IdentityFunc: the signed-in person.

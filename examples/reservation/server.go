@@ -15,7 +15,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/gatehouse-go/gatehouse/admission"
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 	"github.com/gatehouse-go/gatehouse/slots"
 	"github.com/gatehouse-go/gatehouse/window"
 )

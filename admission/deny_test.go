@@ -1,0 +1,49 @@
+package admission_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/admission"
+	"github.com/gatehouse-go/gatehouse/window/problem"
+)
+
+// TestDenyHook: Options.Deny answers every refusal of Handler and Protect
+// with the typed refusal (status, code, room, Retry-After, problem
+// document), and the protected handler never runs.
+func TestDenyHook(t *testing.T) {
+	clk := newClock(time.Minute)
+	var got *problem.Refusal
+	deny := func(w http.ResponseWriter, r *http.Request, ref *problem.Refusal) {
+		got = ref
+		w.WriteHeader(ref.Status)
+		w.Write([]byte("page"))
+	}
+	up := newRoom(t, admission.NewMemoryStore(), options(t, "vaccine", clk, func(o *admission.Options) { o.Deny = deny }))
+	down := newRoom(t, brokenStore{}, options(t, "vaccine", clk, func(o *admission.Options) { o.Deny = deny }))
+	for _, tc := range []struct {
+		name   string
+		h      http.Handler
+		c      call
+		status int
+		code   string
+		retry  time.Duration
+	}{
+		{"no identity", up.Handler(identityFromHeader), call{path: "/q/status"}, 401, problem.CodeIdentityRequired, 0},
+		{"not joined", up.Handler(identityFromHeader), call{path: "/q/status", user: person(1)}, 404, problem.CodeNotJoined, 0},
+		{"store down", down.Handler(identityFromHeader), call{path: "/q/status", user: person(1)}, 503, problem.CodeUnavailable, admission.RetryAfterUnavailable},
+		{"no pass", up.Protect(booked, identityFromHeader), call{path: "/book", user: person(1)}, 401, problem.CodePassRequired, 0},
+		{"forged pass", up.Protect(booked, identityFromHeader), call{path: "/book", user: person(1), pass: "gh1.x.y.z"}, 403, problem.CodeInvalidPass, 0},
+	} {
+		got = nil
+		w := do(t, tc.h, tc.c)
+		if got == nil || w.Code != tc.status || w.Body.String() != "page" {
+			t.Fatalf("%s: hook %v, answer %d %q", tc.name, got != nil, w.Code, w.Body)
+		}
+		if got.Status != tc.status || got.Code != tc.code || got.RetryAfter != tc.retry || got.Room != "vaccine" ||
+			got.Problem.Type != problem.TypeURI("admission", tc.code) || got.Problem.Code() != tc.code {
+			t.Errorf("%s: refusal %+v", tc.name, got)
+		}
+	}
+}
