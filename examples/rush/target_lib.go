@@ -118,7 +118,7 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	if err != nil {
 		return nil, fmt.Errorf("gate: %w", err)
 	}
-	svc, err := slots.NewService(slots.ServiceOptions{Store: parts.slotStore, Clock: clk, Gate: gate, HoldTTL: cfg.HoldTTL})
+	svc, err := slots.NewService(parts.slotStore, slots.ServiceOptions{Clock: clk, Gate: slots.Window(gate), HoldTTL: cfg.HoldTTL})
 	if err != nil {
 		return nil, fmt.Errorf("slots: %w", err)
 	}
