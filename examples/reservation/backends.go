@@ -120,13 +120,12 @@ func (s *server) initBackends(secret []byte) error {
 	// The slot service. Its gate is the commit check: window, eligibility
 	// and pass, all at the instant the service gives the store.
 	s.personKey = key("person")
-	s.booking, err = slots.NewService(slots.ServiceOptions{
-		Store:    slotStore,
+	s.booking, err = slots.NewService(slotStore, slots.ServiceOptions{
 		Clock:    s.clk,
 		Gate:     commitGate{s},
 		Logger:   s.log,
 		LogKey:   key("log"),
-		Observer: slots.ObserverFunc(s.metrics.observeSlots),
+		Observer: s.metrics.observeSlots,
 		HoldTTL:  s.cfg.HoldFor,
 	})
 	if err != nil {

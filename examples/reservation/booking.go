@@ -86,9 +86,10 @@ func (s *server) idempotencyKey(r *http.Request, sess session) (string, bool) {
 // twice books once.
 func formKey() string { return rand.Text() }
 
-// bookingCtx carries the booker to the commit check (commitGate).
-func (s *server) bookingCtx(r *http.Request, sess session) context.Context {
-	return withBooker(r.Context(), booker{sess: sess, pass: passFor(r)})
+// proof is who books, for the commit check (commitGate): the request's
+// slots.*Request.Proof.
+func proof(r *http.Request, sess session) booker {
+	return booker{sess: sess, pass: passFor(r)}
 }
 
 // slotJSON is one slot in GET /api/slots.
@@ -270,8 +271,8 @@ func (s *server) apiHold(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h, err := s.booking.Hold(s.bookingCtx(r, sess), slots.HoldRequest{
-		Campaign: slotCampaign, Slot: slot, Person: s.personID(sess), Key: key,
+	h, err := s.booking.Hold(r.Context(), slots.HoldRequest{
+		Campaign: slotCampaign, Slot: slot, Person: s.personID(sess), Key: key, Proof: proof(r, sess),
 	})
 	if err != nil {
 		s.bookingError(w, r, err)
@@ -296,8 +297,8 @@ func (s *server) apiConfirm(w http.ResponseWriter, r *http.Request) {
 // confirm books the hold and then tells the waiting room the person is
 // done, so that the next one may come in.
 func (s *server) confirm(r *http.Request, sess session, holdID, key string) (slots.Booking, error) {
-	b, err := s.booking.Confirm(s.bookingCtx(r, sess), slots.ConfirmRequest{
-		Campaign: slotCampaign, HoldID: holdID, Person: s.personID(sess), Key: key,
+	b, err := s.booking.Confirm(r.Context(), slots.ConfirmRequest{
+		Campaign: slotCampaign, HoldID: holdID, Person: s.personID(sess), Key: key, Proof: proof(r, sess),
 	})
 	if err != nil {
 		return b, err
@@ -377,8 +378,8 @@ func (s *server) move(r *http.Request, sess session, to, key string) (slots.Book
 	if err != nil {
 		return cur, err
 	}
-	return s.booking.Move(s.bookingCtx(r, sess), slots.MoveRequest{
-		Campaign: slotCampaign, ID: cur.ID, Person: s.personID(sess), To: to, Key: key,
+	return s.booking.Move(r.Context(), slots.MoveRequest{
+		Campaign: slotCampaign, ID: cur.ID, Person: s.personID(sess), To: to, Key: key, Proof: proof(r, sess),
 	})
 }
 

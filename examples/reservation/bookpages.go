@@ -121,8 +121,8 @@ func (s *server) bookHold(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h, err := s.booking.Hold(s.bookingCtx(r, sess), slots.HoldRequest{
-		Campaign: slotCampaign, Slot: slot, Person: s.personID(sess), Key: key,
+	h, err := s.booking.Hold(r.Context(), slots.HoldRequest{
+		Campaign: slotCampaign, Slot: slot, Person: s.personID(sess), Key: key, Proof: proof(r, sess),
 	})
 	if err != nil {
 		s.formFailed(w, r, err, s.renderBook)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/slots"
 	"github.com/gatehouse-go/gatehouse/window/problem"
 )
 
@@ -159,10 +160,9 @@ func (s *server) allowedMethods(r *http.Request) string {
 // commitGate is the slot service's Gate: at the one instant the service
 // hands to the store, it checks the window (window.Gate.Require), the
 // person's eligibility (eligibility.Campaign.Decide) and their pass
-// (admission.Room.Verify). The person comes in the context (withBooker).
+// (admission.Room.Verify). Who books comes in the request's Proof (a
+// booker), which the service hands over as slots.Attempt.Proof.
 type commitGate struct{ s *server }
-
-type bookerKey struct{}
 
 // booker is who is booking, for commitGate.
 type booker struct {
@@ -170,23 +170,19 @@ type booker struct {
 	pass string
 }
 
-func withBooker(ctx context.Context, b booker) context.Context {
-	return context.WithValue(ctx, bookerKey{}, b)
-}
-
 // Errors of the commit check (all wrapped in slots.ErrClosed by the
 // service).
 var (
-	errNoBooker       = fmt.Errorf("no person in the booking context")
+	errNoBooker       = fmt.Errorf("no person in the booking request")
 	errNotEligibleNow = fmt.Errorf("not eligible to book now")
 )
 
-func (g commitGate) Require(ctx context.Context, now time.Time) error {
+func (g commitGate) Require(ctx context.Context, now time.Time, a slots.Attempt) error {
 	if err := g.s.gate.Require(ctx, now); err != nil {
 		return err
 	}
-	b, ok := ctx.Value(bookerKey{}).(booker)
-	if !ok {
+	b, ok := a.Proof.(booker)
+	if !ok || g.s.personID(b.sess) != a.Person {
 		return errNoBooker
 	}
 	if d := g.s.decide(b.sess, now); d.Status.String() != "open" {

@@ -126,7 +126,7 @@ func (m *metrics) observeRoom(e admission.Event) {
 
 func (m *metrics) observeSlots(e slots.Event) {
 	m.slotOps.WithLabelValues(string(e.Op), e.Outcome).Inc()
-	m.slotLatency.WithLabelValues(string(e.Op)).Observe(e.Latency.Seconds())
+	m.slotLatency.WithLabelValues(string(e.Op)).Observe(e.Duration.Seconds())
 }
 
 // figuresCollector reports the current waiting room's and the slots'
