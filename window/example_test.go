@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -210,4 +211,33 @@ func ExampleNewRedisSwitch() {
 	if err := sw.Set(context.Background(), true); err != nil {
 		fmt.Println("could not switch:", err)
 	}
+}
+
+// One registration classifies a route on the gate and mounts it: there is
+// no way to mount a handler the gate does not know.
+func ExampleGate_NewMux() {
+	seoul := window.MustLoadZone("Asia/Seoul")
+	booking, _ := window.FromCivil(seoul,
+		window.Date(2021, time.July, 12).At(20, 0, 0),
+		window.Date(2021, time.July, 17).At(18, 0, 0), window.Reject)
+	clk := clock.NewMock()
+	clk.Set(booking.Start.Add(-time.Minute))
+	gate, _ := window.NewGate(window.GateOptions{
+		Schedule: window.Schedule{Zone: seoul, Openings: []window.Opening{{Booking: booking}}},
+		Clock:    clk,
+	})
+	mux := gate.NewMux()
+	mux.HandleFunc(window.Always, "GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc(window.DuringOpen, "POST /book", func(w http.ResponseWriter, r *http.Request) {})
+	for _, req := range []string{"GET /healthz", "POST /book", "GET /book", "GET /admin"} {
+		method, path, _ := strings.Cut(req, " ")
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		fmt.Println(req, rec.Code)
+	}
+	// Output:
+	// GET /healthz 200
+	// POST /book 403
+	// GET /book 405
+	// GET /admin 404
 }

@@ -124,8 +124,10 @@ type Decision struct {
 //     phase and route (classified or not), including during maintenance.
 //  4. Anything else is refused with an RFC 9457 problem (see Refusal):
 //     503 in maintenance; otherwise 404 for a route that is unclassified or
-//     OperatorsOnly (the gate does not tell that it exists); otherwise 403
-//     with the phase and the times of the current or next opening.
+//     OperatorsOnly (the gate does not tell that it exists), or 405 with
+//     Allow when only the method is wrong for a public route; otherwise 403
+//     with the phase and the times of the current or next opening. Every
+//     refusal goes through GateOptions.Deny when set.
 //
 // A Gate is safe for concurrent use.
 type Gate struct {
@@ -431,6 +433,12 @@ func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if debug {
 			g.log.Debug("window: refused unclassified route", "method", r.Method, "phase", phase)
+		}
+		if allowed := g.allowedMethods(r); allowed != "" && allow == 0 {
+			w.Header().Set("Allow", allowed)
+			problem.Deny(g.deny, w, r, problem.New("window", http.StatusMethodNotAllowed, problem.CodeMethod,
+				"Method Not Allowed", r.Method+" is not allowed here; use "+allowed+".", r.URL.Path))
+			return
 		}
 		problem.Deny(g.deny, w, r, problem.New("window", http.StatusNotFound, problem.CodeNotFound,
 			"Not Found", "No such route.", r.URL.Path))

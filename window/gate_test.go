@@ -301,7 +301,7 @@ func TestRefusalProblems(t *testing.T) {
 		{"operators only", "2021-07-13T02:30", nil, "POST", "/admin/maintenance", 404, "", "", "", "", "#window-not_found"},
 		{"redirect is not a match", "2021-07-13T02:30", nil, "GET", "/static", 404, "", "", "", "", "#window-not_found"},
 		{"unclean path is not a match", "2021-07-13T02:30", nil, "GET", "/static/../booking-form", 404, "", "", "", "", "#window-not_found"},
-		{"wrong method is not a match", "2021-07-13T02:30", nil, "DELETE", "/api/book", 404, "", "", "", "", "#window-not_found"},
+		{"wrong method is not a match", "2021-07-13T02:30", nil, "DELETE", "/api/book", 405, "", "", "", "", "#window-method_not_allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, h, _ := newApp(t, window.GateOptions{Clock: mockAt(kst(t, tc.at)), Switch: tc.sw})
