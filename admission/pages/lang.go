@@ -56,11 +56,11 @@ func (l *Lang) Has(key string) bool { _, ok := l.strings[key]; return ok }
 
 // When writes the instant t in the campaign's zone, the language's way
 // (format key "fmt.datetime"): "2021년 7월 12일 (월) 오후 8:00" in Korean,
-// "Monday 12 July 2021, 8:00 PM KST" in English. Zero writes "".
+// "Mon 12 July 2021, 20:00 KST" in English. Zero writes "".
 func (l *Lang) When(t time.Time) string { return l.format("fmt.datetime", t) }
 
 // Clock writes the time of day of t in the campaign's zone (format key
-// "fmt.time"), such as "오후 8:00:05" or "8:00:05 PM".
+// "fmt.time"), such as "오후 8:00:05" or "20:00:05".
 func (l *Lang) Clock(t time.Time) string { return l.format("fmt.time", t) }
 
 func (l *Lang) format(key string, t time.Time) string {

@@ -80,6 +80,9 @@ type Options struct {
 	// Site names the service in every page's title and header. "" means
 	// none.
 	Site string
+	// IconURL, when set, is the pages' icon (<link rel="icon">); without
+	// one, browsers ask for /favicon.ico.
+	IconURL string
 	// Clock gives "last updated". Nil means clock.New().
 	Clock clock.Clock
 }
@@ -202,6 +205,7 @@ type View struct {
 	Data    any        // *WaitingData or *RefusalData
 	Langs   []LangLink // the pages' languages, for a switch
 	MaxPoll int        // Options.MaxPoll in seconds
+	Icon    string     // Options.IconURL
 }
 
 // LangLink is one language of the switch at the foot of a page.
@@ -305,6 +309,12 @@ func (p *Pages) Deny(w http.ResponseWriter, r *http.Request, ref *problem.Refusa
 		ref.Write(w)
 		return
 	}
+	p.RefusalPage(w, r, ref)
+}
+
+// RefusalPage writes the page for ref whatever r accepts: for a host whose
+// own rule decides who gets pages (Deny decides by WantsHTML).
+func (p *Pages) RefusalPage(w http.ResponseWriter, r *http.Request, ref *problem.Refusal) {
 	l := p.Lang(r)
 	d := &RefusalData{Ref: ref, Kind: ref.Code}
 	var title string
@@ -345,7 +355,7 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name,
 	l := p.Lang(r)
 	v := View{L: l, Site: p.o.Site, Title: title, State: state, Poll: poll, Assets: p.o.AssetPrefix,
 		Zone: p.o.Zone.String(), Now: p.o.Clock.Now().In(p.o.Zone), Home: p.o.HomeURL,
-		Waiting: p.o.WaitingURL, SignIn: p.o.SignInURL, Data: data, MaxPoll: int(p.o.MaxPoll / time.Second)}
+		Waiting: p.o.WaitingURL, SignIn: p.o.SignInURL, Data: data, MaxPoll: int(p.o.MaxPoll / time.Second), Icon: p.o.IconURL}
 	for _, t := range p.Languages() {
 		v.Langs = append(v.Langs, LangLink{Tag: t, Name: p.langs[t].T("lang.name"), Current: t == l.Tag()})
 	}

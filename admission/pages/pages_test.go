@@ -83,7 +83,7 @@ func TestDatesInTheCampaignsZone(t *testing.T) {
 	if got := p.Lang(get("ko")).When(utc); got != "2021년 7월 12일 (월) 오후 8:00" {
 		t.Errorf("ko: %q", got)
 	}
-	if got := p.Lang(get("en")).When(utc); got != "Monday 12 July 2021, 8:00 PM KST" {
+	if got := p.Lang(get("en")).When(utc); got != "Mon 12 July 2021, 20:00 KST" {
 		t.Errorf("en: %q", got)
 	}
 	if got := p.Lang(get("ko")).Clock(utc.Add(-12*time.Hour + 5*time.Second)); got != "오전 8:00:05" {

@@ -5,9 +5,9 @@ package pages
 var English = map[string]string{
 	"lang.name": "English",
 
-	"fmt.datetime": "{weekday} {day} {month} {year}, {h12}:{mm} {ampm} {zone}",
-	"fmt.time":     "{h12}:{mm}:{ss} {ampm}",
-	"fmt.weekdays": "Sunday,Monday,Tuesday,Wednesday,Thursday,Friday,Saturday",
+	"fmt.datetime": "{weekday} {day} {month} {year}, {hh}:{mm} {zone}",
+	"fmt.time":     "{hh}:{mm}:{ss}",
+	"fmt.weekdays": "Sun,Mon,Tue,Wed,Thu,Fri,Sat",
 	"fmt.months":   "January,February,March,April,May,June,July,August,September,October,November,December",
 	"fmt.am":       "AM",
 	"fmt.pm":       "PM",

@@ -110,6 +110,7 @@ func (s *server) initBackends(secret []byte) error {
 			Logger:      s.log,
 			Observer:    s.metrics.observeRoom,
 			PassCookie:  passCookie,
+			Deny:        s.roomDeny,
 		})
 		if err != nil {
 			return fmt.Errorf("waiting room %d: %w", i, err)
@@ -141,20 +142,17 @@ func (s *server) initBackends(secret []byte) error {
 	return nil
 }
 
-// initGate builds the gate around the whole mux, its routes classified
-// from the route table.
+// initGate builds the gate around the whole mux; its routes are classified
+// as they are mounted (window.Mux, in newServer). Its refusals become the
+// library's pages for people (deny).
 func (s *server) initGate() error {
-	var routes []window.Route
-	for _, rt := range s.table {
-		routes = append(routes, window.Route{Allow: rt.access.allowance(), Patterns: []string{rt.pattern}})
-	}
 	var err error
 	s.gate, err = window.NewGate(window.GateOptions{
 		Schedule:       s.camp.schedule,
 		Switch:         s.sw,
 		Operators:      s.operators,
 		OperatorCookie: operatorCookie,
-		Routes:         routes,
+		Deny:           s.deny,
 		Clock:          s.clk,
 		Logger:         s.log,
 		Observer:       s.metrics.observeGate,

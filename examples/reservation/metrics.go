@@ -179,7 +179,7 @@ func (c *figuresCollector) Collect(ch chan<- prometheus.Metric) {
 			g(c.drain, st.Drain.PerMinute(), room.Name())
 		}
 	}
-	if av, err := c.s.availability(ctx); err == nil {
+	if av, err := c.s.availability(ctx, c.s.ui.Lang(nil)); err == nil {
 		for _, a := range av {
 			g(c.capacity, float64(a.Capacity), a.ID)
 			g(c.booked, float64(a.Booked), a.ID)

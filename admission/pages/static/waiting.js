@@ -41,10 +41,16 @@
   function tick() {
     fetch(window.location.href, { headers: { Accept: "text/html" }, credentials: "same-origin", cache: "no-store" })
       .then(function (r) {
+        if (r.redirected && r.url && r.url.split("#")[0] !== window.location.href.split("#")[0]) {
+          // The host sends an admitted person on (a redirect): follow.
+          window.location.assign(r.url);
+          return null;
+        }
         var retry = Number(r.headers.get("Retry-After")) || 0;
         return r.text().then(function (body) { return { retry: retry, body: body }; });
       })
       .then(function (x) {
+        if (!x) return;
         var doc = new DOMParser().parseFromString(x.body, "text/html");
         var body = doc.getElementById("gh-body");
         var mine = document.getElementById("gh-body");
