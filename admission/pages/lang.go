@@ -181,8 +181,10 @@ func negotiate(header string, available map[string]bool, def string) string {
 // language switch link), falling back to Options.Default.
 func (p *Pages) Lang(r *http.Request) *Lang {
 	if r != nil {
-		if q := strings.ToLower(r.URL.Query().Get("lang")); q != "" && p.langs[q] != nil {
-			return p.langs[q]
+		if r.URL != nil {
+			if q := strings.ToLower(r.URL.Query().Get("lang")); q != "" && p.langs[q] != nil {
+				return p.langs[q]
+			}
 		}
 		return p.langs[negotiate(r.Header.Get("Accept-Language"), p.avail, p.def)]
 	}

@@ -34,6 +34,17 @@ const (
 	DefaultMaxPoll     = 30 * time.Second
 )
 
+// The pages' script asks for its page again with PollHeader: 1. A page
+// answered to it is always 200, the real status (503 in maintenance, say)
+// in PollStatusHeader, so that a browser does not log an expected refusal
+// as a failed request; Retry-After is sent as usual. Browsers that load
+// the page themselves (the <noscript> refresh, a reload) get the real
+// status.
+const (
+	PollHeader       = "X-Gatehouse-Poll"
+	PollStatusHeader = "X-Gatehouse-Status"
+)
+
 // Template names a host may replace through Options.Templates.
 const (
 	TemplateBase    = "base.html"    // the layout: defines "base", calls "main"
@@ -372,6 +383,12 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name,
 	h.Add("Vary", "Accept, Accept-Language")
 	if retry > 0 {
 		h.Set("Retry-After", strconv.FormatInt(problem.RetryAfterSeconds(retry), 10))
+	}
+	if r.Header.Get(PollHeader) == "1" {
+		// The page's own script asking again: the refusal is the page's
+		// next state, not a failure of the request.
+		h.Set(PollStatusHeader, strconv.Itoa(status))
+		status = http.StatusOK
 	}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())

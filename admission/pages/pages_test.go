@@ -223,8 +223,17 @@ func TestRefusalPages(t *testing.T) {
 	if !strings.Contains(p.Lang(get("ko")).When(opening), "2021년 7월 12일 (월) 오후 8:00") {
 		t.Fatal("Korean date")
 	}
+	var rec *httptest.ResponseRecorder
+	// The page's script asking again gets 200, the status in a header.
+	rec = httptest.NewRecorder()
+	r0 := get("en")
+	r0.Header.Set(pages.PollHeader, "1")
+	p.Deny(rec, r0, refusal(problem.CodeMaintenance, 503, time.Minute))
+	if rec.Code != 200 || rec.Header().Get(pages.PollStatusHeader) != "503" || rec.Header().Get("Retry-After") != "60" {
+		t.Fatalf("poll: %d %q %q", rec.Code, rec.Header().Get(pages.PollStatusHeader), rec.Header().Get("Retry-After"))
+	}
 	// A client that does not ask for HTML gets the problem document.
-	rec := httptest.NewRecorder()
+	rec = httptest.NewRecorder()
 	r := httptest.NewRequest("GET", "/api/x", nil)
 	r.Header.Set("Accept", "application/json")
 	p.Deny(rec, r, refusal(problem.CodeMaintenance, 503, time.Minute))

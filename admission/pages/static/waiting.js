@@ -1,6 +1,8 @@
 // gatehouse pages: keeps a waiting room or maintenance page current.
 // The page works without it (a <noscript> meta refresh); with it, the page
-// fetches itself when the server said to (data-poll, or Retry-After), and
+// fetches itself when the server said to (data-poll, or Retry-After), with
+// X-Gatehouse-Poll: 1 so that a refusal comes back as 200 with its status
+// in X-Gatehouse-Status (a 503 is expected here, not an error), and
 // swaps in the new live region, so screen readers hear the change
 // (aria-live). Through maintenance and outages it keeps going and says the
 // place is kept. The server decides everything; this only displays.
@@ -39,7 +41,7 @@
     schedule(s);
   }
   function tick() {
-    fetch(window.location.href, { headers: { Accept: "text/html" }, credentials: "same-origin", cache: "no-store" })
+    fetch(window.location.href, { headers: { Accept: "text/html", "X-Gatehouse-Poll": "1" }, credentials: "same-origin", cache: "no-store" })
       .then(function (r) {
         if (r.redirected && r.url && r.url.split("#")[0] !== window.location.href.split("#")[0]) {
           // The host sends an admitted person on (a redirect): follow.
@@ -59,9 +61,21 @@
         var alert = document.getElementById("gh-alert");
         if (alert) { alert.hidden = true; alert.replaceChildren(); }
         live.classList.remove("gh-stale");
-        mine.replaceWith(document.importNode(body, true));
+        var state = doc.documentElement.getAttribute("data-state") || "";
+        var big = body.querySelector(".gh-big"), myBig = mine.querySelector(".gh-big");
+        var updated = body.querySelector(".gh-updated"), myUpdated = mine.querySelector(".gh-updated");
+        if (state === root.getAttribute("data-state") && big && myBig && big.textContent === myBig.textContent &&
+            body.textContent.length === mine.textContent.length && updated && myUpdated) {
+          // Nothing but the time changed: say no more than that, so that
+          // a screen reader is not read the whole region again.
+          myUpdated.textContent = updated.textContent;
+        } else {
+          mine.replaceWith(document.importNode(body, true));
+        }
         document.title = doc.title;
-        root.setAttribute("data-state", doc.documentElement.getAttribute("data-state") || "");
+        root.setAttribute("data-state", state);
+        var advice = document.querySelector(".gh-advice");
+        if (advice) advice.hidden = !/^(waiting|maintenance|outage|offline)$/.test(state);
         var next = Number(doc.documentElement.getAttribute("data-poll")) || 0;
         if (x.retry > next) next = x.retry;
         if (next > 0) {
