@@ -71,7 +71,7 @@ func Example() {
 
 	// slots: one clinic slot of capacity 1; the service checks the gate at
 	// the instant it books.
-	svc, err := slots.NewService(slots.ServiceOptions{Store: slots.NewMemoryStore(), Clock: clk, Gate: gate})
+	svc, err := slots.NewService(slots.NewMemoryStore(), slots.ServiceOptions{Clock: clk, Gate: slots.Window(gate)})
 	if err != nil {
 		panic(err)
 	}

@@ -82,23 +82,33 @@ func (r *Room) Handler(identity IdentityFunc) http.Handler {
 			r.writeError(w, req, err)
 			return
 		}
-		if r.o.PassCookie != "-" {
-			switch {
-			case st.Pass != "":
-				http.SetCookie(w, &http.Cookie{
-					Name: r.o.PassCookie, Value: st.Pass, Path: "/",
-					Expires: st.PassExpires, MaxAge: int(max(1, st.PassExpires.Sub(r.o.Clock.Now()).Seconds())),
-					HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
-				})
-			case st.State == StateDone || st.State == StateExpired:
-				http.SetCookie(w, &http.Cookie{
-					Name: r.o.PassCookie, Value: "", Path: "/", MaxAge: -1,
-					HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
-				})
-			}
-		}
+		r.SetPassCookie(w, req, st)
 		writeJSON(w, http.StatusOK, st)
 	})
+}
+
+// SetPassCookie sets the pass cookie (Options.PassCookie) from st as
+// Handler does: the pass while admitted (HttpOnly, SameSite=Lax, Path=/,
+// Secure when req came over TLS), a deletion once done or expired, nothing
+// otherwise. A host page that calls Join or Status itself (a waiting room
+// page) calls it before writing, so that Protect finds the pass.
+func (r *Room) SetPassCookie(w http.ResponseWriter, req *http.Request, st Status) {
+	if r.o.PassCookie == "-" {
+		return
+	}
+	switch {
+	case st.Pass != "":
+		http.SetCookie(w, &http.Cookie{
+			Name: r.o.PassCookie, Value: st.Pass, Path: "/",
+			Expires: st.PassExpires, MaxAge: int(max(1, st.PassExpires.Sub(r.o.Clock.Now()).Seconds())),
+			HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
+		})
+	case st.State == StateDone || st.State == StateExpired:
+		http.SetCookie(w, &http.Cookie{
+			Name: r.o.PassCookie, Value: "", Path: "/", MaxAge: -1,
+			HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
+		})
+	}
 }
 
 // challenge sets the WWW-Authenticate header a 401 must carry: the
