@@ -183,12 +183,12 @@ func ExampleKeyring() {
 		panic(err)
 	}
 	now := time.Date(2021, time.July, 12, 11, 0, 0, 0, time.UTC)
-	token, _ := keys.Issue("night-shift", now, 8*time.Hour)
-	op, err := keys.Verify(token, now.Add(time.Hour))
+	token, _ := keys.Issue(now, "night-shift", 8*time.Hour)
+	op, err := keys.Verify(now.Add(time.Hour), token)
 	fmt.Println(op.Name, op.KeyID, op.Expires.Format(time.RFC3339), err)
-	_, err = keys.Verify(token, now.Add(8*time.Hour))
+	_, err = keys.Verify(now.Add(8*time.Hour), token)
 	fmt.Println(errors.Is(err, window.ErrTokenExpired))
-	_, err = keys.Verify(token[:len(token)-1]+"x", now)
+	_, err = keys.Verify(now, token[:len(token)-1]+"x")
 	fmt.Println(errors.Is(err, window.ErrInvalidToken))
 	// Output:
 	// night-shift 2021-07 2021-07-12T19:00:00Z <nil>

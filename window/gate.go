@@ -478,7 +478,7 @@ func (g *Gate) verify(token string, now time.Time) (Operator, error) {
 	if g.ops == nil {
 		return Operator{}, fmt.Errorf("%w: no operator verifier configured", ErrInvalidToken)
 	}
-	return g.ops.Verify(token, now)
+	return g.ops.Verify(now, token)
 }
 
 // VerifyOperator checks the operator token r carries (see

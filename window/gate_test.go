@@ -118,7 +118,7 @@ func TestGuardDefaultDeny(t *testing.T) {
 				g, h, hits := newApp(t, window.GateOptions{
 					Clock: clk, Switch: window.NewMemorySwitch(maintenance), Operators: keys,
 				})
-				valid, err := keys.Issue("duty-operator", pi.at.Add(-time.Minute), time.Hour)
+				valid, err := keys.Issue(pi.at.Add(-time.Minute), "duty-operator", time.Hour)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -418,7 +418,7 @@ func TestGuardOperators(t *testing.T) {
 	rogue, _ := window.NewKeyring(otherKey)
 	sameIDWrongSecret, _ := window.NewKeyring(window.OperatorKey{ID: newKey.ID, Secret: []byte(strings.Repeat("x", 32))})
 	issue := func(k *window.Keyring, at time.Time, ttl time.Duration) string {
-		tok, err := k.Issue("night-shift", at, ttl)
+		tok, err := k.Issue(at, "night-shift", ttl)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -508,7 +508,7 @@ func TestGateVerifyOperator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := keys.Issue("ops", now, time.Minute)
+	tok, _ := keys.Issue(now, "ops", time.Minute)
 	req := httptest.NewRequest("GET", "/admin/", nil)
 	if _, err := g.VerifyOperator(req); !errors.Is(err, window.ErrInvalidToken) {
 		t.Fatalf("no token: %v", err)

@@ -85,7 +85,7 @@ func (s *server) initBackends(secret []byte) error {
 		return err
 	}
 	s.operators = ops
-	if s.opToken, err = ops.Issue("console", s.clk.Now(), operatorTokenTTL); err != nil {
+	if s.opToken, err = ops.Issue(s.clk.Now(), "console", operatorTokenTTL); err != nil {
 		return err
 	}
 

@@ -31,7 +31,7 @@ func (s *server) operatorSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := r.PostForm.Get("token")
-	if _, err := s.operators.Verify(tok, now); tok == "" || err != nil {
+	if _, err := s.operators.Verify(now, tok); tok == "" || err != nil {
 		s.render(w, r, http.StatusUnauthorized, "operator_signin", view{Title: s.lang(r).T("op.signin_title"),
 			Errors: localized(s.lang(r), []fieldError{{Field: "token", Message: "fe.bad_token"}})})
 		return

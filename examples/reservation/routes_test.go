@@ -110,12 +110,12 @@ func TestRouteTable(t *testing.T) {
 	anon := ts.newClient()
 	hits.take("POST /api/session") // the sign-in above
 	opToken := ts.s.operatorToken()
-	expired, err := ts.s.operators.Issue("old", t0.Add(-48*time.Hour), time.Hour)
+	expired, err := ts.s.operators.Issue(t0.Add(-48*time.Hour), "old", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	other, _ := window.NewKeyring(window.OperatorKey{ID: "op1", Secret: make([]byte, 32)})
-	forged, _ := other.Issue("console", t0, time.Hour)
+	forged, _ := other.Issue(t0, "console", time.Hour)
 	badOps := map[string][]string{
 		"forged operator":  {"Authorization", "Operator " + forged},
 		"expired operator": {"Authorization", "Operator " + expired},
