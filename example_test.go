@@ -56,7 +56,7 @@ func Example() {
 		panic(err)
 	}
 	person := eligibility.Person{BirthDate: eligibility.MustParseDate("1964-05-01")}
-	fmt.Println("19:30 eligibility:", campaign.Decide(person, clk.Now()))
+	fmt.Println("19:30 eligibility:", campaign.Decide(clk.Now(), person))
 
 	// admission: a room opening at 20:00, one person a second.
 	keyring, _ := admission.NewKeyring(admission.Key{ID: "k1", Secret: bytes.Repeat([]byte("p"), 32)})

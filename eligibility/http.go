@@ -118,7 +118,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, status, code, field, detail)
 		return
 	}
-	d := h.c.Decide(p, h.clk.Now())
+	d := h.c.Decide(h.clk.Now(), p)
 	b, err := json.Marshal(d)
 	if err != nil {
 		h.problem(w, r, http.StatusInternalServerError, codeInternal, "", "")

@@ -128,7 +128,7 @@ func (s *server) apiSession(w http.ResponseWriter, r *http.Request) {
 // decide is the person's eligibility at now.
 func (s *server) decide(sess session, now time.Time) eligibility.Decision {
 	bd, _ := eligibility.ParseDate(sess.BirthDate) // readSession checked it
-	return s.camp.elig.Decide(eligibility.Person{BirthDate: bd}, now)
+	return s.camp.elig.Decide(now, eligibility.Person{BirthDate: bd})
 }
 
 // mayQueue reports whether a person with decision d should be offered the
@@ -139,9 +139,9 @@ func (s *server) mayQueue(d eligibility.Decision, p window.Phase, st window.Stat
 		return false
 	}
 	switch d.Status {
-	case eligibility.Open:
+	case eligibility.StatusOpen:
 		return true
-	case eligibility.NotYet:
+	case eligibility.StatusNotYet:
 		return p == window.PreQueue && d.OpensAt.Equal(st.OpensAt)
 	}
 	return false

@@ -56,9 +56,9 @@ func (s *server) mayJoin(w http.ResponseWriter, r *http.Request, sess session) b
 	l := s.lang(r)
 	detail := l.T("err.not_eligible.d")
 	switch d.Status {
-	case eligibility.NotYet:
+	case eligibility.StatusNotYet:
 		detail = l.T("err.turn_later.d", "time", l.When(d.OpensAt))
-	case eligibility.Closed:
+	case eligibility.StatusClosed:
 		detail = l.T("err.cohort_closed.d")
 	}
 	s.failProblem(w, r, problem.Problem{Status: http.StatusForbidden, Title: l.T("err.not_your_opening.t"), Detail: detail,
