@@ -1,6 +1,7 @@
 package window_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -33,7 +34,9 @@ func TestDenyHook(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got *problem.Refusal
+			var ev window.Event
 			_, h, hits := newApp(t, window.GateOptions{Clock: mockAt(kst(t, tc.at)), Switch: tc.sw,
+				Observer: func(e window.Event) { ev = e },
 				Deny: func(w http.ResponseWriter, r *http.Request, ref *problem.Refusal) {
 					got = ref
 					w.Header().Set("Content-Type", "text/html")
@@ -55,6 +58,14 @@ func TestDenyHook(t *testing.T) {
 			}
 			if tc.phase != "" && got.OpensAt.Location().String() != "Asia/Seoul" {
 				t.Errorf("opens at %v, want the campaign's zone", got.OpensAt)
+			}
+			// The observer's event has the shape every package's has.
+			if ev.Op != window.OpGuard || ev.Err == nil || ev.Status != tc.status || ev.Allowed {
+				t.Errorf("event %+v", ev)
+			}
+			if tc.code == problem.CodeNotFound && !errors.Is(ev.Err, window.ErrNoRoute) ||
+				tc.code == problem.CodeMaintenance && !errors.Is(ev.Err, window.ErrMaintenance) {
+				t.Errorf("event error %v", ev.Err)
 			}
 			for p, n := range hits {
 				if n.Load() != 0 {

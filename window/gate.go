@@ -26,6 +26,9 @@ var (
 	// refusal then also wraps the switch's error, which wraps
 	// ErrSwitchUnavailable).
 	ErrMaintenance = errors.New("window: under maintenance")
+	// ErrNoRoute: no public route matches the request (unclassified,
+	// operators only, or the wrong method); Guard answers 404 or 405.
+	ErrNoRoute = errors.New("window: no such route")
 	// ErrNotAllowed: the route is not available in the current phase,
 	// though another phase would allow it (only Guard refuses with it,
 	// for example a pre-queue-only route while booking is open).
@@ -72,7 +75,7 @@ type GateOptions struct {
 	// Observer, when set, is called with every decision Guard makes, on
 	// the request's goroutine, before the request is served or refused.
 	// It must be fast and safe for concurrent use (count, don't block).
-	Observer func(Decision)
+	Observer func(Event)
 	// Deny, when set, answers every request Guard refuses, with the typed
 	// refusal (status, code, phase, opening times in the campaign's zone,
 	// Retry-After and the problem document), in the manner of
@@ -88,8 +91,21 @@ type GateOptions struct {
 	OutageRetryAfter time.Duration
 }
 
-// Decision is what Guard decided for one request, for GateOptions.Observer.
-type Decision struct {
+// OpGuard is the Op of the Event of each request Guard decides.
+const OpGuard = "guard"
+
+// Event is what Guard decided for one request, for GateOptions.Observer:
+// the same shape as every gatehouse package's observer event (Op,
+// Duration, Err) with the gate's own fields.
+type Event struct {
+	// Op is OpGuard.
+	Op string
+	// Duration is the time the decision took, measured on the gate's
+	// injected clock (zero under a mock clock that does not move).
+	Duration time.Duration
+	// Err is why the request was refused (a *Refusal, or ErrNoRoute),
+	// nil when it was let through.
+	Err error
 	// Phase is the phase the decision was made in: Maintenance when the
 	// switch is on or cannot be read.
 	Phase Phase
@@ -137,7 +153,7 @@ type Gate struct {
 	cookie      string
 	clk         clock.Clock
 	log         *slog.Logger
-	observe     func(Decision)
+	observe     func(Event)
 	deny        problem.DenyFunc
 	maintRetry  time.Duration
 	outageRetry time.Duration
@@ -404,19 +420,19 @@ func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if allow.Allows(phase) {
 		if g.observe != nil {
-			g.observe(Decision{Phase: phase, Pattern: pattern, Allowed: true, SwitchErr: swErr})
+			g.emit(Event{Phase: phase, Pattern: pattern, Allowed: true, SwitchErr: swErr}, now)
 		}
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	d := Decision{Phase: phase, Pattern: pattern, SwitchErr: swErr}
+	d := Event{Phase: phase, Pattern: pattern, SwitchErr: swErr}
 	debug := g.log.Enabled(r.Context(), slog.LevelDebug)
 	if token, ok := g.operatorToken(r); ok {
 		op, err := g.verify(token, now)
 		if err == nil {
 			d.Allowed, d.Operator = true, true
 			if g.observe != nil {
-				g.observe(d)
+				g.emit(d, now)
 			}
 			h.next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), operatorKey{}, op)))
 			return
@@ -427,14 +443,21 @@ func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if phase != Maintenance && (allow == 0 || allow == OperatorsOnly) {
-		d.Status = http.StatusNotFound
+		allowed := ""
+		if allow == 0 {
+			allowed = g.allowedMethods(r)
+		}
+		d.Status, d.Err = http.StatusNotFound, ErrNoRoute
+		if allowed != "" {
+			d.Status = http.StatusMethodNotAllowed
+		}
 		if g.observe != nil {
-			g.observe(d)
+			g.emit(d, now)
 		}
 		if debug {
 			g.log.Debug("window: refused unclassified route", "method", r.Method, "phase", phase)
 		}
-		if allowed := g.allowedMethods(r); allowed != "" && allow == 0 {
+		if allowed != "" {
 			w.Header().Set("Allow", allowed)
 			problem.Deny(g.deny, w, r, problem.New("window", http.StatusMethodNotAllowed, problem.CodeMethod,
 				"Method Not Allowed", r.Method+" is not allowed here; use "+allowed+".", r.URL.Path))
@@ -445,14 +468,20 @@ func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ref := g.refusal(st, phase, swErr, allow, now)
-	d.Status = ref.Status()
+	d.Status, d.Err = ref.Status(), ref
 	if g.observe != nil {
-		g.observe(d)
+		g.emit(d, now)
 	}
 	if debug {
 		g.log.Debug("window: refused", "pattern", pattern, "phase", phase, "status", d.Status)
 	}
 	problem.Deny(g.deny, w, r, ref.Problem(r))
+}
+
+// emit reports e to the observer, timed from start on the gate's clock.
+func (g *Gate) emit(e Event, start time.Time) {
+	e.Op, e.Duration = OpGuard, g.clk.Now().Sub(start)
+	g.observe(e)
 }
 
 // operatorToken returns the operator token r carries, from the

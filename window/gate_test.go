@@ -446,7 +446,7 @@ func TestGuardOperators(t *testing.T) {
 		{"none", "", "", false, nil},
 	}
 	run := func(t *testing.T, keys *window.Keyring, name, auth, cookie string, pass bool, wantErr error) {
-		var last window.Decision
+		var last window.Event
 		var who string
 		mux := http.NewServeMux()
 		mux.HandleFunc("POST /api/book", func(w http.ResponseWriter, r *http.Request) {
@@ -455,7 +455,7 @@ func TestGuardOperators(t *testing.T) {
 		})
 		g, err := window.NewGate(window.GateOptions{
 			Schedule: july2021(t), Switch: window.NewMemorySwitch(true), Operators: keys,
-			OperatorCookie: "gh_operator", Clock: mockAt(now), Observer: func(d window.Decision) { last = d },
+			OperatorCookie: "gh_operator", Clock: mockAt(now), Observer: func(d window.Event) { last = d },
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -597,7 +597,7 @@ func TestGuardConcurrent(t *testing.T) {
 	sw := window.NewMemorySwitch(false)
 	var served, refused atomic.Int64
 	g, err := window.NewGate(window.GateOptions{Schedule: july2021(t), Switch: sw, Clock: mockAt(kst(t, "2021-07-13T00:00")),
-		Observer: func(d window.Decision) {
+		Observer: func(d window.Event) {
 			if !d.Allowed {
 				refused.Add(1)
 			}

@@ -95,7 +95,7 @@ func (m *metrics) observeRequest(pattern string, status int, d time.Duration) {
 	m.latency.WithLabelValues(pattern).Observe(d.Seconds())
 }
 
-func (m *metrics) observeGate(d window.Decision) {
+func (m *metrics) observeGate(d window.Event) {
 	outcome := "allowed"
 	switch {
 	case d.Operator:
