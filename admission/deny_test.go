@@ -2,6 +2,7 @@ package admission_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,5 +46,24 @@ func TestDenyHook(t *testing.T) {
 			got.Problem.Type != problem.TypeURI("admission", tc.code) || got.Problem.Code() != tc.code {
 			t.Errorf("%s: refusal %+v", tc.name, got)
 		}
+	}
+}
+
+// TestHandlerTimesInTheCampaignsZone: the JSON of the room's handlers
+// writes its times in the zone Options.Opening is given in, as the gate
+// and eligibility answer in the campaign's zone.
+func TestHandlerTimesInTheCampaignsZone(t *testing.T) {
+	seoul := time.FixedZone("KST", 9*3600)
+	clk := newClock(time.Minute)
+	room := newRoom(t, admission.NewMemoryStore(), options(t, "vaccine", clk, func(o *admission.Options) { o.Opening = opening.In(seoul) }))
+	w := do(t, room.Handler(identityFromHeader), call{method: "POST", path: "/q/join", user: person(1)})
+	for _, want := range []string{`"opens_at":"2021-07-12T20:00:00+09:00"`, `"joined_at":"2021-07-12T20:01:00+09:00"`} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("join answer lacks %s: %s", want, w.Body)
+		}
+	}
+	w = do(t, room.Handler(identityFromHeader), call{path: "/q/fairness"})
+	if !strings.Contains(w.Body.String(), `"opens_at":"2021-07-12T20:00:00+09:00"`) {
+		t.Errorf("fairness: %s", w.Body)
 	}
 }

@@ -33,7 +33,10 @@ const RetryAfterUnavailable = 5 * time.Second
 //	                   opening "seed" and "early_arrivals"}: what anyone
 //	                   needs to recompute the opening shuffle
 //
-// The Status JSON form is documented on [Status]. Every response has
+// The Status JSON form is documented on [Status]; its times are written in
+// the location of Options.Opening (give the opening in the campaign's
+// zone, and the JSON speaks it, as the gate's and eligibility's do). Every
+// response has
 // Cache-Control: no-store. While admitted, the pass is also set as the
 // cookie Options.PassCookie (HttpOnly, SameSite=Lax, Path=/, Secure when
 // the request came over TLS; behind a TLS-terminating proxy set the
@@ -83,8 +86,19 @@ func (r *Room) Handler(identity IdentityFunc) http.Handler {
 			return
 		}
 		r.SetPassCookie(w, req, st)
-		writeJSON(w, http.StatusOK, st)
+		writeJSON(w, http.StatusOK, st.In(r.o.Opening.Location()))
 	})
+}
+
+// In returns s with its times in loc (Status.MarshalJSON writes each
+// time with its own offset).
+func (s Status) In(loc *time.Location) Status {
+	for _, t := range []*time.Time{&s.Opening, &s.Joined, &s.Admitted, &s.PassExpires} {
+		if !t.IsZero() {
+			*t = t.In(loc)
+		}
+	}
+	return s
 }
 
 // SetPassCookie sets the pass cookie (Options.PassCookie) from st as
@@ -213,7 +227,7 @@ type Fairness struct {
 
 func (r *Room) serveFairness(w http.ResponseWriter, req *http.Request) {
 	now := r.o.Clock.Now()
-	f := Fairness{Room: r.o.Name, Opening: r.o.Opening, SeedCommitment: r.commitment}
+	f := Fairness{Room: r.o.Name, Opening: r.o.Opening, SeedCommitment: r.commitment} // in Opening's zone
 	if seed, ok := r.Seed(now); ok {
 		st, err := r.Stats(req.Context())
 		if err != nil {

@@ -136,12 +136,7 @@ func (s *server) apiQueueStatus(w http.ResponseWriter, r *http.Request) {
 // language: "people_ahead", "headline" and "eta_text". Times are in the
 // campaign's zone.
 func (s *server) writeStatus(w http.ResponseWriter, r *http.Request, st admission.Status) {
-	for _, t := range []*time.Time{&st.Opening, &st.Joined, &st.Admitted, &st.PassExpires} {
-		if !t.IsZero() {
-			*t = t.In(s.camp.zone)
-		}
-	}
-	b, err := json.Marshal(st)
+	b, err := json.Marshal(st.In(s.camp.zone))
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, nil)
 		return
