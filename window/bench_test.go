@@ -86,7 +86,7 @@ func BenchmarkGuard(b *testing.B) {
 	c := srv.Client()
 	// The Redis switch on the real clock: one GET per TTL (1 s), amortised
 	// over the requests in between.
-	sw, err := window.NewRedisSwitch(c, window.RedisSwitchOptions{Key: "bench:maintenance"})
+	sw, err := window.NewRedisSwitch(c, window.RedisOptions{Prefix: "bench:"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -199,9 +199,9 @@ func ExampleKeyring() {
 // Every server instance shares the maintenance switch through Redis. (Not
 // run: it needs a Redis server.)
 func ExampleNewRedisSwitch() {
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:7000"}})
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:7000"}, ContextTimeoutEnabled: true})
 	defer rdb.Close()
-	sw, err := window.NewRedisSwitch(rdb, window.RedisSwitchOptions{Key: "campaign-2021:maintenance"})
+	sw, err := window.NewRedisSwitch(rdb, window.RedisOptions{Prefix: "campaign-2021:"})
 	if err != nil {
 		panic(err)
 	}

@@ -55,15 +55,15 @@ func (s *server) initBackends(secret []byte) error {
 	case "redis":
 		rdb := s.cfg.Redis
 		if rdb == nil {
-			rdb = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: s.cfg.RedisAddrs})
+			rdb = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: s.cfg.RedisAddrs, ContextTimeoutEnabled: true})
 			s.closers = append(s.closers, rdb.Close)
 		}
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			return fmt.Errorf("redis at %v: %w", s.cfg.RedisAddrs, err)
 		}
 		prefix := "gatehouse:reservation:" + ns + ":"
-		rs, err := window.NewRedisSwitch(rdb, window.RedisSwitchOptions{
-			Key: prefix + "maintenance", Clock: s.clk, Logger: s.log,
+		rs, err := window.NewRedisSwitch(rdb, window.RedisOptions{
+			Prefix: prefix, Clock: s.clk, Logger: s.log,
 		})
 		if err != nil {
 			return err
