@@ -199,7 +199,7 @@ func ExampleRoom_Handler() {
 // With Redis, any number of instances share one line; see NewRedisStore
 // for the key layout and durability settings.
 func ExampleNewRedisStore() {
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:7000"}})
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:7000"}, ContextTimeoutEnabled: true})
 	store, err := admission.NewRedisStore(rdb, admission.RedisOptions{})
 	if err != nil {
 		panic(err)

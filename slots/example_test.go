@@ -133,7 +133,7 @@ func ExampleSnapshot_Check() {
 // on the server (see the package documentation), and give the store the
 // same client as the rest of the application.
 func ExampleNewRedisStore() {
-	rdb := redis.NewClient(&redis.Options{Addr: "redis.internal:6379"})
+	rdb := redis.NewClient(&redis.Options{Addr: "redis.internal:6379", ContextTimeoutEnabled: true})
 	store, err := slots.NewRedisStore(rdb, slots.RedisOptions{Prefix: "myapp:slots:"})
 	if err != nil {
 		panic(err)
