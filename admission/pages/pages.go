@@ -376,11 +376,6 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name,
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Language", l.Tag())
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Add("Vary", "Accept, Accept-Language")
 	if retry > 0 {
 		h.Set("Retry-After", strconv.FormatInt(problem.RetryAfterSeconds(retry), 10))
 	}
@@ -390,8 +385,22 @@ func (p *Pages) render(w http.ResponseWriter, r *http.Request, status int, name,
 		h.Set(PollStatusHeader, strconv.Itoa(status))
 		status = http.StatusOK
 	}
+	WriteHTML(w, l, status, buf.Bytes())
+}
+
+// WriteHTML writes a rendered page in the language l with the headers
+// every page has: Content-Type, Content-Language, Cache-Control: no-store,
+// nosniff, and Vary on Accept and Accept-Language. A host writing its own
+// pages with the same languages (Pages.Lang) writes them with it too.
+func WriteHTML(w http.ResponseWriter, l *Lang, status int, page []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", l.Tag())
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Add("Vary", "Accept, Accept-Language")
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write(page)
 }
 
 // Assets serves the pages' style sheet and script; mount it at

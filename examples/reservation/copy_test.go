@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -53,7 +52,10 @@ func TestCopiedExampleBuilds(t *testing.T) {
 	}
 	copyFile(t, "../go.sum", filepath.Join(dir, "go.sum"))
 
-	goCmd := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to build the copy: %v", err)
+	}
 	run := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command(goCmd, args...)

@@ -126,13 +126,7 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Language", l.Tag())
-	h.Set("Vary", "Accept, Accept-Language")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	pages.WriteHTML(w, l, status, buf.Bytes())
 }
 
 // campaignTitle is the campaign's name for people: the demo campaign's in
