@@ -1,7 +1,7 @@
 package admission
 
 import (
-	"github.com/gatehouse-go/gatehouse/internal/keyring"
+	"github.com/gatehouse-go/gatehouse/window/keyring"
 
 	"crypto/hmac"
 	"crypto/sha256"

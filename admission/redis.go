@@ -1,7 +1,7 @@
 package admission
 
 import (
-	"github.com/gatehouse-go/gatehouse/internal/redisopt"
+	"github.com/gatehouse-go/gatehouse/window/redisopt"
 
 	"context"
 	_ "embed"

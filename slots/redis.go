@@ -1,7 +1,7 @@
 package slots
 
 import (
-	"github.com/gatehouse-go/gatehouse/internal/redisopt"
+	"github.com/gatehouse-go/gatehouse/window/redisopt"
 
 	"context"
 	"fmt"

@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gatehouse-go/gatehouse/internal/keyring"
+	"github.com/gatehouse-go/gatehouse/window/keyring"
 )
 
 // Operator token errors. Every refusal of Verify wraps ErrInvalidToken, and

@@ -14,7 +14,7 @@ import (
 	"github.com/benbjohnson/clock"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/gatehouse-go/gatehouse/internal/redisopt"
+	"github.com/gatehouse-go/gatehouse/window/redisopt"
 )
 
 // Defaults of RedisOptions.

@@ -2,7 +2,12 @@
 // (window's operator tokens, admission's passes): key IDs of 1 to MaxIDLen
 // characters of [A-Za-z0-9_-], secrets of at least MinSecret bytes,
 // duplicate IDs refused, a clock skew allowance of ClockSkew, and keys
-// that never print their secret, whatever the fmt verb.
+// that never print their secret, whatever the fmt verb. A host checks its
+// own key material against the same rules before a deployment.
+//
+// It imports nothing of gatehouse, so admission uses it without depending
+// on window; it sits under window because the module's top level holds
+// only the four packages.
 package keyring
 
 import (

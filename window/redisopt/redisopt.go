@@ -2,7 +2,12 @@
 // a key prefix ("gatehouse:<package>:" by default) of printable ASCII
 // without spaces or braces (braces would break the hash tags that keep an
 // entity's keys on one Cluster shard), and a client that honours context
-// deadlines, so that the library's own timeouts hold.
+// deadlines, so that the library's own timeouts hold. A host checks its
+// client and prefixes with it before it builds the stores.
+//
+// It imports nothing of gatehouse, so slots and admission use it without
+// depending on window; it sits under window because the module's top level
+// holds only the four packages.
 package redisopt
 
 import (
