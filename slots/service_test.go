@@ -3,6 +3,7 @@ package slots_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -428,5 +429,15 @@ func TestOutcomeOf(t *testing.T) {
 		if got := slots.OutcomeOf(err); got != want {
 			t.Errorf("OutcomeOf(%v) = %q, want %q", err, got, want)
 		}
+	}
+}
+
+// TestPersonNeverEncoded: a Booking or a Hold written as JSON (to a
+// client, a log) carries no identifier of the person.
+func TestPersonNeverEncoded(t *testing.T) {
+	b, _ := json.Marshal(slots.Booking{ID: "h1", Slot: "a", Person: "alice@example.com"})
+	h, _ := json.Marshal(slots.Hold{ID: "h1", Slot: "a", Person: "alice@example.com"})
+	if strings.Contains(string(b)+string(h), "alice") {
+		t.Fatalf("person encoded: %s %s", b, h)
 	}
 }
