@@ -3,7 +3,7 @@ package admission
 import (
 	"net/http"
 
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 )
 
 // refuseCrossOrigin wraps h, the room's JSON API, so that a state-changing
@@ -13,17 +13,13 @@ import (
 // browser join the room or end their place (done is final) with the
 // person's cookies. The check is net/http's CrossOriginProtection:
 // Sec-Fetch-Site when the browser sends it, else Origin against Host;
-// requests with neither (API clients, not browsers) pass.
+// requests with neither (API clients, not browsers) pass. The refusal goes
+// through Options.Deny like the room's others (code cross_origin).
 func (r *Room) refuseCrossOrigin(h http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		problem.Write(w, problem.Problem{
-			Status:     http.StatusForbidden,
-			Title:      "Cross-origin request refused",
-			Detail:     "This request came from another site; nothing was changed.",
-			Instance:   req.URL.Path,
-			Extensions: map[string]any{"room": r.o.Name},
-		}, 0)
+		r.deny(w, req, http.StatusForbidden, problem.CodeCrossOrigin, "Cross-origin request refused",
+			"This request came from another site; nothing was changed.", nil)
 	}))
 	return cop.Handler(h)
 }

@@ -1,6 +1,8 @@
 package admission
 
 import (
+	"github.com/gatehouse-go/gatehouse/window/redisopt"
+
 	"context"
 	_ "embed"
 	"errors"
@@ -10,23 +12,20 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/gatehouse-go/gatehouse/internal/rediscall"
 )
 
 // RedisOptions configure [NewRedisStore]. The zero value is the default.
 type RedisOptions struct {
-	// Prefix starts every key. "" means "gatehouse:admission:". It may not
-	// contain '{' or '}', which would break the hash tag.
+	// Prefix starts every key. "" means "gatehouse:admission:". Printable
+	// ASCII without spaces, at most 64 bytes, and no '{' or '}', which
+	// would break the hash tag: the rule of every gatehouse Redis prefix.
 	Prefix string
 	// Timeout is each call's budget: the longest a store call waits for
 	// Redis, in real time, before it returns [ErrUnavailable] (nobody is
-	// admitted then). It holds whether or not the client was built with
-	// ContextTimeoutEnabled; without it, go-redis ignores context
-	// deadlines, and the store abandons the call on its own goroutine at
-	// the deadline (it keeps a pool connection until the client's
-	// ReadTimeout), so set the flag. A shorter deadline on the caller's
-	// context still applies. 0 means DefaultRedisTimeout.
+	// admitted then). It holds on any client: on a client wrapper the
+	// store cannot inspect, or a cluster client, the store abandons the
+	// call on its own goroutine at the deadline. A shorter deadline on the
+	// caller's context still applies. 0 means DefaultRedisTimeout.
 	Timeout time.Duration
 }
 
@@ -75,8 +74,7 @@ var (
 // appendfsync always: a line then survives a crash of the server.
 //
 // Each call waits for Redis at most RedisOptions.Timeout (500 ms by
-// default), even on a client without ContextTimeoutEnabled, then fails
-// with [ErrUnavailable].
+// default), on any client, then fails with [ErrUnavailable].
 //
 // Redis decides nothing with its own clock: every script takes now from
 // the caller. The one extra round trip is the first call after the
@@ -90,8 +88,11 @@ func NewRedisStore(c redis.UniversalClient, opts RedisOptions) (Store, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultRedisPrefix
 	}
-	if strings.ContainsAny(opts.Prefix, "{}") {
-		return nil, fmt.Errorf("admission: NewRedisStore: prefix %q may not contain '{' or '}'", opts.Prefix)
+	if err := redisopt.CheckPrefix(opts.Prefix); err != nil {
+		return nil, fmt.Errorf("admission: NewRedisStore: %w", err)
+	}
+	if err := redisopt.CheckClient(c); err != nil {
+		return nil, fmt.Errorf("admission: NewRedisStore: %w", err)
 	}
 	switch {
 	case opts.Timeout < 0:
@@ -99,19 +100,19 @@ func NewRedisStore(c redis.UniversalClient, opts RedisOptions) (Store, error) {
 	case opts.Timeout == 0:
 		opts.Timeout = DefaultRedisTimeout
 	}
-	return &redisStore{c: c, prefix: opts.Prefix, timeout: opts.Timeout, inline: rediscall.HonoursDeadlines(c)}, nil
+	return &redisStore{c: c, prefix: opts.Prefix, timeout: opts.Timeout, inline: redisopt.HonoursDeadlines(c)}, nil
 }
 
 type redisStore struct {
 	c       redis.UniversalClient
 	prefix  string
 	timeout time.Duration
-	inline  bool // the client honours context deadlines (rediscall)
+	inline  bool // the client honours context deadlines (redisopt.HonoursDeadlines)
 }
 
 // call runs one script within the store's budget.
 func (s *redisStore) call(ctx context.Context, sc *redis.Script, keys []string, args []any) ([]int64, error) {
-	return rediscall.Do(ctx, s.timeout, s.inline, func(ctx context.Context) ([]int64, error) {
+	return redisopt.Do(ctx, s.timeout, s.inline, func(ctx context.Context) ([]int64, error) {
 		return sc.Run(ctx, s.c, keys, args...).Int64Slice()
 	})
 }
@@ -178,7 +179,7 @@ func (s *redisStore) run(ctx context.Context, sc *redis.Script, room string, p P
 		return Record{}, err
 	}
 	// One budget for the whole call, second round trip included.
-	ctx, cancel := context.WithTimeoutCause(ctx, s.timeout, rediscall.ErrBudget)
+	ctx, cancel := context.WithTimeoutCause(ctx, s.timeout, redisopt.ErrBudget)
 	defer cancel()
 	hint := []any{-1, -1, -1}
 	for attempt := 0; ; attempt++ {

@@ -1,6 +1,8 @@
 package slots
 
 import (
+	"github.com/gatehouse-go/gatehouse/window/redisopt"
+
 	"context"
 	"errors"
 	"fmt"
@@ -12,14 +14,12 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/gatehouse-go/gatehouse/internal/rediscall"
 )
 
 // RedisOptions configures NewRedisStore. The zero value is the documented
 // default of every field.
 type RedisOptions struct {
-	// Prefix starts every key name; empty means DefaultPrefix. It must be
+	// Prefix starts every key name; empty means DefaultRedisPrefix. It must be
 	// printable ASCII without spaces or braces, at most 64 bytes. Keys are
 	// Prefix + "{" + campaign + "}:" + name, so the Cluster hash tag is
 	// exactly the campaign and a campaign lives on one shard.
@@ -45,12 +45,10 @@ type RedisOptions struct {
 	// Timeout is each call's budget: the longest a store call waits for
 	// Redis, in real time, before it returns an error matching
 	// ErrUnavailable (the outcome of a write is then unknown: retry with
-	// the same key). It holds whether or not the client was built with
-	// ContextTimeoutEnabled; without it, go-redis ignores context
-	// deadlines, and the store abandons the call on its own goroutine at
-	// the deadline (it keeps a pool connection until the client's
-	// ReadTimeout), so set the flag. A shorter deadline on the caller's
-	// context still applies. Zero means DefaultRedisTimeout, plus
+	// the same key). It holds on any client: on a client wrapper the store
+	// cannot inspect, or a cluster client, the store abandons the call on
+	// its own goroutine at the deadline. A shorter deadline on the
+	// caller's context still applies. Zero means DefaultRedisTimeout, plus
 	// WaitTimeout with WaitReplicas.
 	Timeout time.Duration
 }
@@ -72,7 +70,7 @@ type redisStore struct {
 	waitN     int
 	waitT     time.Duration
 	timeout   time.Duration
-	inline    bool // the client honours context deadlines (rediscall)
+	inline    bool // the client honours context deadlines (redisopt.HonoursDeadlines)
 }
 
 var (
@@ -84,9 +82,10 @@ var (
 // Cluster, through rdb). Each operation is one Lua script run with EVALSHA,
 // one round trip, on the shard that owns the campaign's hash tag; it also
 // implements Snapshotter. Each call waits for Redis at most
-// RedisOptions.Timeout (500 ms by default), even on a client without
-// ContextTimeoutEnabled, then fails with ErrUnavailable. Invalid options
-// are an error wrapping ErrInvalid.
+// RedisOptions.Timeout (500 ms by default), then fails with ErrUnavailable,
+// even on a client wrapper the store cannot inspect. Invalid options are an
+// error wrapping ErrInvalid, and so is a client that ignores context
+// deadlines: build it with ContextTimeoutEnabled: true.
 //
 // For the configuration under which a confirmed booking survives a crash,
 // and what replication can and cannot promise, see the package
@@ -95,9 +94,12 @@ func NewRedisStore(rdb redis.UniversalClient, opts RedisOptions) (Store, error) 
 	if rdb == nil {
 		return nil, fmt.Errorf("%w: nil Redis client", ErrInvalid)
 	}
+	if err := redisopt.CheckClient(rdb); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	s := &redisStore{rdb: rdb, prefix: opts.Prefix, retention: durMs(DefaultRetention)}
 	if s.prefix == "" {
-		s.prefix = DefaultPrefix
+		s.prefix = DefaultRedisPrefix
 	}
 	if err := validPrefix(s.prefix); err != nil {
 		return nil, err
@@ -134,7 +136,7 @@ func NewRedisStore(rdb redis.UniversalClient, opts RedisOptions) (Store, error) 
 	case s.timeout <= s.waitT:
 		return nil, fmt.Errorf("%w: Timeout %v must be longer than WaitTimeout %v", ErrInvalid, s.timeout, s.waitT)
 	}
-	s.inline = rediscall.HonoursDeadlines(rdb)
+	s.inline = redisopt.HonoursDeadlines(rdb)
 	return s, nil
 }
 
@@ -159,7 +161,7 @@ func (s *redisStore) run(ctx context.Context, sc *redis.Script, c Campaign, now 
 	argv := make([]any, 0, 2+len(args))
 	argv = append(argv, now, now+s.retention)
 	argv = append(argv, args...)
-	v, err := rediscall.Do(ctx, s.timeout, s.inline, func(ctx context.Context) (any, error) {
+	v, err := redisopt.Do(ctx, s.timeout, s.inline, func(ctx context.Context) (any, error) {
 		if write && s.waitN > 0 {
 			return s.runWait(ctx, sc, keys, argv)
 		}

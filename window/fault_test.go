@@ -3,6 +3,7 @@ package window_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -28,6 +29,9 @@ const (
 	infraBound = 100*time.Millisecond + faultSlack
 )
 
+// faultSeq numbers the switches of the fault suite, each under its own prefix.
+var faultSeq atomic.Int64
+
 // countingSwitch counts the calls of On, to show which requests ask the
 // switch.
 type countingSwitch struct {
@@ -50,7 +54,7 @@ func TestGateUnderRedisFaults(t *testing.T) {
 
 func testGateUnderFault(t *testing.T, srv *redistest.Server, c redis.UniversalClient, f redistest.Fault) {
 	const ttl = 200 * time.Millisecond
-	sw, err := window.NewRedisSwitch(c, window.RedisSwitchOptions{Key: "fault:" + t.Name(), TTL: ttl, Retry: ttl})
+	sw, err := window.NewRedisSwitch(c, window.RedisOptions{Prefix: fmt.Sprintf("fault%d:", faultSeq.Add(1)), TTL: ttl, Retry: ttl})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +134,7 @@ func testGateUnderFault(t *testing.T, srv *redistest.Server, c redis.UniversalCl
 func TestRedisSwitchFailedReadStampedWhenItFails(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	c := srv.Client()
-	sw, err := window.NewRedisSwitch(c, window.RedisSwitchOptions{ReadTimeout: 300 * time.Millisecond, Retry: 200 * time.Millisecond})
+	sw, err := window.NewRedisSwitch(c, window.RedisOptions{ReadTimeout: 300 * time.Millisecond, Retry: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

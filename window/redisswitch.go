@@ -14,13 +14,14 @@ import (
 	"github.com/benbjohnson/clock"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/gatehouse-go/gatehouse/internal/rediscall"
+	"github.com/gatehouse-go/gatehouse/window/redisopt"
 )
 
-// Defaults of RedisSwitchOptions.
+// Defaults of RedisOptions.
 const (
-	// DefaultSwitchKey is the default Redis key of a RedisSwitch.
-	DefaultSwitchKey = "gatehouse:maintenance"
+	// DefaultRedisPrefix is the default RedisOptions.Prefix: the switch's
+	// key is DefaultRedisPrefix + "{maintenance}".
+	DefaultRedisPrefix = "gatehouse:window:"
 	// DefaultSwitchTTL is the default bound on the age of a reading.
 	DefaultSwitchTTL = time.Second
 	// DefaultSwitchRetry is the default pause between reads after one
@@ -38,14 +39,16 @@ const (
 	maxSwitchListenBackoff     = time.Second
 )
 
-// RedisSwitchOptions configures a RedisSwitch. The zero value is the
+// RedisOptions configures a RedisSwitch. The zero value is the
 // documented default of every field.
-type RedisSwitchOptions struct {
-	// Key is the Redis key that holds the state ("1" on, "0" off). The
-	// change notices go to the pub/sub channel Key + ":changed". Default
-	// DefaultSwitchKey. Give each campaign that needs its own switch its
-	// own key.
-	Key string
+type RedisOptions struct {
+	// Prefix starts the switch's key, Prefix + "{maintenance}", which
+	// holds the state ("1" on, "0" off); change notices go to the pub/sub
+	// channel Prefix + "{maintenance}:changed". Default DefaultRedisPrefix
+	// ("gatehouse:window:"). Printable ASCII without spaces or braces, at
+	// most 64 bytes, as every gatehouse Redis prefix. Give each campaign
+	// that needs its own switch its own prefix.
+	Prefix string
 	// TTL is how long an answer read from Redis is used without asking
 	// again, measured on Clock: the bound on how stale On may be (see
 	// RedisSwitch). Default DefaultSwitchTTL (1 s).
@@ -57,9 +60,9 @@ type RedisSwitchOptions struct {
 	Retry time.Duration
 	// ReadTimeout is the read budget: the longest one read of the key (and
 	// one Set) may take, in real time, whatever the client's own timeouts
-	// and whether or not it was built with ContextTimeoutEnabled (see
-	// RedisSwitch). While Redis stalls, a request that needs the switch
-	// waits at most this long, then On fails closed at once for Retry.
+	// (see RedisSwitch). While Redis stalls, a request that needs the
+	// switch waits at most this long, then On fails closed at once for
+	// Retry.
 	// Default DefaultSwitchReadTimeout (500 ms).
 	ReadTimeout time.Duration
 	// MissingIsOn makes a missing key read as on instead of off. Set it
@@ -86,7 +89,7 @@ type RedisSwitchOptions struct {
 // The bound: once Set has returned on any instance, every instance's On
 // answers with the new state at the latest TTL after that (measured on its
 // clock), and in practice within a pub/sub delivery: Set publishes a
-// notice on Key + ":changed", which a subscriber goroutine (one per switch,
+// notice on the key + ":changed", which a subscriber goroutine (one per switch,
 // stopped by Close) turns into an immediate invalidation. The TTL bound does
 // not depend on pub/sub: a lost notice or a broken subscription only costs
 // the fast path. A broken subscription invalidates the cache, and so does
@@ -101,11 +104,12 @@ type RedisSwitchOptions struct {
 // ReadTimeout after the outage begins.
 //
 // A stall never freezes a caller: every read and Set is bounded by
-// ReadTimeout in real time. Build the client with ContextTimeoutEnabled
-// (go-redis otherwise ignores context deadlines on the socket): the switch
-// then reads inline under the deadline. Without it the switch still returns
-// by the deadline, by abandoning the read on its own goroutine, which keeps
-// a pool connection until the client's ReadTimeout.
+// ReadTimeout in real time. NewRedisSwitch refuses a go-redis client built
+// without ContextTimeoutEnabled (go-redis then ignores context deadlines on
+// the socket); on a *redis.Client the switch reads inline under the
+// deadline. On a client it cannot inspect (a wrapper) or a cluster client
+// (which fetches command metadata under its own fixed timeout) it still
+// returns by the deadline, by abandoning the read on its own goroutine.
 type RedisSwitch struct {
 	rdb     redis.UniversalClient
 	key     string
@@ -123,7 +127,7 @@ type RedisSwitch struct {
 	mu     sync.Mutex
 	flight *switchFlight
 
-	inline     bool // the client honours context deadlines (rediscall)
+	inline     bool // the client honours context deadlines (redisopt.HonoursDeadlines)
 	ps         *redis.PubSub
 	subscribed atomic.Bool
 	cancel     context.CancelFunc
@@ -159,13 +163,24 @@ return 1
 // NewRedisSwitch returns a switch on rdb and starts its subscriber
 // goroutine; call Close to stop it. It does no I/O itself: if Redis is
 // unreachable, the first On fails closed and the subscriber keeps trying.
-func NewRedisSwitch(rdb redis.UniversalClient, opts RedisSwitchOptions) (*RedisSwitch, error) {
+//
+// The client must honour context deadlines (go-redis: ContextTimeoutEnabled:
+// true), or ReadTimeout could not bound a read; NewRedisSwitch refuses one
+// that does not.
+func NewRedisSwitch(rdb redis.UniversalClient, opts RedisOptions) (*RedisSwitch, error) {
 	if rdb == nil {
 		return nil, errors.New("window: NewRedisSwitch: nil Redis client")
 	}
-	if opts.Key == "" {
-		opts.Key = DefaultSwitchKey
+	if err := redisopt.CheckClient(rdb); err != nil {
+		return nil, fmt.Errorf("window: NewRedisSwitch: %w", err)
 	}
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultRedisPrefix
+	}
+	if err := redisopt.CheckPrefix(opts.Prefix); err != nil {
+		return nil, fmt.Errorf("window: NewRedisSwitch: %w", err)
+	}
+	key := opts.Prefix + "{maintenance}"
 	if opts.TTL == 0 {
 		opts.TTL = DefaultSwitchTTL
 	}
@@ -192,23 +207,19 @@ func NewRedisSwitch(rdb redis.UniversalClient, opts RedisSwitchOptions) (*RedisS
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &RedisSwitch{
 		rdb:     rdb,
-		key:     opts.Key,
-		channel: opts.Key + ":changed",
+		key:     key,
+		channel: key + ":changed",
 		ttl:     opts.TTL,
 		retry:   opts.Retry,
 		timeout: opts.ReadTimeout,
 		missing: opts.MissingIsOn,
-		inline:  rediscall.HonoursDeadlines(rdb),
+		inline:  redisopt.HonoursDeadlines(rdb),
 		clk:     opts.Clock,
 		log:     opts.Logger,
 		ps:      rdb.Subscribe(ctx), // no channel yet: no I/O here
 		cancel:  cancel,
 		done:    make(chan struct{}),
 		self:    " " + rand.Text(),
-	}
-	if rediscall.IgnoresDeadlines(rdb) {
-		s.log.Warn("window: the Redis client was built without ContextTimeoutEnabled; the switch bounds each read by abandoning it at ReadTimeout",
-			"key", s.key, "read_timeout", s.timeout)
 	}
 	go s.listen(ctx)
 	return s, nil
@@ -288,7 +299,7 @@ func (s *RedisSwitch) read(ctx context.Context) *switchReading {
 		r.on, r.err = true, fmt.Errorf("%w: switch closed", ErrSwitchUnavailable)
 		return r
 	}
-	v, err := rediscall.Do(context.WithoutCancel(ctx), s.timeout, s.inline, func(ctx context.Context) (string, error) {
+	v, err := redisopt.Do(context.WithoutCancel(ctx), s.timeout, s.inline, func(ctx context.Context) (string, error) {
 		return s.rdb.Get(ctx, s.key).Result()
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -320,7 +331,7 @@ func (s *RedisSwitch) Set(ctx context.Context, on bool) error {
 		v = "1"
 	}
 	r := &switchReading{on: on, epoch: s.epoch.Load(), at: s.clk.Now()}
-	_, err := rediscall.Do(ctx, s.timeout, s.inline, func(ctx context.Context) (any, error) {
+	_, err := redisopt.Do(ctx, s.timeout, s.inline, func(ctx context.Context) (any, error) {
 		return setScript.Run(ctx, s.rdb, []string{s.key}, v, s.channel, v+s.self).Result()
 	})
 	if err != nil {

@@ -51,11 +51,11 @@ func TestOperatorTokenHasOneEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := k.Issue("night-shift", now, time.Hour)
+	tok, err := k.Issue(now, "night-shift", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := k.Verify(tok, now); err != nil {
+	if _, err := k.Verify(now, tok); err != nil {
 		t.Fatal(err)
 	}
 	_, h, hits := newApp(t, window.GateOptions{Clock: mockAt(now), Operators: k, OperatorCookie: "op"})
@@ -64,7 +64,7 @@ func TestOperatorTokenHasOneEncoding(t *testing.T) {
 		t.Fatalf("only %d variants", len(variants))
 	}
 	for _, v := range variants {
-		if _, err := k.Verify(v, now); err == nil {
+		if _, err := k.Verify(now, v); err == nil {
 			t.Errorf("Verify accepted %q, a respelling of %q", v, tok)
 		}
 		if strings.TrimSpace(v) == tok {

@@ -50,14 +50,20 @@ func Faults() []Fault {
 }
 
 // FaultClients returns the two kinds of client an embedder may pass, both
-// closed when the test ends: "ContextTimeoutEnabled", which honours context
-// deadlines, and "plain client", built without that flag, which the library
-// must bound by itself.
+// closed when the test ends: "ContextTimeoutEnabled", a *redis.Client that
+// honours context deadlines, and "opaque wrapper", a client of the
+// embedder's own type around a go-redis client built without that flag:
+// the library cannot inspect it (so accepts it) and must bound its calls by
+// itself.
 func (s *Server) FaultClients() map[string]redis.UniversalClient {
 	plain := redis.NewClient(&redis.Options{Addr: s.Addr()})
 	s.t.Cleanup(func() { plain.Close() })
-	return map[string]redis.UniversalClient{"ContextTimeoutEnabled": s.Client(), "plain client": plain}
+	return map[string]redis.UniversalClient{"ContextTimeoutEnabled": s.Client(), "opaque wrapper": OpaqueClient{plain}}
 }
+
+// OpaqueClient is a redis.UniversalClient of a type the library does not
+// know, as an embedder's instrumented wrapper would be.
+type OpaqueClient struct{ redis.UniversalClient }
 
 // RunFaults runs test once for each of Faults and each kind of client
 // (FaultClients), as subtests "<fault>/<client>", each fault on its own

@@ -263,7 +263,7 @@ func (c *Cluster) Addrs() []string {
 
 // Client returns a new cluster client, closed when the test ends.
 func (c *Cluster) Client() *redis.ClusterClient {
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs(), ContextTimeoutEnabled: true})
 	c.t.Cleanup(func() { cc.Close() })
 	return cc
 }

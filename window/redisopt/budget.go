@@ -1,20 +1,19 @@
-// Package rediscall bounds a call to Redis by a time budget, whether or not
-// the go-redis client honours context deadlines.
-//
-// go-redis applies a context's deadline to its socket reads and writes only
-// when the client was built with ContextTimeoutEnabled; otherwise a call to
-// a stalled server (SIGSTOP, a long command, a network blip) waits for the
-// client's ReadTimeout (3 s by default) and its retries, whatever the
-// context says. The library must not freeze because an embedder forgot the
-// flag, so every Redis call of the window, admission and slots packages goes
-// through Do: on a *redis.Client with ContextTimeoutEnabled the call runs
-// inline under a context with the budget's deadline (no goroutine, no
-// allocation beyond the context); on any other client it runs on its own
-// goroutine and Do returns at the deadline, abandoning the call. An
-// abandoned call keeps its goroutine and pool connection until the client's
-// own timeouts end it, and may still reach Redis: its outcome is unknown,
-// which callers already report as unavailable.
-package rediscall
+package redisopt
+
+// Budgets. go-redis applies a context's deadline to its socket reads and
+// writes only when the client was built with ContextTimeoutEnabled;
+// otherwise a call to a stalled server (SIGSTOP, a long command, a network
+// blip) waits for the client's ReadTimeout (3 s by default) and its retries,
+// whatever the context says. CheckClient refuses such a go-redis client, but
+// accepts a wrapper it cannot inspect, and a cluster client fetches command
+// metadata under its own fixed timeout. So every Redis call of the window,
+// admission and slots packages also goes through Do: on a *redis.Client
+// with ContextTimeoutEnabled the call runs inline under a context with the
+// budget's deadline (no goroutine, no allocation beyond the context); on
+// any other client it runs on its own goroutine and Do returns at the
+// deadline, abandoning the call. An abandoned call keeps its goroutine and
+// pool connection until the client's own timeouts end it, and may still
+// reach Redis: its outcome is unknown, which callers report as unavailable.
 
 import (
 	"context"
@@ -32,22 +31,6 @@ import (
 func HonoursDeadlines(c redis.UniversalClient) bool {
 	rc, ok := c.(*redis.Client)
 	return ok && rc.Options().ContextTimeoutEnabled
-}
-
-// IgnoresDeadlines reports whether c is a go-redis client built without
-// ContextTimeoutEnabled, which applies no context deadline to its sockets:
-// a constructor logs it, since every call on it that Do abandons keeps a
-// goroutine and a pool connection until the client's own timeouts.
-func IgnoresDeadlines(c redis.UniversalClient) bool {
-	switch c := c.(type) {
-	case *redis.Client:
-		return !c.Options().ContextTimeoutEnabled
-	case *redis.ClusterClient:
-		return !c.Options().ContextTimeoutEnabled
-	case *redis.Ring:
-		return !c.Options().ContextTimeoutEnabled
-	}
-	return false
 }
 
 // ErrBudget is wrapped by the error Do returns when the budget ran out

@@ -1,4 +1,4 @@
-package rediscall_test
+package redisopt_test
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/gatehouse-go/gatehouse/internal/rediscall"
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
+	"github.com/gatehouse-go/gatehouse/window/redisopt"
 )
 
 func TestHonoursDeadlines(t *testing.T) {
@@ -24,11 +24,8 @@ func TestHonoursDeadlines(t *testing.T) {
 		c    redis.UniversalClient
 		want bool
 	}{{"plain", plain, false}, {"ContextTimeoutEnabled", honest, true}, {"cluster", cluster, false}} {
-		if got := rediscall.HonoursDeadlines(c.c); got != c.want {
+		if got := redisopt.HonoursDeadlines(c.c); got != c.want {
 			t.Errorf("%s: HonoursDeadlines = %v, want %v", c.name, got, c.want)
-		}
-		if got := rediscall.IgnoresDeadlines(c.c); got != (c.name == "plain") {
-			t.Errorf("%s: IgnoresDeadlines = %v", c.name, got)
 		}
 	}
 }
@@ -37,17 +34,17 @@ func TestDoReturnsByTheBudget(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
 	start := time.Now()
-	_, err := rediscall.Do(context.Background(), 50*time.Millisecond, false, func(ctx context.Context) (int, error) {
+	_, err := redisopt.Do(context.Background(), 50*time.Millisecond, false, func(ctx context.Context) (int, error) {
 		<-block // a call that ignores its context
 		return 1, nil
 	})
 	if d := time.Since(start); d > 500*time.Millisecond {
 		t.Fatalf("Do returned after %v, budget 50ms", d)
 	}
-	if !errors.Is(err, rediscall.ErrBudget) || !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.Is(err, redisopt.ErrBudget) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want ErrBudget", err)
 	}
-	v, err := rediscall.Do(context.Background(), time.Second, true, func(ctx context.Context) (int, error) {
+	v, err := redisopt.Do(context.Background(), time.Second, true, func(ctx context.Context) (int, error) {
 		if _, ok := ctx.Deadline(); !ok {
 			t.Error("inline call without a deadline")
 		}
@@ -72,11 +69,11 @@ func TestDoBoundsAStalledServer(t *testing.T) {
 	s.Pause()
 	for _, c := range []redis.UniversalClient{plain, s.Client()} {
 		start := time.Now()
-		_, err := rediscall.Do(context.Background(), 100*time.Millisecond, rediscall.HonoursDeadlines(c), func(ctx context.Context) (string, error) {
+		_, err := redisopt.Do(context.Background(), 100*time.Millisecond, redisopt.HonoursDeadlines(c), func(ctx context.Context) (string, error) {
 			return c.Get(ctx, "k").Result()
 		})
 		if d := time.Since(start); d > 600*time.Millisecond || err == nil {
-			t.Errorf("inline=%v: GET on a paused server: %v after %v, want an error within 100ms (+ slack)", rediscall.HonoursDeadlines(c), err, d)
+			t.Errorf("inline=%v: GET on a paused server: %v after %v, want an error within 100ms (+ slack)", redisopt.HonoursDeadlines(c), err, d)
 		}
 	}
 }
