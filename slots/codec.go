@@ -301,9 +301,9 @@ var keyNames = [...]string{
 	// zset: person scored by the expiry of their hold (entries of holds
 	// since confirmed or cancelled are skipped when they come due).
 	"hx",
-	// list: "when|p"..person (a trace) and "when|k"..key (an idempotency
-	// record), in the order they were made; when is the instant they may
-	// be dropped.
+	// list: "when|p"..person.."|"..id (the trace of hold id) and
+	// "when|k"..key (an idempotency record), in the order they were made;
+	// when is the instant they may be dropped.
 	"gx",
 }
 

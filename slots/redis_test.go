@@ -500,3 +500,69 @@ func clusterWaitReplicas(t *testing.T, rdb *redis.ClusterClient) {
 		}
 	}
 }
+
+// TestGCKeepsNewerExpiredHold is the regression test for the garbage
+// collection of an expired hold's trace: when a person's older hold expired,
+// they held again and that hold expired too, the older trace's time to go
+// must not delete the newer trace. A late Confirm or Cancel of the newer
+// hold is then still told ErrHoldExpired, on every store.
+func TestGCKeepsNewerExpiredHold(t *testing.T) {
+	rdb := redistest.Start(t, redistest.Options{}).Client()
+	for _, tc := range []struct {
+		name      string
+		s         slots.Store
+		retention time.Duration
+	}{
+		{"memory", slots.NewMemoryStore(), slots.DefaultRetention},
+		{"redis", freshStore(t, rdb, slots.RedisOptions{}), slots.DefaultRetention},
+		{"redis-min-retention", freshStore(t, rdb, slots.RedisOptions{Retention: slots.MinRetention}), slots.MinRetention},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ctx := tc.s, t.Context()
+			const c = slots.Campaign("gc")
+			if err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 5}}, Key: "d"}); err != nil {
+				t.Fatal(err)
+			}
+			hold := func(at time.Time, key string) slots.Hold {
+				t.Helper()
+				hd, err := s.Hold(ctx, at, slots.HoldRequest{Campaign: c, Slot: "a", Person: "p", TTL: time.Minute, Key: key})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return hd
+			}
+			avail := func(at time.Time) {
+				t.Helper()
+				if _, err := s.Availability(ctx, at, c, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			hold(t0, "h1")
+			// The first hold expired at t0+1m; this call expires it,
+			// leaving its trace until t1+retention, then holds again.
+			t1 := t0.Add(2 * time.Minute)
+			h2 := hold(t1, "h2")
+			t2 := t1.Add(2 * time.Minute)
+			avail(t2) // expires h2: its trace stays until t2+retention
+			// The first trace's time has come: collect it.
+			late := t1.Add(tc.retention)
+			avail(late)
+			avail(late.Add(time.Millisecond))
+			_, err := s.Confirm(ctx, late, slots.ConfirmRequest{Campaign: c, HoldID: h2.ID, Person: "p", Key: "late-confirm"})
+			if !errors.Is(err, slots.ErrHoldExpired) {
+				t.Fatalf("late Confirm of the newer hold, %v after its trace was made: %v, want ErrHoldExpired", late.Sub(t2), err)
+			}
+			err = s.Cancel(ctx, late, slots.CancelRequest{Campaign: c, ID: h2.ID, Person: "p", Key: "late-cancel"})
+			if !errors.Is(err, slots.ErrHoldExpired) {
+				t.Fatalf("late Cancel of the newer hold: %v, want ErrHoldExpired", err)
+			}
+			// Once the newer trace's own retention has passed, it goes too.
+			gone := t2.Add(tc.retention)
+			avail(gone)
+			_, err = s.Confirm(ctx, gone, slots.ConfirmRequest{Campaign: c, HoldID: h2.ID, Person: "p", Key: "later-confirm"})
+			if !errors.Is(err, slots.ErrNotFound) {
+				t.Fatalf("Confirm after the newer trace's retention: %v, want ErrNotFound", err)
+			}
+		})
+	}
+}

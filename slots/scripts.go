@@ -91,7 +91,7 @@ local function purgeHolds()
       if st == 'H' and tonumber(e) <= now then
         redis.call('HINCRBY', K_DATA, 'u:' .. s, -1)
         redis.call('HSET', K_DATA, 'p:' .. p, id .. '|X|' .. s .. '|' .. pp .. '|' .. c .. '|' .. e .. '|' .. f)
-        redis.call('RPUSH', K_GX, gcat .. '|p' .. p)
+        redis.call('RPUSH', K_GX, gcat .. '|p' .. p .. '|' .. id)
       end
     end
   end
@@ -106,7 +106,8 @@ local function purgeHolds()
 end
 
 -- gc drops up to 100 traces and idempotency records past their retention.
--- K_GX lists them in the order they were made, each as "when|kind name";
+-- K_GX lists them in the order they were made, each as "when|kind name"
+-- (kind p: name is "person|hold id"; kind k: name is the key);
 -- "when" is now+retention of the call that made it, so the list is in time
 -- order (up to the skew between callers' clocks, which only delays a drop).
 local function gc()
@@ -117,8 +118,11 @@ local function gc()
     if tonumber(at) > now then break end
     n = i
     if kind == 'p' then
-      local rec = redis.call('HGET', K_DATA, 'p:' .. name)
-      if rec and string.match(rec, '^[^|]*|X|') then redis.call('HDEL', K_DATA, 'p:' .. name) end
+      -- "person|id": drop the trace only if it is still this hold's (the
+      -- person may have held again since, and that hold expired too).
+      local p, id = string.match(name, '^([^|]*)|(.*)$')
+      local rec = redis.call('HGET', K_DATA, 'p:' .. p)
+      if rec and string.sub(rec, 1, #id + 3) == id .. '|X|' then redis.call('HDEL', K_DATA, 'p:' .. p) end
     else
       local v = redis.call('HGET', K_DATA, 'k:' .. name)
       if v and tonumber(string.match(v, '^(%d+)|')) <= now then redis.call('HDEL', K_DATA, 'k:' .. name) end
