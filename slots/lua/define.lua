@@ -1,0 +1,22 @@
+-- ARGV: 3 key, 4 fingerprint, 5.. pairs of slot, capacity.
+local key, fp = ARGV[3], ARGV[4]
+local fields = {'k:' .. key, '~hx', '~gx'}
+for i = 5, #ARGV, 2 do fields[#fields + 1] = 'u:' .. ARGV[i] end
+local v = redis.call('HMGET', K_DATA, unpack(fields))
+local out = recall(v[1], fp)
+if out then return out end
+if tidy(v[2], v[3]) then v = redis.call('HMGET', K_DATA, unpack(fields)) end
+for i = 5, #ARGV, 2 do
+  if tonumber(ARGV[i + 1]) < tonumber(v[(i + 1) / 2 + 1] or 0) then
+    return remember(key, fp, '!INUSE|' .. ARGV[i])
+  end
+end
+local caps, ids = {}, {}
+for i = 5, #ARGV, 2 do
+  caps[#caps + 1] = 'c:' .. ARGV[i]
+  caps[#caps + 1] = ARGV[i + 1]
+  ids[#ids + 1] = ARGV[i]
+end
+redis.call('HSET', K_DATA, unpack(caps))
+redis.call('SADD', K_SLOTS, unpack(ids))
+return remember(key, fp, 'OK')
