@@ -148,7 +148,10 @@ func decodeID(e string) (string, error) {
 
 // fingerprint identifies a request for idempotency: a SHA-256 over the
 // operation and its fields, each length-prefixed so that no two different
-// field lists give the same input.
+// field lists give the same input. It is always fpLen characters: the
+// scripts find it at a fixed offset in an idempotency record.
+const fpLen = 24
+
 func fingerprint(op string, fields ...string) string {
 	size := binary.MaxVarintLen64 + len(op)
 	for _, f := range fields {
@@ -194,20 +197,33 @@ func (r MoveRequest) fingerprint() string {
 	return fingerprint("move", string(r.Campaign), r.ID, r.Person, r.To)
 }
 
-// encodeRecord writes r as "S|slot|person|created|expires|confirmed" with
-// slot and person base64url-encoded. The Redis scripts build and parse the
-// same form.
-func encodeRecord(r record) string {
+// msDigits is the width of the instants a record or an idempotency record
+// keeps at a fixed offset: every instant up to maxMs has 15 digits.
+const msDigits = 15
+
+// padMs writes ms as msDigits digits, zero-padded.
+func padMs(ms int64) string {
+	s := strconv.FormatInt(ms, 10)
+	if len(s) >= msDigits {
+		return s
+	}
+	return strings.Repeat("0", msDigits-len(s)) + s
+}
+
+// encodeRecord writes hold id's record r as the Redis scripts keep it:
+// state, expires (msDigits digits), then "|id|slot|created|confirmed" with
+// the slot base64url-encoded. The person is not part of it: the record is
+// stored under the person's field, and a reply is for the person who asked.
+func encodeRecord(id string, r record) string {
 	var b strings.Builder
 	b.WriteByte(r.state)
+	b.WriteString(padMs(r.expires))
+	b.WriteByte('|')
+	b.WriteString(id)
 	b.WriteByte('|')
 	b.WriteString(encodeID(r.slot))
 	b.WriteByte('|')
-	b.WriteString(encodeID(r.person))
-	b.WriteByte('|')
 	b.WriteString(strconv.FormatInt(r.created, 10))
-	b.WriteByte('|')
-	b.WriteString(strconv.FormatInt(r.expires, 10))
 	b.WriteByte('|')
 	b.WriteString(strconv.FormatInt(r.confirmed, 10))
 	return b.String()
@@ -215,36 +231,45 @@ func encodeRecord(r record) string {
 
 var errBadRecord = errors.New("malformed record")
 
-func decodeRecord(s string) (record, error) {
-	parts := strings.Split(s, "|")
-	if len(parts) != 6 || len(parts[0]) != 1 {
-		return record{}, fmt.Errorf("%w: %d parts", errBadRecord, len(parts))
+// decodeRecord reverses encodeRecord; the record's person is left empty.
+func decodeRecord(s string) (string, record, error) {
+	if len(s) < 1+msDigits+1 || s[1+msDigits] != '|' {
+		return "", record{}, fmt.Errorf("%w: short header", errBadRecord)
 	}
-	r := record{state: parts[0][0]}
+	r := record{state: s[0]}
 	switch r.state {
 	case stateHeld, stateBooked, stateExpired:
 	default:
-		return record{}, fmt.Errorf("%w: state %q", errBadRecord, parts[0])
+		return "", record{}, fmt.Errorf("%w: state %q", errBadRecord, s[:1])
+	}
+	parts := strings.Split(s[2+msDigits:], "|")
+	if len(parts) != 4 {
+		return "", record{}, fmt.Errorf("%w: %d parts", errBadRecord, len(parts))
+	}
+	id := parts[0]
+	if validHoldID("id", id) != nil {
+		return "", record{}, fmt.Errorf("%w: id", errBadRecord)
 	}
 	var err error
 	if r.slot, err = decodeID(parts[1]); err != nil {
-		return record{}, fmt.Errorf("%w: slot: %w", errBadRecord, err)
+		return "", record{}, fmt.Errorf("%w: slot: %w", errBadRecord, err)
 	}
-	if r.person, err = decodeID(parts[2]); err != nil {
-		return record{}, fmt.Errorf("%w: person: %w", errBadRecord, err)
-	}
-	for i, p := range []*int64{&r.created, &r.expires, &r.confirmed} {
-		v, err := strconv.ParseInt(parts[3+i], 10, 64)
+	for _, f := range []struct {
+		p *int64
+		s string
+	}{{&r.expires, s[1 : 1+msDigits]}, {&r.created, parts[2]}, {&r.confirmed, parts[3]}} {
+		v, err := strconv.ParseInt(f.s, 10, 64)
 		if err != nil || v < 0 || v > 2*maxMs {
-			return record{}, fmt.Errorf("%w: instant %q", errBadRecord, parts[3+i])
+			return "", record{}, fmt.Errorf("%w: instant %q", errBadRecord, f.s)
 		}
-		*p = v
+		*f.p = v
 	}
-	return r, nil
+	return id, r, nil
 }
 
 // encodeOutcome writes o as the Redis scripts return it: "!CODE" or
-// "!CODE|encodedSlot" for a refusal, "id|record" for a success.
+// "!CODE|encodedSlot" for a refusal, the record (encodeRecord) for a
+// success.
 func encodeOutcome(o outcome) string {
 	if o.code != "" {
 		if o.detail != "" {
@@ -252,9 +277,11 @@ func encodeOutcome(o outcome) string {
 		}
 		return "!" + o.code
 	}
-	return o.id + "|" + encodeRecord(o.rec)
+	return encodeRecord(o.id, o.rec)
 }
 
+// decodeOutcome reverses encodeOutcome. A success's record has no person:
+// the caller fills it in.
 func decodeOutcome(s string) (outcome, error) {
 	if rest, ok := strings.CutPrefix(s, "!"); ok {
 		code, detail, has := strings.Cut(rest, "|")
@@ -272,11 +299,7 @@ func decodeOutcome(s string) (outcome, error) {
 		}
 		return outcome{}, fmt.Errorf("%w: unknown code %q", errBadRecord, code)
 	}
-	id, rec, ok := strings.Cut(s, "|")
-	if !ok || validHoldID("id", id) != nil {
-		return outcome{}, fmt.Errorf("%w: no id", errBadRecord)
-	}
-	r, err := decodeRecord(rec)
+	id, r, err := decodeRecord(s)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -292,18 +315,18 @@ var keyNames = [...]string{
 	// set: every slot of the campaign (encoded), for listing.
 	"slots",
 	// hash: "c:"..slot -> capacity, "u:"..slot -> bookings + live holds,
-	// "b:"..slot -> bookings; "p:"..person -> the person's hold, booking
-	// or expired-hold trace, as "id|S|slot|person|created|expires|confirmed";
-	// "k:"..key -> idempotency record "expires|fingerprint|outcome";
-	// "~hx" -> no hold expires before this instant; "~gx" -> no record
-	// may be dropped before this instant.
+	// "h:"..slot -> live holds; "p:"..person -> the person's hold, booking
+	// or expired-hold trace (encodeRecord); "k:"..key -> idempotency
+	// record: expires (15 digits), fingerprint (24 characters), outcome
+	// (encodeOutcome); "~hx" -> no hold expires before this instant;
+	// "~gx" -> no record may be dropped before this instant.
 	"data",
 	// zset: person scored by the expiry of their hold (entries of holds
 	// since confirmed or cancelled are skipped when they come due).
 	"hx",
-	// list: "when|p"..person.."|"..id (the trace of hold id) and
-	// "when|k"..key (an idempotency record), in the order they were made;
-	// when is the instant they may be dropped.
+	// list: when (15 digits) .. "p"..person.."|"..id (the trace of hold
+	// id) and when .. "k"..key (an idempotency record), in the order they
+	// were made; when is the instant they may be dropped.
 	"gx",
 }
 

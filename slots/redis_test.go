@@ -457,7 +457,8 @@ func TestRedisWaitReplicas(t *testing.T) {
 	recs, err := rc.HVals(ctx, "w:{wait}:data").Result()
 	found := false
 	for _, r := range recs {
-		found = found || strings.HasPrefix(r, b.ID+"|B|")
+		// A booking's record: "B", its expiry (15 digits), "|", its id.
+		found = found || strings.HasPrefix(r, "B") && strings.HasPrefix(r[min(len(r), 17):], b.ID+"|")
 	}
 	if err != nil || !found {
 		t.Fatalf("replica's records %q, %v: no booking %s", recs, err, b.ID)

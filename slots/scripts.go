@@ -9,28 +9,34 @@ import (
 // The Redis scripts live in lua/*.lua, embedded: each is lua/prelude.lua
 // followed by its body, so they read, diff and lint as Lua. Every script
 // receives the four keys of one campaign (campaignKeys: slots, data, hx,
-// gx) and, as ARGV[1] and ARGV[2], now and
-// now+retention in Unix milliseconds, computed by the caller from its own
-// clock: no script reads Redis's TIME. Slots, persons and idempotency keys
-// arrive base64url-encoded and are used only as hash fields, members and
-// record parts, never in key names.
+// gx) and, as ARGV[1] and ARGV[2], now in Unix milliseconds and
+// now+retention as 15 digits, computed by the caller from its own clock: no
+// script reads Redis's TIME. Slots, persons and idempotency keys arrive
+// base64url-encoded and are used only as hash fields, members and record
+// parts, never in key names.
 //
 // Mutating scripts are idempotent by their request's key: go-redis may run a
 // script twice for one call (it retries after a timeout or EOF), and the
-// second run finds the first one's record and returns its outcome.
+// second run finds the first one's record, written by the same script, and
+// returns its outcome.
 //
 // Expiry is lazy and exact. A record says when its hold expires, so a
-// script reading one person's record (Confirm, Cancel, Lookup) judges it
-// against now itself. The per-slot count "u:"..slot (bookings + live holds)
-// is exact once every hold due at now has been expired: scripts that read
-// counts (Hold, Move, DefineSlots, Availability, Snapshot) first compare now
-// with "~hx", a lower bound of every pending expiry, and run purgeHolds only
-// when something may be due. Garbage collection of traces and idempotency
+// script reading one person's record (Confirm, Cancel) judges it against
+// now itself, and Lookup is a plain HGET judged in Go. The per-slot counts
+// "u:"..slot (bookings + live holds) and "h:"..slot (live holds) are exact
+// once every hold due at now has been expired: scripts that read counts
+// (Hold, Move, DefineSlots, Availability, Snapshot) first compare now with
+// "~hx", a lower bound of every pending expiry, and run tidy only when
+// something may be due. Garbage collection of traces and idempotency
 // records works the same way with "~gx", at most 100 records per call.
-// A campaign's counts and bounds live in the same hash as its records, so a
-// Hold reads everything it needs in one HMGET and writes it back in one
-// HSET: in the common case a Hold is four Redis calls, a Confirm four, a
-// Lookup one.
+//
+// The scripts are shaped for Redis's CPU, which a benchmark measures as a
+// ratio to a no-op script (BENCHMARKS.md): each redis.call costs about a
+// sixth of a round trip, so the common case of each operation makes as few
+// as it can (Hold: HMGET, HSET, ZADD, RPUSH; Confirm: HMGET, HINCRBY, HSET,
+// RPUSH), a record keeps its state, expiry and id at fixed offsets so no
+// pattern matching is needed, and helpers that only rare paths use (tidy)
+// run only when due.
 
 var (
 	//go:embed lua/prelude.lua
@@ -47,8 +53,8 @@ var (
 	luaCancel string
 	//go:embed lua/move.lua
 	luaMove string
-	//go:embed lua/lookup.lua
-	luaLookup string
+	//go:embed lua/tidy.lua
+	luaTidy string
 	//go:embed lua/availability.lua
 	luaAvailability string
 	//go:embed lua/snapshot.lua
@@ -56,12 +62,11 @@ var (
 )
 
 var (
-	defineScript       = redis.NewScript(luaPrelude + luaDefine)
-	holdScript         = redis.NewScript(luaPrelude + luaHold)
+	defineScript       = redis.NewScript(luaPrelude + luaTidy + luaDefine)
+	holdScript         = redis.NewScript(luaPrelude + luaTidy + luaHold)
 	confirmScript      = redis.NewScript(luaPrelude + luaConfirm)
 	cancelScript       = redis.NewScript(luaPrelude + luaCancel)
-	moveScript         = redis.NewScript(luaPrelude + luaMove)
-	lookupScript       = redis.NewScript(luaPrelude + luaLookup)
-	availabilityScript = redis.NewScript(luaPrelude + luaSlotLines + luaAvailability)
-	snapshotScript     = redis.NewScript(luaPrelude + luaSlotLines + luaSnapshot)
+	moveScript         = redis.NewScript(luaPrelude + luaTidy + luaMove)
+	availabilityScript = redis.NewScript(luaPrelude + luaTidy + luaSlotLines + luaAvailability)
+	snapshotScript     = redis.NewScript(luaPrelude + luaTidy + luaSlotLines + luaSnapshot)
 )

@@ -1,10 +1,20 @@
--- ARGV: 3 key, 4 fingerprint, 5 hold id, 6 person.
+-- Confirm. ARGV: 3 key, 4 fingerprint, 5 hold id, 6 person.
 local key, fp, id, p = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local out, rec, st, s, c, e = owned(key, fp, id, p)
-if out then return out end
-if st == 'B' then return remember(key, fp, rec) end
-rec = id .. '|B|' .. s .. '|' .. p .. '|' .. c .. '|' .. e .. '|' .. ARGV[1]
-redis.call('HINCRBY', K_DATA, 'b:' .. s, 1)
-redis.call('HSET', K_DATA, 'p:' .. p, rec, 'k:' .. key, gcat .. '|' .. fp .. '|' .. rec)
-redis.call('RPUSH', K_GX, gcat .. '|k' .. key)
+local kf, pf, qf = 'k:' .. key, 'p:' .. p, 'q:' .. p
+local d = redis.call('HMGET', K_DATA, kf, pf, qf)
+if d[1] then
+  local out = recall(d[1], fp)
+  if out then return out end
+end
+local rec = d[2]
+if not rec or string.sub(rec, 18, 18 + #id) ~= id .. '|' then return remember(key, fp, '!NOTFOUND') end
+local st = string.byte(rec)
+if st == 66 then return remember(key, fp, rec) end
+if st ~= 72 or tonumber(string.sub(rec, 2, 16)) <= now then return remember(key, fp, '!EXPIRED') end
+local j = 19 + #id
+local s = string.sub(rec, j, string.find(rec, '|', j, true) - 1)
+-- A hold's record ends in "|0": the booking's ends in its confirmation.
+rec = 'B' .. string.sub(rec, 2, -2) .. ARGV[1]
+redis.call('HINCRBY', K_DATA, 'h:' .. s, -1)
+redis.call('HSET', K_DATA, pf, rec, kf, gcat .. fp .. rec, qf, listed(d[3], key))
 return rec

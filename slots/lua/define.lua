@@ -1,4 +1,4 @@
--- ARGV: 3 key, 4 fingerprint, 5.. pairs of slot, capacity.
+-- DefineSlots. ARGV: 3 key, 4 fingerprint, 5.. pairs of slot, capacity.
 local key, fp = ARGV[3], ARGV[4]
 local fields = {'k:' .. key, '~hx', '~gx'}
 for i = 5, #ARGV, 2 do fields[#fields + 1] = 'u:' .. ARGV[i] end

@@ -12,14 +12,14 @@ local function slotlines(ids)
       local s = ids[i]
       fields[#fields + 1] = 'c:' .. s
       fields[#fields + 1] = 'u:' .. s
-      fields[#fields + 1] = 'b:' .. s
+      fields[#fields + 1] = 'h:' .. s
     end
     local v = redis.call('HMGET', K_DATA, unpack(fields))
     for i = first, last do
       local j = 3 * (i - first) + 1
       if not v[j] then return {'!NOSLOT|' .. ids[i]} end
-      local u, b = tonumber(v[j + 1] or 0), tonumber(v[j + 2] or 0)
-      res[#res + 1] = ids[i] .. '|' .. v[j] .. '|' .. b .. '|' .. (u - b)
+      local u, h = tonumber(v[j + 1] or 0), tonumber(v[j + 2] or 0)
+      res[#res + 1] = ids[i] .. '|' .. v[j] .. '|' .. (u - h) .. '|' .. h
     end
     first = last + 1
   end
