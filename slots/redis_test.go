@@ -208,7 +208,8 @@ func (c *dropConn) Read(b []byte) (int, error) {
 
 // TestRedisRetriedScriptRunsOnce shows why every write script records its
 // outcome: go-redis resends a script whose reply was lost, and the second run
-// must return the first run's result instead of acting again.
+// must return the first run's result instead of acting again. It loses one
+// reply of each of Hold, Cancel, Confirm and Move.
 func TestRedisRetriedScriptRunsOnce(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	var armed atomic.Bool
@@ -225,7 +226,7 @@ func TestRedisRetriedScriptRunsOnce(t *testing.T) {
 	s := freshStore(t, rdb, slots.RedisOptions{})
 	ctx := context.Background()
 	const c = slots.Campaign("retry")
-	if err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 5}}, Key: "d"}); err != nil {
+	if err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 5}, {ID: "b", Capacity: 5}}, Key: "d"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -251,6 +252,34 @@ func TestRedisRetriedScriptRunsOnce(t *testing.T) {
 	}
 	if snap := snapshot(t, s, t0, c); len(snap.Holds) != 0 || snap.Slots[0].Held != 0 {
 		t.Fatalf("after a retried Cancel: %+v", snap)
+	}
+
+	hd, err = s.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: "p", TTL: time.Minute, Key: "h2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(true)
+	bk, err := s.Confirm(ctx, t0, slots.ConfirmRequest{Campaign: c, HoldID: hd.ID, Person: "p", Key: "c"})
+	if err != nil || bk.ID != hd.ID || bk.Slot != "a" {
+		t.Fatalf("Confirm whose first reply was lost: %+v, %v", bk, err)
+	}
+	if dropped.Load() != 3 {
+		t.Fatalf("dropped %d replies, want 3", dropped.Load())
+	}
+	if snap := snapshot(t, s, t0, c); len(snap.Bookings) != 1 || snap.Slots[0].Booked != 1 || snap.Slots[0].Held != 0 {
+		t.Fatalf("after a retried Confirm: %+v", snap)
+	}
+	armed.Store(true)
+	mv, err := s.Move(ctx, t0, slots.MoveRequest{Campaign: c, ID: bk.ID, Person: "p", To: "b", Key: "m"})
+	if err != nil || mv.Slot != "b" || mv.Confirmed != bk.Confirmed {
+		t.Fatalf("Move whose first reply was lost: %+v, %v", mv, err)
+	}
+	if dropped.Load() != 4 {
+		t.Fatalf("dropped %d replies, want 4", dropped.Load())
+	}
+	snap = snapshot(t, s, t0, c)
+	if len(snap.Bookings) != 1 || snap.Bookings[0] != mv || snap.Slots[0].Booked != 0 || snap.Slots[1].Booked != 1 {
+		t.Fatalf("after a retried Move: %+v", snap)
 	}
 }
 
