@@ -21,8 +21,9 @@ type RedisOptions struct {
 	// Prefix + "{" + campaign + "}:" + name, so the Cluster hash tag is
 	// exactly the campaign and a campaign lives on one shard.
 	Prefix string
-	// Retention is how long idempotency records (and traces of expired
-	// holds) are kept, counted from the caller's now; zero means
+	// Retention is how long idempotency records (counted from the now of
+	// the call that made them) and traces of expired holds (counted from
+	// the hold's expiry) are kept; zero means
 	// DefaultRetention. It must be at least MinRetention.
 	Retention time.Duration
 	// WaitReplicas, when positive, sends WAIT WaitReplicas WaitTimeout on

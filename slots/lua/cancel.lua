@@ -9,9 +9,8 @@ end
 local rec = d[2]
 if not rec or string.sub(rec, 18, 18 + #id) ~= id .. '|' then return remember(key, fp, '!NOTFOUND') end
 local st = string.byte(rec)
-if st == 88 or (st == 72 and tonumber(string.sub(rec, 2, 16)) <= now) then
-  return remember(key, fp, '!EXPIRED')
-end
+local e = tonumber(string.sub(rec, 2, 16))
+if st == 88 or (st == 72 and e <= now) then return remember(key, fp, gone(e)) end
 local j = 19 + #id
 local s = string.sub(rec, j, string.find(rec, '|', j, true) - 1)
 redis.call('HINCRBY', K_DATA, 'u:' .. s, -1)

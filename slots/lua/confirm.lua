@@ -10,7 +10,8 @@ local rec = d[2]
 if not rec or string.sub(rec, 18, 18 + #id) ~= id .. '|' then return remember(key, fp, '!NOTFOUND') end
 local st = string.byte(rec)
 if st == 66 then return remember(key, fp, rec) end
-if st ~= 72 or tonumber(string.sub(rec, 2, 16)) <= now then return remember(key, fp, '!EXPIRED') end
+local e = tonumber(string.sub(rec, 2, 16))
+if st ~= 72 or e <= now then return remember(key, fp, gone(e)) end
 local j = 19 + #id
 local s = string.sub(rec, j, string.find(rec, '|', j, true) - 1)
 -- A hold's record ends in "|0": the booking's ends in its confirmation.

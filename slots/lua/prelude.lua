@@ -56,6 +56,15 @@ local function listed(q, key)
   return q .. gcat .. key .. ','
 end
 
+-- gone returns the answer about a hold that expired at e (its record an
+-- expired hold or its trace): expired while its trace is kept, for the
+-- retention (gcat - now) from e; then not found, as if the trace, which
+-- garbage collection drops a little later, had already gone.
+local function gone(e)
+  if e + tonumber(gcat) - now <= now then return '!NOTFOUND' end
+  return '!EXPIRED'
+end
+
 -- remember records out as key's outcome until gcat, queues the record for
 -- garbage collection, and returns out.
 local function remember(key, fp, out)

@@ -23,7 +23,9 @@ local function tidy(hx, gx)
         redis.call('HINCRBY', K_DATA, 'u:' .. s, -1)
         redis.call('HINCRBY', K_DATA, 'h:' .. s, -1)
         redis.call('HSET', K_DATA, 'p:' .. p, 'X' .. string.sub(rec, 2))
-        redis.call('RPUSH', K_GX, gcat .. 'p' .. p .. '|' .. string.sub(rec, 18, j - 1))
+        -- The trace goes a retention (gcat - now) after the hold expired.
+        local e = tonumber(string.sub(rec, 2, 16))
+        redis.call('RPUSH', K_GX, string.format('%015d', e + tonumber(gcat) - now) .. 'p' .. p .. '|' .. string.sub(rec, 18, j - 1))
       end
     end
     if #due > 0 then redis.call('ZREMRANGEBYSCORE', K_HX, '-inf', ARGV[1]) end
