@@ -21,6 +21,14 @@
 // implements slots.Snapshotter, the suite also checks the whole state with
 // Snapshot.Check at each sample.
 //
+// MatchesMemoryStore is a differential run: the store under test and
+// slots.NewMemoryStore receive the same random operation sequences at the
+// same instants of one mock clock (reused and hostile identifiers and keys,
+// replayed requests, jumps past the retention) and must give the same
+// answer to every call and the same snapshot after each. The memory store
+// keeps records for slots.DefaultRetention, so give the store under test
+// the default retention.
+//
 // The suite takes a few seconds against a local Redis; its randomised part
 // is bounded in operations and in time.
 package slotstest
@@ -70,6 +78,7 @@ func Run(t *testing.T, newStore func(t *testing.T) slots.Store) {
 		{"HostileIdentifiers", testHostile},
 		{"ContextDone", testContextDone},
 		{"Concurrency", testConcurrency},
+		{"MatchesMemoryStore", testMatchesMemory},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
