@@ -310,24 +310,26 @@ func decodeOutcome(s string) (outcome, error) {
 const DefaultPrefix = "gatehouse:slots:"
 
 // Key names within a campaign, in the order the scripts receive them as
-// KEYS[1..4].
+// KEYS[1..4] (a script that uses fewer gets the first ones).
 var keyNames = [...]string{
-	// set: every slot of the campaign (encoded), for listing.
-	"slots",
 	// hash: "c:"..slot -> capacity, "u:"..slot -> bookings + live holds,
 	// "h:"..slot -> live holds; "p:"..person -> the person's hold, booking
-	// or expired-hold trace (encodeRecord); "k:"..key -> idempotency
-	// record: expires (15 digits), fingerprint (24 characters), outcome
-	// (encodeOutcome); "~hx" -> no hold expires before this instant;
-	// "~gx" -> no record may be dropped before this instant.
+	// or expired-hold trace (encodeRecord); "q:"..person -> the
+	// idempotency records of its successes, as when (15 digits) ..
+	// "k:"..key .. ","; "k:"..key -> idempotency record: expires (15
+	// digits), fingerprint (24 characters), outcome (encodeOutcome);
+	// "~hx" -> no hold expires before this instant; "~gx" -> no record
+	// may be dropped before this instant (both 15 digits).
 	"data",
-	// zset: person scored by the expiry of their hold (entries of holds
-	// since confirmed or cancelled are skipped when they come due).
-	"hx",
-	// list: when (15 digits) .. "p"..person.."|"..id (the trace of hold
-	// id) and when .. "k"..key (an idempotency record), in the order they
-	// were made; when is the instant they may be dropped.
+	// list: when (15 digits) .. "p:"..person.."|"..id (the trace of hold
+	// id) and when .. "k:"..key (an idempotency record), in the order they
+	// were queued; when is the instant they may be dropped.
 	"gx",
+	// zset: "p:"..person scored by the expiry of their hold (entries of
+	// holds since confirmed or cancelled are skipped when they come due).
+	"hx",
+	// set: every slot of the campaign (encoded), for listing.
+	"slots",
 }
 
 // validPrefix reports whether p is usable as a key prefix: printable ASCII

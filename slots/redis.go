@@ -123,16 +123,16 @@ func (s *redisStore) campaignKeys(c Campaign) []string {
 }
 
 // run executes script for campaign c with ARGV = now, now+retention, args.
-func (s *redisStore) run(ctx context.Context, sc *redis.Script, c Campaign, now int64, write bool, args ...any) (any, error) {
+func (s *redisStore) run(ctx context.Context, sc luaScript, c Campaign, now int64, write bool, args ...any) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, unavailable(err)
 	}
-	keys := s.campaignKeys(c)
+	keys := s.campaignKeys(c)[:sc.keys]
 	argv := make([]any, 0, 2+len(args))
-	argv = append(argv, now, padMs(now+s.retention))
+	argv = append(argv, padMs(now), padMs(now+s.retention))
 	argv = append(argv, args...)
 	if write && s.waitN > 0 {
-		return s.runWait(ctx, sc, keys, argv)
+		return s.runWait(ctx, sc.Script, keys, argv)
 	}
 	v, err := sc.Run(ctx, s.rdb, keys, argv...).Result()
 	if err != nil {
@@ -209,7 +209,7 @@ func (s *redisStore) DefineSlots(ctx context.Context, now time.Time, req DefineR
 		return err
 	}
 	args := make([]any, 0, 2+2*len(req.Slots))
-	args = append(args, encodeID(req.Key), req.fingerprint())
+	args = append(args, "k:"+encodeID(req.Key), req.fingerprint())
 	for _, sl := range req.Slots {
 		args = append(args, encodeID(sl.ID), sl.Capacity)
 	}
@@ -238,8 +238,9 @@ func (s *redisStore) Hold(ctx context.Context, now time.Time, req HoldRequest) (
 	if err != nil {
 		return Hold{}, err
 	}
+	p := encodeID(req.Person)
 	o, err := result(s.run(ctx, holdScript, req.Campaign, ms, true,
-		encodeID(req.Key), req.fingerprint(), encodeID(req.Slot), encodeID(req.Person), newID(), padMs(ms+durMs(req.TTL))))
+		"k:"+encodeID(req.Key), req.fingerprint(), encodeID(req.Slot), "p:"+p, newID(), padMs(ms+durMs(req.TTL)), "q:"+p))
 	if err == nil {
 		err = o.err()
 	}
@@ -261,8 +262,9 @@ func (s *redisStore) Confirm(ctx context.Context, now time.Time, req ConfirmRequ
 	if err != nil {
 		return Booking{}, err
 	}
+	p := encodeID(req.Person)
 	o, err := result(s.run(ctx, confirmScript, req.Campaign, ms, true,
-		encodeID(req.Key), req.fingerprint(), req.HoldID, encodeID(req.Person)))
+		"k:"+encodeID(req.Key), req.fingerprint(), req.HoldID, "p:"+p, "q:"+p))
 	o.rec.person = req.Person
 	return s.booking(req.Campaign, o, err)
 }
@@ -288,8 +290,9 @@ func (s *redisStore) Cancel(ctx context.Context, now time.Time, req CancelReques
 	if err != nil {
 		return err
 	}
+	p := encodeID(req.Person)
 	o, err := result(s.run(ctx, cancelScript, req.Campaign, ms, true,
-		encodeID(req.Key), req.fingerprint(), req.ID, encodeID(req.Person)))
+		"k:"+encodeID(req.Key), req.fingerprint(), req.ID, "p:"+p, "q:"+p))
 	if err != nil {
 		return err
 	}
@@ -304,8 +307,9 @@ func (s *redisStore) Move(ctx context.Context, now time.Time, req MoveRequest) (
 	if err != nil {
 		return Booking{}, err
 	}
+	p := encodeID(req.Person)
 	o, err := result(s.run(ctx, moveScript, req.Campaign, ms, true,
-		encodeID(req.Key), req.fingerprint(), req.ID, encodeID(req.Person), encodeID(req.To)))
+		"k:"+encodeID(req.Key), req.fingerprint(), req.ID, "p:"+p, "q:"+p, encodeID(req.To)))
 	o.rec.person = req.Person
 	return s.booking(req.Campaign, o, err)
 }
@@ -323,7 +327,7 @@ func (s *redisStore) Lookup(ctx context.Context, now time.Time, campaign Campaig
 	}
 	// A plain read, one HGET: the record says when a hold expires, so
 	// whether it is live at now is judged here, as the scripts would.
-	rec, err := s.rdb.HGet(ctx, s.campaignKeys(campaign)[1], "p:"+encodeID(person)).Result()
+	rec, err := s.rdb.HGet(ctx, s.campaignKeys(campaign)[0], "p:"+encodeID(person)).Result()
 	if err == redis.Nil {
 		return Entry{}, fail(codeNotFound, "").err()
 	}

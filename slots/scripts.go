@@ -55,18 +55,27 @@ var (
 	luaMove string
 	//go:embed lua/tidy.lua
 	luaTidy string
+	//go:embed lua/traces.lua
+	luaTraces string
 	//go:embed lua/availability.lua
 	luaAvailability string
 	//go:embed lua/snapshot.lua
 	luaSnapshot string
 )
 
+// luaScript is a script and the number of campaign keys it takes (the
+// first ones of campaignKeys).
+type luaScript struct {
+	*redis.Script
+	keys int
+}
+
 var (
-	defineScript       = redis.NewScript(luaPrelude + luaTidy + luaDefine)
-	holdScript         = redis.NewScript(luaPrelude + luaTidy + luaHold)
-	confirmScript      = redis.NewScript(luaPrelude + luaConfirm)
-	cancelScript       = redis.NewScript(luaPrelude + luaCancel)
-	moveScript         = redis.NewScript(luaPrelude + luaTidy + luaMove)
-	availabilityScript = redis.NewScript(luaPrelude + luaTidy + luaSlotLines + luaAvailability)
-	snapshotScript     = redis.NewScript(luaPrelude + luaTidy + luaSlotLines + luaSnapshot)
+	defineScript       = luaScript{redis.NewScript(luaPrelude + luaTraces + luaTidy + luaDefine), 4}
+	holdScript         = luaScript{redis.NewScript(luaPrelude + luaTraces + luaTidy + luaHold), 3}
+	confirmScript      = luaScript{redis.NewScript(luaPrelude + luaTraces + luaConfirm), 2}
+	cancelScript       = luaScript{redis.NewScript(luaPrelude + luaTraces + luaCancel), 2}
+	moveScript         = luaScript{redis.NewScript(luaPrelude + luaTraces + luaTidy + luaMove), 3}
+	availabilityScript = luaScript{redis.NewScript(luaPrelude + luaTraces + luaTidy + luaSlotLines + luaAvailability), 4}
+	snapshotScript     = luaScript{redis.NewScript(luaPrelude + luaTraces + luaTidy + luaSlotLines + luaSnapshot), 4}
 )

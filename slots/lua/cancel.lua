@@ -1,16 +1,16 @@
--- Cancel. ARGV: 3 key, 4 fingerprint, 5 id, 6 person.
-local key, fp, id, p = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local kf, pf, qf = 'k:' .. key, 'p:' .. p, 'q:' .. p
+-- Cancel. ARGV: 3 "k:"..key, 4 fingerprint, 5 id, 6 "p:"..person,
+-- 7 "q:"..person.
+local kf, fp, id, pf, qf = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local d = redis.call('HMGET', K_DATA, kf, pf, qf)
 if d[1] then
   local out = recall(d[1], fp)
   if out then return out end
 end
 local rec = d[2]
-if not rec or string.sub(rec, 18, 18 + #id) ~= id .. '|' then return remember(key, fp, '!NOTFOUND') end
+if not rec or not mine(rec, id) then return remember(kf, fp, '!NOTFOUND') end
 local st = string.byte(rec)
-local e = tonumber(string.sub(rec, 2, 16))
-if st == 88 or (st == 72 and e <= now) then return remember(key, fp, gone(e)) end
+local e = string.sub(rec, 2, 16)
+if st == 88 or (st == 72 and e <= now) then return remember(kf, fp, gone(e)) end
 local j = 19 + #id
 local s = string.sub(rec, j, string.find(rec, '|', j, true) - 1)
 redis.call('HINCRBY', K_DATA, 'u:' .. s, -1)
@@ -19,7 +19,7 @@ if st == 72 then redis.call('HINCRBY', K_DATA, 'h:' .. s, -1) end
 -- are queued in K_GX with this call's own.
 redis.call('HDEL', K_DATA, pf, qf)
 redis.call('HSET', K_DATA, kf, gcat .. fp .. rec)
-local e = entries(d[3])
-e[#e + 1] = gcat .. 'k' .. key
-redis.call('RPUSH', K_GX, unpack(e))
+local q = entries(d[3])
+q[#q + 1] = gcat .. kf
+redis.call('RPUSH', K_GX, unpack(q))
 return rec

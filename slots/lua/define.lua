@@ -1,14 +1,17 @@
--- DefineSlots. ARGV: 3 key, 4 fingerprint, 5.. pairs of slot, capacity.
-local key, fp = ARGV[3], ARGV[4]
-local fields = {'k:' .. key, '~hx', '~gx'}
+-- DefineSlots. ARGV: 3 "k:"..key, 4 fingerprint, 5.. pairs of slot,
+-- capacity.
+local kf, fp = ARGV[3], ARGV[4]
+local fields = {kf, '~hx', '~gx'}
 for i = 5, #ARGV, 2 do fields[#fields + 1] = 'u:' .. ARGV[i] end
 local v = redis.call('HMGET', K_DATA, unpack(fields))
-local out = recall(v[1], fp)
-if out then return out end
+if v[1] then
+  local out = recall(v[1], fp)
+  if out then return out end
+end
 if tidy(v[2], v[3]) then v = redis.call('HMGET', K_DATA, unpack(fields)) end
 for i = 5, #ARGV, 2 do
   if tonumber(ARGV[i + 1]) < tonumber(v[(i + 1) / 2 + 1] or 0) then
-    return remember(key, fp, '!INUSE|' .. ARGV[i])
+    return remember(kf, fp, '!INUSE|' .. ARGV[i])
   end
 end
 local caps, ids = {}, {}
@@ -19,4 +22,4 @@ for i = 5, #ARGV, 2 do
 end
 redis.call('HSET', K_DATA, unpack(caps))
 redis.call('SADD', K_SLOTS, unpack(ids))
-return remember(key, fp, 'OK')
+return remember(kf, fp, 'OK')

@@ -1,42 +1,41 @@
--- Hold. ARGV: 3 key, 4 fingerprint, 5 slot, 6 person, 7 new hold id,
--- 8 expiry (15 digits). One HMGET reads everything the common case needs;
--- one HSET writes the record, its idempotency record and the counts; one
--- ZADD indexes the expiry.
-local key, fp, s, p, id, exp = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local kf, pf, qf, uf, hf = 'k:' .. key, 'p:' .. p, 'q:' .. p, 'u:' .. s, 'h:' .. s
+-- Hold. ARGV: 3 "k:"..key, 4 fingerprint, 5 slot, 6 "p:"..person, 7 new
+-- hold id, 8 expiry (15 digits), 9 "q:"..person. One HMGET reads
+-- everything the common case needs; one HSET writes the record, its
+-- idempotency record and the counts; one ZADD indexes the expiry.
+local kf, fp, s, pf, id, exp, qf = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local uf, hf = 'u:' .. s, 'h:' .. s
 local v = redis.call('HMGET', K_DATA, kf, pf, 'c:' .. s, uf, hf, '~hx', '~gx', qf)
 if v[1] then
   local out = recall(v[1], fp)
   if out then return out end
 end
 local hx = v[6]
-if (hx and tonumber(hx) <= now) or not v[7] or tonumber(v[7]) <= now then
+if (hx and hx <= now) or not v[7] or v[7] <= now then
   local purged
   purged, hx = tidy(hx, v[7])
   if purged then v = redis.call('HMGET', K_DATA, kf, pf, 'c:' .. s, uf, hf, '~hx', '~gx', qf) end
 end
-if not v[3] then return remember(key, fp, '!NOSLOT|' .. s) end
+local cap = v[3]
+if not cap then return remember(kf, fp, '!NOSLOT|' .. s) end
 local r = v[2]
 if r then
   local st = string.byte(r)
-  if st == 66 or (st == 72 and tonumber(string.sub(r, 2, 16)) > now) then
-    return remember(key, fp, '!BOOKED')
-  end
+  if st == 66 or (st == 72 and string.sub(r, 2, 16) > now) then return remember(kf, fp, '!BOOKED') end
 end
-local used = tonumber(v[4] or 0)
-if used >= tonumber(v[3]) then return remember(key, fp, '!FULL|' .. s) end
+-- used >= capacity, compared as decimal strings.
+local used = v[4] or '0'
+if #used > #cap or (#used == #cap and used >= cap) then return remember(kf, fp, '!FULL|' .. s) end
 -- The new hold replaces the trace of an expired one: the records that
 -- trace listed go to K_GX (rare: a person holding again).
 if v[8] then
   local e = entries(v[8])
   if #e > 0 then redis.call('RPUSH', K_GX, unpack(e)) end
 end
-local rec = 'H' .. exp .. '|' .. id .. '|' .. s .. '|' .. ARGV[1] .. '|0'
-local q = gcat .. key .. ','
-if not hx or tonumber(exp) < tonumber(hx) then
-  redis.call('HSET', K_DATA, pf, rec, kf, gcat .. fp .. rec, qf, q, uf, used + 1, hf, tonumber(v[5] or 0) + 1, '~hx', exp)
+local rec = 'H' .. exp .. '|' .. id .. '|' .. s .. '|' .. now .. '|0'
+if not hx or exp < hx then
+  redis.call('HSET', K_DATA, pf, rec, kf, gcat .. fp .. rec, qf, gcat .. kf .. ',', uf, used + 1, hf, (v[5] or 0) + 1, '~hx', exp)
 else
-  redis.call('HSET', K_DATA, pf, rec, kf, gcat .. fp .. rec, qf, q, uf, used + 1, hf, tonumber(v[5] or 0) + 1)
+  redis.call('HSET', K_DATA, pf, rec, kf, gcat .. fp .. rec, qf, gcat .. kf .. ',', uf, used + 1, hf, (v[5] or 0) + 1)
 end
-redis.call('ZADD', K_HX, exp, p)
+redis.call('ZADD', K_HX, exp, pf)
 return rec
