@@ -29,6 +29,9 @@ const (
 	stateHeld    = 'H' // a hold, live until expires
 	stateBooked  = 'B' // a confirmed booking
 	stateExpired = 'X' // a hold that expired: kept until retention ends so a late Confirm is told so
+	// stateCancelled is a Redis record cancelled: kept, unseen by every
+	// call, until its list of idempotency records is collected with it.
+	stateCancelled = 'C'
 )
 
 // record is one hold or booking as the stores keep it. Instants are Unix
@@ -211,39 +214,50 @@ func padMs(ms int64) string {
 }
 
 // encodeRecord writes hold id's record r as the Redis scripts keep it:
-// state, expires (msDigits digits), then "|id|slot|created|confirmed" with
-// the slot base64url-encoded. The person is not part of it: the record is
-// stored under the person's field, and a reply is for the person who asked.
+// state, expires and confirmed (msDigits digits each), then
+// "|id|slot|created#" with the slot base64url-encoded, and after the '#'
+// the scripts' list of the record's idempotency records (empty here). The
+// person is not part of it: the record is stored under the person's field,
+// and a reply is for the person who asked.
 func encodeRecord(id string, r record) string {
 	var b strings.Builder
 	b.WriteByte(r.state)
 	b.WriteString(padMs(r.expires))
+	b.WriteString(padMs(r.confirmed))
 	b.WriteByte('|')
 	b.WriteString(id)
 	b.WriteByte('|')
 	b.WriteString(encodeID(r.slot))
 	b.WriteByte('|')
 	b.WriteString(strconv.FormatInt(r.created, 10))
-	b.WriteByte('|')
-	b.WriteString(strconv.FormatInt(r.confirmed, 10))
+	b.WriteByte('#')
 	return b.String()
 }
 
 var errBadRecord = errors.New("malformed record")
 
-// decodeRecord reverses encodeRecord; the record's person is left empty.
+// recordHeader is the length of a record's fixed part: state, expires,
+// confirmed and the '|' before the id.
+const recordHeader = 1 + 2*msDigits + 1
+
+// decodeRecord reverses encodeRecord, ignoring the list after the '#'; the
+// record's person is left empty.
 func decodeRecord(s string) (string, record, error) {
-	if len(s) < 1+msDigits+1 || s[1+msDigits] != '|' {
+	if len(s) < recordHeader || s[recordHeader-1] != '|' {
 		return "", record{}, fmt.Errorf("%w: short header", errBadRecord)
 	}
 	r := record{state: s[0]}
 	switch r.state {
-	case stateHeld, stateBooked, stateExpired:
+	case stateHeld, stateBooked, stateExpired, stateCancelled:
 	default:
 		return "", record{}, fmt.Errorf("%w: state %q", errBadRecord, s[:1])
 	}
-	parts := strings.Split(s[2+msDigits:], "|")
-	if len(parts) != 4 {
+	core, _, ok := strings.Cut(s[recordHeader:], "#")
+	if !ok {
+		return "", record{}, fmt.Errorf("%w: no list", errBadRecord)
+	}
+	parts := strings.Split(core, "|")
+	if len(parts) != 3 {
 		return "", record{}, fmt.Errorf("%w: %d parts", errBadRecord, len(parts))
 	}
 	id := parts[0]
@@ -257,7 +271,7 @@ func decodeRecord(s string) (string, record, error) {
 	for _, f := range []struct {
 		p *int64
 		s string
-	}{{&r.expires, s[1 : 1+msDigits]}, {&r.created, parts[2]}, {&r.confirmed, parts[3]}} {
+	}{{&r.expires, s[1 : 1+msDigits]}, {&r.confirmed, s[1+msDigits : 1+2*msDigits]}, {&r.created, parts[2]}} {
 		v, err := strconv.ParseInt(f.s, 10, 64)
 		if err != nil || v < 0 || v > 2*maxMs {
 			return "", record{}, fmt.Errorf("%w: instant %q", errBadRecord, f.s)
@@ -314,10 +328,10 @@ const DefaultPrefix = "gatehouse:slots:"
 var keyNames = [...]string{
 	// hash: "c:"..slot -> capacity, "u:"..slot -> bookings + live holds,
 	// "h:"..slot -> live holds; "p:"..person -> the person's hold, booking
-	// or expired-hold trace (encodeRecord); "q:"..person -> the
-	// idempotency records of its successes, as when (15 digits) ..
-	// "k:"..key .. ","; "k:"..key -> idempotency record: expires (15
-	// digits), fingerprint (24 characters), outcome (encodeOutcome);
+	// or trace (encodeRecord, followed by the list of the record's
+	// idempotency records, each when (15 digits) .. "k:"..key .. ",");
+	// "k:"..key -> idempotency record: expires (15 digits), fingerprint
+	// (24 characters), outcome (encodeOutcome);
 	// "~hx" -> no hold expires before this instant; "~gx" -> no record
 	// may be dropped before this instant (both 15 digits).
 	"data",

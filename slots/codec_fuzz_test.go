@@ -81,7 +81,7 @@ func FuzzIdentifierCodec(f *testing.F) {
 		}
 		ms %= maxMs + 1
 		id := "ID_" + encodeID(key)[:min(8, len(encodeID(key)))]
-		for _, st := range []byte{stateHeld, stateBooked, stateExpired} {
+		for _, st := range []byte{stateHeld, stateBooked, stateExpired, stateCancelled} {
 			// The person is the field a record is stored under, not part
 			// of it.
 			r := record{state: st, slot: slot, created: ms, expires: ms + 1, confirmed: ms / 2}
@@ -89,7 +89,8 @@ func FuzzIdentifierCodec(f *testing.F) {
 			if err != nil || got != r || gotID != id {
 				t.Fatalf("record round trip: %+v -> %q -> %q %+v, %v", r, encodeRecord(id, r), gotID, got, err)
 			}
-			if e := encodeRecord(id, r); e[0] != st || e[1+msDigits] != '|' || e[1:1+msDigits] != padMs(r.expires) || e[2+msDigits:2+msDigits+len(id)+1] != id+"|" {
+			if e := encodeRecord(id, r); e[0] != st || e[recordHeader-1] != '|' || e[1:1+msDigits] != padMs(r.expires) ||
+				e[1+msDigits:recordHeader-1] != padMs(r.confirmed) || e[recordHeader:recordHeader+len(id)+1] != id+"|" {
 				t.Fatalf("record %q: state, expiry or id not at its fixed offset", e)
 			}
 			o := outcome{id: id, rec: r}

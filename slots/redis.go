@@ -240,7 +240,7 @@ func (s *redisStore) Hold(ctx context.Context, now time.Time, req HoldRequest) (
 	}
 	p := encodeID(req.Person)
 	o, err := result(s.run(ctx, holdScript, req.Campaign, ms, true,
-		"k:"+encodeID(req.Key), req.fingerprint(), encodeID(req.Slot), "p:"+p, newID(), padMs(ms+durMs(req.TTL)), "q:"+p))
+		"k:"+encodeID(req.Key), req.fingerprint(), encodeID(req.Slot), "p:"+p, newID(), padMs(ms+durMs(req.TTL))))
 	if err == nil {
 		err = o.err()
 	}
@@ -248,7 +248,7 @@ func (s *redisStore) Hold(ctx context.Context, now time.Time, req HoldRequest) (
 		return Hold{}, err
 	}
 	o.rec.person = req.Person
-	if o.rec.state == stateBooked || o.rec.state == stateExpired {
+	if o.rec.state != stateHeld {
 		return Hold{}, fmt.Errorf("%w: hold reply in state %c", ErrUnavailable, o.rec.state)
 	}
 	return o.hold(req.Campaign), nil
@@ -264,7 +264,7 @@ func (s *redisStore) Confirm(ctx context.Context, now time.Time, req ConfirmRequ
 	}
 	p := encodeID(req.Person)
 	o, err := result(s.run(ctx, confirmScript, req.Campaign, ms, true,
-		"k:"+encodeID(req.Key), req.fingerprint(), req.HoldID, "p:"+p, "q:"+p))
+		"k:"+encodeID(req.Key), req.fingerprint(), req.HoldID, "p:"+p))
 	o.rec.person = req.Person
 	return s.booking(req.Campaign, o, err)
 }
@@ -292,7 +292,7 @@ func (s *redisStore) Cancel(ctx context.Context, now time.Time, req CancelReques
 	}
 	p := encodeID(req.Person)
 	o, err := result(s.run(ctx, cancelScript, req.Campaign, ms, true,
-		"k:"+encodeID(req.Key), req.fingerprint(), req.ID, "p:"+p, "q:"+p))
+		"k:"+encodeID(req.Key), req.fingerprint(), req.ID, "p:"+p))
 	if err != nil {
 		return err
 	}
@@ -309,7 +309,7 @@ func (s *redisStore) Move(ctx context.Context, now time.Time, req MoveRequest) (
 	}
 	p := encodeID(req.Person)
 	o, err := result(s.run(ctx, moveScript, req.Campaign, ms, true,
-		"k:"+encodeID(req.Key), req.fingerprint(), req.ID, "p:"+p, "q:"+p, encodeID(req.To)))
+		"k:"+encodeID(req.Key), req.fingerprint(), req.ID, "p:"+p, encodeID(req.To)))
 	o.rec.person = req.Person
 	return s.booking(req.Campaign, o, err)
 }
@@ -338,7 +338,7 @@ func (s *redisStore) Lookup(ctx context.Context, now time.Time, campaign Campaig
 	if err != nil {
 		return Entry{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	if r.state == stateExpired || r.state == stateHeld && r.expires <= ms {
+	if r.state == stateExpired || r.state == stateCancelled || r.state == stateHeld && r.expires <= ms {
 		return Entry{}, fail(codeNotFound, "").err()
 	}
 	r.person = person

@@ -486,8 +486,9 @@ func TestRedisWaitReplicas(t *testing.T) {
 	recs, err := rc.HVals(ctx, "w:{wait}:data").Result()
 	found := false
 	for _, r := range recs {
-		// A booking's record: "B", its expiry (15 digits), "|", its id.
-		found = found || strings.HasPrefix(r, "B") && strings.HasPrefix(r[min(len(r), 17):], b.ID+"|")
+		// A booking's record: "B", its expiry and confirmation (15 digits
+		// each), "|", its id.
+		found = found || strings.HasPrefix(r, "B") && strings.HasPrefix(r[min(len(r), 32):], b.ID+"|")
 	}
 	if err != nil || !found {
 		t.Fatalf("replica's records %q, %v: no booking %s", recs, err, b.ID)

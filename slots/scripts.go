@@ -53,10 +53,8 @@ var (
 	luaCancel string
 	//go:embed lua/move.lua
 	luaMove string
-	//go:embed lua/tidy.lua
-	luaTidy string
-	//go:embed lua/traces.lua
-	luaTraces string
+	//go:embed lua/lib.lua
+	luaLib string
 	//go:embed lua/availability.lua
 	luaAvailability string
 	//go:embed lua/snapshot.lua
@@ -71,11 +69,11 @@ type luaScript struct {
 }
 
 var (
-	defineScript       = luaScript{redis.NewScript(luaPrelude + luaTraces + luaTidy + luaDefine), 4}
-	holdScript         = luaScript{redis.NewScript(luaPrelude + luaTraces + luaTidy + luaHold), 3}
-	confirmScript      = luaScript{redis.NewScript(luaPrelude + luaTraces + luaConfirm), 2}
-	cancelScript       = luaScript{redis.NewScript(luaPrelude + luaTraces + luaCancel), 2}
-	moveScript         = luaScript{redis.NewScript(luaPrelude + luaTraces + luaTidy + luaMove), 3}
-	availabilityScript = luaScript{redis.NewScript(luaPrelude + luaTraces + luaTidy + luaSlotLines + luaAvailability), 4}
-	snapshotScript     = luaScript{redis.NewScript(luaPrelude + luaTraces + luaTidy + luaSlotLines + luaSnapshot), 4}
+	defineScript       = luaScript{redis.NewScript(luaPrelude + luaLib + luaDefine), 4}
+	holdScript         = luaScript{redis.NewScript(luaPrelude + luaLib + luaHold), 3}
+	confirmScript      = luaScript{redis.NewScript(luaPrelude + luaLib + luaConfirm), 2}
+	cancelScript       = luaScript{redis.NewScript(luaPrelude + luaLib + luaCancel), 2}
+	moveScript         = luaScript{redis.NewScript(luaPrelude + luaLib + luaMove), 3}
+	availabilityScript = luaScript{redis.NewScript(luaPrelude + luaLib + luaSlotLines + luaAvailability), 4}
+	snapshotScript     = luaScript{redis.NewScript(luaPrelude + luaLib + luaSlotLines + luaSnapshot), 4}
 )

@@ -5,13 +5,13 @@ local fields = {kf, '~hx', '~gx'}
 for i = 5, #ARGV, 2 do fields[#fields + 1] = 'u:' .. ARGV[i] end
 local v = redis.call('HMGET', K_DATA, unpack(fields))
 if v[1] then
-  local out = recall(v[1], fp)
+  local out = lib().recall(v[1], fp)
   if out then return out end
 end
-if tidy(v[2], v[3]) then v = redis.call('HMGET', K_DATA, unpack(fields)) end
+if lib().tidy(v[2], v[3]) then v = redis.call('HMGET', K_DATA, unpack(fields)) end
 for i = 5, #ARGV, 2 do
   if tonumber(ARGV[i + 1]) < tonumber(v[(i + 1) / 2 + 1] or 0) then
-    return remember(kf, fp, '!INUSE|' .. ARGV[i])
+    return lib().remember(kf, fp, '!INUSE|' .. ARGV[i])
   end
 end
 local caps, ids = {}, {}
@@ -22,4 +22,4 @@ for i = 5, #ARGV, 2 do
 end
 redis.call('HSET', K_DATA, unpack(caps))
 redis.call('SADD', K_SLOTS, unpack(ids))
-return remember(kf, fp, 'OK')
+return lib().remember(kf, fp, 'OK')
