@@ -332,8 +332,8 @@ var keyNames = [...]string{
 	// idempotency records, each when (15 digits) .. "k:"..key .. ",");
 	// "k:"..key -> idempotency record: expires (15 digits), fingerprint
 	// (24 characters), outcome (encodeOutcome);
-	// "~hx" -> no hold expires before this instant; "~gx" -> no record
-	// may be dropped before this instant (both 15 digits).
+	// "~t" -> no hold expires and no record may be dropped before this
+	// instant (15 digits).
 	"data",
 	// list: when (15 digits) .. "p:"..person.."|"..id (the trace of hold
 	// id) and when .. "k:"..key (an idempotency record), in the order they

@@ -4,15 +4,15 @@
 -- counts; one ZADD indexes the expiry.
 local kf, fp, s, pf, id, exp = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local uf, hf = 'u:' .. s, 'h:' .. s
-local v = redis.call('HMGET', K_DATA, kf, pf, 'c:' .. s, uf, hf, '~hx', '~gx')
+local v = redis.call('HMGET', K_DATA, kf, pf, 'c:' .. s, uf, hf, '~t')
 if v[1] then
   local out = lib().recall(v[1], fp)
   if out then return out end
 end
-local hx = v[6]
-if (hx and hx <= now) or not v[7] or v[7] <= now then
+local t = v[6]
+if not t or t <= now then
   local purged
-  purged, hx = lib().tidy(hx, v[7])
+  purged, t = lib().tidy()
   if purged then v = redis.call('HMGET', K_DATA, kf, pf, 'c:' .. s, uf, hf) end
 end
 local cap = v[3]
@@ -29,8 +29,8 @@ end
 local used = v[4] or '0'
 if #used > #cap or (#used == #cap and used >= cap) then return lib().remember(kf, fp, '!FULL|' .. s) end
 local rec = 'H' .. exp .. '000000000000000|' .. id .. '|' .. s .. '|' .. now .. '#' .. gcat .. kf .. ','
-if not hx or exp < hx then
-  redis.call('HSET', K_DATA, pf, rec, kf, gcat .. fp .. rec, uf, used + 1, hf, (v[5] or 0) + 1, '~hx', exp)
+if exp < t then
+  redis.call('HSET', K_DATA, pf, rec, kf, gcat .. fp .. rec, uf, used + 1, hf, (v[5] or 0) + 1, '~t', exp)
 else
   redis.call('HSET', K_DATA, pf, rec, kf, gcat .. fp .. rec, uf, used + 1, hf, (v[5] or 0) + 1)
 end

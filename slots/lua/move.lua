@@ -3,7 +3,7 @@
 -- so a move changes two counts.
 local kf, fp, id, pf, to = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local ut = 'u:' .. to
-local d = redis.call('HMGET', K_DATA, kf, pf, 'c:' .. to, ut, '~hx', '~gx')
+local d = redis.call('HMGET', K_DATA, kf, pf, 'c:' .. to, ut, '~t')
 if d[1] then
   local out = lib().recall(d[1], fp)
   if out then return out end
@@ -16,8 +16,8 @@ local j = 34 + #id
 local k = string.find(rec, '|', j, true)
 local s = string.sub(rec, j, k - 1)
 if s == to then return lib().remember(kf, fp, rec) end
-if (d[5] and d[5] <= now) or not d[6] or d[6] <= now then
-  if lib().tidy(d[5], d[6]) then d = redis.call('HMGET', K_DATA, kf, pf, 'c:' .. to, ut) end
+if not d[5] or d[5] <= now then
+  if lib().tidy() then d = redis.call('HMGET', K_DATA, kf, pf, 'c:' .. to, ut) end
 end
 local cap = d[3]
 if not cap then return lib().remember(kf, fp, '!NOSLOT|' .. to) end

@@ -1,4 +1,4 @@
 -- Snapshot. Returns {slotlines of every slot, flat list of data fields and values}.
-local b = redis.call('HMGET', K_DATA, '~hx', '~gx')
-lib().tidy(b[1], b[2])
+local t = redis.call('HGET', K_DATA, '~t')
+if not t or t <= now then lib().tidy() end
 return {slotlines(redis.call('SMEMBERS', K_SLOTS)), redis.call('HGETALL', K_DATA)}
