@@ -7,18 +7,19 @@ import (
 )
 
 // The Redis scripts live in lua/*.lua, embedded: each is lua/prelude.lua
-// followed by its body, so they read, diff and lint as Lua. Every script
-// receives the four keys of one campaign (campaignKeys: slots, data, hx,
-// gx) and, as ARGV[1] and ARGV[2], now in Unix milliseconds and
-// now+retention as 15 digits, computed by the caller from its own clock: no
-// script reads Redis's TIME. Slots, persons and idempotency keys arrive
+// and lua/lib.lua followed by its body, so they read, diff and lint as Lua
+// (lua/prelude.lua documents the record formats). A script receives the
+// first keys of its campaign that it uses (campaignKeys: data, gx, hx,
+// slots) and, as ARGV[1] and ARGV[2], now and now+retention as 15-digit
+// Unix milliseconds, computed by the caller from its own clock: no script
+// reads Redis's TIME. Slots, persons and idempotency keys arrive
 // base64url-encoded and are used only as hash fields, members and record
 // parts, never in key names.
 //
 // Mutating scripts are idempotent by their request's key: go-redis may run a
 // script twice for one call (it retries after a timeout or EOF), and the
-// second run finds the first one's record, written by the same script, and
-// returns its outcome.
+// second run finds the first one's idempotency record, written by the same
+// HSET as the change, and returns its outcome.
 //
 // Expiry is lazy and exact. A record says when its hold expires, so a
 // script reading one person's record (Confirm, Cancel) judges it against
@@ -26,17 +27,16 @@ import (
 // "u:"..slot (bookings + live holds) and "h:"..slot (live holds) are exact
 // once every hold due at now has been expired: scripts that read counts
 // (Hold, Move, DefineSlots, Availability, Snapshot) first compare now with
-// "~hx", a lower bound of every pending expiry, and run tidy only when
-// something may be due. Garbage collection of traces and idempotency
-// records works the same way with "~gx", at most 100 records per call.
+// "~t", a lower bound of every pending expiry and garbage collection, and
+// run tidy only when it is due; tidy drops at most 100 records a call.
 //
 // The scripts are shaped for Redis's CPU, which a benchmark measures as a
-// ratio to a no-op script (BENCHMARKS.md): each redis.call costs about a
-// sixth of a round trip, so the common case of each operation makes as few
-// as it can (Hold: HMGET, HSET, ZADD, RPUSH; Confirm: HMGET, HINCRBY, HSET,
-// RPUSH), a record keeps its state, expiry and id at fixed offsets so no
-// pattern matching is needed, and helpers that only rare paths use (tidy)
-// run only when due.
+// ratio to a no-op script (BENCHMARKS.md). In the common case Hold makes
+// three calls (HMGET, HSET, ZADD), Confirm three (HMGET, HINCRBY, HSET),
+// Move three, Cancel of a booking four; no success makes a call for garbage
+// collection (its idempotency record is listed in the person's record and
+// goes with it); instants are compared as strings, never converted; and
+// the hot paths make one Lua closure.
 
 var (
 	//go:embed lua/prelude.lua
