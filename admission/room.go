@@ -118,7 +118,6 @@ func (r *Room) visit(ctx context.Context, op Op, identity string) (Status, error
 		rec Record
 		err error
 	)
-	start := time.Now()
 	switch op {
 	case OpJoin:
 		rec, err = r.store.Join(ctx, r.o.Name, r.p, h, now)
@@ -127,8 +126,7 @@ func (r *Room) visit(ctx context.Context, op Op, identity string) (Status, error
 	default:
 		rec, err = r.store.Done(ctx, r.o.Name, r.p, h, now)
 	}
-	took := time.Since(start)
-	ev := Event{Op: op, Room: r.o.Name, Duration: took}
+	ev := Event{Op: op, Room: r.o.Name, Duration: r.o.Clock.Now().Sub(now)} // on the injected clock
 	var st Status
 	if err != nil {
 		err = r.storeError(op, h, err)
@@ -240,9 +238,8 @@ func (r *Room) pollAfter(st Status, now time.Time) time.Duration {
 // console. It wraps [ErrUnavailable] when the store cannot be asked.
 func (r *Room) Stats(ctx context.Context) (Stats, error) {
 	now := r.o.Clock.Now()
-	start := time.Now()
 	line, err := r.store.Advance(ctx, r.o.Name, r.p, now)
-	ev := Event{Op: OpStats, Room: r.o.Name, Duration: time.Since(start)}
+	ev := Event{Op: OpStats, Room: r.o.Name, Duration: r.o.Clock.Now().Sub(now)}
 	if err != nil {
 		err = r.storeError(OpStats, IdentityHash{}, err)
 	}

@@ -192,14 +192,14 @@ func ExampleRoom_Handler() {
 	clk.Add(time.Minute)
 	call("POST", "/queue/join", "carol")
 	// Output:
-	// 200 {"room":"vaccine-55-59","state":"waiting","early":true,"returning":false,"index":0,"place":null,"ahead":null,"eta":{"known":false},"poll_after_seconds":30,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T10:59:00Z"}
-	// 200 {"room":"vaccine-55-59","state":"waiting","early":false,"returning":false,"index":1,"place":1,"ahead":0,"eta":{"known":false},"poll_after_seconds":5,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T11:00:00Z"}
+	// 200 {"room":"vaccine-55-59","state":"waiting","early":true,"returning":false,"index":0,"place":null,"ahead":null,"eta":{"known":false},"poll_after_seconds":30,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T19:59:00+09:00"}
+	// 200 {"room":"vaccine-55-59","state":"waiting","early":false,"returning":false,"index":1,"place":1,"ahead":0,"eta":{"known":false},"poll_after_seconds":5,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T20:00:00+09:00"}
 }
 
 // With Redis, any number of instances share one line; see NewRedisStore
 // for the key layout and durability settings.
 func ExampleNewRedisStore() {
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:7000"}})
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:7000"}, ContextTimeoutEnabled: true})
 	store, err := admission.NewRedisStore(rdb, admission.RedisOptions{})
 	if err != nil {
 		panic(err)
