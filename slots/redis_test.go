@@ -331,16 +331,19 @@ func TestRedisKeysStayInLayout(t *testing.T) {
 	}
 }
 
+// retentionCase is a store and the retention it was made with.
+type retentionCase struct {
+	name      string
+	s         slots.Store
+	retention time.Duration
+}
+
 // TestRetentionBoundsRecords checks that idempotency records and traces of
 // expired holds go once their retention has passed: a used key becomes free
 // again, and (on Redis) the records are deleted, a bounded number per call.
 func TestRetentionBoundsRecords(t *testing.T) {
 	rdb := redistest.Start(t, redistest.Options{}).Client()
-	for _, tc := range []struct {
-		name      string
-		s         slots.Store
-		retention time.Duration
-	}{
+	for _, tc := range []retentionCase{
 		{"memory", slots.NewMemoryStore(), slots.DefaultRetention},
 		{"redis", freshStore(t, rdb, slots.RedisOptions{Prefix: "ret:", Retention: 2 * time.Hour}), 2 * time.Hour},
 	} {
@@ -544,11 +547,7 @@ func clusterWaitReplicas(t *testing.T, rdb *redis.ClusterClient) {
 // hold is then still told ErrHoldExpired, on every store.
 func TestGCKeepsNewerExpiredHold(t *testing.T) {
 	rdb := redistest.Start(t, redistest.Options{}).Client()
-	for _, tc := range []struct {
-		name      string
-		s         slots.Store
-		retention time.Duration
-	}{
+	for _, tc := range []retentionCase{
 		{"memory", slots.NewMemoryStore(), slots.DefaultRetention},
 		{"redis", freshStore(t, rdb, slots.RedisOptions{}), slots.DefaultRetention},
 		{"redis-min-retention", freshStore(t, rdb, slots.RedisOptions{Retention: slots.MinRetention}), slots.MinRetention},

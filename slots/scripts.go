@@ -55,6 +55,8 @@ var (
 	luaMove string
 	//go:embed lua/lib.lua
 	luaLib string
+	//go:embed lua/owned.lua
+	luaOwned string
 	//go:embed lua/availability.lua
 	luaAvailability string
 	//go:embed lua/snapshot.lua
@@ -71,8 +73,8 @@ type luaScript struct {
 var (
 	defineScript       = luaScript{redis.NewScript(luaPrelude + luaLib + luaDefine), 4}
 	holdScript         = luaScript{redis.NewScript(luaPrelude + luaLib + luaHold), 3}
-	confirmScript      = luaScript{redis.NewScript(luaPrelude + luaLib + luaConfirm), 2}
-	cancelScript       = luaScript{redis.NewScript(luaPrelude + luaLib + luaCancel), 2}
+	confirmScript      = luaScript{redis.NewScript(luaPrelude + luaLib + luaOwned + luaConfirm), 2}
+	cancelScript       = luaScript{redis.NewScript(luaPrelude + luaLib + luaOwned + luaCancel), 2}
 	moveScript         = luaScript{redis.NewScript(luaPrelude + luaLib + luaMove), 3}
 	availabilityScript = luaScript{redis.NewScript(luaPrelude + luaLib + luaSlotLines + luaAvailability), 4}
 	snapshotScript     = luaScript{redis.NewScript(luaPrelude + luaLib + luaSlotLines + luaSnapshot), 4}

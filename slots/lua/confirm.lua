@@ -1,15 +1,5 @@
--- Confirm. ARGV: 3 "k:"..key, 4 fingerprint, 5 hold id, 6 "p:"..person.
-local kf, fp, id, pf = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local d = redis.call('HMGET', K_DATA, kf, pf)
-if d[1] then
-  local out = lib().recall(d[1], fp)
-  if out then return out end
-end
-local rec = d[2]
-local st = rec and string.find(rec, id, 33, true) == 33 and string.byte(rec, 33 + #id) == 124 and string.byte(rec)
-if not st or st == 67 then return lib().remember(kf, fp, '!NOTFOUND') end
+-- Confirm, after owned.lua.
 if st == 66 then return lib().remember(kf, fp, rec) end
-local e = string.sub(rec, 2, 16)
 if st ~= 72 or e <= now then return lib().remember(kf, fp, lib().gone(e)) end
 if #rec > 600 then rec = lib().unlist(rec) end
 local j = 34 + #id
