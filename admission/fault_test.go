@@ -83,7 +83,12 @@ func testRoomUnderFault(t *testing.T, srv *redistest.Server, c redis.UniversalCl
 	end()
 	waitForRoom(t, func() bool { _, err := room.Status(ctx, person(0)); return err == nil })
 	for k := range people {
-		st := mustStatus(t, room, person(k))
+		var st admission.Status
+		waitForRoom(t, func() bool {
+			var err error
+			st, err = room.Status(ctx, person(k))
+			return err == nil
+		})
 		if st.Place != before[person(k)].Place {
 			t.Errorf("%s: place %d after %s, was %d", person(k), st.Place, f.Name, before[person(k)].Place)
 		}
