@@ -5,7 +5,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -25,16 +24,22 @@ const DefaultRedisPrefix = "gatehouse:admission:"
 var (
 	//go:embed lua/common.lua
 	luaCommon string
-	//go:embed lua/visit.lua
-	luaVisit string
+	//go:embed lua/join.lua
+	luaJoin string
+	//go:embed lua/status.lua
+	luaStatus string
 	//go:embed lua/done.lua
 	luaDone string
 	//go:embed lua/advance.lua
 	luaAdvance string
+	//go:embed lua/limits.lua
+	luaLimits string
 
-	scriptVisit   = redis.NewScript(luaCommon + luaVisit)
+	scriptJoin    = redis.NewScript(luaCommon + luaJoin)
+	scriptStatus  = redis.NewScript(luaCommon + luaStatus)
 	scriptDone    = redis.NewScript(luaCommon + luaDone)
 	scriptAdvance = redis.NewScript(luaCommon + luaAdvance)
+	scriptLimits  = redis.NewScript(luaCommon + luaLimits)
 )
 
 // NewRedisStore returns a [Store] that keeps rooms in Redis (standalone,
@@ -43,7 +48,7 @@ var (
 // Cluster keeps a room on one shard:
 //
 //	<prefix>{room}:s       hash: cm (seed commitment), op (opening, Unix ms),
-//	                       v (E, S, limiter, counters, drain measurement)
+//	                       v (E, S, limits, bucket, counters, drain)
 //	<prefix>{room}:a       zset: active place -> lease deadline (Unix ms)
 //	<prefix>{room}:r       zset: returner's place -> return sequence
 //	<prefix>{room}:i:<id>  string per identity hash: index, place, joined,
@@ -60,10 +65,11 @@ var (
 // appendfsync always: a line then survives a crash of the server.
 //
 // Redis decides nothing with its own clock: every script takes now from
-// the caller. The one extra round trip is the first call after the
-// opening that needs an early arrival's place: Lua cannot compute the
-// shuffle, so the script answers with the arrival index and Go calls again
-// with the place, which is then kept.
+// the caller. Lua cannot compute the shuffle: [Store.Status] takes an
+// early arrival's place from the caller's [PlaceHint] and keeps it; a
+// Status or Done without a hint for an early arrival whose place the store
+// does not know yet costs a second round trip (the script answers with the
+// arrival index and Go calls again with the place).
 func NewRedisStore(c redis.UniversalClient, opts RedisOptions) (Store, error) {
 	if c == nil {
 		return nil, errors.New("admission: NewRedisStore: nil client")
@@ -101,13 +107,13 @@ func args(p Params, now time.Time, extra ...any) []any {
 	a = append(a,
 		ms(now),
 		ms(p.Opening),
-		strconv.FormatFloat(float64(limitOf(p.Rate)), 'g', -1, 64),
-		p.Burst,
-		p.Cap,
 		p.ClaimWindow.Milliseconds(),
 		p.SessionTTL.Milliseconds(),
 		p.DrainWindow.Milliseconds(),
 		p.Seed.Commitment(),
+		p.Rate,
+		p.Burst,
+		p.Cap,
 	)
 	return append(a, extra...)
 }
@@ -119,23 +125,31 @@ const (
 	replyNeedPlace = 2
 )
 
+// Reply lengths: a record reply is 15 numbers then the figures.
+const (
+	figuresLen = 12
+	recordLen  = 15 + figuresLen
+)
+
 var luaStates = [...]State{StateWaiting, StateAdmitted, StateExpired, StateDone}
 
-func (s *redisStore) Join(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (Record, error) {
-	return s.run(ctx, scriptVisit, room, p, id, now, "1")
+func (s *redisStore) Join(ctx context.Context, now time.Time, room string, p Params, id IdentityHash) (Record, error) {
+	return s.run(ctx, scriptJoin, room, p, id, now, PlaceHint{}, false)
 }
 
-func (s *redisStore) Status(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (Record, error) {
-	return s.run(ctx, scriptVisit, room, p, id, now, "0")
+func (s *redisStore) Status(ctx context.Context, now time.Time, room string, p Params, id IdentityHash, hint PlaceHint) (Record, error) {
+	return s.run(ctx, scriptStatus, room, p, id, now, hint, true)
 }
 
-func (s *redisStore) Done(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (Record, error) {
-	return s.run(ctx, scriptDone, room, p, id, now, "")
+func (s *redisStore) Done(ctx context.Context, now time.Time, room string, p Params, id IdentityHash) (Record, error) {
+	return s.run(ctx, scriptDone, room, p, id, now, PlaceHint{}, true)
 }
 
-// run calls a visit or done script, a second time with the place when the
-// script asks for it.
-func (s *redisStore) run(ctx context.Context, sc *redis.Script, room string, p Params, id IdentityHash, now time.Time, join string) (Record, error) {
+// run calls a join, status or done script (the last two with the place
+// hint), a second time with the place when the script asks for it: only
+// when the caller had no hint for an early arrival whose place the store
+// does not know yet.
+func (s *redisStore) run(ctx context.Context, sc *redis.Script, room string, p Params, id IdentityHash, now time.Time, hint PlaceHint, hinted bool) (Record, error) {
 	if err := p.validate(); err != nil {
 		return Record{}, err
 	}
@@ -143,13 +157,15 @@ func (s *redisStore) run(ctx context.Context, sc *redis.Script, room string, p P
 	if err != nil {
 		return Record{}, err
 	}
-	hint := []any{-1, -1, -1}
 	for attempt := 0; ; attempt++ {
 		var a []any
-		if join != "" {
-			a = args(p, now, append([]any{join}, hint...)...)
-		} else {
-			a = args(p, now, hint...)
+		switch {
+		case !hinted:
+			a = args(p, now)
+		case hint.Known:
+			a = args(p, now, hint.Place, hint.Index, hint.Early)
+		default:
+			a = args(p, now, -1, -1, -1)
 		}
 		v, err := sc.Run(ctx, s.c, keys, a...).Int64Slice()
 		if err != nil {
@@ -160,14 +176,14 @@ func (s *redisStore) run(ctx context.Context, sc *redis.Script, room string, p P
 			return Record{}, fmt.Errorf("%w: empty script reply", ErrUnavailable)
 		case v[0] == replyNotJoined:
 			return Record{}, ErrNotJoined
-		case v[0] == replyNeedPlace && len(v) == 3 && attempt == 0:
+		case v[0] == replyNeedPlace && len(v) == 3 && attempt == 0 && hinted:
 			idx, e := uint64(v[1]), uint64(v[2])
 			if idx >= e {
 				return Record{}, fmt.Errorf("%w: script asked the place of index %d with %d early arrivals", ErrUnavailable, idx, e)
 			}
-			hint = []any{place(p.Seed, e, idx), idx, e}
+			hint = PlaceHint{Known: true, Index: idx, Early: e, Place: place(p.Seed, e, idx)}
 			continue
-		case v[0] != replyOK || len(v) != 24:
+		case v[0] != replyOK || len(v) != recordLen:
 			return Record{}, fmt.Errorf("%w: unexpected script reply %v", ErrUnavailable, v)
 		}
 		return parseRecord(v)
@@ -208,10 +224,23 @@ func parseLine(v []int64) Line {
 		Returning: v[5],
 		Admitted:  uint64(v[6]),
 		Drain:     Drain{Admissions: v[7], Over: time.Duration(v[8]) * time.Millisecond},
+		Limits:    Limits{Rate: int(v[9]), Burst: int(v[10]), Cap: int(v[11])},
 	}
 }
 
-func (s *redisStore) Advance(ctx context.Context, room string, p Params, now time.Time) (Line, error) {
+func (s *redisStore) Advance(ctx context.Context, now time.Time, room string, p Params) (Line, error) {
+	return s.line(ctx, scriptAdvance, room, p, args(p, now))
+}
+
+func (s *redisStore) SetLimits(ctx context.Context, now time.Time, room string, p Params, l Limits) (Line, error) {
+	if err := l.Validate(); err != nil {
+		return Line{}, err
+	}
+	return s.line(ctx, scriptLimits, room, p, args(p, now, l.Rate, l.Burst, l.Cap))
+}
+
+// line runs a script that answers with the room's figures.
+func (s *redisStore) line(ctx context.Context, sc *redis.Script, room string, p Params, a []any) (Line, error) {
 	if err := p.validate(); err != nil {
 		return Line{}, err
 	}
@@ -219,11 +248,11 @@ func (s *redisStore) Advance(ctx context.Context, room string, p Params, now tim
 	if err != nil {
 		return Line{}, err
 	}
-	v, err := scriptAdvance.Run(ctx, s.c, keys, args(p, now)...).Int64Slice()
+	v, err := sc.Run(ctx, s.c, keys, a...).Int64Slice()
 	if err != nil {
 		return Line{}, redisError(err)
 	}
-	if len(v) != 9 {
+	if len(v) != figuresLen {
 		return Line{}, fmt.Errorf("%w: unexpected script reply %v", ErrUnavailable, v)
 	}
 	return parseLine(v), nil

@@ -3,9 +3,9 @@
 local S, err = load()
 if not S then return err end
 prep(S)
+advance(S)
 local R = loadRec()
 if not R then
-  advance(S)
   save(S)
   return {NOTJOINED}
 end
@@ -16,12 +16,11 @@ end
 if R.d == 0 then
   R.d = 1
   if R.p >= 0 then
-    redis.call('ZREM', KEYS[2], R.p)
-    redis.call('ZREM', KEYS[3], R.p)
-    S.ac, S.rc = nil, nil
+    S.ac = S.ac - redis.call('ZREM', KEYS[2], R.p)
+    S.rc = S.rc - redis.call('ZREM', KEYS[3], R.p)
+    advance(S)
   end
 end
-advance(S)
 saveRec(R)
 save(S)
 return reply(S, R, DONE, 0, 0, 0)

@@ -1,39 +1,31 @@
--- visit: join (ARGV[10] == '1') or status, with claim.
--- ARGV[11] place hint (-1: none)  [12] index it is for  [13] E it is for
+-- status: the person's standing, with claim.
+-- ARGV[10] place hint (-1: none)  [11] index it is for  [12] E it is for
 local S, err = load()
 if not S then return err end
 prep(S)
+advance(S)
 local R = loadRec()
-local new = false
 if not R then
-  if ARGV[10] ~= '1' then
-    advance(S)
-    save(S)
-    return {NOTJOINED}
-  end
-  R = {i = S.n, p = -1, j = now, c = 0, a = 0, d = 0, r = 0, ja = -1, jc = 0, jb = 0}
-  S.n = S.n + 1
-  new = true
+  save(S)
+  return {NOTJOINED}
 end
-if not resolvePlace(S, R, 11) then
-  -- Only an early arrival gets here (a new one is never early once E is
-  -- fixed): Go computes the shuffle and calls again. The line does not
-  -- move in this run, so the second one is the call.
+if not resolvePlace(S, R, 10) then
+  -- Only an early arrival without a hint gets here: Go computes the
+  -- shuffle and calls again.
   save(S)
   return {NEEDPLACE, R.i, S.e}
 end
 
--- Called while away: back to the head of the line, before the line moves.
+-- Called while away: back to the head of the line.
 if S.e >= 0 and R.d == 0 and R.c == 0 and R.p < S.s then
   if not redis.call('ZSCORE', KEYS[2], R.p) and not redis.call('ZSCORE', KEYS[3], R.p) then
     S.rq = S.rq + 1
     redis.call('ZADD', KEYS[3], S.rq, R.p)
-    S.rc = nil
+    S.rc = S.rc + 1
     R.r = R.r + 1
+    advance(S)
   end
 end
-
-advance(S)
 
 local state, ahead, claimed, returning = WAITING, 0, 0, 0
 if S.e < 0 then
@@ -55,12 +47,7 @@ elseif R.p < S.s then
     ahead = redis.call('ZRANK', KEYS[3], R.p)
   end
 else
-  ahead = returnersCount(S) + (R.p - S.s)
-end
-
-if new and state == WAITING and ahead >= 0 then
-  R.ja = ahead
-  R.jc, R.jb = drain(S)
+  ahead = S.rc + (R.p - S.s)
 end
 saveRec(R)
 save(S)

@@ -1,0 +1,30 @@
+-- join: give the identity the next arrival index if it has none; no claim.
+local S, err = load()
+if not S then return err end
+prep(S)
+advance(S)
+local R = loadRec()
+local new = false
+if not R then
+  R = {i = S.n, p = -1, j = now, c = 0, a = 0, d = 0, r = 0, ja = -1, jc = 0, jb = 0}
+  S.n = S.n + 1
+  new = true
+  advance(S)
+end
+resolvePlace(S, R, nil)
+local state, ahead = WAITING, -1
+if R.d == 1 then
+  state, ahead = DONE, 0
+elseif R.c > 0 then
+  ahead = 0
+  if now < R.c then state = ADMITTED else state = EXPIRED end
+elseif R.p >= 0 and R.p >= S.s then
+  ahead = S.rc + (R.p - S.s)
+end
+if new and ahead >= 0 then
+  R.ja = ahead
+  R.jc, R.jb = drain(S)
+end
+saveRec(R)
+save(S)
+return reply(S, R, state, ahead, 0, 0)
