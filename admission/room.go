@@ -360,8 +360,9 @@ func (r *Room) snapshot(ctx context.Context, now time.Time) (*snapshot, error) {
 	}
 	// Nothing usable: wait for the refresh in flight.
 	r.refresh.Lock()
+	s = r.snap.Load()
 	r.refresh.Unlock()
-	if s = r.snap.Load(); s != nil && now.Sub(s.at) < r.o.StaleAfter {
+	if s != nil && now.Sub(s.at) < r.o.StaleAfter {
 		return s, nil
 	}
 	return nil, fmt.Errorf("%w: the room's snapshot is older than %v", ErrUnavailable, r.o.StaleAfter)
