@@ -11,11 +11,14 @@
 // The suite drives the store directly with explicit instants (no clock,
 // no sleeping), checks the contract documented on [admission.Store] (one
 // place per identity, the opening shuffle, pacing by the token bucket, the
-// active cap, claims, returners, leases, Done, the drain measurement,
+// line moving by the clock whether anyone calls or not, leases ending at
+// their own deadline, dense and sparse call patterns giving the same
+// answers, live limits with the old rate up to the change, the active
+// cap, claims and place hints, returners, Done, the drain measurement,
 // idempotent retries, time never going back, refusing a second
-// configuration) and finally plays random sequences of calls against the
-// store and [admission.NewMemoryStore] side by side: every answer must be
-// the same.
+// configuration) and finally plays random sequences of calls, limit
+// changes included, against the store and [admission.NewMemoryStore] side
+// by side: every answer must be the same.
 package admissiontest
 
 import (
@@ -924,6 +927,8 @@ func testMatchesMemory(t *testing.T, s admission.Store) {
 		p.SessionTTL = time.Duration(2+rng.IntN(8)) * time.Second
 		p.DrainWindow = time.Duration(1+rng.IntN(4)) * time.Second
 		name := fmt.Sprint("random-", seed)
+		indexOf := map[admission.IdentityHash]uint64{}
+		early := int64(-1)
 		now := Opening.Add(-5 * time.Second)
 		for step := range 400 {
 			// Time moves by 0 to 1s, now and then by up to 20s; sometimes a
@@ -944,14 +949,29 @@ func testMatchesMemory(t *testing.T, s admission.Store) {
 				wantErr   error
 			)
 			switch k := rng.IntN(10); {
+			case step%97 == 50:
+				// The limits change now and then, from any instance.
+				l := admission.Limits{Rate: 30 + rng.IntN(300), Burst: 1 + rng.IntN(4), Cap: rng.IntN(6)}
+				op = fmt.Sprintf("SetLimits(%+v)", l)
+				got, gotErr = s.SetLimits(ctx, callAt, name, p, l)
+				want, wantErr = ref.SetLimits(ctx, callAt, name, p, l)
 			case k < 3:
 				op = "Join"
 				got, gotErr = s.Join(ctx, callAt, name, p, id)
 				want, wantErr = ref.Join(ctx, callAt, name, p, id)
 			case k < 8:
+				// Half the time with the place computed as a Room does.
 				op = "Status"
-				got, gotErr = s.Status(ctx, callAt, name, p, id, admission.PlaceHint{})
-				want, wantErr = ref.Status(ctx, callAt, name, p, id, admission.PlaceHint{})
+				var hint admission.PlaceHint
+				if idx, ok := indexOf[id]; ok && early >= 0 && rng.IntN(2) == 0 {
+					e := uint64(early)
+					hint = admission.PlaceHint{Known: true, Index: idx, Early: e, Place: idx}
+					if idx < e {
+						hint.Place = admission.NewShuffle(p.Seed, e).Place(idx)
+					}
+				}
+				got, gotErr = s.Status(ctx, callAt, name, p, id, hint)
+				want, wantErr = ref.Status(ctx, callAt, name, p, id, hint)
 			case k < 9:
 				op = "Done"
 				got, gotErr = s.Done(ctx, callAt, name, p, id)
@@ -966,6 +986,13 @@ func testMatchesMemory(t *testing.T, s admission.Store) {
 			}
 			if gotErr == nil && !equal(got, want) {
 				t.Fatalf("seed %d step %d: %s at %v:\n got    %+v\n memory %+v", seed, step, op, callAt.Sub(Opening), got, want)
+			}
+			switch w := want.(type) {
+			case admission.Record:
+				indexOf[id] = w.Index
+				early = w.Line.Early
+			case admission.Line:
+				early = w.Early
 			}
 		}
 	}
