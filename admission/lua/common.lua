@@ -339,3 +339,24 @@ local function reply(S, R, state, ahead, claimed, returning)
   for _, x in ipairs(figures(S)) do r[#r + 1] = x end
   return r
 end
+
+-- person starts a status or done: the room brought to now and the
+-- person's record with its place fixed (hint: ARGV[11..13]); or nil and
+-- the reply to send (not joined; or the place that Go must compute first,
+-- for an early arrival without a hint).
+local function person()
+  local S, err = load()
+  if not S then return nil, nil, err end
+  prep(S)
+  advance(S)
+  local R = loadRec(S)
+  if not R then
+    save(S)
+    return nil, nil, {NOTJOINED}
+  end
+  if not resolvePlace(S, R, 11) then
+    save(S)
+    return nil, nil, {NEEDPLACE, R.i, S.e}
+  end
+  return S, R
+end

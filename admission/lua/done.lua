@@ -1,18 +1,7 @@
 -- done: the person leaves; its active place is freed at once.
 -- ARGV[11] place hint (-1: none)  [12] index it is for  [13] E it is for
-local S, err = load()
-if not S then return err end
-prep(S)
-advance(S)
-local R = loadRec(S)
-if not R then
-  save(S)
-  return {NOTJOINED}
-end
-if not resolvePlace(S, R, 11) then
-  save(S)
-  return {NEEDPLACE, R.i, S.e}
-end
+local S, R, out = person()
+if not S then return out end
 if R.d == 0 then
   R.d = 1
   if R.p >= 0 then

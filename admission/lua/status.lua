@@ -1,20 +1,7 @@
 -- status: the person's standing, with claim.
 -- ARGV[11] place hint (-1: none)  [12] index it is for  [13] E it is for
-local S, err = load()
-if not S then return err end
-prep(S)
-advance(S)
-local R = loadRec(S)
-if not R then
-  save(S)
-  return {NOTJOINED}
-end
-if not resolvePlace(S, R, 11) then
-  -- Only an early arrival without a hint gets here: Go computes the
-  -- shuffle and calls again.
-  save(S)
-  return {NEEDPLACE, R.i, S.e}
-end
+local S, R, out = person()
+if not S then return out end
 
 -- Called while away: back to the head of the line.
 local sc = nil
