@@ -55,15 +55,15 @@ func (s *server) initBackends(secret []byte) error {
 	case "redis":
 		rdb := s.cfg.Redis
 		if rdb == nil {
-			rdb = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: s.cfg.RedisAddrs})
+			rdb = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: s.cfg.RedisAddrs, ContextTimeoutEnabled: true})
 			s.closers = append(s.closers, rdb.Close)
 		}
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			return fmt.Errorf("redis at %v: %w", s.cfg.RedisAddrs, err)
 		}
 		prefix := "gatehouse:reservation:" + ns + ":"
-		rs, err := window.NewRedisSwitch(rdb, window.RedisSwitchOptions{
-			Key: prefix + "maintenance", Clock: s.clk, Logger: s.log,
+		rs, err := window.NewRedisSwitch(rdb, window.RedisOptions{
+			Prefix: prefix, Clock: s.clk, Logger: s.log,
 		})
 		if err != nil {
 			return err
@@ -85,7 +85,7 @@ func (s *server) initBackends(secret []byte) error {
 		return err
 	}
 	s.operators = ops
-	if s.opToken, err = ops.Issue("console", s.clk.Now(), operatorTokenTTL); err != nil {
+	if s.opToken, err = ops.Issue(s.clk.Now(), "console", operatorTokenTTL); err != nil {
 		return err
 	}
 
@@ -111,6 +111,7 @@ func (s *server) initBackends(secret []byte) error {
 			Observer:     s.metrics.observeRoom,
 			PassCookie:   passCookie,
 			TicketCookie: ticketCookie,
+			Deny:         s.roomDeny,
 		})
 		if err != nil {
 			return fmt.Errorf("waiting room %d: %w", i, err)
@@ -121,13 +122,12 @@ func (s *server) initBackends(secret []byte) error {
 	// The slot service. Its gate is the commit check: window, eligibility
 	// and pass, all at the instant the service gives the store.
 	s.personKey = key("person")
-	s.booking, err = slots.NewService(slots.ServiceOptions{
-		Store:    slotStore,
+	s.booking, err = slots.NewService(slotStore, slots.ServiceOptions{
 		Clock:    s.clk,
 		Gate:     commitGate{s},
 		Logger:   s.log,
 		LogKey:   key("log"),
-		Observer: slots.ObserverFunc(s.metrics.observeSlots),
+		Observer: s.metrics.observeSlots,
 		HoldTTL:  s.cfg.HoldFor,
 	})
 	if err != nil {
@@ -143,20 +143,17 @@ func (s *server) initBackends(secret []byte) error {
 	return nil
 }
 
-// initGate builds the gate around the whole mux, its routes classified
-// from the route table.
+// initGate builds the gate around the whole mux; its routes are classified
+// as they are mounted (window.Mux, in newServer). Its refusals become the
+// library's pages for people (deny).
 func (s *server) initGate() error {
-	var routes []window.Route
-	for _, rt := range s.table {
-		routes = append(routes, window.Route{Allow: rt.access.allowance(), Patterns: []string{rt.pattern}})
-	}
 	var err error
 	s.gate, err = window.NewGate(window.GateOptions{
 		Schedule:       s.camp.schedule,
 		Switch:         s.sw,
 		Operators:      s.operators,
 		OperatorCookie: operatorCookie,
-		Routes:         routes,
+		Deny:           s.deny,
 		Clock:          s.clk,
 		Logger:         s.log,
 		Observer:       s.metrics.observeGate,

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/admission/pages"
 	"github.com/gatehouse-go/gatehouse/window"
 )
 
@@ -15,7 +16,7 @@ import (
 const operatorTTL = 8 * time.Hour
 
 func (s *server) operatorSignInPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "operator_signin", view{Title: "Operator sign-in"})
+	s.render(w, r, http.StatusOK, "operator_signin", view{Title: s.lang(r).T("op.signin_title")})
 }
 
 // operatorSignIn checks the token (window.Keyring.Verify) and, if valid,
@@ -30,9 +31,9 @@ func (s *server) operatorSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := r.PostForm.Get("token")
-	if _, err := s.operators.Verify(tok, now); tok == "" || err != nil {
-		s.render(w, r, http.StatusUnauthorized, "operator_signin", view{Title: "Operator sign-in",
-			Errors: []fieldError{{Field: "token", Message: "is not a valid operator token"}}})
+	if _, err := s.operators.Verify(now, tok); tok == "" || err != nil {
+		s.render(w, r, http.StatusUnauthorized, "operator_signin", view{Title: s.lang(r).T("op.signin_title"),
+			Errors: localized(s.lang(r), []fieldError{{Field: "token", Message: "fe.bad_token"}})})
 		return
 	}
 	s.setCookie(w, r, operatorCookie, tok, operatorTTL)
@@ -46,7 +47,7 @@ func (s *server) operatorOnly(w http.ResponseWriter, r *http.Request) bool {
 	if _, ok := window.OperatorFromContext(r.Context()); ok {
 		return true
 	}
-	s.fail(w, r, http.StatusNotFound, "Not found", "There is no such page.", 0)
+	s.fail(w, r, http.StatusNotFound, "err.not_found", 0)
 	return false
 }
 
@@ -68,12 +69,11 @@ func (s *server) operatorMaintenance(w http.ResponseWriter, r *http.Request) {
 	}
 	on, err := strconv.ParseBool(r.PostForm.Get("on"))
 	if err != nil {
-		s.invalid(w, r, []fieldError{{Field: "on", Message: "must be true or false"}})
+		s.invalid(w, r, []fieldError{{Field: "on", Message: "fe.bool"}})
 		return
 	}
 	if err := s.setMaintenance(r.Context(), on); err != nil {
-		s.fail(w, r, http.StatusServiceUnavailable, "Switch unavailable",
-			"The maintenance switch could not be changed; it may or may not have changed. Try again.", 5*time.Second)
+		s.fail(w, r, http.StatusServiceUnavailable, "err.switch", 5*time.Second)
 		return
 	}
 	op, _ := window.OperatorFromContext(r.Context())
@@ -131,7 +131,7 @@ type operatorView struct {
 	SlotsError  string        `json:"slots_error,omitempty"`
 }
 
-func (s *server) operatorFigures(ctx context.Context) operatorView {
+func (s *server) operatorFigures(ctx context.Context, l *pages.Lang) operatorView {
 	now := s.clk.Now()
 	phase, _ := s.phase(ctx, now)
 	v := operatorView{Phase: phase.String()}
@@ -155,9 +155,9 @@ func (s *server) operatorFigures(ctx context.Context) operatorView {
 			rf.ETASamples, rf.ETAInside = st.Calibration.Samples, st.Calibration.Ratio()
 		}
 		v.Room = rf
-		v.RoomList = rf.list()
+		v.RoomList = rf.list(l)
 	}
-	av, err := s.availability(ctx)
+	av, err := s.availability(ctx, l)
 	if err != nil {
 		v.SlotsError = err.Error()
 	}
@@ -167,31 +167,35 @@ func (s *server) operatorFigures(ctx context.Context) operatorView {
 	return v
 }
 
-// list is the room's figures for people.
-func (rf *roomFigures) list() []namedValue {
+// list is the room's figures for people, in the language l.
+func (rf *roomFigures) list(l *pages.Lang) []namedValue {
 	if rf.Error != "" {
-		return []namedValue{{"Room", rf.Room}, {"Store", "unavailable: " + rf.Error}}
+		return []namedValue{{l.T("op.f.room"), rf.Room}, {l.T("op.f.store"), l.T("op.f.unavailable", "err", rf.Error)}}
 	}
-	early := "not fixed yet (fixed at opening)"
+	early := l.T("op.f.early_unfixed")
 	if rf.EarlyArrivals >= 0 {
 		early = strconv.FormatInt(rf.EarlyArrivals, 10)
 	}
-	seed := "published at opening"
+	seed := l.T("op.f.seed_later")
 	if rf.Seed != "" {
 		seed = rf.Seed
 	}
+	opens := rf.OpensAt
+	if t, err := time.Parse(time.RFC3339, rf.OpensAt); err == nil {
+		opens = l.When(t)
+	}
 	return []namedValue{
-		{"Room", rf.Room},
-		{"Opens", rf.OpensAt},
-		{"Joined", strconv.FormatUint(rf.Joined, 10)},
-		{"Early arrivals (shuffled)", early},
-		{"Waiting (queue length)", strconv.FormatInt(rf.Waiting, 10)},
-		{"Active (admitted, booking)", fmt.Sprintf("%d of at most %d", rf.Active, rf.MaxActive)},
-		{"Admitted so far", strconv.FormatUint(rf.Admitted, 10)},
-		{"Admitted per minute (measured)", fmt.Sprintf("%.1f (limit %d)", rf.AdmittedPerMin, rf.RateLimit)},
-		{"ETA inside the range shown", fmt.Sprintf("%.0f%% of %d", 100*rf.ETAInside, rf.ETASamples)},
-		{"Shuffle seed commitment (SHA-256)", rf.SeedCommitment},
-		{"Shuffle seed", seed},
+		{l.T("op.f.room"), rf.Room},
+		{l.T("op.f.opens"), opens},
+		{l.T("op.f.joined"), strconv.FormatUint(rf.Joined, 10)},
+		{l.T("op.f.early"), early},
+		{l.T("op.f.waiting"), strconv.FormatInt(rf.Waiting, 10)},
+		{l.T("op.f.active"), l.T("op.f.active_v", "n", rf.Active, "max", rf.MaxActive)},
+		{l.T("op.f.admitted"), strconv.FormatUint(rf.Admitted, 10)},
+		{l.T("op.f.rate"), l.T("op.f.rate_v", "rate", fmt.Sprintf("%.1f", rf.AdmittedPerMin), "limit", rf.RateLimit)},
+		{l.T("op.f.eta"), l.T("op.f.eta_v", "pct", fmt.Sprintf("%.0f", 100*rf.ETAInside), "n", rf.ETASamples)},
+		{l.T("op.f.commitment"), rf.SeedCommitment},
+		{l.T("op.f.seed"), seed},
 	}
 }
 
@@ -199,12 +203,12 @@ func (s *server) operatorPage(w http.ResponseWriter, r *http.Request) {
 	if !s.operatorOnly(w, r) {
 		return
 	}
-	s.render(w, r, http.StatusOK, "operator", view{Title: "Operator console", Data: s.operatorFigures(r.Context())})
+	s.render(w, r, http.StatusOK, "operator", view{Title: s.lang(r).T("op.title"), Data: s.operatorFigures(r.Context(), s.lang(r))})
 }
 
 func (s *server) apiOperatorStats(w http.ResponseWriter, r *http.Request) {
 	if !s.operatorOnly(w, r) {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.operatorFigures(r.Context()))
+	writeJSON(w, http.StatusOK, s.operatorFigures(r.Context(), s.lang(r)))
 }
