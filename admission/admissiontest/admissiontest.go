@@ -97,6 +97,7 @@ func Run(t *testing.T, newStore func(t *testing.T) admission.Store) {
 		{"RoomsAreIndependent", testRoomsIndependent},
 		{"ConcurrentJoins", testConcurrentJoins},
 		{"MatchesMemoryStore", testMatchesMemory},
+		{"ContextDone", testContextDone},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
