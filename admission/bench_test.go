@@ -137,3 +137,74 @@ func BenchmarkProtect(b *testing.B) {
 		b.Fatal(w.Code)
 	}
 }
+
+// pollWorld is an open room with people waiting far back in line: their
+// polls are answered from tickets and the snapshot. It returns the room,
+// the counting store under it and a ticket for each of people.
+func pollWorld(tb testing.TB, people int) (*admission.Room, *countingStore, []string, []string) {
+	clk := newClock(time.Minute)
+	store := &countingStore{Store: admission.NewMemoryStore()}
+	room := newRoom(tb, store, options(tb, "poll-bench", clk, func(o *admission.Options) {
+		o.Rate, o.Burst, o.ClaimWindow = 600, 10, time.Hour
+	}))
+	// The snapshot: someone joins (the room opens, the figures are read).
+	mustJoin(tb, room, "first")
+	keys := mustKeyring(tb, keyCur, keyOld)
+	ids, tickets := make([]string, people), make([]string, people)
+	for k := range people {
+		ids[k] = "poll-" + strconv.Itoa(k)
+		tk, err := keys.SignTicket(admission.Ticket{
+			Room: "poll-bench", Identity: room.Hash(ids[k]), Index: uint64(1_000_000 + k), Place: int64(1_000_000 + k),
+			Joined: clk.Now(), Expires: clk.Now().Add(time.Hour),
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tickets[k] = tk
+	}
+	store.calls.Store(0)
+	return room, store, ids, tickets
+}
+
+// TestPollNoAllocs: a waiting person's poll allocates nothing and calls
+// no store.
+func TestPollNoAllocs(t *testing.T) {
+	room, store, ids, tickets := pollWorld(t, 10)
+	i := 0
+	if n := testing.AllocsPerRun(200, func() {
+		st, err := room.Poll(ctx, ids[i%10], tickets[i%10])
+		if err != nil || st.State != admission.StateWaiting || st.Ahead < 1_000_000-20 {
+			t.Fatalf("%+v %v", st, err)
+		}
+		i++
+	}); n != 0 {
+		t.Fatalf("%v allocations per poll", n)
+	}
+	if c := store.calls.Load(); c != 0 {
+		t.Fatalf("%d store calls for 200 polls", c)
+	}
+}
+
+// BenchmarkPoll: a waiting person's poll (ticket check and the snapshot's
+// answer), for one person over and over and over a million distinct
+// tickets. Reports the store calls per poll (0).
+//
+//	go test -run '^$' -bench Poll -benchmem ./admission/
+func BenchmarkPoll(b *testing.B) {
+	for _, people := range []int{1, 1_000_000} {
+		b.Run("tickets="+strconv.Itoa(people), func(b *testing.B) {
+			room, store, ids, tickets := pollWorld(b, people)
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				k := i % people
+				if _, err := room.Poll(ctx, ids[k], tickets[k]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(store.calls.Load())/float64(b.N), "store-calls/op")
+		})
+	}
+}

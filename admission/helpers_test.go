@@ -137,15 +137,18 @@ type brokenStore struct{}
 
 var errBroken = errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
 
-func (brokenStore) Join(context.Context, string, admission.Params, admission.IdentityHash, time.Time) (admission.Record, error) {
+func (brokenStore) Join(context.Context, time.Time, string, admission.Params, admission.IdentityHash) (admission.Record, error) {
 	return admission.Record{}, errBroken
 }
-func (brokenStore) Status(context.Context, string, admission.Params, admission.IdentityHash, time.Time) (admission.Record, error) {
+func (brokenStore) Status(context.Context, time.Time, string, admission.Params, admission.IdentityHash, admission.PlaceHint) (admission.Record, error) {
 	return admission.Record{}, errBroken
 }
-func (brokenStore) Done(context.Context, string, admission.Params, admission.IdentityHash, time.Time) (admission.Record, error) {
+func (brokenStore) Done(context.Context, time.Time, string, admission.Params, admission.IdentityHash) (admission.Record, error) {
 	return admission.Record{}, errBroken
 }
-func (brokenStore) Advance(context.Context, string, admission.Params, time.Time) (admission.Line, error) {
+func (brokenStore) Advance(context.Context, time.Time, string, admission.Params) (admission.Line, error) {
+	return admission.Line{}, errBroken
+}
+func (brokenStore) SetLimits(context.Context, time.Time, string, admission.Params, admission.Limits) (admission.Line, error) {
 	return admission.Line{}, errBroken
 }

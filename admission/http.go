@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,10 +26,19 @@ const RetryAfterUnavailable = 5 * time.Second
 // last element of their path, so it can be mounted anywhere
 // (mux.Handle("/queue/", room.Handler(id))):
 //
-//	POST .../join      join (or find your place); 200 with a Status
-//	GET  .../status    your standing; 200 with a Status (claims the place
-//	                   and carries the pass once admitted)
+//	POST .../join      join (or find your place); 200 with a Status and
+//	                   its place ticket
+//	GET  .../status    your standing; 200 with a Status. With a place
+//	                   ticket (header Options.TicketHeader or cookie
+//	                   Options.TicketCookie) it is answered from the
+//	                   room's snapshot without a store call until your
+//	                   place is called ([Room.Poll]); then it claims the
+//	                   place and carries the pass
 //	POST .../done      leave or end the session; 200 with a Status
+//	GET  .../line      the room's public figures ([PublicLine]), the same
+//	                   for everyone: Cache-Control: public, max-age of the
+//	                   refresh interval, so that a CDN in front absorbs
+//	                   the polls; no identity needed
 //	GET  .../fairness  {"room", "opens_at", "seed_commitment", and from the
 //	                   opening "seed" and "early_arrivals"}: what anyone
 //	                   needs to recompute the opening shuffle
@@ -36,13 +46,16 @@ const RetryAfterUnavailable = 5 * time.Second
 // The Status JSON form is documented on [Status]; its times are written in
 // the location of Options.Opening (give the opening in the campaign's
 // zone, and the JSON speaks it, as the gate's and eligibility's do). Every
-// response has
-// Cache-Control: no-store. While admitted, the pass is also set as the
-// cookie Options.PassCookie (HttpOnly, SameSite=Lax, Path=/, Secure when
-// the request came over TLS; behind a TLS-terminating proxy set the
-// cookie yourself from the JSON). Errors are RFC 9457 problem+json: 401
-// without an identity, 404 for status or done before joining, 405 for a
-// wrong method, 503 with Retry-After when the store is unavailable
+// response but the line has Cache-Control: no-store. While admitted, the
+// pass is also set as the cookie Options.PassCookie, and while waiting the
+// place ticket as the cookie Options.TicketCookie (both HttpOnly,
+// SameSite=Lax, Path=/, Secure when the request came over TLS; behind a
+// TLS-terminating proxy set the cookies yourself from the JSON). A ticket
+// the room refuses (forged, expired, another room's or identity's) is
+// ignored: the status is asked from the store and a new ticket handed.
+// Errors are RFC 9457 problem+json: 401 without an identity, 404 for
+// status or done before joining, 405 for a wrong method, 503 with
+// Retry-After when the store is unavailable or the snapshot too old
 // (nobody is admitted then), 500 otherwise. Every refusal goes through
 // Options.Deny when set, as a typed *problem.Refusal (codes in package
 // problem, type URIs problem.TypeURI("admission", code)).
@@ -67,6 +80,9 @@ func (r *Room) Handler(identity IdentityFunc) http.Handler {
 		case op == "fairness":
 			r.serveFairness(w, req)
 			return
+		case op == "line":
+			r.serveLine(w, req)
+			return
 		}
 		id, ok := identity(req)
 		if !ok || id == "" {
@@ -83,7 +99,7 @@ func (r *Room) Handler(identity IdentityFunc) http.Handler {
 		case "join":
 			st, err = r.Join(req.Context(), id)
 		case "status":
-			st, err = r.Status(req.Context(), id)
+			st, err = r.Poll(req.Context(), id, r.ticketOf(req))
 		default:
 			st, err = r.Done(req.Context(), id)
 		}
@@ -92,6 +108,7 @@ func (r *Room) Handler(identity IdentityFunc) http.Handler {
 			return
 		}
 		r.SetPassCookie(w, req, st)
+		r.setTicketCookie(w, req, st)
 		writeJSON(w, http.StatusOK, st.In(r.o.Opening.Location()))
 	}))
 }
@@ -131,6 +148,45 @@ func (r *Room) SetPassCookie(w http.ResponseWriter, req *http.Request, st Status
 	}
 }
 
+// setTicketCookie sets the place ticket cookie (Options.TicketCookie) when
+// st carries a ticket the request did not, and deletes it once the person
+// no longer waits.
+func (r *Room) setTicketCookie(w http.ResponseWriter, req *http.Request, st Status) {
+	if r.o.TicketCookie == "-" {
+		return
+	}
+	switch {
+	case st.Ticket != "" && st.Ticket != r.ticketOf(req):
+		http.SetCookie(w, &http.Cookie{
+			Name: r.o.TicketCookie, Value: st.Ticket, Path: "/", MaxAge: int(r.o.TicketTTL.Seconds()),
+			HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
+		})
+	case st.Ticket == "" && st.State != StateWaiting:
+		if _, err := req.Cookie(r.o.TicketCookie); err == nil {
+			http.SetCookie(w, &http.Cookie{
+				Name: r.o.TicketCookie, Value: "", Path: "/", MaxAge: -1,
+				HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
+			})
+		}
+	}
+}
+
+// ticketOf returns the place ticket req carries: header first, then
+// cookie; "" for none.
+func (r *Room) ticketOf(req *http.Request) string {
+	if r.o.TicketHeader != "-" {
+		if t := req.Header.Get(r.o.TicketHeader); t != "" {
+			return t
+		}
+	}
+	if r.o.TicketCookie != "-" {
+		if c, err := req.Cookie(r.o.TicketCookie); err == nil {
+			return c.Value
+		}
+	}
+	return ""
+}
+
 // challenge sets the WWW-Authenticate header a 401 must carry: the
 // credential is the room's pass.
 func (r *Room) challenge(w http.ResponseWriter) {
@@ -142,7 +198,7 @@ func methodOf(op string) string {
 	switch op {
 	case "join", "done":
 		return http.MethodPost
-	case "status", "fairness":
+	case "status", "fairness", "line":
 		return http.MethodGet
 	}
 	return ""
@@ -235,17 +291,39 @@ func (r *Room) serveFairness(w http.ResponseWriter, req *http.Request) {
 	now := r.o.Clock.Now()
 	f := Fairness{Room: r.o.Name, Opening: r.o.Opening, SeedCommitment: r.commitment} // in Opening's zone
 	if seed, ok := r.Seed(now); ok {
-		st, err := r.Stats(req.Context())
+		snap, err := r.snapshot(req.Context(), now)
 		if err != nil {
 			r.writeError(w, req, err)
 			return
 		}
 		f.Seed = seed.String()
-		if st.Opened {
-			f.EarlyArrivals = &st.Early
+		if snap.line.Opened {
+			e := snap.line.Early
+			f.EarlyArrivals = &e
 		}
 	}
 	writeJSON(w, http.StatusOK, f)
+}
+
+// serveLine writes the room's public figures, cacheable for the refresh
+// interval.
+func (r *Room) serveLine(w http.ResponseWriter, req *http.Request) {
+	l, err := r.Line(req.Context())
+	if err != nil {
+		r.writeError(w, req, err)
+		return
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		problem.Write(w, problem.Problem{Status: http.StatusInternalServerError}, 0)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(int(max(1, r.refreshEvery(l.Limits)/time.Second))))
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	w.Write(append(b, '\n'))
 }
 
 // Protect returns a handler that lets a request through to next only with
@@ -285,7 +363,7 @@ func (r *Room) Protect(next http.Handler, identity IdentityFunc) http.Handler {
 				"Wait for your turn in the waiting room.", nil)
 			return
 		}
-		if err := r.Verify(token, id, r.o.Clock.Now()); err != nil {
+		if err := r.Verify(r.o.Clock.Now(), token, id); err != nil {
 			r.o.Logger.Debug("admission: pass refused", "room", r.o.Name, "id", r.Hash(id).Short(), "err", err)
 			r.Deny(w, req, err)
 			return

@@ -23,7 +23,7 @@ func identityFromHeader(r *http.Request) (string, bool) {
 var booked = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "booking form") })
 
 type call struct {
-	method, path, user, pass, cookie, bearer string
+	method, path, user, pass, cookie, bearer, ticket string
 }
 
 func do(t *testing.T, h http.Handler, c call) *httptest.ResponseRecorder {
@@ -43,6 +43,9 @@ func do(t *testing.T, h http.Handler, c call) *httptest.ResponseRecorder {
 	}
 	if c.cookie != "" {
 		req.AddCookie(&http.Cookie{Name: admission.DefaultPassCookie, Value: c.cookie})
+	}
+	if c.ticket != "" {
+		req.AddCookie(&http.Cookie{Name: admission.DefaultTicketCookie, Value: c.ticket})
 	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
@@ -226,7 +229,7 @@ func TestHandler(t *testing.T) {
 		!cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteLaxMode || cookies[0].MaxAge <= 0 {
 		t.Fatalf("pass cookie: %+v", cookies)
 	}
-	if err := room.Verify(m["pass"].(string), alice, clk.Now()); err != nil {
+	if err := room.Verify(clk.Now(), m["pass"].(string), alice); err != nil {
 		t.Fatal(err)
 	}
 	f = decode(do(t, h, call{path: "/queue/fairness"}))

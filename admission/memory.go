@@ -37,14 +37,15 @@ type memRoom struct {
 	n, s uint64
 	e    int64 // -1 until fixed
 
-	lim      *rate.Limiter
+	limits   Limits
+	lim      *rate.Limiter // from the opening on
+	lineAt   int64         // the instant the line was brought to (ms)
 	admitted uint64
 	rseq     int64
 
-	lastCall int64 // ms of the previous call at or after the opening
-	busy     bool  // someone was waiting after the previous call
-	mb, mc   int64 // current drain window: busy ms, admissions
-	pb, pc   int64 // previous drain window
+	busy   bool  // someone was waiting right before r.lineAt
+	mb, mc int64 // current drain window: busy ms, admissions
+	pb, pc int64 // previous drain window
 
 	ids       map[IdentityHash]*memRecord
 	active    map[uint64]int64 // place -> lease deadline (ms)
@@ -95,7 +96,7 @@ func (h *leaseHeap) Pop() any {
 }
 
 // begin starts a call: it refuses a done context, returns room locked
-// (the caller unlocks it), and brings it to now, returned in ms.
+// (the caller unlocks it), and brings its line to now, returned in ms.
 func (m *memoryStore) begin(ctx context.Context, room string, p Params, now time.Time) (*memRoom, int64, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
@@ -105,7 +106,8 @@ func (m *memoryStore) begin(ctx context.Context, room string, p Params, now time
 		return nil, 0, err
 	}
 	t := r.clamp(now)
-	r.prep(t, p)
+	r.prep(t)
+	r.advance(t, p)
 	return r, t, nil
 }
 
@@ -123,6 +125,7 @@ func (m *memoryStore) room(room string, p Params) (*memRoom, error) {
 			seed:      p.Seed,
 			opening:   ms(p.Opening),
 			e:         -1,
+			limits:    p.limits(),
 			ids:       make(map[IdentityHash]*memRecord),
 			active:    make(map[uint64]int64),
 			returning: make(map[uint64]bool),
@@ -148,27 +151,19 @@ func (r *memRoom) clamp(now time.Time) int64 {
 	return t
 }
 
-// prep fixes E at the first call at or after the opening and expires
-// leases.
-func (r *memRoom) prep(now int64, p Params) {
-	if now < r.opening {
+// prep fixes E at the first call at or after the opening; the line starts
+// at the opening with a full bucket.
+func (r *memRoom) prep(now int64) {
+	if now < r.opening || r.e >= 0 {
 		return
 	}
-	if r.e < 0 {
-		r.e = int64(r.n)
-		r.lim = rate.NewLimiter(limitOf(p.Rate), p.Burst)
-		r.lastCall = now
-	}
-	for len(r.leases) > 0 && r.leases[0].deadline <= now {
-		l := heap.Pop(&r.leases).(lease)
-		if d, ok := r.active[l.place]; ok && d == l.deadline {
-			delete(r.active, l.place)
-		}
-	}
+	r.e = int64(r.n)
+	r.lim = rate.NewLimiter(limitOf(r.limits.Rate), r.limits.Burst)
+	r.lineAt = r.opening
 }
 
 // limitOf is the limiter's rate for rate people per minute; the Redis
-// store passes the same float64 to Lua.
+// script computes the same float64 (rate / 60).
 func limitOf(perMinute int) rate.Limit { return rate.Limit(float64(perMinute) / 60) }
 
 func (r *memRoom) setLease(place uint64, deadline int64) {
@@ -176,33 +171,101 @@ func (r *memRoom) setLease(place uint64, deadline int64) {
 	heap.Push(&r.leases, lease{deadline, place})
 }
 
-// advance moves the line at now (see Store.Advance).
+// expire ends the leases whose deadline is <= t.
+func (r *memRoom) expire(t int64) {
+	for len(r.leases) > 0 && r.leases[0].deadline <= t {
+		l := heap.Pop(&r.leases).(lease)
+		if d, ok := r.active[l.place]; ok && d == l.deadline {
+			delete(r.active, l.place)
+		}
+	}
+}
+
+// nextLease returns the earliest live lease deadline, -1 if none.
+func (r *memRoom) nextLease() int64 {
+	for len(r.leases) > 0 {
+		l := r.leases[0]
+		if d, ok := r.active[l.place]; ok && d == l.deadline {
+			return l.deadline
+		}
+		heap.Pop(&r.leases) // stale: freed by Done or superseded by a claim
+	}
+	return -1
+}
+
+// tokensAt is the bucket's tokens at t (ms).
+func (r *memRoom) tokensAt(t int64) float64 { return r.lim.TokensAt(time.UnixMilli(t)) }
+
+// nextToken returns the first instant after t (ms) at which the bucket
+// holds a whole token; the Redis script searches the same way.
+func (r *memRoom) nextToken(t int64) int64 {
+	d := int64(math.Ceil((1 - r.tokensAt(t)) / float64(r.lim.Limit()) * 1000))
+	c := t + max(d, 1)
+	for r.tokensAt(c) < 1 {
+		c++
+	}
+	for c-1 > t && r.tokensAt(c-1) >= 1 {
+		c--
+	}
+	return c
+}
+
+func (r *memRoom) waiting() int64 { return int64(len(r.returners)) + int64(r.n-r.s) }
+
+// advance brings the line from r.lineAt to now (see the Store contract: the
+// result is the same as a call at every millisecond in between).
 func (r *memRoom) advance(now int64, p Params) {
-	if now < r.opening {
+	if r.e < 0 || now < r.lineAt {
 		return
 	}
-	if r.lim.Limit() != limitOf(p.Rate) || r.lim.Burst() != p.Burst {
-		t := time.UnixMilli(now)
-		r.lim.SetLimitAt(t, limitOf(p.Rate))
-		r.lim.SetBurstAt(t, p.Burst)
+	t := r.lineAt
+	for {
+		r.expire(t)
+		waiting := r.waiting()
+		blocked := false
+		if waiting > 0 {
+			k := min(int64(math.Floor(r.tokensAt(t))), waiting)
+			if r.limits.Cap > 0 {
+				free := int64(r.limits.Cap) - int64(len(r.active))
+				blocked = free <= k
+				k = min(k, free)
+			}
+			if k > 0 {
+				r.admit(t, k, p)
+				waiting -= k
+			}
+		}
+		next := int64(-1)
+		if waiting > 0 {
+			if blocked {
+				next = r.nextLease()
+			} else {
+				next = r.nextToken(t)
+			}
+		}
+		end := now
+		if next >= 0 && next < now {
+			end = next
+		}
+		if waiting > 0 {
+			r.addBusy(end-t, p)
+		}
+		r.busy = waiting > 0
+		if next < 0 || next > now {
+			break
+		}
+		t = next
 	}
-	t := time.UnixMilli(now)
-	waiting := int64(len(r.returners)) + int64(r.n-r.s)
-	k := int64(math.Floor(r.lim.TokensAt(t)))
-	k = min(k, waiting)
-	if p.Cap > 0 {
-		k = min(k, int64(p.Cap)-int64(len(r.active)))
-	}
-	k = max(k, 0)
-	// AllowN with k = 0 still moves the limiter's clock, as the Lua does.
-	if !r.lim.AllowN(t, int(k)) {
+	r.expire(now)
+	r.lineAt = now
+}
+
+// admit admits k people at t: returners first, then places S, S+1, ...
+func (r *memRoom) admit(t, k int64, p Params) {
+	if !r.lim.AllowN(time.UnixMilli(t), int(k)) {
 		panic("admission: memory store: limiter refused whole tokens it reported")
 	}
-	if r.busy {
-		r.mb += now - r.lastCall
-		r.mc += k
-	}
-	deadline := now + p.ClaimWindow.Milliseconds()
+	deadline := t + p.ClaimWindow.Milliseconds()
 	left := k
 	for left > 0 && len(r.returners) > 0 {
 		x := r.returners[0]
@@ -216,10 +279,22 @@ func (r *memRoom) advance(now int64, p Params) {
 		r.s++
 	}
 	r.admitted += uint64(k)
-	r.lastCall = now
-	r.busy = waiting-k > 0
-	if r.mb >= p.DrainWindow.Milliseconds() {
-		r.pb, r.pc, r.mb, r.mc = r.mb, r.mc, 0, 0
+	if r.busy {
+		r.mc += k
+	}
+}
+
+// addBusy adds d ms of busy time to the drain measurement, starting a new
+// window each time the current one reaches the drain window.
+func (r *memRoom) addBusy(d int64, p Params) {
+	w := p.DrainWindow.Milliseconds()
+	for d > 0 {
+		take := min(d, w-r.mb)
+		r.mb += take
+		d -= take
+		if r.mb >= w {
+			r.pb, r.pc, r.mb, r.mc = r.mb, r.mc, 0, 0
+		}
 	}
 }
 
@@ -233,6 +308,7 @@ func (r *memRoom) line() Line {
 		Returning: int64(len(r.returners)),
 		Admitted:  r.admitted,
 		Drain:     r.drain(),
+		Limits:    r.limits,
 	}
 	return l
 }
@@ -262,8 +338,8 @@ func (r *memRoom) removeReturner(place uint64) {
 	r.returners = append(r.returners[:i:i], r.returners[i+1:]...)
 }
 
-// resolve fixes rec's place once E is known, reporting false if it cannot
-// (never for the memory store, which computes the shuffle itself).
+// resolve fixes rec's place once E is known (the memory store computes the
+// shuffle itself).
 func (r *memRoom) resolve(rec *memRecord, p Params) {
 	if rec.place >= 0 || r.e < 0 {
 		return
@@ -271,33 +347,72 @@ func (r *memRoom) resolve(rec *memRecord, p Params) {
 	rec.place = int64(place(p.Seed, uint64(r.e), rec.index))
 }
 
-func (m *memoryStore) Join(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (Record, error) {
-	return m.visit(ctx, room, p, id, now, true)
-}
-
-func (m *memoryStore) Status(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (Record, error) {
-	return m.visit(ctx, room, p, id, now, false)
-}
-
-func (m *memoryStore) visit(ctx context.Context, room string, p Params, id IdentityHash, now time.Time, join bool) (Record, error) {
+func (m *memoryStore) Join(ctx context.Context, now time.Time, room string, p Params, id IdentityHash) (Record, error) {
 	r, t, err := m.begin(ctx, room, p, now)
 	if err != nil {
 		return Record{}, err
 	}
 	defer r.mu.Unlock()
 	rec := r.ids[id]
-	isNew := false
-	if rec == nil {
-		if !join {
-			r.advance(t, p)
-			return Record{}, ErrNotJoined
-		}
+	isNew := rec == nil
+	if isNew {
 		rec = &memRecord{index: r.n, place: -1, joined: t, joinAhead: -1}
 		r.n++
 		r.ids[id] = rec
-		isNew = true
+		r.advance(t, p) // the newcomer may enter at once
+	}
+	// Join places later arrivals only; an early arrival's place is fixed
+	// by the first Status, as a Redis store must.
+	if rec.place < 0 && r.e >= 0 && rec.index >= uint64(r.e) {
+		rec.place = int64(rec.index)
+	}
+	out := r.record(rec)
+	switch {
+	case rec.done:
+		out.State = StateDone
+	case rec.claim != 0:
+		out.State = StateAdmitted
+		if t >= rec.claim {
+			out.State = StateExpired
+		}
+	default:
+		out.State, out.Ahead = StateWaiting, -1
+		if rec.place >= 0 && uint64(rec.place) >= r.s {
+			out.Ahead = int64(len(r.returners)) + int64(uint64(rec.place)-r.s)
+		}
+	}
+	// For calibration: what someone who has to wait is shown at join.
+	if isNew && out.Ahead >= 0 {
+		d := r.drain()
+		rec.joinAhead, rec.joinC, rec.joinB = out.Ahead, d.Admissions, d.Over.Milliseconds()
+		out.JoinAhead, out.JoinDrain = rec.joinAhead, d
+	}
+	return out, nil
+}
+
+// person starts a call about someone who joined: it returns the room
+// locked (the caller unlocks it), the line brought to now, and the record
+// with its place fixed once E is.
+func (m *memoryStore) person(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (*memRoom, *memRecord, int64, error) {
+	r, t, err := m.begin(ctx, room, p, now)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	rec := r.ids[id]
+	if rec == nil {
+		r.mu.Unlock()
+		return nil, nil, 0, ErrNotJoined
 	}
 	r.resolve(rec, p)
+	return r, rec, t, nil
+}
+
+func (m *memoryStore) Status(ctx context.Context, now time.Time, room string, p Params, id IdentityHash, _ PlaceHint) (Record, error) {
+	r, rec, t, err := m.person(ctx, room, p, id, now)
+	if err != nil {
+		return Record{}, err
+	}
+	defer r.mu.Unlock()
 	// Called while away: back to the head of the line.
 	if r.e >= 0 && !rec.done && rec.claim == 0 && uint64(rec.place) < r.s {
 		if _, ok := r.active[uint64(rec.place)]; !ok && !r.returning[uint64(rec.place)] {
@@ -305,17 +420,10 @@ func (m *memoryStore) visit(ctx context.Context, room string, p Params, id Ident
 			r.returners = append(r.returners, returner{r.rseq, uint64(rec.place)})
 			r.returning[uint64(rec.place)] = true
 			rec.returns++
+			r.advance(t, p)
 		}
 	}
-	r.advance(t, p)
-	out := r.evaluate(rec, t, p)
-	// For calibration: what someone who has to wait is shown at join.
-	if isNew && out.State == StateWaiting && out.Ahead >= 0 {
-		d := r.drain()
-		rec.joinAhead, rec.joinC, rec.joinB = out.Ahead, d.Admissions, d.Over.Milliseconds()
-		out.JoinAhead, out.JoinDrain = rec.joinAhead, d
-	}
-	return out, nil
+	return r.evaluate(rec, t, p), nil
 }
 
 // evaluate reports rec's standing after the line moved, claiming an
@@ -365,38 +473,50 @@ func (r *memRoom) record(rec *memRecord) Record {
 	}
 }
 
-func (m *memoryStore) Done(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (Record, error) {
-	r, t, err := m.begin(ctx, room, p, now)
+func (m *memoryStore) Done(ctx context.Context, now time.Time, room string, p Params, id IdentityHash) (Record, error) {
+	r, rec, t, err := m.person(ctx, room, p, id, now)
 	if err != nil {
 		return Record{}, err
 	}
 	defer r.mu.Unlock()
-	rec := r.ids[id]
-	if rec == nil {
-		r.advance(t, p)
-		return Record{}, ErrNotJoined
-	}
-	r.resolve(rec, p)
 	if !rec.done {
 		rec.done = true
 		if rec.place >= 0 {
 			pl := uint64(rec.place)
 			delete(r.active, pl) // the heap entry, if any, goes stale
 			r.removeReturner(pl)
+			r.advance(t, p) // the freed place may let the next one in now
 		}
 	}
-	r.advance(t, p)
 	out := r.record(rec)
 	out.State = StateDone
 	return out, nil
 }
 
-func (m *memoryStore) Advance(ctx context.Context, room string, p Params, now time.Time) (Line, error) {
+func (m *memoryStore) Advance(ctx context.Context, now time.Time, room string, p Params) (Line, error) {
+	r, _, err := m.begin(ctx, room, p, now)
+	if err != nil {
+		return Line{}, err
+	}
+	defer r.mu.Unlock()
+	return r.line(), nil
+}
+
+func (m *memoryStore) SetLimits(ctx context.Context, now time.Time, room string, p Params, l Limits) (Line, error) {
+	if err := l.Validate(); err != nil {
+		return Line{}, err
+	}
 	r, t, err := m.begin(ctx, room, p, now)
 	if err != nil {
 		return Line{}, err
 	}
 	defer r.mu.Unlock()
+	if r.lim != nil {
+		at := time.UnixMilli(t)
+		r.lim.SetLimitAt(at, limitOf(l.Rate))
+		r.lim.SetBurstAt(at, l.Burst)
+	}
+	r.limits = l
 	r.advance(t, p)
 	return r.line(), nil
 }

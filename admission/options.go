@@ -14,12 +14,18 @@ import (
 
 // Defaults of [Options].
 const (
-	DefaultRate        = 60               // people per minute
-	DefaultClaimWindow = 2 * time.Minute  // to claim a place once called
-	DefaultSessionTTL  = 15 * time.Minute // to book once claimed
-	DefaultDrainWindow = time.Minute      // of busy time per drain measurement
-	DefaultPassCookie  = "gatehouse_pass"
-	DefaultPassHeader  = "Gatehouse-Pass"
+	DefaultRate         = 60               // people per minute
+	DefaultClaimWindow  = 2 * time.Minute  // to claim a place once called
+	DefaultSessionTTL   = 15 * time.Minute // to book once claimed
+	DefaultDrainWindow  = time.Minute      // of busy time per drain measurement
+	DefaultPassCookie   = "gatehouse_pass"
+	DefaultPassHeader   = "Gatehouse-Pass"
+	DefaultTicketTTL    = 24 * time.Hour // of a place ticket
+	DefaultTicketCookie = "gatehouse_ticket"
+	DefaultTicketHeader = "Gatehouse-Ticket"
+	// DefaultRefreshInterval is the longest default snapshot refresh
+	// interval (shorter when Burst/Rate is).
+	DefaultRefreshInterval = time.Second
 )
 
 // MinIdentityKey is the shortest accepted Options.IdentityKey, in bytes.
@@ -41,7 +47,9 @@ type Options struct {
 	Opening time.Time
 
 	// Rate is how many new people are admitted per minute, at most, over
-	// all instances sharing the store. 0 means DefaultRate.
+	// all instances sharing the store. 0 means DefaultRate. It is the
+	// room's rate from its first call on; [Room.SetLimits] changes it
+	// live (as Burst and Cap), and the store's value then rules.
 	Rate int
 
 	// Burst is how many may be admitted at once after a quiet spell (the
@@ -107,6 +115,35 @@ type Options struct {
 	// PassHeader is the request header [Room.Protect] reads a pass from,
 	// before the cookie. "" means DefaultPassHeader; "-" disables it.
 	PassHeader string
+
+	// RefreshInterval is how often, at most, the room refreshes its
+	// snapshot of the line from the store (lazily, by the first poll that
+	// finds it older, one caller at a time). It may not exceed Burst/Rate
+	// (the time the bucket takes to refill), so that a snapshot never
+	// misses more than a burst of progress. 0 means the smaller of
+	// DefaultRefreshInterval and Burst/Rate.
+	RefreshInterval time.Duration
+
+	// StaleAfter bounds the snapshot's age: past it, if the store cannot
+	// be asked, polls fail with ErrUnavailable (HTTP 503) and nobody is
+	// admitted. At least RefreshInterval; 0 means 10 x RefreshInterval,
+	// at least 5s.
+	StaleAfter time.Duration
+
+	// TicketTTL is how long a place ticket stays valid; a poll with an
+	// expired ticket asks the store and gets a new one. 0 means
+	// DefaultTicketTTL.
+	TicketTTL time.Duration
+
+	// TicketCookie is the cookie [Room.Handler] sets with the place
+	// ticket and reads it from. "" means DefaultTicketCookie; "-" disables
+	// the cookie (JSON clients keep the ticket from the body).
+	TicketCookie string
+
+	// TicketHeader is the request header [Room.Handler] reads a place
+	// ticket from, before the cookie. "" means DefaultTicketHeader; "-"
+	// disables it.
+	TicketHeader string
 }
 
 // withDefaults returns o with defaults filled in, or an error naming the
@@ -164,6 +201,28 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.PassHeader == "" {
 		o.PassHeader = DefaultPassHeader
+	}
+	if o.TicketCookie == "" {
+		o.TicketCookie = DefaultTicketCookie
+	}
+	if o.TicketHeader == "" {
+		o.TicketHeader = DefaultTicketHeader
+	}
+	if o.TicketTTL, err = duration("TicketTTL", o.TicketTTL, DefaultTicketTTL); err != nil {
+		return o, err
+	}
+	refill := time.Duration(o.Burst) * time.Minute / time.Duration(o.Rate)
+	if o.RefreshInterval, err = duration("RefreshInterval", o.RefreshInterval, min(DefaultRefreshInterval, refill).Truncate(time.Millisecond)); err != nil {
+		return o, err
+	}
+	if o.RefreshInterval > refill {
+		return o, fmt.Errorf("admission: options: RefreshInterval %v exceeds Burst/Rate (%v): the snapshot would miss more than a burst", o.RefreshInterval, refill)
+	}
+	if o.StaleAfter, err = duration("StaleAfter", o.StaleAfter, max(5*time.Second, 10*o.RefreshInterval)); err != nil {
+		return o, err
+	}
+	if o.StaleAfter < o.RefreshInterval {
+		return o, fmt.Errorf("admission: options: StaleAfter %v is shorter than RefreshInterval %v", o.StaleAfter, o.RefreshInterval)
 	}
 	return o, nil
 }

@@ -262,29 +262,41 @@ func (k *Keyring) Sign(p Pass) (string, error) {
 		return "", fmt.Errorf("admission: sign pass: expires %v is not after issued %v (at millisecond precision)", p.Expires, p.Issued)
 	}
 
-	key := &k.keys[0]
 	var body [passMaxBody]byte
 	copy(body[:], p.Identity[:])
 	binary.BigEndian.PutUint64(body[32:], uint64(issued))
 	binary.BigEndian.PutUint64(body[40:], uint64(expires))
 	n := passBodyFixed + copy(body[passBodyFixed:], p.Room)
+	return k.signToken(passPrefix, body[:n]), nil
+}
 
+// tokenMaxBody bounds the body of every signed token type (a ticket's is
+// the longest).
+const tokenMaxBody = ticketMaxBody
+
+// signToken returns prefix<key id>.<base64url body>.<base64url mac>, the
+// MAC being HMAC-SHA256 under the signing key of the text up to the last
+// dot. Every signed token type of the package has this form; the prefix
+// (covered by the MAC) tells them apart.
+func (k *Keyring) signToken(prefix string, body []byte) string {
+	key := &k.keys[0]
 	// ipad || signed text, then "." and the MAC appended after it.
-	var buf [sha256.BlockSize + passMaxToken]byte
+	const maxSigned = 8 + passMaxKeyID + 1 + (tokenMaxBody*8+5)/6
+	var buf [sha256.BlockSize + maxSigned + 1 + passMACText]byte
 	copy(buf[:], key.pads.ipad[:])
 	t := sha256.BlockSize
-	t += copy(buf[t:], passPrefix)
+	t += copy(buf[t:], prefix)
 	t += copy(buf[t:], key.id)
 	buf[t] = '.'
 	t++
-	base64.RawURLEncoding.Encode(buf[t:], body[:n])
-	t += base64.RawURLEncoding.EncodedLen(n)
+	base64.RawURLEncoding.Encode(buf[t:], body)
+	t += base64.RawURLEncoding.EncodedLen(len(body))
 	mac := key.pads.finish(sha256.Sum256(buf[:t]))
 	buf[t] = '.'
 	t++
 	base64.RawURLEncoding.Encode(buf[t:], mac[:])
 	t += passMACText
-	return string(buf[sha256.BlockSize:t]), nil
+	return string(buf[sha256.BlockSize:t])
 }
 
 func passTimeOK(t time.Time, ms int64) bool {
@@ -303,7 +315,7 @@ func passTimeOK(t time.Time, ms int64) bool {
 // Verify runs on every protected request: it does not allocate when the
 // pass is valid (nor when it is not, unless the error is wrapped further),
 // and takes well under a microsecond. It is safe for concurrent use.
-func (k *Keyring) Verify(token, room string, id IdentityHash, now time.Time) error {
+func (k *Keyring) Verify(now time.Time, token, room string, id IdentityHash) error {
 	var body [passMaxBody]byte
 	n, _, err := k.open(token, &body, now)
 	if err != nil {
@@ -322,7 +334,7 @@ func (k *Keyring) Verify(token, room string, id IdentityHash, now time.Time) err
 // [Keyring.Verify], without comparing room and identity, and returns the
 // pass it carries: for status pages, operators' tools and tests. Times are
 // returned in UTC. On error the Pass is zero.
-func (k *Keyring) Decode(token string, now time.Time) (Pass, error) {
+func (k *Keyring) Decode(now time.Time, token string) (Pass, error) {
 	var body [passMaxBody]byte
 	n, key, err := k.open(token, &body, now)
 	if err != nil {
@@ -337,29 +349,38 @@ func (k *Keyring) Decode(token string, now time.Time) (Pass, error) {
 	}, nil
 }
 
-// open parses token, checks its key id, MAC and times, and decodes its body
-// into body, returning the body's length and the key that signed it.
+// open parses a pass token, checks its key id, MAC and times, and decodes
+// its body into body, returning the body's length and the key that signed
+// it.
 func (k *Keyring) open(token string, body *[passMaxBody]byte, now time.Time) (int, *passKey, error) {
+	return k.openToken(token, passPrefix, passBodyFixed, passMinToken, passMaxToken, body[:], now)
+}
+
+// openToken parses a token of the type that prefix names (fixed bytes of
+// body before the room; min and max token lengths), checks its key id and
+// MAC, and its issued and expiry times (big-endian Unix ms at body offsets
+// 32 and 40, as in every token type), and decodes its body into body.
+func (k *Keyring) openToken(token, prefix string, fixed, minLen, maxLen int, body []byte, now time.Time) (int, *passKey, error) {
 	if token == "" {
 		return 0, nil, errPassMissing
 	}
 	if k == nil {
 		return 0, nil, errPassKeyring
 	}
-	if len(token) < passMinToken || len(token) > passMaxToken || token[:len(passPrefix)] != passPrefix {
+	if len(token) < minLen || len(token) > maxLen || token[:len(prefix)] != prefix {
 		return 0, nil, errPassMalformed
 	}
-	rest := token[len(passPrefix):]
+	rest := token[len(prefix):]
 	dot := strings.IndexByte(rest, '.')
 	if dot < 1 || dot > passMaxKeyID {
 		return 0, nil, errPassMalformed
 	}
 	kid := rest[:dot]
 	signedLen := len(token) - passMACText - 1
-	if len(passPrefix)+dot+1 >= signedLen || token[signedLen] != '.' {
+	if len(prefix)+dot+1 >= signedLen || token[signedLen] != '.' {
 		return 0, nil, errPassMalformed
 	}
-	bodyText := token[len(passPrefix)+dot+1 : signedLen]
+	bodyText := token[len(prefix)+dot+1 : signedLen]
 	macText := token[signedLen+1:]
 
 	key := k.lookup(kid)
@@ -371,7 +392,8 @@ func (k *Keyring) open(token string, body *[passMaxBody]byte, now time.Time) (in
 		return 0, nil, errPassMalformed
 	}
 
-	var buf [sha256.BlockSize + passMaxSigned]byte
+	const maxSigned = 8 + passMaxKeyID + 1 + (tokenMaxBody*8+5)/6
+	var buf [sha256.BlockSize + maxSigned]byte
 	copy(buf[:], key.pads.ipad[:])
 	t := sha256.BlockSize + copy(buf[sha256.BlockSize:], token[:signedLen])
 	want := key.pads.finish(sha256.Sum256(buf[:t]))
@@ -381,8 +403,8 @@ func (k *Keyring) open(token string, body *[passMaxBody]byte, now time.Time) (in
 
 	// Authentic from here on: the checks below guard against our own bugs
 	// and a leaked key rather than against forgery.
-	n, ok := passDecodeB64(body[:], bodyText)
-	if !ok || n <= passBodyFixed {
+	n, ok := passDecodeB64(body, bodyText)
+	if !ok || n <= fixed {
 		return 0, nil, errPassMalformed
 	}
 	issued := binary.BigEndian.Uint64(body[32:])

@@ -7,7 +7,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -39,16 +38,22 @@ const DefaultRedisTimeout = 500 * time.Millisecond
 var (
 	//go:embed lua/common.lua
 	luaCommon string
-	//go:embed lua/visit.lua
-	luaVisit string
+	//go:embed lua/join.lua
+	luaJoin string
+	//go:embed lua/status.lua
+	luaStatus string
 	//go:embed lua/done.lua
 	luaDone string
 	//go:embed lua/advance.lua
 	luaAdvance string
+	//go:embed lua/limits.lua
+	luaLimits string
 
-	scriptVisit   = redis.NewScript(luaCommon + luaVisit)
+	scriptJoin    = redis.NewScript(luaCommon + luaJoin)
+	scriptStatus  = redis.NewScript(luaCommon + luaStatus)
 	scriptDone    = redis.NewScript(luaCommon + luaDone)
 	scriptAdvance = redis.NewScript(luaCommon + luaAdvance)
+	scriptLimits  = redis.NewScript(luaCommon + luaLimits)
 )
 
 // NewRedisStore returns a [Store] that keeps rooms in Redis (standalone,
@@ -57,11 +62,14 @@ var (
 // Cluster keeps a room on one shard:
 //
 //	<prefix>{room}:s       hash: cm (seed commitment), op (opening, Unix ms),
-//	                       v (E, S, limiter, counters, drain measurement)
+//	                       v (E, S, limits, bucket, counters, drain), and
+//	                       i:<identity hash> per identity: index, place,
+//	                       joined, claim, admission, done, returns, ETA
+//	                       inputs (one hash, so that a call reads and
+//	                       writes the room and the person in one command
+//	                       each)
 //	<prefix>{room}:a       zset: active place -> lease deadline (Unix ms)
 //	<prefix>{room}:r       zset: returner's place -> return sequence
-//	<prefix>{room}:i:<id>  string per identity hash: index, place, joined,
-//	                       claim, admission, done, returns, ETA inputs
 //
 // Numbers in v and in identity records are packed as doubles (Lua's
 // struct.pack "d"; see lua/common.lua for the field order): exact, and
@@ -70,17 +78,19 @@ var (
 //
 // Identities appear only as their [IdentityHash]. Keys never expire by
 // themselves: delete a room's keys (the pattern <prefix>{room}:*) once its
-// opening is over. For durability run Redis with appendonly yes and
-// appendfsync always: a line then survives a crash of the server.
+// opening is over, with UNLINK rather than DEL (the room's hash holds
+// everyone). For durability run Redis with appendonly yes and appendfsync
+// always: a line then survives a crash of the server.
 //
 // Each call waits for Redis at most RedisOptions.Timeout (500 ms by
 // default), on any client, then fails with [ErrUnavailable].
 //
 // Redis decides nothing with its own clock: every script takes now from
-// the caller. The one extra round trip is the first call after the
-// opening that needs an early arrival's place: Lua cannot compute the
-// shuffle, so the script answers with the arrival index and Go calls again
-// with the place, which is then kept.
+// the caller. Lua cannot compute the shuffle: [Store.Status] takes an
+// early arrival's place from the caller's [PlaceHint] and keeps it; a
+// Status or Done without a hint for an early arrival whose place the store
+// does not know yet costs a second round trip (the script answers with the
+// arrival index and Go calls again with the place).
 func NewRedisStore(c redis.UniversalClient, opts RedisOptions) (Store, error) {
 	if c == nil {
 		return nil, errors.New("admission: NewRedisStore: nil client")
@@ -119,30 +129,29 @@ func (s *redisStore) call(ctx context.Context, sc *redis.Script, keys []string, 
 
 var _ Store = (*redisStore)(nil)
 
-func (s *redisStore) keys(room string, id *IdentityHash) ([]string, error) {
+func (s *redisStore) keys(room string) ([]string, error) {
 	if err := validRoomName(room); err != nil {
 		return nil, err
 	}
 	base := s.prefix + "{" + room + "}:"
-	k := []string{base + "s", base + "a", base + "r"}
-	if id != nil {
-		k = append(k, base+"i:"+id.String())
-	}
-	return k, nil
+	return []string{base + "s", base + "a", base + "r"}, nil
 }
+
+// idField is an identity's field in the room's hash.
+func idField(id IdentityHash) string { return "i:" + id.String() }
 
 func args(p Params, now time.Time, extra ...any) []any {
 	a := make([]any, 0, 9+len(extra))
 	a = append(a,
 		ms(now),
 		ms(p.Opening),
-		strconv.FormatFloat(float64(limitOf(p.Rate)), 'g', -1, 64),
-		p.Burst,
-		p.Cap,
 		p.ClaimWindow.Milliseconds(),
 		p.SessionTTL.Milliseconds(),
 		p.DrainWindow.Milliseconds(),
 		p.Seed.Commitment(),
+		p.Rate,
+		p.Burst,
+		p.Cap,
 	)
 	return append(a, extra...)
 }
@@ -154,40 +163,51 @@ const (
 	replyNeedPlace = 2
 )
 
+// Reply lengths: a record reply is 15 numbers then the figures.
+const (
+	figuresLen = 12
+	recordLen  = 15 + figuresLen
+)
+
 var luaStates = [...]State{StateWaiting, StateAdmitted, StateExpired, StateDone}
 
-func (s *redisStore) Join(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (Record, error) {
-	return s.run(ctx, scriptVisit, room, p, id, now, "1")
+func (s *redisStore) Join(ctx context.Context, now time.Time, room string, p Params, id IdentityHash) (Record, error) {
+	return s.run(ctx, scriptJoin, room, p, id, now, PlaceHint{}, false)
 }
 
-func (s *redisStore) Status(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (Record, error) {
-	return s.run(ctx, scriptVisit, room, p, id, now, "0")
+func (s *redisStore) Status(ctx context.Context, now time.Time, room string, p Params, id IdentityHash, hint PlaceHint) (Record, error) {
+	return s.run(ctx, scriptStatus, room, p, id, now, hint, true)
 }
 
-func (s *redisStore) Done(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (Record, error) {
-	return s.run(ctx, scriptDone, room, p, id, now, "")
+func (s *redisStore) Done(ctx context.Context, now time.Time, room string, p Params, id IdentityHash) (Record, error) {
+	return s.run(ctx, scriptDone, room, p, id, now, PlaceHint{}, true)
 }
 
-// run calls a visit or done script, a second time with the place when the
-// script asks for it.
-func (s *redisStore) run(ctx context.Context, sc *redis.Script, room string, p Params, id IdentityHash, now time.Time, join string) (Record, error) {
+// run calls a join, status or done script (the last two with the place
+// hint), a second time with the place when the script asks for it: only
+// when the caller had no hint for an early arrival whose place the store
+// does not know yet.
+func (s *redisStore) run(ctx context.Context, sc *redis.Script, room string, p Params, id IdentityHash, now time.Time, hint PlaceHint, hinted bool) (Record, error) {
 	if err := p.validate(); err != nil {
 		return Record{}, err
 	}
-	keys, err := s.keys(room, &id)
+	keys, err := s.keys(room)
 	if err != nil {
 		return Record{}, err
 	}
 	// One budget for the whole call, second round trip included.
 	ctx, cancel := context.WithTimeoutCause(ctx, s.timeout, redisopt.ErrBudget)
 	defer cancel()
-	hint := []any{-1, -1, -1}
+	field := idField(id)
 	for attempt := 0; ; attempt++ {
 		var a []any
-		if join != "" {
-			a = args(p, now, append([]any{join}, hint...)...)
-		} else {
-			a = args(p, now, hint...)
+		switch {
+		case !hinted:
+			a = args(p, now, field)
+		case hint.Known:
+			a = args(p, now, field, hint.Place, hint.Index, hint.Early)
+		default:
+			a = args(p, now, field, -1, -1, -1)
 		}
 		v, err := s.call(ctx, sc, keys, a)
 		if err != nil {
@@ -198,14 +218,14 @@ func (s *redisStore) run(ctx context.Context, sc *redis.Script, room string, p P
 			return Record{}, fmt.Errorf("%w: empty script reply", ErrUnavailable)
 		case v[0] == replyNotJoined:
 			return Record{}, ErrNotJoined
-		case v[0] == replyNeedPlace && len(v) == 3 && attempt == 0:
+		case v[0] == replyNeedPlace && len(v) == 3 && attempt == 0 && hinted:
 			idx, e := uint64(v[1]), uint64(v[2])
 			if idx >= e {
 				return Record{}, fmt.Errorf("%w: script asked the place of index %d with %d early arrivals", ErrUnavailable, idx, e)
 			}
-			hint = []any{place(p.Seed, e, idx), idx, e}
+			hint = PlaceHint{Known: true, Index: idx, Early: e, Place: place(p.Seed, e, idx)}
 			continue
-		case v[0] != replyOK || len(v) != 24:
+		case v[0] != replyOK || len(v) != recordLen:
 			return Record{}, fmt.Errorf("%w: unexpected script reply %v", ErrUnavailable, v)
 		}
 		return parseRecord(v)
@@ -246,22 +266,35 @@ func parseLine(v []int64) Line {
 		Returning: v[5],
 		Admitted:  uint64(v[6]),
 		Drain:     Drain{Admissions: v[7], Over: time.Duration(v[8]) * time.Millisecond},
+		Limits:    Limits{Rate: int(v[9]), Burst: int(v[10]), Cap: int(v[11])},
 	}
 }
 
-func (s *redisStore) Advance(ctx context.Context, room string, p Params, now time.Time) (Line, error) {
+func (s *redisStore) Advance(ctx context.Context, now time.Time, room string, p Params) (Line, error) {
+	return s.line(ctx, scriptAdvance, room, p, args(p, now))
+}
+
+func (s *redisStore) SetLimits(ctx context.Context, now time.Time, room string, p Params, l Limits) (Line, error) {
+	if err := l.Validate(); err != nil {
+		return Line{}, err
+	}
+	return s.line(ctx, scriptLimits, room, p, args(p, now, "", l.Rate, l.Burst, l.Cap))
+}
+
+// line runs a script that answers with the room's figures.
+func (s *redisStore) line(ctx context.Context, sc *redis.Script, room string, p Params, a []any) (Line, error) {
 	if err := p.validate(); err != nil {
 		return Line{}, err
 	}
-	keys, err := s.keys(room, nil)
+	keys, err := s.keys(room)
 	if err != nil {
 		return Line{}, err
 	}
-	v, err := s.call(ctx, scriptAdvance, keys, args(p, now))
+	v, err := s.call(ctx, sc, keys, a)
 	if err != nil {
 		return Line{}, redisError(err)
 	}
-	if len(v) != 9 {
+	if len(v) != figuresLen {
 		return Line{}, fmt.Errorf("%w: unexpected script reply %v", ErrUnavailable, v)
 	}
 	return parseLine(v), nil

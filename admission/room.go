@@ -4,22 +4,38 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// Room is the waiting room of one opening. It keeps no state of its own
-// besides its options: the line lives in the [Store], so any number of
-// Room values (on any number of servers) built with the same options over
-// one store serve the same line, and together admit at most Options.Rate
-// people per minute. A Room is safe for concurrent use.
+// Room is the waiting room of one opening. The line lives in the
+// [Store], so any number of Room values (on any number of servers) built
+// with the same options over one store serve the same line, and together
+// admit at most the room's rate. Each Room keeps a snapshot of the line's
+// public figures, refreshed lazily at most every Options.RefreshInterval,
+// from which it answers a waiting person's poll ([Room.Poll]) without
+// asking the store. A Room is safe for concurrent use.
 type Room struct {
 	o          Options
 	p          Params
 	store      Store
 	commitment string
+	idPads     passPads // of Options.IdentityKey
+
+	snap    atomic.Pointer[snapshot]
+	refresh sync.Mutex   // single flight of snapshot refreshes
+	tried   atomic.Int64 // Unix ms of the latest failed refresh
 
 	samples, inside atomic.Int64
+}
+
+// snapshot is the line's figures as a store reported them at an instant
+// of the room's clock.
+type snapshot struct {
+	line    Line
+	at      time.Time
+	shuffle Shuffle // of E, once opened
 }
 
 // NewRoom returns the room described by opts, its line kept in store.
@@ -47,6 +63,7 @@ func NewRoom(store Store, opts Options) (*Room, error) {
 		},
 		commitment: o.Seed.Commitment(),
 	}
+	r.idPads.init(o.IdentityKey)
 	return r, nil
 }
 
@@ -62,7 +79,7 @@ func (r *Room) Params() Params { return r.p }
 // Hash returns the keyed hash of identity that the room stores and binds
 // passes to: what to log instead of the identity ([IdentityHash.Short]).
 func (r *Room) Hash(identity string) IdentityHash {
-	return HashIdentity(r.o.IdentityKey, identity)
+	return r.idPads.hashIdentity(r.o.IdentityKey, identity)
 }
 
 // SeedCommitment returns the commitment to the shuffle's seed: publish it
@@ -83,79 +100,311 @@ func (r *Room) Seed(now time.Time) (Seed, bool) {
 // Join puts identity in the line, or finds it there: joining again, from
 // any device or instance, returns the same place. identity is whatever
 // the host application authenticates (user id, account number); the room
-// stores only its keyed hash. Join then reports the person's status as
-// [Room.Status] does.
+// stores only its keyed hash. Join is one store call (two when the person
+// is already called: the second claims) and returns the person's status
+// with a signed place ticket (Status.Ticket) for [Room.Poll].
 func (r *Room) Join(ctx context.Context, identity string) (Status, error) {
-	return r.visit(ctx, OpJoin, identity)
+	if identity == "" {
+		return Status{}, ErrNoIdentity
+	}
+	h := r.Hash(identity)
+	now := r.o.Clock.Now()
+	rec, err := r.store.Join(ctx, now, r.o.Name, r.p, h)
+	if err != nil {
+		err = r.storeError(OpJoin, h, err)
+	}
+	r.event(Event{Op: OpJoin, Room: r.o.Name, Duration: r.o.Clock.Now().Sub(now), Err: err})
+	if err != nil {
+		return Status{}, err
+	}
+	r.observe(rec.Line, now)
+	if rec.State == StateWaiting && rec.Line.Opened {
+		pl := rec.Place
+		if pl < 0 {
+			pl = int64(place(r.o.Seed, uint64(rec.Line.Early), rec.Index))
+		}
+		if uint64(pl) < rec.Line.Serving {
+			// Already called: claim now.
+			return r.claim(ctx, h, rec.Index, pl, rec.Line)
+		}
+		rec.Place, rec.Ahead = pl, rec.Line.Returning+int64(uint64(pl)-rec.Line.Serving)
+	}
+	return r.status(rec, h, now)
 }
 
-// Status reports identity's standing and moves the line. Once the person
-// is admitted it claims the place (the session lasts Options.SessionTTL
-// from the first such call) and returns the pass. A person called while
-// away, who comes back after the claim window, is put at the head of the
-// line. Status returns [ErrNotJoined] for someone who never joined, and
-// wraps [ErrUnavailable] when the store cannot be asked.
+// Status reports identity's standing, asking the store: for a person
+// without a ticket (a new device, a lost cookie). It moves the line; once
+// the person is admitted it claims the place (the session lasts
+// Options.SessionTTL from the first such call) and returns the pass. A
+// person called while away, who comes back after the claim window, is put
+// at the head of the line. The status carries a fresh place ticket.
+// Status returns [ErrNotJoined] for someone who never joined, and wraps
+// [ErrUnavailable] when the store cannot be asked.
 func (r *Room) Status(ctx context.Context, identity string) (Status, error) {
-	return r.visit(ctx, OpStatus, identity)
+	if identity == "" {
+		return Status{}, ErrNoIdentity
+	}
+	return r.claim(ctx, r.Hash(identity), 0, -1, Line{})
+}
+
+// Poll reports identity's standing from its place ticket (see
+// [Status.Ticket]) and the room's snapshot: while the ticket's place is
+// not yet called it asks the store nothing (the snapshot is refreshed at
+// most every Options.RefreshInterval, by one caller at a time). The call
+// that finds the place called asks the store, which claims it and signs
+// the pass ([Room.Status]); so does a poll whose ticket is missing or
+// refused (forged, expired, of another room or identity), which then gets
+// a new ticket for the same place. A snapshot older than Options.StaleAfter
+// that cannot be refreshed is an outage: [ErrUnavailable], nobody
+// admitted.
+func (r *Room) Poll(ctx context.Context, identity, ticket string) (Status, error) {
+	if identity == "" {
+		return Status{}, ErrNoIdentity
+	}
+	h := r.Hash(identity)
+	now := r.o.Clock.Now()
+	idx, pl, joined, err := r.o.Keyring.VerifyTicket(now, ticket, r.o.Name, h)
+	if err != nil {
+		return r.claim(ctx, h, 0, -1, Line{})
+	}
+	snap, err := r.snapshot(ctx, now)
+	if err != nil {
+		r.event(Event{Op: OpPoll, Room: r.o.Name, Err: err})
+		return Status{}, err
+	}
+	l := &snap.line
+	st := Status{
+		Room: r.o.Name, State: StateWaiting, Index: idx, Place: -1, Ahead: -1,
+		Opening: r.o.Opening, Joined: joined, Ticket: ticket,
+		Early: !l.Opened || idx < uint64(l.Early),
+	}
+	if l.Opened {
+		if pl < 0 {
+			pl = int64(idx)
+			if idx < uint64(l.Early) {
+				pl = int64(snap.shuffle.Place(idx))
+			}
+			if st.Ticket, err = r.ticket(h, idx, pl, joined, now); err != nil {
+				return Status{}, err
+			}
+		}
+		if uint64(pl) < l.Serving {
+			return r.claim(ctx, h, idx, pl, *l)
+		}
+		st.Place, st.Ahead = pl, l.Returning+int64(uint64(pl)-l.Serving)
+		st.ETA = r.estimate(st.Ahead, l.Drain, l.Limits)
+	}
+	st.PollAfter = r.pollAfter(st, now)
+	r.event(Event{Op: OpPoll, Room: r.o.Name, State: StateWaiting})
+	return st, nil
+}
+
+// claim asks the store for the person's standing, claiming the place if
+// called; idx and pl are its index and place when known (pl >= 0), l the
+// figures they were computed with.
+func (r *Room) claim(ctx context.Context, h IdentityHash, idx uint64, pl int64, l Line) (Status, error) {
+	now := r.o.Clock.Now()
+	var hint PlaceHint
+	if pl >= 0 && l.Opened {
+		hint = PlaceHint{Known: true, Index: idx, Early: uint64(l.Early), Place: uint64(pl)}
+	}
+	rec, err := r.store.Status(ctx, now, r.o.Name, r.p, h, hint)
+	ev := Event{Op: OpStatus, Room: r.o.Name, Duration: r.o.Clock.Now().Sub(now)}
+	if err != nil {
+		ev.Err = r.storeError(OpStatus, h, err)
+		r.event(ev)
+		return Status{}, ev.Err
+	}
+	r.observe(rec.Line, now)
+	st, err := r.status(rec, h, now)
+	ev.Err, ev.State = err, st.State
+	if err == nil && rec.Claimed {
+		ev.Claimed = true
+		ev.Wait = rec.Admitted.Sub(rec.Joined)
+		if rec.Returns == 0 {
+			ev.JoinETA = r.estimate(rec.JoinAhead, rec.JoinDrain, rec.Line.Limits)
+		}
+		if ev.JoinETA.Known {
+			r.samples.Add(1)
+			if ev.JoinETA.Contains(ev.Wait) {
+				r.inside.Add(1)
+			}
+		}
+		r.o.Logger.Debug("admission: place claimed", "room", r.o.Name, "id", h.Short(),
+			"place", rec.Place, "wait", ev.Wait, "pass_expires", rec.Deadline)
+	}
+	r.event(ev)
+	if err != nil {
+		return Status{}, err
+	}
+	return st, nil
 }
 
 // Done ends identity's session after booking (or leaves the line): the
 // active place is freed at once for the next person. The pass already
 // handed out stays valid until its expiry (verification needs no store),
 // so the booking layer must itself allow one booking per person. Done is
-// idempotent; afterwards the state is done.
+// idempotent; afterwards the state is done. A place ticket cannot be
+// recalled: a person who leaves while waiting and polls with the ticket
+// is told "done" once the place is reached.
 func (r *Room) Done(ctx context.Context, identity string) (Status, error) {
-	return r.visit(ctx, OpDone, identity)
-}
-
-func (r *Room) visit(ctx context.Context, op Op, identity string) (Status, error) {
 	if identity == "" {
 		return Status{}, ErrNoIdentity
 	}
 	h := r.Hash(identity)
 	now := r.o.Clock.Now()
-	var (
-		rec Record
-		err error
-	)
-	switch op {
-	case OpJoin:
-		rec, err = r.store.Join(ctx, r.o.Name, r.p, h, now)
-	case OpStatus:
-		rec, err = r.store.Status(ctx, r.o.Name, r.p, h, now)
-	default:
-		rec, err = r.store.Done(ctx, r.o.Name, r.p, h, now)
-	}
-	ev := Event{Op: op, Room: r.o.Name, Duration: r.o.Clock.Now().Sub(now)} // on the injected clock
-	var st Status
+	rec, err := r.store.Done(ctx, now, r.o.Name, r.p, h)
+	ev := Event{Op: OpDone, Room: r.o.Name, Duration: r.o.Clock.Now().Sub(now)}
 	if err != nil {
-		err = r.storeError(op, h, err)
-	} else {
-		st, err = r.status(rec, h, now)
-		if err == nil && rec.Claimed {
-			ev.Claimed = true
-			ev.Wait = rec.Admitted.Sub(rec.Joined)
-			if rec.Returns == 0 {
-				ev.JoinETA = r.estimate(rec.JoinAhead, rec.JoinDrain)
-			}
-			if ev.JoinETA.Known {
-				r.samples.Add(1)
-				if ev.JoinETA.Contains(ev.Wait) {
-					r.inside.Add(1)
-				}
-			}
-			r.o.Logger.Debug("admission: place claimed", "room", r.o.Name, "id", h.Short(),
-				"place", rec.Place, "wait", ev.Wait, "pass_expires", rec.Deadline)
-		}
+		ev.Err = r.storeError(OpDone, h, err)
+		r.event(ev)
+		return Status{}, ev.Err
 	}
+	r.observe(rec.Line, now)
+	st, err := r.status(rec, h, now)
 	ev.Err, ev.State = err, st.State
+	r.event(ev)
+	return st, err
+}
+
+// SetLimits changes the room's rate, burst and cap, for every instance
+// sharing the store: the old rate applies up to now, the new one after
+// (as x/time/rate's SetLimitAt). Other instances apply it from their next
+// snapshot refresh on (the store applies it at once). Invalid limits are
+// an error and change nothing.
+func (r *Room) SetLimits(ctx context.Context, l Limits) (Stats, error) {
+	if err := l.Validate(); err != nil {
+		return Stats{}, err
+	}
+	now := r.o.Clock.Now()
+	line, err := r.store.SetLimits(ctx, now, r.o.Name, r.p, l)
+	if err != nil {
+		err = r.storeError(OpLimits, IdentityHash{}, err)
+	}
+	r.event(Event{Op: OpLimits, Room: r.o.Name, Duration: r.o.Clock.Now().Sub(now), Err: err})
+	if err != nil {
+		return Stats{}, err
+	}
+	r.o.Logger.Info("admission: limits changed", "room", r.o.Name, "rate", l.Rate, "burst", l.Burst, "cap", l.Cap)
+	r.observe(line, now)
+	return r.stats(line), nil
+}
+
+func (r *Room) event(ev Event) {
 	if r.o.Observer != nil {
 		r.o.Observer(ev)
 	}
-	if err != nil {
-		return Status{}, err
+}
+
+// observe keeps line, read from the store at now, as the room's snapshot
+// unless a newer one is there.
+func (r *Room) observe(line Line, now time.Time) {
+	old := r.snap.Load()
+	if old != nil && old.at.After(now) {
+		return
 	}
-	return st, nil
+	s := &snapshot{line: line, at: now}
+	if old != nil && old.line.Opened && old.line.Early == line.Early {
+		s.shuffle = old.shuffle
+	} else if line.Opened {
+		s.shuffle = NewShuffle(r.o.Seed, uint64(line.Early))
+	}
+	r.snap.Store(s)
+}
+
+// refreshEvery is the snapshot's refresh interval under limits l: at most
+// Options.RefreshInterval, and never more than Burst/Rate.
+func (r *Room) refreshEvery(l Limits) time.Duration {
+	d := r.o.RefreshInterval
+	if l.Rate > 0 && l.Burst > 0 {
+		d = min(d, time.Duration(l.Burst)*time.Minute/time.Duration(l.Rate))
+	}
+	return max(d, time.Millisecond)
+}
+
+// snapshot returns the room's snapshot at now, refreshing it (one caller
+// at a time, the others keep the current one meanwhile) when it is older
+// than the refresh interval. Past Options.StaleAfter without a successful
+// refresh it is ErrUnavailable.
+func (r *Room) snapshot(ctx context.Context, now time.Time) (*snapshot, error) {
+	s := r.snap.Load()
+	if s != nil && now.Sub(s.at) < r.refreshEvery(s.line.Limits) {
+		return s, nil
+	}
+	usable := s != nil && now.Sub(s.at) < r.o.StaleAfter
+	if r.refresh.TryLock() {
+		defer r.refresh.Unlock()
+		if s2 := r.snap.Load(); s2 != s && s2 != nil {
+			return s2, nil
+		}
+		// After a failure, try again only a refresh interval later.
+		if t := r.tried.Load(); usable && t != 0 && now.UnixMilli()-t < r.o.RefreshInterval.Milliseconds() {
+			return s, nil
+		}
+		line, err := r.store.Advance(ctx, now, r.o.Name, r.p)
+		if err != nil {
+			err = r.storeError(OpRefresh, IdentityHash{}, err)
+		}
+		r.event(Event{Op: OpRefresh, Room: r.o.Name, Duration: r.o.Clock.Now().Sub(now), Err: err})
+		if err == nil {
+			r.tried.Store(0)
+			r.observe(line, now)
+			return r.snap.Load(), nil
+		}
+		r.tried.Store(now.UnixMilli())
+		if usable {
+			return s, nil
+		}
+		return nil, err
+	}
+	if usable {
+		return s, nil
+	}
+	// Nothing usable: wait for the refresh in flight.
+	r.refresh.Lock()
+	s = r.snap.Load()
+	r.refresh.Unlock()
+	if s != nil && now.Sub(s.at) < r.o.StaleAfter {
+		return s, nil
+	}
+	return nil, fmt.Errorf("%w: the room's snapshot is older than %v", ErrUnavailable, r.o.StaleAfter)
+}
+
+// Line returns the room's public figures from its snapshot (refreshed as
+// [Room.Poll] does): what the line endpoint of [Room.Handler] publishes.
+func (r *Room) Line(ctx context.Context) (PublicLine, error) {
+	now := r.o.Clock.Now()
+	s, err := r.snapshot(ctx, now)
+	if err != nil {
+		return PublicLine{}, err
+	}
+	l := s.line
+	pl := PublicLine{
+		Room: r.o.Name, Opening: r.o.Opening, AsOf: s.at, Opened: l.Opened, Joined: l.Joined,
+		Serving: l.Serving, Returning: l.Returning, Active: l.Active, Admitted: l.Admitted,
+		Limits: l.Limits, SeedCommitment: r.commitment,
+	}
+	if l.Opened {
+		e := l.Early
+		pl.EarlyArrivals = &e
+		pl.Seed = r.o.Seed.String()
+	}
+	if l.Drain.Known() {
+		pl.DrainPerMinute = l.Drain.PerMinute()
+	}
+	return pl, nil
+}
+
+// ticket signs a place ticket.
+func (r *Room) ticket(h IdentityHash, idx uint64, pl int64, joined, now time.Time) (string, error) {
+	t, err := r.o.Keyring.SignTicket(Ticket{
+		Room: r.o.Name, Identity: h, Index: idx, Place: pl,
+		Joined: joined, Expires: now.Add(r.o.TicketTTL),
+	})
+	if err != nil {
+		return "", fmt.Errorf("admission: sign ticket: %w", err)
+	}
+	return t, nil
 }
 
 // storeError makes sure every store failure but the documented ones wraps
@@ -174,9 +423,13 @@ func (r *Room) storeError(op Op, h IdentityHash, err error) error {
 	return err
 }
 
-// estimate is the room's ETA for ahead people before someone.
-func (r *Room) estimate(ahead int64, d Drain) ETA {
-	return estimate(ahead, d, r.o.Rate, r.o.Burst)
+// estimate is the room's ETA for ahead people before someone, under the
+// limits l in force (the room's own options if l is zero).
+func (r *Room) estimate(ahead int64, d Drain, l Limits) ETA {
+	if l.Rate <= 0 {
+		l = r.p.limits()
+	}
+	return estimate(ahead, d, l.Rate, l.Burst)
 }
 
 // status turns a store record into the person's Status, signing the pass
@@ -196,8 +449,17 @@ func (r *Room) status(rec Record, h IdentityHash, now time.Time) (Status, error)
 	}
 	switch rec.State {
 	case StateWaiting:
-		st.ETA = r.estimate(rec.Ahead, rec.Line.Drain)
+		st.ETA = r.estimate(rec.Ahead, rec.Line.Drain, rec.Line.Limits)
 		st.PollAfter = r.pollAfter(st, now)
+		pl := rec.Place
+		if !rec.Line.Opened {
+			pl = -1
+		}
+		t, err := r.ticket(h, rec.Index, pl, rec.Joined, now)
+		if err != nil {
+			return Status{}, err
+		}
+		st.Ticket = t
 	case StateAdmitted:
 		pass, err := r.o.Keyring.Sign(Pass{
 			Room:     r.o.Name,
@@ -235,36 +497,38 @@ func (r *Room) pollAfter(st Status, now time.Time) time.Duration {
 }
 
 // Stats moves the line and returns the room's figures for an operator
-// console. It wraps [ErrUnavailable] when the store cannot be asked.
+// console (a store call; it refreshes the room's snapshot too). It wraps
+// [ErrUnavailable] when the store cannot be asked.
 func (r *Room) Stats(ctx context.Context) (Stats, error) {
 	now := r.o.Clock.Now()
-	line, err := r.store.Advance(ctx, r.o.Name, r.p, now)
-	ev := Event{Op: OpStats, Room: r.o.Name, Duration: r.o.Clock.Now().Sub(now)}
+	line, err := r.store.Advance(ctx, now, r.o.Name, r.p)
 	if err != nil {
 		err = r.storeError(OpStats, IdentityHash{}, err)
 	}
-	ev.Err = err
-	if r.o.Observer != nil {
-		r.o.Observer(ev)
-	}
+	r.event(Event{Op: OpStats, Room: r.o.Name, Duration: r.o.Clock.Now().Sub(now), Err: err})
 	if err != nil {
 		return Stats{}, err
 	}
+	r.observe(line, now)
+	return r.stats(line), nil
+}
+
+func (r *Room) stats(line Line) Stats {
 	return Stats{
 		Room:        r.o.Name,
 		Opening:     r.o.Opening,
 		Line:        line,
 		Calibration: Calibration{Samples: r.samples.Load(), Inside: r.inside.Load()},
-	}, nil
+	}
 }
 
 // Verify checks that token is a valid pass of this room for identity at
 // now. It needs no store: protected routes keep working while the store
 // is down, for people already admitted. Failures wrap [ErrInvalidPass]
 // (and [ErrPassExpired] for an expired pass).
-func (r *Room) Verify(token, identity string, now time.Time) error {
+func (r *Room) Verify(now time.Time, token, identity string) error {
 	if identity == "" {
 		return fmt.Errorf("%w: no identity", ErrInvalidPass)
 	}
-	return r.o.Keyring.Verify(token, r.o.Name, r.Hash(identity), now)
+	return r.o.Keyring.Verify(now, token, r.o.Name, r.Hash(identity))
 }

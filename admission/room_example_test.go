@@ -3,10 +3,12 @@ package admission_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"time"
 
@@ -181,19 +183,32 @@ func ExampleRoom_Handler() {
 	mux := http.NewServeMux()
 	mux.Handle("/queue/", room.Handler(identity))
 
-	call := func(method, path, user string) {
+	// Tokens are long: show their kind only.
+	tokens := regexp.MustCompile(`"(ticket|pass)":"(g[ht]1)\.[^"]+"`)
+	call := func(method, path, user, ticket string) string {
 		req := httptest.NewRequest(method, path, nil)
 		req.Header.Set("X-User", user)
+		if ticket != "" {
+			req.Header.Set(admission.DefaultTicketHeader, ticket)
+		}
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, req)
-		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
+		body := strings.TrimSpace(w.Body.String())
+		fmt.Println(w.Code, w.Header().Get("Cache-Control"), tokens.ReplaceAllString(body, `"$1":"$2..."`))
+		var st struct{ Ticket string }
+		json.Unmarshal([]byte(body), &st)
+		return st.Ticket
 	}
-	call("POST", "/queue/join", "bob")
-	clk.Add(time.Minute)
-	call("POST", "/queue/join", "carol")
+	ticket := call("POST", "/queue/join", "bob", "")
+	clk.Add(time.Minute) // the opening: bob is called at once
+	call("POST", "/queue/join", "carol", "")
+	call("GET", "/queue/status", "bob", ticket) // called: claims, gets the pass
+	call("GET", "/queue/line", "", "")
 	// Output:
-	// 200 {"room":"vaccine-55-59","state":"waiting","early":true,"returning":false,"index":0,"place":null,"ahead":null,"eta":{"known":false},"poll_after_seconds":30,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T19:59:00+09:00"}
-	// 200 {"room":"vaccine-55-59","state":"waiting","early":false,"returning":false,"index":1,"place":1,"ahead":0,"eta":{"known":false},"poll_after_seconds":5,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T20:00:00+09:00"}
+	// 200 no-store {"room":"vaccine-55-59","state":"waiting","early":true,"returning":false,"index":0,"place":null,"ahead":null,"eta":{"known":false},"poll_after_seconds":30,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T19:59:00+09:00","ticket":"gt1..."}
+	// 200 no-store {"room":"vaccine-55-59","state":"waiting","early":false,"returning":false,"index":1,"place":1,"ahead":0,"eta":{"known":false},"poll_after_seconds":5,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T20:00:00+09:00","ticket":"gt1..."}
+	// 200 no-store {"room":"vaccine-55-59","state":"admitted","early":true,"returning":false,"index":0,"place":0,"ahead":0,"eta":{"known":false},"poll_after_seconds":0,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T19:59:00+09:00","admitted_at":"2021-07-12T20:00:00+09:00","pass":"gh1...","pass_expires_at":"2021-07-12T20:15:00+09:00"}
+	// 200 public, max-age=1 {"room":"vaccine-55-59","opens_at":"2021-07-12T20:00:00+09:00","as_of":"2021-07-12T20:00:00+09:00","opened":true,"early_arrivals":1,"joined":2,"serving":1,"returning":0,"active":1,"admitted":1,"limits":{"rate_per_minute":60,"burst":1,"cap":500},"seed_commitment":"9a2db2e23f1504cd056606553ac049c5e718e8f9ce9233876df1a7a1821af885","seed":"abababababababababababababababababababababababababababababababab"}
 }
 
 // With Redis, any number of instances share one line; see NewRedisStore
@@ -206,4 +221,49 @@ func ExampleNewRedisStore() {
 	}
 	room, err := admission.NewRoom(store, admission.Options{ /* ... */ })
 	fmt.Println(room != nil, err != nil)
+}
+
+// A waiting person polls with the place ticket Join handed out: the room
+// answers from its snapshot, without asking the store, until the place is
+// called; that poll claims the place in the store and carries the pass.
+func ExampleRoom_Poll() {
+	ctx := context.Background()
+	room, clk := exampleRoom()
+	for _, who := range []string{"alice", "bob", "carol"} {
+		room.Join(ctx, who)
+	}
+	clk.Add(time.Minute) // the opening: one person a second
+	st, _ := room.Join(ctx, "dave")
+	ticket := st.Ticket // kept by the client (the handler sets a cookie)
+	for range 4 {
+		st, err := room.Poll(ctx, "dave", ticket)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%s: place %d, %s, %d ahead, pass %v\n", clk.Now().Format("15:04:05"), st.Place, st.State, st.Ahead, st.Pass != "")
+		clk.Add(time.Second)
+	}
+	// Output:
+	// 20:00:00: place 3, waiting, 2 ahead, pass false
+	// 20:00:01: place 3, waiting, 1 ahead, pass false
+	// 20:00:02: place 3, waiting, 0 ahead, pass false
+	// 20:00:03: place 3, admitted, 0 ahead, pass true
+}
+
+// Rate, burst and cap can change while the room runs, from any instance:
+// the old rate applies up to the change, the new one after.
+func ExampleRoom_SetLimits() {
+	ctx := context.Background()
+	room, clk := exampleRoom()
+	clk.Add(time.Minute)
+	stats, err := room.SetLimits(ctx, admission.Limits{Rate: 600, Burst: 10, Cap: 500})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(stats.Limits.Rate, "a minute, burst", stats.Limits.Burst)
+	_, err = room.SetLimits(ctx, admission.Limits{Rate: 0, Burst: 10})
+	fmt.Println(err)
+	// Output:
+	// 600 a minute, burst 10
+	// admission: limits: rate 0, want > 0
 }

@@ -87,10 +87,10 @@ func TestRoomErrors(t *testing.T) {
 	if s := mustStats(t, room); s.Joined != 1 {
 		t.Fatalf("joined %d, want 1", s.Joined)
 	}
-	if err := room.Verify("", person(1), clk.Now()); !errors.Is(err, admission.ErrInvalidPass) {
+	if err := room.Verify(clk.Now(), "", person(1)); !errors.Is(err, admission.ErrInvalidPass) {
 		t.Fatalf("empty pass: %v", err)
 	}
-	if err := room.Verify("x", "", clk.Now()); !errors.Is(err, admission.ErrInvalidPass) {
+	if err := room.Verify(clk.Now(), "x", ""); !errors.Is(err, admission.ErrInvalidPass) {
 		t.Fatalf("no identity: %v", err)
 	}
 }
@@ -130,7 +130,9 @@ func TestObserverAndLogs(t *testing.T) {
 	broken := newRoom(t, brokenStore{}, options(t, "observed", clk, mod))
 	broken.Status(ctx, alice)
 
-	want := []admission.Op{admission.OpJoin, admission.OpStatus, admission.OpDone, admission.OpStats, admission.OpStatus}
+	// The join finds alice called at once and claims: a join, then a
+	// status call.
+	want := []admission.Op{admission.OpJoin, admission.OpStatus, admission.OpStatus, admission.OpDone, admission.OpStats, admission.OpStatus}
 	if len(events) != len(want) {
 		t.Fatalf("%d events, want %d", len(events), len(want))
 	}
@@ -139,14 +141,14 @@ func TestObserverAndLogs(t *testing.T) {
 			t.Fatalf("event %d: %+v", i, e)
 		}
 	}
-	if !events[0].Claimed || events[0].State != admission.StateAdmitted || events[0].Wait != 0 || events[0].JoinETA.Known {
-		t.Fatalf("join that claimed at once: %+v", events[0])
+	if !events[1].Claimed || events[1].State != admission.StateAdmitted || events[1].Wait != 0 || events[1].JoinETA.Known {
+		t.Fatalf("join that claimed at once: %+v", events[1])
 	}
-	if events[1].Claimed || events[2].State != admission.StateDone || events[3].Err != nil {
+	if events[2].Claimed || events[3].State != admission.StateDone || events[4].Err != nil {
 		t.Fatalf("events: %+v", events)
 	}
-	if !errors.Is(events[4].Err, admission.ErrUnavailable) {
-		t.Fatalf("outage event: %+v", events[4])
+	if !errors.Is(events[5].Err, admission.ErrUnavailable) {
+		t.Fatalf("outage event: %+v", events[5])
 	}
 	out := logs.String()
 	if strings.Contains(out, alice) || strings.Contains(out, "alice") {

@@ -3,7 +3,9 @@ package admission_test
 import (
 	"errors"
 	"math/rand/v2"
+	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +23,17 @@ var scenarios = []struct {
 	{"Pacing", scenarioPacing},
 	{"ReconnectStorm", scenarioReconnectStorm},
 	{"AwayWhenCalled", scenarioAway},
+	{"TicketsAndStaleSnapshot", scenarioTickets},
+}
+
+// instances returns three rooms over one store, built with the same
+// options, as three servers would.
+func instances(t testing.TB, store admission.Store, o admission.Options) []*admission.Room {
+	var rooms []*admission.Room
+	for range 3 {
+		rooms = append(rooms, newRoom(t, store, o))
+	}
+	return rooms
 }
 
 func TestMemoryScenarios(t *testing.T) {
@@ -39,13 +52,16 @@ func scenarioFairness(t *testing.T, newStore func(testing.TB) admission.Store) {
 	const early, late = 60, 30
 	clk := newClock(-10 * time.Minute)
 	// 10 a second with burst 1: exactly one admission per 100ms step.
-	room := newRoom(t, newStore(t), options(t, "fair", clk, func(o *admission.Options) { o.Rate = 600; o.ClaimWindow = time.Hour }))
+	rooms := instances(t, newStore(t), options(t, "fair", clk, func(o *admission.Options) { o.Rate = 600; o.ClaimWindow = time.Hour }))
+	room := rooms[0]
 	rng := rand.New(rand.NewPCG(2021, 7))
 	index := map[string]uint64{}
+	tickets := map[string]string{}
 	var ids []string
 	for _, n := range rng.Perm(early) {
 		clk.Add(time.Duration(1+rng.IntN(5000)) * time.Millisecond)
-		st := mustJoin(t, room, person(n))
+		st := mustJoin(t, rooms[n%3], person(n))
+		tickets[person(n)] = st.Ticket
 		if !st.Early || st.Place != -1 || st.Ahead != -1 || st.ETA.Known {
 			t.Fatalf("early arrival before the opening: %+v", st)
 		}
@@ -59,10 +75,11 @@ func scenarioFairness(t *testing.T, newStore func(testing.TB) admission.Store) {
 	var lateIDs []string
 	for n := early; n < early+late; n++ {
 		clk.Add(time.Millisecond)
-		st := mustJoin(t, room, person(n))
+		st := mustJoin(t, rooms[n%3], person(n))
 		if st.Early || st.Place != int64(st.Index) {
 			t.Fatalf("late arrival: %+v", st)
 		}
+		tickets[person(n)] = st.Ticket
 		lateIDs = append(lateIDs, person(n))
 	}
 	ids = append(ids, lateIDs...)
@@ -74,8 +91,11 @@ func scenarioFairness(t *testing.T, newStore func(testing.TB) admission.Store) {
 			if _, ok := admitted[id]; ok {
 				continue
 			}
-			if st := mustStatus(t, room, id); st.State == admission.StateAdmitted {
+			st := mustPoll(t, rooms[i%3], id, tickets[id])
+			if st.State == admission.StateAdmitted {
 				admitted[id] = st.Admitted
+			} else if st.Ticket != "" {
+				tickets[id] = st.Ticket
 			}
 		}
 	}
@@ -125,9 +145,11 @@ func scenarioPacing(t *testing.T, newStore func(testing.TB) admission.Store) {
 	}
 	rng := rand.New(rand.NewPCG(3, 3))
 	var (
-		mu     sync.Mutex
-		joined = map[int]bool{}
-		failed error
+		mu      sync.Mutex
+		joined  = map[int]bool{}
+		tickets = map[int]string{}
+		index   = map[int]uint64{}
+		failed  error
 	)
 	type obs struct {
 		at       time.Time
@@ -147,7 +169,7 @@ func scenarioPacing(t *testing.T, newStore func(testing.TB) admission.Store) {
 				for range 8 {
 					n := r.IntN(people)
 					mu.Lock()
-					j := joined[n]
+					j, tk := joined[n], tickets[n]
 					mu.Unlock()
 					var (
 						st  admission.Status
@@ -162,7 +184,18 @@ func scenarioPacing(t *testing.T, newStore func(testing.TB) admission.Store) {
 					case !j:
 						continue
 					default:
-						st, err = room.Status(ctx, person(n))
+						st, err = room.Poll(ctx, person(n), tk)
+					}
+					if err == nil {
+						mu.Lock()
+						if st.Ticket != "" {
+							tickets[n] = st.Ticket
+						}
+						if i, ok := index[n]; ok && i != st.Index {
+							failed = errors.New(person(n) + " has two places")
+						}
+						index[n] = st.Index
+						mu.Unlock()
 					}
 					if err == nil && st.State == admission.StateAdmitted && r.IntN(3) == 0 {
 						_, err = room.Done(ctx, person(n))
@@ -284,52 +317,152 @@ func scenarioReconnectStorm(t *testing.T, newStore func(testing.TB) admission.St
 // admitted again before later places.
 func scenarioAway(t *testing.T, newStore func(testing.TB) admission.Store) {
 	clk := newClock(time.Second)
-	room := newRoom(t, newStore(t), options(t, "away", clk, func(o *admission.Options) { o.Cap = 1 }))
+	rooms := instances(t, newStore(t), options(t, "away", clk, func(o *admission.Options) { o.Cap = 1 }))
 	x, a, b, c := person(0), person(1), person(2), person(3)
-	if st := mustJoin(t, room, x); st.State != admission.StateAdmitted {
+	tickets := map[string]string{}
+	poll := func(i int, id string) admission.Status {
+		t.Helper()
+		st := mustPoll(t, rooms[i%3], id, tickets[id])
+		if st.Ticket != "" {
+			tickets[id] = st.Ticket
+		}
+		return st
+	}
+	if st := mustJoin(t, rooms[0], x); st.State != admission.StateAdmitted {
 		t.Fatalf("first in: %+v", st)
 	}
-	for _, id := range []string{a, b, c} {
+	for i, id := range []string{a, b, c} {
 		clk.Add(time.Second)
-		mustJoin(t, room, id)
+		tickets[id] = mustJoin(t, rooms[i], id).Ticket
 	}
 	clk.Add(time.Second)
-	if _, err := room.Done(ctx, x); err != nil {
+	if _, err := rooms[1].Done(ctx, x); err != nil {
 		t.Fatal(err)
 	}
 	// a is called now but is away (does not poll).
-	if st := mustStatus(t, room, b); st.State != admission.StateWaiting || st.Ahead != 0 {
+	if st := poll(2, b); st.State != admission.StateWaiting || st.Ahead != 0 {
 		t.Fatalf("b while a holds the place: %+v", st)
 	}
-	if s := mustStats(t, room); s.Active != 1 || s.Serving != 2 {
+	if s := mustStats(t, rooms[0]); s.Active != 1 || s.Serving != 2 {
 		t.Fatalf("after x is done: %+v", s.Line)
 	}
 	clk.Add(10 * time.Second) // the claim window
-	st := mustStatus(t, room, b)
+	st := poll(0, b)
 	if st.State != admission.StateAdmitted || st.Pass == "" {
 		t.Fatalf("b after a's claim window: %+v, want admitted", st)
 	}
 	// a comes back (b's session runs until 75s): head of the line, ahead
 	// of c.
 	clk.Add(30 * time.Second)
-	st = mustStatus(t, room, a)
+	st = poll(1, a)
 	if st.State != admission.StateWaiting || !st.Returning || st.Ahead != 0 {
 		t.Fatalf("a back: %+v, want waiting at the head", st)
 	}
-	if st := mustStatus(t, room, c); st.Ahead != 1 {
+	clk.Add(2 * time.Second) // the instances' snapshots catch up
+	if st := poll(2, c); st.Ahead != 1 {
 		t.Fatalf("c: ahead %d, want 1 (a first)", st.Ahead)
 	}
-	if _, err := room.Done(ctx, b); err != nil {
+	if _, err := rooms[0].Done(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	if st := mustStatus(t, room, c); st.State != admission.StateWaiting || st.Ahead != 0 {
+	clk.Add(2 * time.Second)
+	if st := poll(1, c); st.State != admission.StateWaiting || st.Ahead != 0 {
 		t.Fatalf("c once b is done: %+v, want still waiting behind a", st)
 	}
-	st = mustStatus(t, room, a)
+	st = poll(2, a)
 	if st.State != admission.StateAdmitted || st.Pass == "" {
 		t.Fatalf("a once b is done: %+v, want admitted", st)
 	}
-	if err := room.Verify(st.Pass, a, clk.Now()); err != nil {
+	if err := rooms[0].Verify(clk.Now(), st.Pass, a); err != nil {
 		t.Fatalf("a's pass: %v", err)
+	}
+}
+
+// scenarioTickets: three instances; tickets forged, expired, of another
+// room or identity, or a pass presented as a ticket, are refused (the
+// store is asked and tells the real place); a ticket is never a pass; a
+// snapshot too old with the store down is a 503, and nobody is admitted.
+func scenarioTickets(t *testing.T, newStore func(testing.TB) admission.Store) {
+	clk := newClock(-time.Minute)
+	base := newStore(t)
+	store := &countingStore{Store: base}
+	mod := func(o *admission.Options) {
+		o.Rate, o.Burst, o.RefreshInterval, o.StaleAfter = 6, 1, time.Second, 5*time.Second // one every 10s
+	}
+	rooms := instances(t, store, options(t, "tickets", clk, mod))
+	other := newRoom(t, base, options(t, "tickets-other", clk, mod))
+	short := newRoom(t, base, options(t, "tickets", clk, func(o *admission.Options) { mod(o); o.TicketTTL = 2 * time.Second }))
+	tickets := map[int]string{}
+	for n := range 10 {
+		tickets[n] = mustJoin(t, rooms[n%3], person(n)).Ticket
+	}
+	mustJoin(t, other, person(9))
+	otherTicket := mustPoll(t, other, person(9), "").Ticket
+	expired := mustPoll(t, short, person(9), "").Ticket
+	clk.Set(opening.Add(3 * time.Second)) // place 0 called at the opening
+	var holder admission.Status
+	for n := range 10 {
+		if st := mustPoll(t, rooms[n%3], person(n), tickets[n]); st.State == admission.StateAdmitted {
+			holder = st
+		}
+	}
+	if holder.Pass == "" {
+		t.Fatal("nobody admitted at the opening")
+	}
+	real := mustPoll(t, rooms[1], person(9), tickets[9])
+	if real.State != admission.StateWaiting || real.Place < 1 {
+		t.Fatalf("person 9: %+v", real)
+	}
+	forger := mustKeyring(t, admission.Key{ID: keyCur.ID, Secret: []byte(strings.Repeat("forged-secret-", 3))})
+	forged, err := forger.SignTicket(admission.Ticket{Room: "tickets", Identity: rooms[0].Hash(person(9)), Index: 0, Place: 0,
+		Joined: clk.Now(), Expires: clk.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tk := range map[string]string{
+		"forged for place 0": forged,
+		"another room's":     otherTicket,
+		"another identity's": tickets[3],
+		"expired":            expired,
+		"a pass":             holder.Pass,
+	} {
+		before := store.calls.Load()
+		st := mustPoll(t, rooms[2], person(9), tk)
+		if st.State != admission.StateWaiting || st.Place != real.Place || st.Index != real.Index {
+			t.Fatalf("%s ticket: %+v, want waiting at place %d", name, st, real.Place)
+		}
+		if store.calls.Load() == before {
+			t.Fatalf("%s ticket trusted: answered without the store", name)
+		}
+	}
+	if w := do(t, rooms[0].Protect(booked, identityFromHeader), call{path: "/book", user: person(9), pass: tickets[9]}); w.Code != http.StatusForbidden {
+		t.Fatalf("a ticket as a pass: %d", w.Code)
+	}
+	// The store goes down: answers from the snapshot within StaleAfter,
+	// then 503 on every instance; nobody admitted.
+	store.down.Store(true)
+	clk.Add(2 * time.Second)
+	for i, r := range rooms {
+		if st := mustPoll(t, r, person(9), real.Ticket); st.State != admission.StateWaiting {
+			t.Fatalf("instance %d within the staleness bound: %+v", i, st)
+		}
+	}
+	clk.Add(4 * time.Second)
+	for i, r := range rooms {
+		if _, err := r.Poll(ctx, person(9), real.Ticket); !errors.Is(err, admission.ErrUnavailable) {
+			t.Fatalf("instance %d, snapshot too old: %v, want ErrUnavailable", i, err)
+		}
+		w := do(t, r.Handler(identityFromHeader), call{path: "/q/status", user: person(9), ticket: real.Ticket})
+		wantProblem(t, w, http.StatusServiceUnavailable, "stale snapshot")
+	}
+	clk.Add(time.Minute) // everyone is owed a call by now, but the store is down
+	for n := range 10 {
+		if st, err := rooms[n%3].Poll(ctx, person(n), tickets[n]); err == nil && st.State == admission.StateAdmitted && st.Pass != holder.Pass {
+			t.Fatalf("%s admitted while the store was down", person(n))
+		}
+	}
+	store.down.Store(false)
+	if st := mustPoll(t, rooms[0], person(9), real.Ticket); st.Place != real.Place {
+		t.Fatalf("after the outage: %+v", st)
 	}
 }

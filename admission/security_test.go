@@ -125,7 +125,7 @@ func TestPassHasOneEncoding(t *testing.T) {
 	if st.Pass == "" {
 		t.Fatal("no pass")
 	}
-	if err := room.Verify(st.Pass, alice, clk.Now()); err != nil {
+	if err := room.Verify(clk.Now(), st.Pass, alice); err != nil {
 		t.Fatal(err)
 	}
 	h := room.Protect(booked, identityFromHeader)
@@ -134,7 +134,7 @@ func TestPassHasOneEncoding(t *testing.T) {
 		t.Fatalf("only %d variants of %q", len(variants), st.Pass)
 	}
 	for _, v := range variants {
-		if err := room.Verify(v, alice, clk.Now()); err == nil {
+		if err := room.Verify(clk.Now(), v, alice); err == nil {
 			t.Errorf("Verify accepted %q, a respelling of %q", v, st.Pass)
 		}
 		if strings.TrimSpace(v) == st.Pass {

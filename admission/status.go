@@ -111,7 +111,8 @@ func ceilSecond(d time.Duration) time.Duration {
 //	  "opens_at": "2021-07-12T20:00:00+09:00",
 //	  "joined_at": "...", "admitted_at": "...",   // RFC 3339, omitted if zero
 //	  "pass": "gh1....",            // once admitted
-//	  "pass_expires_at": "..."
+//	  "pass_expires_at": "...",
+//	  "ticket": "gt1...."           // while waiting: present it when polling
 //	}
 //
 // With the seed published after the opening and E from the room's
@@ -136,6 +137,11 @@ type Status struct {
 	// PassExpires, the end of the session.
 	Pass        string
 	PassExpires time.Time // the end of the session, when the pass expires
+	// Ticket is the signed place ticket, set while waiting: keep it and
+	// present it to [Room.Poll] (the handler's status endpoint reads it
+	// from a cookie or a header), so that the room answers without asking
+	// the store.
+	Ticket string
 }
 
 type statusJSON struct {
@@ -153,6 +159,7 @@ type statusJSON struct {
 	AdmittedAt  string  `json:"admitted_at,omitempty"`
 	Pass        string  `json:"pass,omitempty"`
 	PassExpires string  `json:"pass_expires_at,omitempty"`
+	Ticket      string  `json:"ticket,omitempty"`
 }
 
 type etaJSON struct {
@@ -174,6 +181,7 @@ func (s Status) MarshalJSON() ([]byte, error) {
 		OpensAt:   rfc3339(s.Opening),
 		JoinedAt:  rfc3339(s.Joined),
 		Pass:      s.Pass,
+		Ticket:    s.Ticket,
 	}
 	if s.Place >= 0 {
 		j.Place = &s.Place
@@ -241,6 +249,13 @@ const (
 	OpStatus Op = "status"
 	OpDone   Op = "done"
 	OpStats  Op = "stats"
+	// OpPoll is a poll answered from a place ticket and the room's
+	// snapshot, without a store call.
+	OpPoll Op = "poll"
+	// OpRefresh is a snapshot refresh (a store call).
+	OpRefresh Op = "refresh"
+	// OpLimits is a change of the room's limits.
+	OpLimits Op = "limits"
 )
 
 // Event describes one finished room operation, for Options.Observer: to
@@ -258,4 +273,30 @@ type Event struct {
 	Claimed bool
 	Wait    time.Duration // join to admission, when Claimed
 	JoinETA ETA           // the range shown at join, when Claimed
+}
+
+// PublicLine is the room's public state, as its snapshot holds it: what
+// the line endpoint of [Room.Handler] serves (cacheable for a short
+// while), from which a client computes its own position. With the place p
+// from its ticket (or, for an early arrival, NewShuffle(seed,
+// early_arrivals).Place(index)):
+//
+//	p <  serving: called: poll the status endpoint to claim the place
+//	p >= serving: ahead = returning + p - serving; expected wait about
+//	              (ahead + 1) / rate_per_minute minutes
+type PublicLine struct {
+	Room           string    `json:"room"`
+	Opening        time.Time `json:"opens_at"`
+	AsOf           time.Time `json:"as_of"`  // when the figures were read from the store
+	Opened         bool      `json:"opened"` // E is fixed
+	EarlyArrivals  *int64    `json:"early_arrivals,omitempty"`
+	Joined         uint64    `json:"joined"`
+	Serving        uint64    `json:"serving"`   // every place below it has been called
+	Returning      int64     `json:"returning"` // returners, served before serving moves
+	Active         int64     `json:"active"`
+	Admitted       uint64    `json:"admitted"`
+	Limits         Limits    `json:"limits"`
+	DrainPerMinute float64   `json:"drain_per_minute,omitempty"` // measured, once known
+	SeedCommitment string    `json:"seed_commitment"`
+	Seed           string    `json:"seed,omitempty"` // from the opening on
 }

@@ -15,10 +15,12 @@ import (
 //
 // A store holds, per room: an arrival counter N; the number of early
 // arrivals E, fixed at the room's first call at or after Params.Opening;
-// the serving counter S (every place below S has been called); a rate
-// limiter; an active set of places with lease deadlines; a queue of
-// returners; a drain measurement; and one record per [IdentityHash] (its
-// arrival index, place once known, join time, claim, done flag).
+// the serving counter S (every place below S has been called); the room's
+// [Limits] in force (first Params' Rate, Burst and Cap, then whatever
+// SetLimits set); a token bucket; an active set of places with lease
+// deadlines; a queue of returners; a drain measurement; and one record per
+// [IdentityHash] (its arrival index, place once known, join time, claim,
+// done flag).
 //
 // Every method is one atomic step at instant now, which the caller reads
 // from its clock. Stores work in whole Unix milliseconds (now is truncated)
@@ -27,14 +29,36 @@ import (
 // whose clocks differ a little never admit more than the rate allows. A
 // store never reads a clock of its own for a decision.
 //
-// Each call, whichever method and whatever the identity, first moves the
-// line (see [Store.Advance]). Before Params.Opening nothing moves and
-// nobody is admitted.
+// # The line is a function of time
+//
+// Each call, whichever method and whatever the identity, first brings the
+// line from the instant the previous call left it to now, exactly as if
+// a call had been made at every millisecond in between: the result does
+// not depend on how often anyone calls. From Params.Opening on, at every
+// instant t (whole milliseconds, in order):
+//
+//  1. leases whose deadline is <= t end (their place stops counting
+//     against the cap at its own deadline, not at the next call);
+//  2. k = min(whole tokens of the bucket at t, Cap - active (when Cap > 0),
+//     returners + N - S) people are admitted at t: first the k oldest
+//     returners, then places S, S+1, ... (S advances); each gets the
+//     lease deadline t + ClaimWindow, and the bucket spends k tokens at t.
+//
+// The bucket is golang.org/x/time/rate's token bucket driven with explicit
+// times: rate Rate/60 tokens a second, depth Burst, full at the opening,
+// its state (tokens, last update) changed only where it spends tokens
+// (AllowN at t) and where the limits change (SetLimitAt and SetBurstAt at
+// the change instant). So over any interval of length T, admissions stay
+// within Rate x T/1min + Burst; the active count never exceeds Cap; and
+// people waiting are admitted at the instants the bucket allows whether or
+// not anyone asks. Before Params.Opening nothing moves and nobody is
+// admitted.
 //
 // Places: an early arrival (index < E) stands at
-// NewShuffle(p.Seed, E).Place(index); a later one at its index. The store
-// computes that itself (a Redis store asks Go for the permutation, which
-// Lua cannot compute, at most once per early arrival) and keeps it.
+// NewShuffle(p.Seed, E).Place(index); a later one at its index. Lua cannot
+// compute the shuffle, so a store may take the place from the caller
+// ([PlaceHint], computed in Go) and keep it; the memory store computes it
+// itself.
 //
 // Every method returns [ErrNotJoined] for an identity without a record
 // (Join creates one), [ErrMisconfigured] when p's opening or seed differs
@@ -47,33 +71,81 @@ import (
 // Implementations must be safe for concurrent use, by any number of Room
 // values on any number of machines sharing the store.
 type Store interface {
-	// Join gives id the next arrival index if it has none, then behaves
-	// as Status. Joining again returns the same place.
-	Join(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (Record, error)
+	// Join gives id the next arrival index if it has none and returns its
+	// record. It does not claim: a person already called is reported
+	// waiting with Ahead -1, and the caller claims with Status. Joining
+	// again returns the same index. For a person who has to wait, Ahead is
+	// returners + place - S once the place is known (-1 before).
+	Join(ctx context.Context, now time.Time, room string, p Params, id IdentityHash) (Record, error)
 
-	// Status moves the line and reports id's standing. It is also the
-	// claim: the first Status (or Join) that finds id admitted and not yet
-	// claimed extends its lease to now + p.SessionTTL, sets
-	// Record.Deadline and Record.Claimed. A person called but away (not
-	// claimed within p.ClaimWindow) is, at the next Status, put in the
-	// returners queue, which is served before the serving counter moves.
-	Status(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (Record, error)
+	// Status reports id's standing. It is also the claim: the first
+	// Status that finds id admitted and not yet claimed extends its lease
+	// to now + p.SessionTTL, sets Record.Deadline and Record.Claimed. A
+	// person called but away (lease over before the claim) is, at the
+	// next Status, put in the returners queue, which is served before the
+	// serving counter moves. hint carries id's place computed by the
+	// caller, when known; a store that needs it and gets none may ask for
+	// it (the Redis store then calls a second time).
+	Status(ctx context.Context, now time.Time, room string, p Params, id IdentityHash, hint PlaceHint) (Record, error)
 
 	// Done marks id done: its active place is freed at once, it leaves
 	// the returners queue, and every later call reports StateDone. It is
 	// idempotent.
-	Done(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (Record, error)
+	Done(ctx context.Context, now time.Time, room string, p Params, id IdentityHash) (Record, error)
 
-	// Advance moves the line without any identity and returns the room's
-	// figures. Moving the line: expire leases whose deadline is <= now;
-	// then admit k = min(whole tokens of the limiter at now, Cap - active
-	// (when Cap > 0), returners + N - S) people: first the k oldest
-	// returners, then places S, S+1, ... (S advances); each admitted place
-	// gets the lease deadline now + ClaimWindow. The limiter is
-	// golang.org/x/time/rate's token bucket (rate Rate/60 per second,
-	// burst Burst, full at the opening), that is GCRA with emission
-	// interval time.Minute/Rate.
-	Advance(ctx context.Context, room string, p Params, now time.Time) (Line, error)
+	// Advance brings the line to now and returns the room's figures.
+	Advance(ctx context.Context, now time.Time, room string, p Params) (Line, error)
+
+	// SetLimits brings the line to now under the limits in force, then
+	// makes l the room's limits from now on (for every instance sharing
+	// the store): the old rate applies up to now and the new one after,
+	// as x/time/rate's SetLimitAt and SetBurstAt at now. It returns the
+	// figures after the change.
+	SetLimits(ctx context.Context, now time.Time, room string, p Params, l Limits) (Line, error)
+}
+
+// PlaceHint is a person's place as the caller computed it: Place is
+// NewShuffle(seed, Early).Place(Index), or Index for a later arrival.
+// A store uses it only when Index and Early are the record's index and
+// the room's E.
+type PlaceHint struct {
+	Known bool   // false: no hint
+	Index uint64 // the arrival index it was computed for
+	Early uint64 // the E it was computed for
+	Place uint64 // the place
+}
+
+// Limits are the settings of a room that may change while it runs
+// ([Room.SetLimits], [Store.SetLimits]).
+type Limits struct {
+	// Rate is the number of people admitted per minute (> 0).
+	Rate int `json:"rate_per_minute"`
+	// Burst is the number that may be admitted at once (>= 1).
+	Burst int `json:"burst"`
+	// Cap bounds the number of active people; 0 means no cap.
+	Cap int `json:"cap"`
+}
+
+// Validate reports whether l is usable.
+func (l Limits) Validate() error {
+	switch {
+	case l.Rate <= 0:
+		return fmt.Errorf("admission: limits: rate %d, want > 0", l.Rate)
+	case l.Burst <= 0:
+		return fmt.Errorf("admission: limits: burst %d, want > 0", l.Burst)
+	case l.Cap < 0:
+		return fmt.Errorf("admission: limits: cap %d, want >= 0", l.Cap)
+	}
+	return nil
+}
+
+// Interval returns the emission interval: the time between two admissions
+// at the limits' rate.
+func (l Limits) Interval() time.Duration {
+	if l.Rate <= 0 {
+		return 0
+	}
+	return time.Minute / time.Duration(l.Rate)
 }
 
 // Params are a room's settings as a store needs them. A [Room] builds
@@ -81,12 +153,14 @@ type Store interface {
 type Params struct {
 	// Opening is the instant the room opens: arrivals before it are early.
 	Opening time.Time
-	// Rate is the number of people admitted per minute (> 0).
+	// Rate is the number of people admitted per minute (> 0), from the
+	// room's first call until SetLimits changes it.
 	Rate int
-	// Burst is the number that may be admitted at once (>= 1).
+	// Burst is the number that may be admitted at once (>= 1), until
+	// SetLimits changes it.
 	Burst int
 	// Cap bounds the number of active people (admitted, lease not over,
-	// not done); 0 means no cap.
+	// not done); 0 means no cap. Until SetLimits changes it.
 	Cap int
 	// ClaimWindow is how long an admitted person holds the place without
 	// claiming it (> 0).
@@ -105,12 +179,8 @@ func (p Params) validate() error {
 	switch {
 	case p.Opening.IsZero():
 		return errors.New("admission: params: zero opening")
-	case p.Rate <= 0:
-		return fmt.Errorf("admission: params: rate %d, want > 0", p.Rate)
-	case p.Burst <= 0:
-		return fmt.Errorf("admission: params: burst %d, want > 0", p.Burst)
-	case p.Cap < 0:
-		return fmt.Errorf("admission: params: cap %d, want >= 0", p.Cap)
+	case p.Rate <= 0 || p.Burst <= 0 || p.Cap < 0:
+		return fmt.Errorf("admission: params: %w", p.limits().Validate())
 	case p.ClaimWindow < time.Millisecond:
 		return fmt.Errorf("admission: params: claim window %v, want >= 1ms", p.ClaimWindow)
 	case p.SessionTTL < time.Millisecond:
@@ -120,6 +190,9 @@ func (p Params) validate() error {
 	}
 	return nil
 }
+
+// limits returns the initial limits p carries.
+func (p Params) limits() Limits { return Limits{Rate: p.Rate, Burst: p.Burst, Cap: p.Cap} }
 
 // Record is one person's standing, as a store reports it.
 type Record struct {
@@ -136,7 +209,9 @@ type Record struct {
 	// State is where the person stands.
 	State State
 	// Ahead is the number of people to be admitted before this one
-	// (returners included), -1 before the opening; 0 unless waiting.
+	// (returners included), -1 before the opening (and, from Join, for a
+	// person already called or whose place is not yet known); 0 unless
+	// waiting.
 	Ahead int64
 	// Returning reports a person called while away, now waiting in the
 	// returners queue at the head of the line.
@@ -183,6 +258,8 @@ type Line struct {
 	Admitted uint64
 	// Drain is the measured drain.
 	Drain Drain
+	// Limits are the limits in force.
+	Limits Limits
 }
 
 // Waiting returns the number of people not yet called plus returners.

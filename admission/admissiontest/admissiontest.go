@@ -11,11 +11,14 @@
 // The suite drives the store directly with explicit instants (no clock,
 // no sleeping), checks the contract documented on [admission.Store] (one
 // place per identity, the opening shuffle, pacing by the token bucket, the
-// active cap, claims, returners, leases, Done, the drain measurement,
+// line moving by the clock whether anyone calls or not, leases ending at
+// their own deadline, dense and sparse call patterns giving the same
+// answers, live limits with the old rate up to the change, the active
+// cap, claims and place hints, returners, Done, the drain measurement,
 // idempotent retries, time never going back, refusing a second
-// configuration) and finally plays random sequences of calls against the
-// store and [admission.NewMemoryStore] side by side: every answer must be
-// the same.
+// configuration) and finally plays random sequences of calls, limit
+// changes included, against the store and [admission.NewMemoryStore] side
+// by side: every answer must be the same.
 package admissiontest
 
 import (
@@ -76,6 +79,10 @@ func Run(t *testing.T, newStore func(t *testing.T) admission.Store) {
 		{"EarlyArrivalsShuffled", testShuffled},
 		{"LaterArrivalsInOrder", testLaterInOrder},
 		{"Pacing", testPacing},
+		{"LineMovesByTheClock", testByTheClock},
+		{"LeasesEndAtTheirDeadline", testLeasesEndOnTime},
+		{"Limits", testLimits},
+		{"DenseAndSparseCallsAgree", testDenseSparse},
 		{"PacingNeverExceedsRate", testPacingBound},
 		{"Cap", testCap},
 		{"Claim", testClaim},
@@ -107,7 +114,7 @@ const room = "room-1"
 
 func join(t *testing.T, s admission.Store, p admission.Params, n int, now time.Time) admission.Record {
 	t.Helper()
-	r, err := s.Join(ctx, room, p, ID(n), now)
+	r, err := s.Join(ctx, now, room, p, ID(n))
 	if err != nil {
 		t.Fatalf("Join(person %d, %v): %v", n, now, err)
 	}
@@ -116,7 +123,7 @@ func join(t *testing.T, s admission.Store, p admission.Params, n int, now time.T
 
 func status(t *testing.T, s admission.Store, p admission.Params, n int, now time.Time) admission.Record {
 	t.Helper()
-	r, err := s.Status(ctx, room, p, ID(n), now)
+	r, err := s.Status(ctx, now, room, p, ID(n), admission.PlaceHint{})
 	if err != nil {
 		t.Fatalf("Status(person %d, %v): %v", n, now, err)
 	}
@@ -125,7 +132,7 @@ func status(t *testing.T, s admission.Store, p admission.Params, n int, now time
 
 func advance(t *testing.T, s admission.Store, p admission.Params, now time.Time) admission.Line {
 	t.Helper()
-	l, err := s.Advance(ctx, room, p, now)
+	l, err := s.Advance(ctx, now, room, p)
 	if err != nil {
 		t.Fatalf("Advance(%v): %v", now, err)
 	}
@@ -142,7 +149,7 @@ func testJoinIdempotent(t *testing.T, s admission.Store) {
 		first := map[int]admission.Record{}
 		for round := range 3 {
 			for n := 1; n <= 5; n++ {
-				rec, err := s.Join(ctx, c.room, p, ID(n), c.now.Add(time.Duration(round)*time.Millisecond))
+				rec, err := s.Join(ctx, c.now.Add(time.Duration(round)*time.Millisecond), c.room, p, ID(n))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -170,7 +177,7 @@ func testJoinIdempotent(t *testing.T, s admission.Store) {
 				t.Fatalf("%s: indices %v, want 0 to 4", c.room, idx)
 			}
 		}
-		l, err := s.Advance(ctx, c.room, p, c.now.Add(time.Second))
+		l, err := s.Advance(ctx, c.now.Add(time.Second), c.room, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,10 +190,10 @@ func testJoinIdempotent(t *testing.T, s admission.Store) {
 func testNotJoined(t *testing.T, s admission.Store) {
 	p := Params()
 	for _, now := range []time.Time{at(-time.Minute), at(time.Minute)} {
-		if _, err := s.Status(ctx, room, p, ID(1), now); !errors.Is(err, admission.ErrNotJoined) {
+		if _, err := s.Status(ctx, now, room, p, ID(1), admission.PlaceHint{}); !errors.Is(err, admission.ErrNotJoined) {
 			t.Fatalf("Status of a stranger at %v: %v, want ErrNotJoined", now, err)
 		}
-		if _, err := s.Done(ctx, room, p, ID(1), now); !errors.Is(err, admission.ErrNotJoined) {
+		if _, err := s.Done(ctx, now, room, p, ID(1)); !errors.Is(err, admission.ErrNotJoined) {
 			t.Fatalf("Done of a stranger at %v: %v, want ErrNotJoined", now, err)
 		}
 	}
@@ -319,24 +326,19 @@ func testPacing(t *testing.T, s admission.Store) {
 		{2500 * time.Millisecond, 5},
 		{3 * time.Second, 6},
 		{3 * time.Second, 6},
-		// The line moves only when called: after a quiet spell the
-		// bucket holds the burst, no more.
-		{10 * time.Second, 9},
-		{10*time.Second + 999*time.Millisecond, 9},
-		{11 * time.Second, 10},
-		{70 * time.Second, 13},
-		{300 * time.Second, 16},
-		{301 * time.Second, 17},
+		// The line moves by the clock: nobody called for 7s, and the 7
+		// people owed were called all the same, one a second.
+		{10 * time.Second, 13},
+		{10*time.Second + 999*time.Millisecond, 13},
+		{11 * time.Second, 14},
+		{70 * time.Second, 20},
 	} {
 		if l := advance(t, s, p, at(c.d)); l.Serving != c.want || l.Admitted != c.want {
 			t.Fatalf("at opening%+v: serving %d admitted %d, want %d", c.d, l.Serving, l.Admitted, c.want)
 		}
 	}
-	// Nobody left waiting at 400s: the bucket refills, and the next
-	// arrivals take the burst at once, then one a second.
-	if l := advance(t, s, p, at(400*time.Second)); l.Serving != 20 {
-		t.Fatalf("at 400s: serving %d, want all 20", l.Serving)
-	}
+	// Nobody left waiting since 17s: the bucket refilled to the burst, and
+	// the next arrivals take it at once, then one a second.
 	for n := 20; n < 30; n++ {
 		join(t, s, p, n, at(500*time.Second))
 	}
@@ -345,6 +347,183 @@ func testPacing(t *testing.T, s admission.Store) {
 	}
 	if l := advance(t, s, p, at(502*time.Second)); l.Serving != 25 {
 		t.Fatalf("2s later: serving %d, want 25", l.Serving)
+	}
+}
+
+// testByTheClock: 100 people waiting, 60 a minute, nobody asking for the
+// first minute after the opening: the first call finds 61 called (the
+// burst of 1 at the opening, then one a second), each at its own instant.
+func testByTheClock(t *testing.T, s admission.Store) {
+	p := Params()
+	p.Burst = 1
+	p.ClaimWindow = 2 * time.Minute
+	for n := range 100 {
+		join(t, s, p, n, at(-time.Second))
+	}
+	l := advance(t, s, p, at(time.Minute))
+	if l.Serving != 61 || l.Admitted != 61 || l.Active != 61 {
+		t.Fatalf("a minute after the opening, first call: %+v, want 61 called", l)
+	}
+	// Each was called at its own instant: the claim reports it.
+	sh := admission.NewShuffle(p.Seed, 100)
+	for n := range 100 {
+		rec := status(t, s, p, n, at(time.Minute))
+		pl := sh.Place(rec.Index)
+		if pl > 60 {
+			if rec.State != admission.StateWaiting || rec.Ahead != int64(pl-61) {
+				t.Fatalf("place %d: %+v, want waiting with %d ahead", pl, rec, pl-61)
+			}
+			continue
+		}
+		if want := at(time.Duration(pl) * time.Second); rec.State != admission.StateAdmitted || !rec.Admitted.Equal(want) {
+			t.Fatalf("place %d: %s admitted at %v, want admitted at %v", pl, rec.State, rec.Admitted.Sub(Opening), want.Sub(Opening))
+		}
+	}
+}
+
+// testLeasesEndOnTime: with the cap full, a lease that ends inside a quiet
+// interval frees its place at its own deadline, and the next person is
+// called then, not at the next call.
+func testLeasesEndOnTime(t *testing.T, s admission.Store) {
+	p := Params()
+	p.Cap = 1
+	for n := range 10 {
+		join(t, s, p, n, at(-time.Second))
+	}
+	// Nobody claims: place 0 at 0s, its lease ends at 10s (the claim
+	// window), place 1 called at 10s, place 2 at 20s, place 3 at 30s.
+	l := advance(t, s, p, at(35*time.Second))
+	if l.Serving != 4 || l.Active != 1 || l.Admitted != 4 {
+		t.Fatalf("35s after the opening with cap 1 and nobody claiming: %+v, want 4 called, 1 active", l)
+	}
+	sh := admission.NewShuffle(p.Seed, 10)
+	for n := range 10 {
+		rec := status(t, s, p, n, at(35*time.Second))
+		switch pl := sh.Place(rec.Index); {
+		case pl == 3:
+			if rec.State != admission.StateAdmitted || !rec.Admitted.Equal(at(30*time.Second)) {
+				t.Fatalf("place 3: %+v, want admitted at 30s", rec)
+			}
+		case pl < 3:
+			if rec.State != admission.StateWaiting || !rec.Returning {
+				t.Fatalf("place %d, called while away: %+v, want a returner", pl, rec)
+			}
+		}
+	}
+}
+
+// testLimits: the old rate applies up to the change, the new one after;
+// burst and cap changes hold at once; every instance sees them.
+func testLimits(t *testing.T, s admission.Store) {
+	p := Params()
+	p.Burst = 1
+	p.ClaimWindow = time.Hour
+	for n := range 1000 {
+		join(t, s, p, n, at(-time.Second))
+	}
+	// 1 a second until 10s: 11 called (1 at the opening).
+	l, err := s.SetLimits(ctx, at(10*time.Second), room, p, admission.Limits{Rate: 600, Burst: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Serving != 11 || l.Limits != (admission.Limits{Rate: 600, Burst: 1}) {
+		t.Fatalf("at the change: %+v, want 11 called and the new limits", l)
+	}
+	// Then 10 a second: 100 more by 20s, whatever the caller's params say.
+	if l := advance(t, s, p, at(20*time.Second)); l.Serving != 111 || l.Limits.Rate != 600 {
+		t.Fatalf("10s after the change: %+v, want 111 called at the new rate", l)
+	}
+	if _, err := s.SetLimits(ctx, at(20*time.Second), room, p, admission.Limits{Rate: 600, Burst: 1, Cap: 5}); err != nil {
+		t.Fatal(err)
+	}
+	// 111 active already, cap 5: nobody more until leases end.
+	if l := advance(t, s, p, at(30*time.Second)); l.Serving != 111 || l.Limits.Cap != 5 {
+		t.Fatalf("over the new cap: %+v, want nobody more called", l)
+	}
+	// A bigger burst after a blocked spell: the bucket (full at the old
+	// burst of 1) grows from there.
+	if _, err := s.SetLimits(ctx, at(30*time.Second), room, p, admission.Limits{Rate: 600, Burst: 50}); err != nil {
+		t.Fatal(err)
+	}
+	if l := advance(t, s, p, at(30*time.Second)); l.Serving != 112 {
+		t.Fatalf("cap lifted, burst raised: %+v, want 1 token's worth at once (112)", l)
+	}
+	if l := advance(t, s, p, at(31*time.Second)); l.Serving != 122 {
+		t.Fatalf("1s later: %+v, want 122", l)
+	}
+	for _, bad := range []admission.Limits{{}, {Rate: 60}, {Rate: 60, Burst: 1, Cap: -1}, {Rate: -1, Burst: 1}} {
+		if _, err := s.SetLimits(ctx, at(32*time.Second), room, p, bad); err == nil {
+			t.Fatalf("SetLimits(%+v): no error", bad)
+		}
+	}
+	if l := advance(t, s, p, at(32*time.Second)); l.Limits != (admission.Limits{Rate: 600, Burst: 50}) {
+		t.Fatalf("refused limits changed the room: %+v", l.Limits)
+	}
+}
+
+// testDenseSparse drives one crowd (the same joins, claims and Done at the
+// same instants) in two rooms: in one, an instance also calls Advance
+// every few milliseconds; in the other nobody else calls. Every answer to
+// the crowd's calls must be the same: the line is a function of time, not
+// of how often anyone asks.
+func testDenseSparse(t *testing.T, s admission.Store) {
+	for seed := uint64(1); seed <= 2; seed++ {
+		rng := rand.New(rand.NewPCG(seed, 99))
+		p := Params()
+		p.Rate = 60 + rng.IntN(600)
+		p.Burst = 1 + rng.IntN(5)
+		p.Cap = rng.IntN(12)
+		p.ClaimWindow = time.Duration(1+rng.IntN(4)) * time.Second
+		p.SessionTTL = time.Duration(2+rng.IntN(6)) * time.Second
+		type call struct {
+			at     time.Duration
+			op     int // 0 join, 1 status, 2 done, 3 limits
+			person int
+			limits admission.Limits
+		}
+		var crowd []call
+		for n := range 80 {
+			j := time.Duration(rng.IntN(40000)-5000) * time.Millisecond
+			crowd = append(crowd, call{at: j, op: 0, person: n})
+			for range 1 + rng.IntN(3) {
+				crowd = append(crowd, call{at: j + time.Duration(rng.IntN(30000))*time.Millisecond, op: 1, person: n})
+			}
+			if rng.IntN(5) == 0 {
+				crowd = append(crowd, call{at: j + time.Duration(rng.IntN(30000))*time.Millisecond, op: 2, person: n})
+			}
+		}
+		crowd = append(crowd, call{at: 12 * time.Second, op: 3, limits: admission.Limits{Rate: p.Rate * 2, Burst: p.Burst + 1, Cap: p.Cap}})
+		slices.SortStableFunc(crowd, func(a, b call) int { return int(a.at - b.at) })
+		dense, sparse := fmt.Sprint("dense-", seed), fmt.Sprint("sparse-", seed)
+		tick := time.Duration(1+rng.IntN(50)) * time.Millisecond
+		next := -5 * time.Second
+		do := func(name string, c call) (any, error) {
+			now := at(c.at)
+			switch c.op {
+			case 0:
+				return s.Join(ctx, now, name, p, ID(c.person))
+			case 1:
+				return s.Status(ctx, now, name, p, ID(c.person), admission.PlaceHint{})
+			case 2:
+				return s.Done(ctx, now, name, p, ID(c.person))
+			}
+			return s.SetLimits(ctx, now, name, p, c.limits)
+		}
+		for i, c := range crowd {
+			for ; next < c.at; next += tick {
+				if _, err := s.Advance(ctx, at(next), dense, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, gerr := do(dense, c)
+			want, werr := do(sparse, c)
+			if (gerr == nil) != (werr == nil) || gerr != nil && !errors.Is(gerr, werr) && !errors.Is(werr, gerr) {
+				t.Fatalf("seed %d call %d %+v: dense %v, sparse %v", seed, i, c, gerr, werr)
+			}
+			if gerr == nil && !equal(got, want) {
+				t.Fatalf("seed %d call %d %+v (ticks every %v):\n dense  %+v\n sparse %+v", seed, i, c, tick, got, want)
+			}
+		}
 	}
 }
 
@@ -404,7 +583,7 @@ func testCap(t *testing.T, s admission.Store) {
 	if len(admitted) != 2 {
 		t.Fatalf("admitted %v, want 2 people", admitted)
 	}
-	if _, err := s.Done(ctx, room, p, ID(admitted[0]), at(6*time.Second)); err != nil {
+	if _, err := s.Done(ctx, at(6*time.Second), room, p, ID(admitted[0])); err != nil {
 		t.Fatal(err)
 	}
 	if l := advance(t, s, p, at(6*time.Second)); l.Active != 2 || l.Serving != 3 {
@@ -426,13 +605,14 @@ func testCap(t *testing.T, s admission.Store) {
 func testClaim(t *testing.T, s admission.Store) {
 	p := Params()
 	join(t, s, p, 1, at(-time.Second))
-	// The first call after the opening (at 2s) opens the room and admits.
+	// The first call after the opening (at 2s) finds the person called at
+	// the opening, and claims.
 	rec := status(t, s, p, 1, at(2*time.Second))
 	if rec.State != admission.StateAdmitted || !rec.Claimed {
 		t.Fatalf("first status after admission: %+v, want admitted and claimed", rec)
 	}
-	if !rec.Admitted.Equal(at(2*time.Second)) || !rec.Deadline.Equal(at(2*time.Second+p.SessionTTL)) {
-		t.Fatalf("admitted %v deadline %v, want %v and %v", rec.Admitted, rec.Deadline, at(2*time.Second), at(2*time.Second+p.SessionTTL))
+	if !rec.Admitted.Equal(Opening) || !rec.Deadline.Equal(at(2*time.Second+p.SessionTTL)) {
+		t.Fatalf("admitted %v deadline %v, want %v and %v", rec.Admitted, rec.Deadline, Opening, at(2*time.Second+p.SessionTTL))
 	}
 	again := status(t, s, p, 1, at(30*time.Second))
 	if again.State != admission.StateAdmitted || again.Claimed || !again.Deadline.Equal(rec.Deadline) {
@@ -516,7 +696,7 @@ func testAway(t *testing.T, s admission.Store) {
 		t.Fatalf("place 2 behind the returner: ahead %d, want 1", r.Ahead)
 	}
 	// Place 1 is done: the returner goes in, before place 2.
-	if _, err := s.Done(ctx, room, p, ID(places[1]), at(p.ClaimWindow+2*time.Second)); err != nil {
+	if _, err := s.Done(ctx, at(p.ClaimWindow+2*time.Second), room, p, ID(places[1])); err != nil {
 		t.Fatal(err)
 	}
 	r = status(t, s, p, places[0], at(p.ClaimWindow+2*time.Second))
@@ -538,7 +718,7 @@ func testDone(t *testing.T, s admission.Store) {
 	status(t, s, p, 1, Opening)
 	status(t, s, p, 2, Opening)
 	for i := range 2 {
-		rec, err := s.Done(ctx, room, p, ID(1), at(time.Second))
+		rec, err := s.Done(ctx, at(time.Second), room, p, ID(1))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -557,7 +737,7 @@ func testDone(t *testing.T, s admission.Store) {
 	}
 	// Done while waiting leaves the line.
 	join(t, s, p, 3, at(3*time.Second))
-	if rec, err := s.Done(ctx, room, p, ID(3), at(3*time.Second)); err != nil || rec.State != admission.StateDone {
+	if rec, err := s.Done(ctx, at(3*time.Second), room, p, ID(3)); err != nil || rec.State != admission.StateDone {
 		t.Fatalf("Done while waiting: %+v, %v", rec, err)
 	}
 }
@@ -611,12 +791,12 @@ func testMisconfigured(t *testing.T, s admission.Store) {
 	join(t, s, p, 1, at(-time.Second))
 	other := p
 	other.Seed[0]++
-	if _, err := s.Join(ctx, room, other, ID(2), at(-time.Second)); !errors.Is(err, admission.ErrMisconfigured) {
+	if _, err := s.Join(ctx, at(-time.Second), room, other, ID(2)); !errors.Is(err, admission.ErrMisconfigured) {
 		t.Fatalf("join with another seed: %v, want ErrMisconfigured", err)
 	}
 	other = p
 	other.Opening = p.Opening.Add(time.Minute)
-	if _, err := s.Advance(ctx, room, other, at(-time.Second)); !errors.Is(err, admission.ErrMisconfigured) {
+	if _, err := s.Advance(ctx, at(-time.Second), room, other); !errors.Is(err, admission.ErrMisconfigured) {
 		t.Fatalf("advance with another opening: %v, want ErrMisconfigured", err)
 	}
 	if l := advance(t, s, p, at(-time.Second)); l.Joined != 1 {
@@ -627,16 +807,16 @@ func testMisconfigured(t *testing.T, s admission.Store) {
 func testInvalidRoom(t *testing.T, s admission.Store) {
 	p := Params()
 	for _, name := range []string{"", "a}b", "{x}", "a:b", "a b", strings.Repeat("x", 65), "é"} {
-		if _, err := s.Join(ctx, name, p, ID(1), Opening); err == nil {
+		if _, err := s.Join(ctx, Opening, name, p, ID(1)); err == nil {
 			t.Errorf("Join in room %q: no error", name)
 		}
-		if _, err := s.Advance(ctx, name, p, Opening); err == nil {
+		if _, err := s.Advance(ctx, Opening, name, p); err == nil {
 			t.Errorf("Advance of room %q: no error", name)
 		}
 	}
 	bad := p
 	bad.Rate = 0
-	if _, err := s.Join(ctx, room, bad, ID(1), Opening); err == nil {
+	if _, err := s.Join(ctx, Opening, room, bad, ID(1)); err == nil {
 		t.Error("Join with rate 0: no error")
 	}
 }
@@ -655,11 +835,11 @@ func testDrain(t *testing.T, s admission.Store) {
 	if !l.Drain.Known() || l.Drain.Admissions != 10 || l.Drain.Over != 10*time.Second {
 		t.Fatalf("after 10s: drain %+v, want 10 over 10s", l.Drain)
 	}
-	// The next call comes 5s later: the bucket held 3 (the burst), so 3
-	// were admitted over 5s of busy time.
+	// The next call comes 5s later: 5 were admitted meanwhile, one a
+	// second, over 5s of busy time.
 	l = advance(t, s, p, at(15*time.Second))
-	if l.Drain.Admissions != 13 || l.Drain.Over != 15*time.Second {
-		t.Fatalf("after 15s: drain %+v, want 13 over 15s", l.Drain)
+	if l.Drain.Admissions != 15 || l.Drain.Over != 15*time.Second {
+		t.Fatalf("after 15s: drain %+v, want 15 over 15s", l.Drain)
 	}
 	if r := join(t, s, p, 1000, at(15*time.Second)); r.JoinDrain != l.Drain || r.JoinAhead != r.Ahead || r.JoinAhead < 0 {
 		t.Fatalf("join: join drain %+v ahead %d (ahead %d), want %+v", r.JoinDrain, r.JoinAhead, r.Ahead, l.Drain)
@@ -668,22 +848,22 @@ func testDrain(t *testing.T, s admission.Store) {
 
 func testRoomsIndependent(t *testing.T, s admission.Store) {
 	p := Params()
-	a, err := s.Join(ctx, "room-a", p, ID(1), at(-time.Second))
+	a, err := s.Join(ctx, at(-time.Second), "room-a", p, ID(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	q := p
 	q.Opening = Opening.Add(time.Hour)
 	q.Seed[5] = 99
-	b, err := s.Join(ctx, "room-b", q, ID(1), at(-time.Second))
+	b, err := s.Join(ctx, at(-time.Second), "room-b", q, ID(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if a.Index != 0 || b.Index != 0 {
 		t.Fatalf("indices %d and %d, want 0 in each room", a.Index, b.Index)
 	}
-	la, _ := s.Advance(ctx, "room-a", p, Opening)
-	lb, _ := s.Advance(ctx, "room-b", q, Opening)
+	la, _ := s.Advance(ctx, Opening, "room-a", p)
+	lb, _ := s.Advance(ctx, Opening, "room-b", q)
 	if la.Admitted != 1 || lb.Admitted != 0 {
 		t.Fatalf("admitted %d and %d, want 1 and 0", la.Admitted, lb.Admitted)
 	}
@@ -703,7 +883,7 @@ func testConcurrentJoins(t *testing.T, s admission.Store) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				rec, err := s.Join(ctx, room, p, ID(n), at(time.Duration(g-3)*time.Millisecond))
+				rec, err := s.Join(ctx, at(time.Duration(g-3)*time.Millisecond), room, p, ID(n))
 				if err != nil {
 					errs <- err
 					return
@@ -748,6 +928,8 @@ func testMatchesMemory(t *testing.T, s admission.Store) {
 		p.SessionTTL = time.Duration(2+rng.IntN(8)) * time.Second
 		p.DrainWindow = time.Duration(1+rng.IntN(4)) * time.Second
 		name := fmt.Sprint("random-", seed)
+		indexOf := map[admission.IdentityHash]uint64{}
+		early := int64(-1)
 		now := Opening.Add(-5 * time.Second)
 		for step := range 400 {
 			// Time moves by 0 to 1s, now and then by up to 20s; sometimes a
@@ -768,28 +950,50 @@ func testMatchesMemory(t *testing.T, s admission.Store) {
 				wantErr   error
 			)
 			switch k := rng.IntN(10); {
+			case step%97 == 50:
+				// The limits change now and then, from any instance.
+				l := admission.Limits{Rate: 30 + rng.IntN(300), Burst: 1 + rng.IntN(4), Cap: rng.IntN(6)}
+				op = fmt.Sprintf("SetLimits(%+v)", l)
+				got, gotErr = s.SetLimits(ctx, callAt, name, p, l)
+				want, wantErr = ref.SetLimits(ctx, callAt, name, p, l)
 			case k < 3:
 				op = "Join"
-				got, gotErr = s.Join(ctx, name, p, id, callAt)
-				want, wantErr = ref.Join(ctx, name, p, id, callAt)
+				got, gotErr = s.Join(ctx, callAt, name, p, id)
+				want, wantErr = ref.Join(ctx, callAt, name, p, id)
 			case k < 8:
+				// Half the time with the place computed as a Room does.
 				op = "Status"
-				got, gotErr = s.Status(ctx, name, p, id, callAt)
-				want, wantErr = ref.Status(ctx, name, p, id, callAt)
+				var hint admission.PlaceHint
+				if idx, ok := indexOf[id]; ok && early >= 0 && rng.IntN(2) == 0 {
+					e := uint64(early)
+					hint = admission.PlaceHint{Known: true, Index: idx, Early: e, Place: idx}
+					if idx < e {
+						hint.Place = admission.NewShuffle(p.Seed, e).Place(idx)
+					}
+				}
+				got, gotErr = s.Status(ctx, callAt, name, p, id, hint)
+				want, wantErr = ref.Status(ctx, callAt, name, p, id, hint)
 			case k < 9:
 				op = "Done"
-				got, gotErr = s.Done(ctx, name, p, id, callAt)
-				want, wantErr = ref.Done(ctx, name, p, id, callAt)
+				got, gotErr = s.Done(ctx, callAt, name, p, id)
+				want, wantErr = ref.Done(ctx, callAt, name, p, id)
 			default:
 				op = "Advance"
-				got, gotErr = s.Advance(ctx, name, p, callAt)
-				want, wantErr = ref.Advance(ctx, name, p, callAt)
+				got, gotErr = s.Advance(ctx, callAt, name, p)
+				want, wantErr = ref.Advance(ctx, callAt, name, p)
 			}
 			if !errors.Is(gotErr, wantErr) && !(gotErr == nil && wantErr == nil) {
 				t.Fatalf("seed %d step %d: %s: error %v, memory store %v", seed, step, op, gotErr, wantErr)
 			}
 			if gotErr == nil && !equal(got, want) {
 				t.Fatalf("seed %d step %d: %s at %v:\n got    %+v\n memory %+v", seed, step, op, callAt.Sub(Opening), got, want)
+			}
+			switch w := want.(type) {
+			case admission.Record:
+				indexOf[id] = w.Index
+				early = w.Line.Early
+			case admission.Line:
+				early = w.Early
 			}
 		}
 	}

@@ -15,10 +15,15 @@ import (
 func testContextDone(t *testing.T, s admission.Store) {
 	p := Params()
 	now := at(time.Second)
-	if _, err := s.Join(t.Context(), room, p, ID(1), now); err != nil {
+	if _, err := s.Join(t.Context(), now, room, p, ID(1)); err != nil {
 		t.Fatal(err)
 	}
-	before, err := s.Status(t.Context(), room, p, ID(1), now)
+	// The first Status claims the place (Join does not); the record to
+	// compare is the one after the claim.
+	if _, err := s.Status(t.Context(), now, room, p, ID(1), admission.PlaceHint{}); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.Status(t.Context(), now, room, p, ID(1), admission.PlaceHint{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,21 +38,23 @@ func testContextDone(t *testing.T, s admission.Store) {
 				t.Fatalf("%s with a done context (%v): %v, want ErrUnavailable wrapping it", what, c.Err(), err)
 			}
 		}
-		_, err := s.Join(c, room, p, ID(2), now)
+		_, err := s.Join(c, now, room, p, ID(2))
 		want("Join", err)
-		_, err = s.Status(c, room, p, ID(1), now)
+		_, err = s.Status(c, now, room, p, ID(1), admission.PlaceHint{})
 		want("Status", err)
-		_, err = s.Done(c, room, p, ID(1), now)
+		_, err = s.Done(c, now, room, p, ID(1))
 		want("Done", err)
-		_, err = s.Advance(c, room, p, now)
+		_, err = s.Advance(c, now, room, p)
 		want("Advance", err)
+		_, err = s.SetLimits(c, now, room, p, admission.Limits{Rate: 1, Burst: 1})
+		want("SetLimits", err)
 	}
 	// Nothing changed: the second person never joined, the first is not
 	// done and stands where he stood.
-	if _, err := s.Status(t.Context(), room, p, ID(2), now); !errors.Is(err, admission.ErrNotJoined) {
+	if _, err := s.Status(t.Context(), now, room, p, ID(2), admission.PlaceHint{}); !errors.Is(err, admission.ErrNotJoined) {
 		t.Fatalf("Join with a done context joined: Status = %v, want ErrNotJoined", err)
 	}
-	after, err := s.Status(t.Context(), room, p, ID(1), now)
+	after, err := s.Status(t.Context(), now, room, p, ID(1), admission.PlaceHint{})
 	if err != nil {
 		t.Fatal(err)
 	}

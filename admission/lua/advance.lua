@@ -1,4 +1,4 @@
--- advance: move the line and return the figures.
+-- advance: bring the line to now and return the figures.
 local S, err = load()
 if not S then return err end
 prep(S)

@@ -4,219 +4,317 @@
 -- a second run at the same instant finds the tokens spent and the record
 -- written, and admits nobody more.
 --
--- KEYS[1] room state (hash)
+-- KEYS[1] room (hash): the room's state, and one field per identity
 -- KEYS[2] active leases (zset: place -> lease deadline, Unix ms)
 -- KEYS[3] returners (zset: place -> return sequence)
--- KEYS[4] identity record (string), for visit and done
 -- All keys share the room's hash tag, so a Cluster runs them on one shard.
 --
--- ARGV[1] now (Unix ms)  [2] opening (Unix ms)  [3] limit (tokens per second,
--- a float64 written exactly)  [4] burst  [5] cap (0: none)  [6] claim window ms
--- [7] session ttl ms  [8] drain window ms  [9] seed commitment
+-- ARGV[1] now (Unix ms)  [2] opening (Unix ms)  [3] claim window ms
+-- [4] session ttl ms  [5] drain window ms  [6] seed commitment
+-- [7] rate [8] burst [9] cap: the limits a room starts with
+-- [10] the identity's field in KEYS[1] (join, status, done)
 --
 -- Times are integers of milliseconds (exact in Lua's doubles up to 2^53).
--- The limiter is golang.org/x/time/rate's token bucket, step for step:
--- tokens = min(burst, tokens + elapsed.Seconds() * limit), with Seconds()
--- computed as whole seconds plus nanoseconds/1e9 as Go does, so that the
--- memory store and this script take the same decisions.
+-- The line is a function of time: advance brings it from the instant the
+-- previous call left it to now as if a call had come every millisecond
+-- (see the Store contract in store.go). The bucket is
+-- golang.org/x/time/rate's token bucket, step for step: tokens at t are
+-- min(burst, tk + elapsed.Seconds() * limit) with Seconds() computed as
+-- whole seconds plus nanoseconds/1e9 as Go does, and limit = rate / 60;
+-- (tk, tl) change only where tokens are spent (AllowN) and where the
+-- limits change (SetLimitAt, SetBurstAt), so that the memory store and
+-- this script take the same decisions at the same instants.
 --
 -- Numbers are kept packed as little-endian doubles (struct.pack '<d', the
--- same bytes on every architecture a replica may run on):
--- exact, and far cheaper than formatting and parsing decimal strings, which
--- is most of a script's cost otherwise.
+-- same bytes on every architecture a replica may run on): exact, and far
+-- cheaper than formatting and parsing decimal strings.
 local now = tonumber(ARGV[1])
 local opening = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-local burst = tonumber(ARGV[4])
-local cap = tonumber(ARGV[5])
-local claim = tonumber(ARGV[6])
-local ttl = tonumber(ARGV[7])
-local window = tonumber(ARGV[8])
-local commitment = ARGV[9]
+local claim = tonumber(ARGV[3])
+local ttl = tonumber(ARGV[4])
+local window = tonumber(ARGV[5])
+local commitment = ARGV[6]
 
 -- Room state: the hash KEYS[1] has cm (seed commitment) and op (opening),
--- fixed by the first call, and v, these numbers packed:
---   lt latest now seen; tl the limiter's last update (the last call at or
---   after the opening); tk tokens; n arrivals; e E (-1 until fixed);
---   s serving counter; ad admissions; rq returners' sequence; and the drain
---   measurement: bs start of the current busy spell (-1: nobody waiting),
---   mb/mc busy ms and admissions of the current window before bs, pb/pc
---   those of the previous window.
-local SFMT = '<ddddddddddddd'
+-- fixed by the first call, i:<identity hash> per identity (see RFMT),
+-- and v, these numbers packed:
+--   lt latest now seen; la the instant the line was brought to; tl, tk the
+--   bucket's last update and tokens then; n arrivals; e E (-1 until
+--   fixed); s serving counter; ad admissions; rq returners' sequence;
+--   rate, burst, cap the limits in force; ac active leases; nd a lower
+--   bound of the earliest lease deadline (0 when ac is 0); rc returners;
+--   and the drain measurement: bz someone waiting right before la (0/1),
+--   mb/mc busy ms and admissions of the current window, pb/pc those of the
+--   previous window.
+local SFMT = '<dddddddddddddddddddd'
 
 -- load reads the room state; it returns nil and an error reply when the
 -- caller's opening or seed differ from the ones the room was created with.
 local function load()
-  local v = redis.call('HMGET', KEYS[1], 'cm', 'op', 'v')
+  local v
+  if ARGV[10] and ARGV[10] ~= '' then
+    v = redis.call('HMGET', KEYS[1], 'cm', 'op', 'v', ARGV[10])
+  else
+    v = redis.call('HMGET', KEYS[1], 'cm', 'op', 'v')
+  end
   local S = {}
   if not v[1] then
     S.fresh = true
-    S.lt, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq, S.bs, S.mb, S.mc, S.pb, S.pc =
-      now, now, burst, 0, -1, 0, 0, 0, -1, 0, 0, 0, 0
+    S.lt, S.la, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq = now, now, now, 0, 0, -1, 0, 0, 0
+    S.rate, S.burst, S.cap = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+    S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc = 0, 0, 0, 0, 0, 0, 0, 0
   elseif v[1] ~= commitment or tonumber(v[2]) ~= opening then
     return nil, redis.error_reply('GATEHOUSE_MISCONFIGURED room was first called with another opening or seed')
   else
     S.packed = v[3]
-    S.lt, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq, S.bs, S.mb, S.mc, S.pb, S.pc = struct.unpack(SFMT, v[3])
+    S.lt, S.la, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq, S.rate, S.burst, S.cap,
+      S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc = struct.unpack(SFMT, v[3])
   end
+  S.recv = v[4]
   -- Time never goes back within a room.
   if now < S.lt then now = S.lt end
   S.lt = now
   return S
 end
 
-local function save(S)
-  local v = struct.pack(SFMT, S.lt, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq, S.bs, S.mb, S.mc, S.pb, S.pc)
-  if S.fresh then
-    redis.call('HSET', KEYS[1], 'cm', commitment, 'op', ARGV[2], 'v', v)
-  elseif v ~= S.packed then
-    redis.call('HSET', KEYS[1], 'v', v)
-  end
-end
-
--- timeArg is now as the caller wrote it, when it was not clamped: passing
--- a string to redis.call spares formatting a number.
-local function timeArg()
-  if now == tonumber(ARGV[1]) then return ARGV[1] end
-  return now
-end
-
--- prep fixes E at the first call at or after the opening (the limiter
--- starts full) and expires the leases whose deadline is <= now.
-local function prep(S)
-  if now < opening then return end
-  if S.e < 0 then
-    S.e = S.n
-    S.tk = burst
-    S.tl = now
-    S.bs = -1
-  end
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', timeArg())
-end
-
--- Sizes of the returners and active sets, read once per call and kept up
--- to date by the call's own changes.
-local function returnersCount(S)
-  if not S.rc then S.rc = redis.call('ZCARD', KEYS[3]) end
-  return S.rc
-end
-
-local function activeCount(S)
-  if not S.ac then S.ac = redis.call('ZCARD', KEYS[2]) end
-  return S.ac
-end
-
--- zaddMany adds members with one score, in chunks that unpack can take.
-local function zaddMany(key, score, members)
-  local i = 1
-  while i <= #members do
-    local args = {}
-    local j = i
-    while j <= #members and j < i + 500 do
-      args[#args + 1] = score
-      args[#args + 1] = members[j]
-      j = j + 1
-    end
-    redis.call('ZADD', key, unpack(args))
-    i = j
-  end
-end
-
--- advance moves the line at now: admit k = min(whole tokens, cap room,
--- waiting) people, returners first, then places S, S+1, ...
-local function advance(S)
-  if now < opening then return 0 end
-  local elapsed = now - S.tl
-  if elapsed < 0 then elapsed = 0 end
-  local sec = math.floor(elapsed / 1000)
-  local nsec = (elapsed % 1000) * 1000000
-  local tokens = S.tk + (sec + nsec / 1e9) * limit
-  if tokens > burst then tokens = burst end
-  local returners = returnersCount(S)
-  local waiting = returners + (S.n - S.s)
-  local k = math.min(math.floor(tokens), waiting)
-  if k > 0 and cap > 0 then
-    k = math.min(k, cap - activeCount(S))
-  end
-  if k < 0 then k = 0 end
-  S.tk = tokens - k
-  S.tl = now
-  local deadline = now + claim
-  local left = k
-  if left > 0 and returners > 0 then
-    local popped = redis.call('ZPOPMIN', KEYS[3], left)
-    local members = {}
-    for i = 1, #popped, 2 do members[#members + 1] = popped[i] end
-    zaddMany(KEYS[2], deadline, members)
-    left = left - #members
-    S.rc = returners - #members
-  end
-  if left > 0 then
-    local members = {}
-    for p = S.s, S.s + left - 1 do members[#members + 1] = p end
-    zaddMany(KEYS[2], deadline, members)
-    S.s = S.s + left
-  end
-  if k > 0 then S.ac = nil end
-  S.ad = S.ad + k
-  -- Drain: admissions over busy time (someone waiting after the previous
-  -- call), in windows of at least the drain window.
-  local cur = S.mb
-  if S.bs >= 0 then
-    cur = S.mb + (now - S.bs)
-    S.mc = S.mc + k
-  end
-  local busy = waiting - k > 0
-  if cur >= window then
-    S.pb, S.pc, S.mb, S.mc = cur, S.mc, 0, 0
-    if busy then S.bs = now else S.bs = -1 end
-  elseif S.bs >= 0 and not busy then
-    S.mb, S.bs = cur, -1
-  elseif S.bs < 0 and busy then
-    S.bs = now
-  end
-  return k
-end
-
-local function drain(S)
-  if S.pb <= 0 then return 0, 0 end
-  local cur = S.mb
-  if S.bs >= 0 then cur = S.mb + (now - S.bs) end
-  return S.pc + S.mc, S.pb + cur
-end
-
--- figures: opened, N, E (-1), S, active, returners, admitted, drain count, drain ms
-local function figures(S)
-  local dc, dm = drain(S)
-  local opened = 0
-  if S.e >= 0 then opened = 1 end
-  return {opened, S.n, S.e, S.s, activeCount(S), returnersCount(S), S.ad, dc, dm}
-end
-
--- Reply codes.
-local OK, NOTJOINED, NEEDPLACE = 0, 1, 2
--- States.
-local WAITING, ADMITTED, EXPIRED, DONE = 0, 1, 2, 3
-
--- Identity record (the string KEYS[4]), these numbers packed:
+-- Identity record (the field ARGV[10] of KEYS[1]), these numbers packed:
 --   i arrival index; p place (-1 until known); j joined; c session
 --   deadline once claimed (0 before); a latest admission (0: never);
 --   d done (0/1); r returns; ja people ahead at join (-1: unknown);
 --   jc/jb drain measurement at join.
 local RFMT = '<dddddddddd'
 
-local function loadRec()
-  local v = redis.call('GET', KEYS[4])
+local function loadRec(S)
+  local v = S.recv
   if not v then return nil end
   local R = {packed = v}
   R.i, R.p, R.j, R.c, R.a, R.d, R.r, R.ja, R.jc, R.jb = struct.unpack(RFMT, v)
   return R
 end
 
-local function saveRec(R)
-  local v = struct.pack(RFMT, R.i, R.p, R.j, R.c, R.a, R.d, R.r, R.ja, R.jc, R.jb)
-  if v ~= R.packed then redis.call('SET', KEYS[4], v) end
+-- save writes the room's state and the identity record R (if given) in
+-- one HSET, each only if it changed.
+local function save(S, R)
+  local args = {}
+  local v = struct.pack(SFMT, S.lt, S.la, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq, S.rate, S.burst, S.cap,
+    S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc)
+  if S.fresh then
+    args = {'cm', commitment, 'op', ARGV[2], 'v', v}
+  elseif v ~= S.packed then
+    args = {'v', v}
+  end
+  if R then
+    local rv = struct.pack(RFMT, R.i, R.p, R.j, R.c, R.a, R.d, R.r, R.ja, R.jc, R.jb)
+    if rv ~= R.packed then
+      args[#args + 1] = ARGV[10]
+      args[#args + 1] = rv
+    end
+  end
+  if #args > 0 then redis.call('HSET', KEYS[1], unpack(args)) end
 end
+
+-- prep fixes E at the first call at or after the opening: the line starts
+-- at the opening with a full bucket.
+local function prep(S)
+  if now < opening or S.e >= 0 then return end
+  S.e = S.n
+  S.tk = S.burst
+  S.tl = opening
+  S.la = opening
+  S.bz = 0
+end
+
+-- tokensAt is x/time/rate's advance: the bucket's tokens at t.
+local function tokensAt(S, t)
+  local elapsed = t - S.tl
+  if elapsed < 0 then elapsed = 0 end
+  local sec = math.floor(elapsed / 1000)
+  local nsec = (elapsed % 1000) * 1000000
+  local tokens = S.tk + (sec + nsec / 1e9) * (S.rate / 60)
+  if tokens > S.burst then tokens = S.burst end
+  return tokens
+end
+
+-- nextToken is the first instant after t at which the bucket holds a whole
+-- token (memoryStore's nextToken, the same search).
+local function nextToken(S, t)
+  local d = math.ceil((1 - tokensAt(S, t)) / (S.rate / 60) * 1000)
+  if d < 1 then d = 1 end
+  local c = t + d
+  while tokensAt(S, c) < 1 do c = c + 1 end
+  while c - 1 > t and tokensAt(S, c - 1) >= 1 do c = c - 1 end
+  return c
+end
+
+-- addBusy adds d ms of busy time, starting a new drain window each time
+-- the current one reaches the drain window.
+local function addBusy(S, d)
+  while d > 0 do
+    local take = math.min(d, window - S.mb)
+    S.mb = S.mb + take
+    d = d - take
+    if S.mb >= window then
+      S.pb, S.pc, S.mb, S.mc = S.mb, S.mc, 0, 0
+    end
+  end
+end
+
+-- zaddMany adds members with their scores, in chunks that unpack can take.
+local function zaddMany(key, args)
+  local i = 1
+  while i <= #args do
+    local j = math.min(#args, i + 999)
+    redis.call('ZADD', key, unpack(args, i, j))
+    i = j + 1
+  end
+end
+
+-- expire removes the leases whose deadline is <= now, only when the
+-- earliest might be, and keeps S.nd.
+local function expire(S)
+  if S.ac > 0 and S.nd <= now then
+    S.ac = S.ac - redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+    S.nd = 0
+    if S.ac > 0 then
+      S.nd = tonumber(redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')[2])
+    end
+  end
+end
+
+-- lease adds or moves a lease (a claim), keeping S.ac and S.nd.
+local function lease(S, place, deadline)
+  local added = redis.call('ZADD', KEYS[2], deadline, place)
+  if S.ac == 0 or deadline < S.nd then S.nd = deadline end
+  S.ac = S.ac + added
+end
+
+-- advance brings the line from S.la to now: at each instant t, leases
+-- whose deadline is <= t end, then min(whole tokens, cap room, waiting)
+-- people are admitted at t, returners first, each with the lease deadline
+-- t + claim.
+local function advance(S)
+  if S.e < 0 or now < S.la then return end
+  local t = S.la
+  local capped = S.cap > 0
+  -- Leases ending by now, oldest first (only the cap needs them one by
+  -- one), and those the loop grants that end by now.
+  local ending, ei = {}, 1
+  local granted, gi = {}, 1
+  if capped and S.rc + (S.n - S.s) > 0 and S.ac > 0 and S.nd <= now then
+    ending = redis.call('ZRANGE', KEYS[2], '-inf', now, 'BYSCORE', 'WITHSCORES')
+  end
+  local adds = {}
+  -- live counts the leases at t; S.ac counts the set's members.
+  local live = S.ac
+  while true do
+    if capped then
+      while ending[ei + 1] and tonumber(ending[ei + 1]) <= t do
+        live = live - 1
+        ei = ei + 2
+      end
+      while granted[gi] and granted[gi] <= t do
+        live = live - 1
+        gi = gi + 1
+      end
+    end
+    local waiting = S.rc + (S.n - S.s)
+    local blocked = false
+    if waiting > 0 then
+      local tokens = tokensAt(S, t)
+      local k = math.min(math.floor(tokens), waiting)
+      if capped then
+        local free = S.cap - live
+        blocked = free <= k
+        if free < k then k = free end
+      end
+      if k > 0 then
+        -- AllowN(t, k)
+        S.tk = tokens - k
+        S.tl = t
+        local deadline = t + claim
+        local left = k
+        if S.rc > 0 then
+          local popped = redis.call('ZPOPMIN', KEYS[3], left)
+          for i = 1, #popped, 2 do
+            adds[#adds + 1] = deadline
+            adds[#adds + 1] = popped[i]
+          end
+          left = left - #popped / 2
+          S.rc = S.rc - #popped / 2
+        end
+        for p = S.s, S.s + left - 1 do
+          adds[#adds + 1] = deadline
+          adds[#adds + 1] = p
+        end
+        S.s = S.s + left
+        if S.ac == 0 or deadline < S.nd then S.nd = deadline end
+        S.ac = S.ac + k
+        live = live + k
+        S.ad = S.ad + k
+        if S.bz == 1 then S.mc = S.mc + k end
+        if capped and deadline <= now then granted[#granted + 1] = deadline end
+        waiting = waiting - k
+      end
+    end
+    local nxt = -1
+    if waiting > 0 then
+      if blocked then
+        local a, b = ending[ei + 1], granted[gi]
+        if a then nxt = tonumber(a) end
+        if b and (nxt < 0 or b < nxt) then nxt = b end
+      else
+        nxt = nextToken(S, t)
+      end
+    end
+    local stop = now
+    if nxt >= 0 and nxt < now then stop = nxt end
+    if waiting > 0 then
+      addBusy(S, stop - t)
+      S.bz = 1
+    else
+      S.bz = 0
+    end
+    if nxt < 0 or nxt > now then break end
+    t = nxt
+  end
+  if #adds > 0 then zaddMany(KEYS[2], adds) end
+  expire(S)
+  S.la = now
+end
+
+-- setLimits applies new limits at now, as x/time/rate's SetLimitAt then
+-- SetBurstAt.
+local function setLimits(S, rate, burst, cap)
+  if S.e >= 0 then
+    S.tk = tokensAt(S, now)
+    S.tl = now
+    S.rate = rate
+    S.tk = tokensAt(S, now)
+    S.burst = burst
+  else
+    S.rate, S.burst = rate, burst
+  end
+  S.cap = cap
+end
+
+local function drain(S)
+  if S.pb <= 0 then return 0, 0 end
+  return S.pc + S.mc, S.pb + S.mb
+end
+
+-- figures: opened, N, E (-1), S, active, returners, admitted, drain count,
+-- drain ms, rate, burst, cap
+local function figures(S)
+  local dc, dm = drain(S)
+  local opened = 0
+  if S.e >= 0 then opened = 1 end
+  return {opened, S.n, S.e, S.s, S.ac, S.rc, S.ad, dc, dm, S.rate, S.burst, S.cap}
+end
+
+-- Reply codes.
+local OK, NOTJOINED, NEEDPLACE = 0, 1, 2
+-- States.
+local WAITING, ADMITTED, EXPIRED, DONE = 0, 1, 2, 3
 
 -- resolvePlace fixes R.p once E is known: the index for a later arrival,
 -- or the caller's hint (ARGV[hint], computed in Go by the shuffle, for
@@ -225,7 +323,7 @@ local function resolvePlace(S, R, hint)
   if R.p >= 0 or S.e < 0 then return true end
   if R.i >= S.e then
     R.p = R.i
-  elseif tonumber(ARGV[hint + 1]) == R.i and tonumber(ARGV[hint + 2]) == S.e and tonumber(ARGV[hint]) >= 0 then
+  elseif hint and tonumber(ARGV[hint + 1]) == R.i and tonumber(ARGV[hint + 2]) == S.e and tonumber(ARGV[hint]) >= 0 then
     R.p = tonumber(ARGV[hint])
   else
     return false
@@ -237,9 +335,28 @@ end
 -- claimed, returning, returns, join ahead, join drain count, join drain ms,
 -- then the figures.
 local function reply(S, R, state, ahead, claimed, returning)
-  local dc, dm = drain(S)
-  local opened = 0
-  if S.e >= 0 then opened = 1 end
-  return {OK, R.i, R.p, S.e, state, ahead, R.j, R.a, R.c, claimed, returning, R.r, R.ja, R.jc, R.jb,
-    opened, S.n, S.e, S.s, activeCount(S), returnersCount(S), S.ad, dc, dm}
+  local r = {OK, R.i, R.p, S.e, state, ahead, R.j, R.a, R.c, claimed, returning, R.r, R.ja, R.jc, R.jb}
+  for _, x in ipairs(figures(S)) do r[#r + 1] = x end
+  return r
+end
+
+-- person starts a status or done: the room brought to now and the
+-- person's record with its place fixed (hint: ARGV[11..13]); or nil and
+-- the reply to send (not joined; or the place that Go must compute first,
+-- for an early arrival without a hint).
+local function person()
+  local S, err = load()
+  if not S then return nil, nil, err end
+  prep(S)
+  advance(S)
+  local R = loadRec(S)
+  if not R then
+    save(S)
+    return nil, nil, {NOTJOINED}
+  end
+  if not resolvePlace(S, R, 11) then
+    save(S)
+    return nil, nil, {NEEDPLACE, R.i, S.e}
+  end
+  return S, R
 end

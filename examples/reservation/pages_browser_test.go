@@ -30,18 +30,25 @@ type flakyStore struct {
 
 var errStoreDown = fmt.Errorf("%w: test outage", admission.ErrUnavailable)
 
-func (f *flakyStore) Join(ctx context.Context, room string, p admission.Params, id admission.IdentityHash, now time.Time) (admission.Record, error) {
+func (f *flakyStore) Join(ctx context.Context, now time.Time, room string, p admission.Params, id admission.IdentityHash) (admission.Record, error) {
 	if f.down.Load() {
 		return admission.Record{}, errStoreDown
 	}
-	return f.Store.Join(ctx, room, p, id, now)
+	return f.Store.Join(ctx, now, room, p, id)
 }
 
-func (f *flakyStore) Status(ctx context.Context, room string, p admission.Params, id admission.IdentityHash, now time.Time) (admission.Record, error) {
+func (f *flakyStore) Status(ctx context.Context, now time.Time, room string, p admission.Params, id admission.IdentityHash, h admission.PlaceHint) (admission.Record, error) {
 	if f.down.Load() {
 		return admission.Record{}, errStoreDown
 	}
-	return f.Store.Status(ctx, room, p, id, now)
+	return f.Store.Status(ctx, now, room, p, id, h)
+}
+
+func (f *flakyStore) Advance(ctx context.Context, now time.Time, room string, p admission.Params) (admission.Line, error) {
+	if f.down.Load() {
+		return admission.Line{}, errStoreDown
+	}
+	return f.Store.Advance(ctx, now, room, p)
 }
 
 // pagesHost is the smallest host of the library's pages: a gate whose

@@ -114,7 +114,7 @@
 // is not a terminal, nor with -quiet). Then the report goes to stdout as
 // text, and with -json FILE as JSON, with these fields:
 //
-//	mode, store, people, places, slots, slot_capacity, seed,
+//	mode, backend, people, places, slots, slot_capacity, seed,
 //	rate_per_minute, active_cap, tick, workers, realtime, opening
 //	faults[]            kind, at, for, wall_seconds (time the step took), error
 //	stopped             why the run stopped early ("" if everyone finished)
@@ -139,6 +139,22 @@
 //	                    hold_expired, not_found, not_open, maintenance,
 //	                    invalid_pass, not_admitted, unavailable, timeout,
 //	                    rate_limited, conflict, other
+//	store               in-process only: what the run cost the store:
+//	                    calls {join, status, done, advance, limits, hold,
+//	                    confirm} (the room's store calls, and the holds and
+//	                    confirms that reached the slots store), calls_total,
+//	                    calls_per_person; status_polls (people's polls) and
+//	                    status_store_calls (store calls made answering them:
+//	                    a poll with a place ticket is answered from the
+//	                    room's snapshot until the place is called); on
+//	                    Redis, redis_cpu_us_per_person (main-thread CPU from
+//	                    INFO cpu over the masters, during the run),
+//	                    noop_redis_cpu_us (one no-op script call, same
+//	                    servers, same run) and floor_ratio =
+//	                    redis_cpu_us_per_person / (4 x noop_redis_cpu_us);
+//	                    floor_wall_seconds = people x 4 / the no-op rate
+//	                    with -workers callers, wall_over_floor =
+//	                    wall_seconds / floor_wall_seconds
 //	noop                Redis only: rounds, mean_us, p50_us, p99_us of
 //	                    -noop-rounds EVALSHA of `return 0` on the campaign's
 //	                    shard, one at a time before the run; parallel_mean_us

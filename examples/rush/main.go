@@ -161,6 +161,10 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 	}
 	runtime.GC()
 	wall := s.run()
+	var store *storeStat
+	if ss, ok := tgt.(storeStater); ok {
+		store = ss.storeStat(ctx, cfg.People)
+	}
 
 	var stats workerStats
 	for _, w := range s.pool.workers {
@@ -186,6 +190,11 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 		}
 	}
 	rep := s.buildReport(wall, &stats, noop, audit)
+	rep.Store = store
+	if store != nil && noop != nil && noop.ParallelPerSec > 0 {
+		store.FloorWallSeconds = float64(cfg.People) * 4 / noop.ParallelPerSec
+		store.WallOverFloor = wall.Seconds() / store.FloorWallSeconds
+	}
 	if cfg.Audit && !audit.Performed {
 		// An audit that could not be done is not a pass.
 		return rep, fmt.Errorf("audit: %s", audit.Error)
@@ -206,6 +215,13 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// storeStater is implemented by targets that count their store calls
+// (the in-process one): the report's store block, read right after the
+// run (before the audit, which reads the whole store).
+type storeStater interface {
+	storeStat(ctx context.Context, people int) *storeStat
 }
 
 // noopMeasurer is implemented by Redis-backed targets: the round-trip floor

@@ -16,7 +16,7 @@ import (
 // doc.go; field names there and here must agree.
 type report struct {
 	Mode         string        `json:"mode"`
-	Store        string        `json:"store"`
+	Backend      string        `json:"backend"`
 	People       int           `json:"people"`
 	Places       int           `json:"places"`
 	Slots        int           `json:"slots"`
@@ -44,6 +44,8 @@ type report struct {
 	Latency  map[string]latencyStat      `json:"latency"`
 	Outcomes map[string]map[string]int64 `json:"outcomes"`
 	Noop     *noopStat                   `json:"noop,omitempty"`
+	// Store is what the run cost the store (in-process target only).
+	Store *storeStat `json:"store,omitempty"`
 
 	Fairness  fairness    `json:"fairness"`
 	ETA       etaStat     `json:"eta"`
@@ -179,7 +181,7 @@ type attacks struct {
 func (s *sim) buildReport(wall time.Duration, stats *workerStats, noop *noopStat, audit auditResult) *report {
 	c := s.cfg
 	r := &report{
-		Mode: c.Mode, Store: c.Store, People: c.People, Places: c.Slots, Slots: len(s.cr.slotIDs),
+		Mode: c.Mode, Backend: c.Store, People: c.People, Places: c.Slots, Slots: len(s.cr.slotIDs),
 		SlotCapacity: c.SlotCapacity, Seed: c.Seed, Rate: c.Rate, Cap: c.Cap, Tick: c.Tick.String(),
 		Workers: c.Workers, Realtime: c.Realtime, Opening: s.open, Faults: s.faultLog, Stopped: s.stopped,
 		WallSeconds: wall.Seconds(),
@@ -426,7 +428,7 @@ func (r *report) writeJSON(path string) error {
 // writeText writes the human report.
 func (r *report) writeText(w io.Writer) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
-	p("rush: %s, store %s, %d people for %d places (%d slots of up to %d), seed %d", r.Mode, r.Store, r.People, r.Places, r.Slots, r.SlotCapacity, r.Seed)
+	p("rush: %s, store %s, %d people for %d places (%d slots of up to %d), seed %d", r.Mode, r.Backend, r.People, r.Places, r.Slots, r.SlotCapacity, r.Seed)
 	p("  room: %d admissions/min, active cap %d; tick %s, %d workers, %s", r.Rate, r.Cap, r.Tick, r.Workers, map[bool]string{true: "wall-clock pacing", false: "simulated time"}[r.Realtime])
 	p("  opening %s; simulated %s in %s of wall time (%d events, %d requests)",
 		r.Opening.Format(time.RFC3339), dur(r.SimSeconds), dur(r.WallSeconds), r.Events, r.Requests)
@@ -463,6 +465,21 @@ func (r *report) writeText(w io.Writer) {
 	if r.Noop != nil {
 		p("  no-op script round trip (%d EVALSHA of `return 0`): mean %.1f µs, p50 %.1f, p99 %.1f; with %d callers %.1f µs, %.0f/s",
 			r.Noop.Rounds, r.Noop.MeanUS, r.Noop.P50US, r.Noop.P99US, r.Workers, r.Noop.ParallelMeanUS, r.Noop.ParallelPerSec)
+	}
+	if st := r.Store; st != nil {
+		var calls []string
+		for _, name := range storeOpNames {
+			calls = append(calls, fmt.Sprintf("%s %d", name, st.Calls[name]))
+		}
+		p("store calls: %s; %.2f per person; status polls %d, of which %d reached the store (%.2f %%)",
+			strings.Join(calls, ", "), st.CallsPerPerson, st.StatusPolls, st.StatusStoreCalls, 100*float64(st.StatusStoreCalls)/max(1, float64(st.StatusPolls)))
+		if st.NoopRedisCPUUS > 0 {
+			p("redis cpu (main thread): %.1f µs per person; no-op script %.2f µs per call; floor ratio %.2f (1 = four no-op calls per person)",
+				st.RedisCPUUSPerPerson, st.NoopRedisCPUUS, st.FloorRatio)
+		}
+		if st.FloorWallSeconds > 0 {
+			p("wall floor (people x 4 / no-op rate with %d callers): %.1f s; wall time %.2f x the floor", r.Workers, st.FloorWallSeconds, st.WallOverFloor)
+		}
 	}
 	p("outcomes:")
 	for _, name := range opNames {

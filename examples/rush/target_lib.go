@@ -44,6 +44,14 @@ type libTarget struct {
 	// the crowd, for the audit
 	slotIDs []string
 	people  []string
+	// tickets keeps each person's place ticket, as a browser keeps the
+	// cookie: person -> ticket.
+	tickets sync.Map
+	// count counts the store calls.
+	count *storeCounter
+	// cpuStart is Redis's main-thread CPU when the run started (µs).
+	cpuStart float64
+	noopCPU  float64
 }
 
 // libParts are what newLibTarget needs beyond the configuration; tests
@@ -84,7 +92,8 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	if roomCap < 0 {
 		roomCap = 0
 	}
-	room, err := admission.NewRoom(parts.admStore, admission.Options{
+	count := &storeCounter{}
+	room, err := admission.NewRoom(countingStore{parts.admStore, count}, admission.Options{
 		Name:        libRoom,
 		Opening:     open,
 		Rate:        cfg.Rate,
@@ -123,7 +132,7 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 		return nil, fmt.Errorf("slots: %w", err)
 	}
 	t := &libTarget{clk: clk, room: room, svc: svc, store: parts.slotStore, gate: gate, sw: sw, rdb: parts.rdb,
-		slotIDs: cr.slotIDs}
+		slotIDs: cr.slotIDs, count: count}
 	for _, p := range cr.people {
 		t.people = append(t.people, p.name)
 	}
@@ -283,15 +292,32 @@ func (t *libTarget) Join(ctx context.Context, person string) (standing, error) {
 	if err != nil {
 		return standing{}, libErr(err)
 	}
+	t.keepTicket(person, s.Ticket)
 	return standingOf(s), nil
 }
 
+// Status polls with the person's place ticket, as a client holding the
+// cookie does: the room answers from its snapshot until the place is
+// called.
 func (t *libTarget) Status(ctx context.Context, person string) (standing, error) {
-	s, err := t.room.Status(ctx, person)
+	t.count.polls.Add(1)
+	ticket, _ := t.tickets.Load(person)
+	tk, _ := ticket.(string)
+	s, err := t.room.Poll(asPoll(ctx), person, tk)
 	if err != nil {
 		return standing{}, libErr(err)
 	}
+	t.keepTicket(person, s.Ticket)
 	return standingOf(s), nil
+}
+
+func (t *libTarget) keepTicket(person, ticket string) {
+	if ticket == "" {
+		return
+	}
+	if old, ok := t.tickets.Load(person); !ok || old.(string) != ticket {
+		t.tickets.Store(person, ticket)
+	}
 }
 
 func (t *libTarget) Done(ctx context.Context, person string) error {
@@ -306,7 +332,7 @@ func (t *libTarget) admit(ctx context.Context, person, pass string) error {
 	if err := t.gate.Require(ctx, now); err != nil {
 		return libErr(err)
 	}
-	if err := t.room.Verify(pass, person, now); err != nil {
+	if err := t.room.Verify(now, pass, person); err != nil {
 		return libErr(err)
 	}
 	return nil
@@ -316,6 +342,7 @@ func (t *libTarget) Hold(ctx context.Context, person, pass, slot, key string) (h
 	if err := t.admit(ctx, person, pass); err != nil {
 		return hold{}, err
 	}
+	t.count.calls[scHold].Add(1)
 	h, err := t.svc.Hold(ctx, slots.HoldRequest{Campaign: libCampaign, Slot: slot, Person: person, Key: key})
 	if err != nil {
 		return hold{}, libErr(err)
@@ -327,6 +354,7 @@ func (t *libTarget) Confirm(ctx context.Context, person, pass, holdID, key strin
 	if err := t.admit(ctx, person, pass); err != nil {
 		return err
 	}
+	t.count.calls[scConfirm].Add(1)
 	_, err := t.svc.Confirm(ctx, slots.ConfirmRequest{Campaign: libCampaign, HoldID: holdID, Person: person, Key: key})
 	return libErr(err)
 }
@@ -455,7 +483,12 @@ func (t *libTarget) measureNoop(ctx context.Context, rounds, parallel int) (*noo
 		P50US:  float64(lat[rounds/2]) / 1e3,
 		P99US:  float64(lat[rounds*99/100]) / 1e3,
 	}
-	// With parallel callers: the floor under load.
+	// With parallel callers: the floor under load, and Redis's CPU per
+	// call.
+	cpu0, err := redisCPU(ctx, t.rdb)
+	if err != nil {
+		return nil, err
+	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var psum time.Duration
@@ -490,6 +523,13 @@ func (t *libTarget) measureNoop(ctx context.Context, rounds, parallel int) (*noo
 	n := per * parallel
 	ns.ParallelMeanUS = float64(psum) / float64(n) / 1e3
 	ns.ParallelPerSec = float64(n) / elapsed.Seconds()
+	cpu1, err := redisCPU(ctx, t.rdb)
+	if err != nil {
+		return nil, err
+	}
+	t.noopCPU = (cpu1 - cpu0) / float64(n)
+	// The run's CPU is counted from here.
+	t.cpuStart = cpu1
 	return ns, nil
 }
 
@@ -501,3 +541,27 @@ func cmp(a, b error) error {
 }
 
 var _ io.Closer = (*libTarget)(nil)
+
+// storeStat reports the store calls of the run and, on Redis, its CPU per
+// person beside the no-op script's.
+func (t *libTarget) storeStat(ctx context.Context, people int) *storeStat {
+	st := &storeStat{Calls: map[string]int64{}}
+	for i, name := range storeOpNames {
+		n := t.count.calls[i].Load()
+		st.Calls[name] = n
+		st.CallsTotal += n
+	}
+	if people > 0 {
+		st.CallsPerPerson = float64(st.CallsTotal) / float64(people)
+	}
+	st.StatusPolls = t.count.polls.Load()
+	st.StatusStoreCalls = t.count.pollCalls.Load()
+	if t.rdb != nil && t.noopCPU > 0 && people > 0 {
+		if cpu, err := redisCPU(ctx, t.rdb); err == nil {
+			st.RedisCPUUSPerPerson = (cpu - t.cpuStart) / float64(people)
+			st.NoopRedisCPUUS = t.noopCPU
+			st.FloorRatio = st.RedisCPUUSPerPerson / (4 * t.noopCPU)
+		}
+	}
+	return st
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/admission"
+	"github.com/redis/go-redis/v9"
+)
+
+// Store operations counted for the report's store block.
+const (
+	scJoin = iota
+	scStatus
+	scDone
+	scAdvance
+	scLimits
+	scHold
+	scConfirm
+	numStoreOps
+)
+
+var storeOpNames = [numStoreOps]string{"join", "status", "done", "advance", "limits", "hold", "confirm"}
+
+// storeCounter counts the store calls a run makes, by operation, and those
+// made while answering status polls.
+type storeCounter struct {
+	calls [numStoreOps]atomic.Int64
+	polls atomic.Int64 // status polls asked of the room
+	// pollCalls are store calls made while answering a poll.
+	pollCalls atomic.Int64
+}
+
+type pollKey struct{}
+
+// asPoll marks ctx as a status poll's, so that the store calls it causes
+// are counted as the poll's.
+func asPoll(ctx context.Context) context.Context { return context.WithValue(ctx, pollKey{}, true) }
+
+func (c *storeCounter) add(ctx context.Context, op int) {
+	c.calls[op].Add(1)
+	if ctx.Value(pollKey{}) != nil {
+		c.pollCalls.Add(1)
+	}
+}
+
+// countingStore is an admission.Store that counts the calls reaching the
+// store under it.
+type countingStore struct {
+	admission.Store
+	c *storeCounter
+}
+
+func (s countingStore) Join(ctx context.Context, now time.Time, room string, p admission.Params, id admission.IdentityHash) (admission.Record, error) {
+	s.c.add(ctx, scJoin)
+	return s.Store.Join(ctx, now, room, p, id)
+}
+
+func (s countingStore) Status(ctx context.Context, now time.Time, room string, p admission.Params, id admission.IdentityHash, h admission.PlaceHint) (admission.Record, error) {
+	s.c.add(ctx, scStatus)
+	return s.Store.Status(ctx, now, room, p, id, h)
+}
+
+func (s countingStore) Done(ctx context.Context, now time.Time, room string, p admission.Params, id admission.IdentityHash) (admission.Record, error) {
+	s.c.add(ctx, scDone)
+	return s.Store.Done(ctx, now, room, p, id)
+}
+
+func (s countingStore) Advance(ctx context.Context, now time.Time, room string, p admission.Params) (admission.Line, error) {
+	s.c.add(ctx, scAdvance)
+	return s.Store.Advance(ctx, now, room, p)
+}
+
+func (s countingStore) SetLimits(ctx context.Context, now time.Time, room string, p admission.Params, l admission.Limits) (admission.Line, error) {
+	s.c.add(ctx, scLimits)
+	return s.Store.SetLimits(ctx, now, room, p, l)
+}
+
+// storeStat is the report's store block: what the run cost the store.
+type storeStat struct {
+	// Calls counts store calls by operation: the room's (join, status,
+	// done, advance, limits) and the booking's (hold, confirm: those that
+	// passed the gate and the pass check and reached the slots store).
+	Calls          map[string]int64 `json:"calls"`
+	CallsTotal     int64            `json:"calls_total"`
+	CallsPerPerson float64          `json:"calls_per_person"`
+	// StatusPolls counts the people's status polls; StatusStoreCalls the
+	// store calls made answering them (a claim, a snapshot refresh, a
+	// poll without a usable ticket).
+	StatusPolls      int64 `json:"status_polls"`
+	StatusStoreCalls int64 `json:"status_store_calls"`
+	// RedisCPUUSPerPerson is the Redis main-thread CPU (INFO cpu,
+	// used_cpu_sys_main_thread + used_cpu_user_main_thread, summed over
+	// the masters) spent during the run, per person, in microseconds;
+	// NoopRedisCPUUS that of one no-op script call, measured the same way
+	// on the same servers in the same run; FloorRatio is
+	// RedisCPUUSPerPerson / (4 x NoopRedisCPUUS): a booking's four calls
+	// (join, claim, hold, confirm) at the no-op's cost would be 1.
+	RedisCPUUSPerPerson float64 `json:"redis_cpu_us_per_person,omitempty"`
+	NoopRedisCPUUS      float64 `json:"noop_redis_cpu_us,omitempty"`
+	FloorRatio          float64 `json:"floor_ratio,omitempty"`
+	// FloorWallSeconds is people x 4 / the no-op's rate with -workers
+	// callers (noop.parallel_per_sec): the wall time of a booking's four
+	// calls at the no-op's speed; WallOverFloor is wall_seconds over it.
+	FloorWallSeconds float64 `json:"floor_wall_seconds,omitempty"`
+	WallOverFloor    float64 `json:"wall_over_floor,omitempty"`
+}
+
+// redisCPU returns the main-thread CPU Redis has used, summed over the
+// masters c reaches, in microseconds.
+func redisCPU(ctx context.Context, c redis.UniversalClient) (float64, error) {
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		var total atomic.Int64
+		err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			us, err := redisCPUOne(ctx, m)
+			total.Add(int64(us))
+			return err
+		})
+		return float64(total.Load()), err
+	}
+	return redisCPUOne(ctx, c)
+}
+
+func redisCPUOne(ctx context.Context, c redis.UniversalClient) (float64, error) {
+	info, err := c.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, err
+	}
+	var us float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys_main_thread" || k == "used_cpu_user_main_thread") {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0, err
+			}
+			us += f * 1e6
+		}
+	}
+	return us, nil
+}
