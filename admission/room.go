@@ -107,6 +107,15 @@ func (r *Room) Join(ctx context.Context, identity string) (Status, error) {
 	}
 	h := r.Hash(identity)
 	now := r.o.Clock.Now()
+	if r.o.Supply != nil {
+		// Sold out: say so at once, without taking a place.
+		if s, err := r.snapshot(ctx, now); err == nil && s.line.Supply.SoldOut() {
+			st := Status{Room: r.o.Name, State: StateSoldOut, Place: -1, Ahead: -1, Opening: r.o.Opening}
+			st.PollAfter = r.pollAfter(st, now, s.line.Supply)
+			r.event(Event{Op: OpJoin, Room: r.o.Name, State: StateSoldOut})
+			return st, nil
+		}
+	}
 	rec, err := r.store.Join(ctx, now, r.o.Name, r.p, h)
 	if err != nil {
 		err = r.storeError(OpJoin, h, err)
@@ -192,8 +201,11 @@ func (r *Room) Poll(ctx context.Context, identity, ticket string) (Status, error
 		st.Place, st.Ahead = pl, l.Returning+int64(uint64(pl)-l.Serving)
 		st.ETA = r.estimate(st.Ahead, l.Drain, l.Limits)
 	}
-	st.PollAfter = r.pollAfter(st, now)
-	r.event(Event{Op: OpPoll, Room: r.o.Name, State: StateWaiting})
+	if l.Supply.SoldOut() {
+		st.State, st.ETA = StateSoldOut, ETA{}
+	}
+	st.PollAfter = r.pollAfter(st, now, l.Supply)
+	r.event(Event{Op: OpPoll, Room: r.o.Name, State: st.State})
 	return st, nil
 }
 
@@ -339,7 +351,7 @@ func (r *Room) snapshot(ctx context.Context, now time.Time) (*snapshot, error) {
 		if t := r.tried.Load(); usable && t != 0 && now.UnixMilli()-t < r.o.RefreshInterval.Milliseconds() {
 			return s, nil
 		}
-		line, err := r.store.Advance(ctx, now, r.o.Name, r.p)
+		line, err := r.read(ctx, now)
 		if err != nil {
 			err = r.storeError(OpRefresh, IdentityHash{}, err)
 		}
@@ -368,6 +380,32 @@ func (r *Room) snapshot(ctx context.Context, now time.Time) (*snapshot, error) {
 	return nil, fmt.Errorf("%w: the room's snapshot is older than %v", ErrUnavailable, r.o.StaleAfter)
 }
 
+// read brings the line to now and returns its figures: with a supply
+// reading when the room has a Supply (the store keeps the previous
+// budget if it cannot be read), then with the pacer's decision when the
+// room has a Pacer.
+func (r *Room) read(ctx context.Context, now time.Time) (Line, error) {
+	var (
+		line Line
+		ok   bool
+		err  error
+	)
+	if r.o.Supply != nil {
+		line, ok, err = r.readSupply(ctx, now)
+	}
+	if !ok && err == nil {
+		line, err = r.store.Advance(ctx, now, r.o.Name, r.p)
+	}
+	if err != nil {
+		return Line{}, err
+	}
+	if r.o.Pacer != nil {
+		// A failed rate change is logged and leaves the rate as it was.
+		line, _ = r.pace(ctx, now, line)
+	}
+	return line, nil
+}
+
 // Line returns the room's public figures from its snapshot (refreshed as
 // [Room.Poll] does): what the line endpoint of [Room.Handler] publishes.
 func (r *Room) Line(ctx context.Context) (PublicLine, error) {
@@ -389,6 +427,9 @@ func (r *Room) Line(ctx context.Context) (PublicLine, error) {
 	}
 	if l.Drain.Known() {
 		pl.DrainPerMinute = l.Drain.PerMinute()
+	}
+	if l.Supply.Known {
+		pl.Supply = &PublicSupply{Free: l.Supply.Free, Held: l.Supply.Held, SoldOut: l.Supply.SoldOut()}
 	}
 	return pl, nil
 }
@@ -448,7 +489,10 @@ func (r *Room) status(rec Record, h IdentityHash, now time.Time) (Status, error)
 	switch rec.State {
 	case StateWaiting:
 		st.ETA = r.estimate(rec.Ahead, rec.Line.Drain, rec.Line.Limits)
-		st.PollAfter = r.pollAfter(st, now)
+		if rec.Line.Supply.SoldOut() {
+			st.State, st.ETA = StateSoldOut, ETA{}
+		}
+		st.PollAfter = r.pollAfter(st, now, rec.Line.Supply)
 		pl := rec.Place
 		if !rec.Line.Opened {
 			pl = -1
@@ -475,13 +519,24 @@ func (r *Room) status(rec Record, h IdentityHash, now time.Time) (Status, error)
 
 // pollAfter suggests when a waiting person should ask again: a quarter of
 // the shortest ETA, between 1s and a quarter of the claim window (at most
-// 30s), so that nobody polling as told misses a call; sooner for returners
-// and right before the opening.
-func (r *Room) pollAfter(st Status, now time.Time) time.Duration {
-	hi := min(30*time.Second, r.o.ClaimWindow/4)
+// 30s: [Room.MaxPollAfter]), so that nobody polling as told misses a
+// call; sooner for returners and right before the opening. A person
+// beyond the places left (as many people ahead as the supply budget and
+// the live holds) polls at most every half of it, to hear "sold out"
+// soon; a person told "sold out" polls at the longest interval, to hear
+// if places come back.
+func (r *Room) pollAfter(st Status, now time.Time, sup SupplyFigures) time.Duration {
+	hi := r.MaxPollAfter()
 	lo := min(time.Second, hi)
 	var d time.Duration
 	switch {
+	case st.State == StateSoldOut:
+		d = hi
+	case sup.Known && st.Ahead >= sup.Budget+sup.Held:
+		d = hi / 2
+		if st.ETA.Known {
+			d = min(d, st.ETA.Min/4)
+		}
 	case st.Returning:
 		d = lo
 	case st.Ahead < 0: // before the opening
@@ -494,12 +549,16 @@ func (r *Room) pollAfter(st Status, now time.Time) time.Duration {
 	return max(lo, min(hi, d))
 }
 
+// MaxPollAfter is the longest Status.PollAfter the room suggests: a
+// quarter of the claim window, at most 30s.
+func (r *Room) MaxPollAfter() time.Duration { return min(30*time.Second, r.o.ClaimWindow/4) }
+
 // Stats moves the line and returns the room's figures for an operator
 // console (a store call; it refreshes the room's snapshot too). It wraps
 // [ErrUnavailable] when the store cannot be asked.
 func (r *Room) Stats(ctx context.Context) (Stats, error) {
 	now := r.o.Clock.Now()
-	line, err := r.store.Advance(ctx, now, r.o.Name, r.p)
+	line, err := r.read(ctx, now)
 	if err != nil {
 		err = r.storeError(OpStats, IdentityHash{}, err)
 	}
