@@ -175,11 +175,16 @@ func (r *Room) pace(ctx context.Context, now time.Time, line Line) (Line, error)
 	defer p.mu.Unlock()
 	iv := p.o.Interval
 	start := r.o.Opening.Add(now.Sub(r.o.Opening) / iv * iv) // this interval's start
-	if !line.LimitsChanged.Before(start) || !p.last.Before(start) {
-		return line, nil // decided (or set by an operator) in this interval
+	if !p.last.Before(start) {
+		return line, nil // this instance has had its say in this interval
 	}
 	p.last = start
+	// The counts cover the interval just over (about: they start where
+	// the previous one was taken).
 	calls, slow, failed := p.calls.Swap(0), p.slow.Swap(0), p.failed.Swap(0)
+	if !line.LimitsChanged.Before(start) {
+		return line, nil // decided by another instance, or an operator
+	}
 	l := line.Limits
 	lo, hi := p.bounds(l)
 	rate := p.next(l.Rate, lo, hi, calls, slow, failed)
