@@ -25,6 +25,7 @@ type Room struct {
 	snap    atomic.Pointer[snapshot]
 	refresh sync.Mutex   // single flight of snapshot refreshes
 	tried   atomic.Int64 // Unix ms of the latest failed refresh
+	readAt  atomic.Int64 // Unix ms of the latest refresh (supply read, pacer asked)
 
 	samples, inside atomic.Int64
 }
@@ -214,6 +215,11 @@ func (r *Room) Poll(ctx context.Context, identity, ticket string) (Status, error
 // figures they were computed with.
 func (r *Room) claim(ctx context.Context, h IdentityHash, idx uint64, pl int64, l Line) (Status, error) {
 	now := r.o.Clock.Now()
+	if r.o.Supply != nil {
+		// Read the supply first when due, so that the store's answer
+		// carries it (a failure leaves the store's previous reading).
+		_, _ = r.snapshot(ctx, now)
+	}
 	var hint PlaceHint
 	if pl >= 0 && l.Opened {
 		hint = PlaceHint{Known: true, Index: idx, Early: uint64(l.Early), Place: uint64(pl)}
@@ -338,13 +344,13 @@ func (r *Room) refreshEvery(l Limits) time.Duration {
 // refresh it is ErrUnavailable.
 func (r *Room) snapshot(ctx context.Context, now time.Time) (*snapshot, error) {
 	s := r.snap.Load()
-	if s != nil && now.Sub(s.at) < r.refreshEvery(s.line.Limits) {
+	if s != nil && now.Sub(s.at) < r.refreshEvery(s.line.Limits) && r.readRecently(now, s.line.Limits) {
 		return s, nil
 	}
 	usable := s != nil && now.Sub(s.at) < r.o.StaleAfter
 	if r.refresh.TryLock() {
 		defer r.refresh.Unlock()
-		if s2 := r.snap.Load(); s2 != s && s2 != nil {
+		if s2 := r.snap.Load(); s2 != s && s2 != nil && r.readRecently(now, s2.line.Limits) {
 			return s2, nil
 		}
 		// After a failure, try again only a refresh interval later.
@@ -380,6 +386,16 @@ func (r *Room) snapshot(ctx context.Context, now time.Time) (*snapshot, error) {
 	return nil, fmt.Errorf("%w: the room's snapshot is older than %v", ErrUnavailable, r.o.StaleAfter)
 }
 
+// readRecently reports whether the room's supply and pacer were asked
+// within the refresh interval: other store calls keep the snapshot fresh,
+// but only a refresh reads the supply and asks the pacer.
+func (r *Room) readRecently(now time.Time, l Limits) bool {
+	if r.o.Supply == nil && r.o.Pacer == nil {
+		return true
+	}
+	return now.UnixMilli()-r.readAt.Load() < r.refreshEvery(l).Milliseconds()
+}
+
 // read brings the line to now and returns its figures: with a supply
 // reading when the room has a Supply (the store keeps the previous
 // budget if it cannot be read), then with the pacer's decision when the
@@ -403,6 +419,7 @@ func (r *Room) read(ctx context.Context, now time.Time) (Line, error) {
 		// A failed rate change is logged and leaves the rate as it was.
 		line, _ = r.pace(ctx, now, line)
 	}
+	r.readAt.Store(now.UnixMilli())
 	return line, nil
 }
 
