@@ -20,11 +20,27 @@
 //     write: the number E of early arrivals.
 //   - Admission is paced to what the booking backend can take: at most
 //     Options.Rate new people a minute (a token bucket with Options.Burst,
-//     that is GCRA) and at most Options.Cap active at once. There is no
-//     leader and no background goroutine: every call, from any instance,
-//     moves a serving counter atomically in the store by as many people as
-//     the rate and the cap allow since the previous call. Several instances
-//     on one Redis admit together exactly at the configured rate.
+//     that is GCRA) and at most Options.Cap active at once. The line is a
+//     function of time: people waiting are called at the instants the
+//     bucket allows whether or not anyone asks, and a lease that ends in a
+//     quiet spell frees its place at its own deadline. There is no leader
+//     and no background goroutine: every call, from any instance, brings
+//     the line in the store to its instant exactly as if someone had
+//     called every millisecond. Several instances on one Redis admit
+//     together exactly at the configured rate. Rate, burst and cap are the
+//     room's state in the store, changed live with [Room.SetLimits] from
+//     any instance (the old rate applies up to the change, the new after).
+//   - Joining hands a signed place ticket ([Status.Ticket], a token type
+//     of its own, never a pass). Each Room keeps a snapshot of the line,
+//     refreshed lazily (one caller at a time) at most every
+//     Options.RefreshInterval; a poll with a ticket ([Room.Poll]) is
+//     answered from it, without a store call, until the person's place is
+//     called. Only then does the room ask the store, which claims the place
+//     and signs the pass. A snapshot older than Options.StaleAfter that
+//     cannot be refreshed is an outage (503): nobody is admitted from a
+//     stale figure. The same figures are public ([PublicLine], the line
+//     endpoint of [Room.Handler]) and cacheable, so a CDN can absorb the
+//     polls and a client can compute its own position.
 //   - Someone called while away keeps the place for Options.ClaimWindow;
 //     after that the place stops counting against the cap (abandoned places
 //     do not stall the line), and on return the person goes to the head of
@@ -58,21 +74,23 @@
 //
 // Every time read goes through Options.Clock (github.com/benbjohnson/clock);
 // stores take now from the caller and decide nothing by their own clock,
-// so a mock clock drives memory and Redis alike. The line moves lazily at
-// each call; nothing runs in the background.
+// so a mock clock drives memory and Redis alike. The line is computed
+// lazily at each call, as a function of time (see [Store]); nothing runs
+// in the background.
 //
 // # Stores
 //
 // [NewMemoryStore] serves one process; [NewRedisStore] serves any number of
 // instances through Redis (standalone, Sentinel or Cluster), one Lua script
 // per operation. Both run the same arithmetic (golang.org/x/time/rate's
-// token bucket), and both pass the conformance suite in
+// token bucket, stepped at the instants it admits), and both pass the
+// conformance suite in
 // admission/admissiontest, which a third-party [Store] can run too.
 //
 // # HTTP
 //
-// [Room.Handler] serves the JSON API (join, status, done, fairness) and
-// [Room.Protect] guards the routes behind the waiting room:
+// [Room.Handler] serves the JSON API (join, status, done, line, fairness)
+// and [Room.Protect] guards the routes behind the waiting room:
 //
 //	id := func(r *http.Request) (string, bool) { return userFromSession(r) }
 //	mux.Handle("/queue/", room.Handler(id))

@@ -404,17 +404,29 @@ func (m *memoryStore) Join(ctx context.Context, now time.Time, room string, p Pa
 	return out, nil
 }
 
-func (m *memoryStore) Status(ctx context.Context, now time.Time, room string, p Params, id IdentityHash, _ PlaceHint) (Record, error) {
+// person starts a call about someone who joined: it returns the room
+// locked (the caller unlocks it), the line brought to now, and the record
+// with its place fixed once E is.
+func (m *memoryStore) person(ctx context.Context, room string, p Params, id IdentityHash, now time.Time) (*memRoom, *memRecord, int64, error) {
 	r, t, err := m.begin(ctx, room, p, now)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	rec := r.ids[id]
+	if rec == nil {
+		r.mu.Unlock()
+		return nil, nil, 0, ErrNotJoined
+	}
+	r.resolve(rec, p)
+	return r, rec, t, nil
+}
+
+func (m *memoryStore) Status(ctx context.Context, now time.Time, room string, p Params, id IdentityHash, _ PlaceHint) (Record, error) {
+	r, rec, t, err := m.person(ctx, room, p, id, now)
 	if err != nil {
 		return Record{}, err
 	}
 	defer r.mu.Unlock()
-	rec := r.ids[id]
-	if rec == nil {
-		return Record{}, ErrNotJoined
-	}
-	r.resolve(rec, p)
 	// Called while away: back to the head of the line.
 	if r.e >= 0 && !rec.done && rec.claim == 0 && uint64(rec.place) < r.s {
 		if _, ok := r.active[uint64(rec.place)]; !ok && !r.returning[uint64(rec.place)] {
@@ -476,16 +488,11 @@ func (r *memRoom) record(rec *memRecord) Record {
 }
 
 func (m *memoryStore) Done(ctx context.Context, now time.Time, room string, p Params, id IdentityHash) (Record, error) {
-	r, t, err := m.begin(ctx, room, p, now)
+	r, rec, t, err := m.person(ctx, room, p, id, now)
 	if err != nil {
 		return Record{}, err
 	}
 	defer r.mu.Unlock()
-	rec := r.ids[id]
-	if rec == nil {
-		return Record{}, ErrNotJoined
-	}
-	r.resolve(rec, p)
 	if !rec.done {
 		rec.done = true
 		if rec.place >= 0 {

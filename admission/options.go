@@ -46,7 +46,9 @@ type Options struct {
 	Opening time.Time
 
 	// Rate is how many new people are admitted per minute, at most, over
-	// all instances sharing the store. 0 means DefaultRate.
+	// all instances sharing the store. 0 means DefaultRate. It is the
+	// room's rate from its first call on; [Room.SetLimits] changes it
+	// live (as Burst and Cap), and the store's value then rules.
 	Rate int
 
 	// Burst is how many may be admitted at once after a quiet spell (the

@@ -2,6 +2,7 @@ package admission_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -314,5 +315,63 @@ func TestSetLimits(t *testing.T) {
 	s := mustStats(t, b)
 	if s.Limits != (admission.Limits{Rate: 600, Burst: 10}) || s.Serving != 11+100 {
 		t.Fatalf("instance b 10s after instance a changed the limits: %+v", s.Line)
+	}
+}
+
+// TestHandlerTicketAndLine: the join sets the ticket cookie; a status with
+// it is answered without the store; the line endpoint is public and
+// cacheable, and from it a client computes the position the room reports.
+func TestHandlerTicketAndLine(t *testing.T) {
+	clk := newClock(time.Second)
+	store := &countingStore{Store: admission.NewMemoryStore()}
+	room := newRoom(t, store, options(t, "vaccine", clk, func(o *admission.Options) { o.Rate, o.Burst = 60, 1 }))
+	h := room.Handler(identityFromHeader)
+	for n := range 5 {
+		do(t, h, call{method: "POST", path: "/q/join", user: person(n)})
+	}
+	w := do(t, h, call{method: "POST", path: "/q/join", user: person(9)})
+	var ticket string
+	for _, c := range w.Result().Cookies() {
+		if c.Name == admission.DefaultTicketCookie {
+			ticket = c.Value
+			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" {
+				t.Fatalf("ticket cookie: %+v", c)
+			}
+		}
+	}
+	if ticket == "" {
+		t.Fatalf("join set no ticket cookie: %v", w.Result().Cookies())
+	}
+	before := store.calls.Load()
+	w = do(t, h, call{path: "/q/status", user: person(9), ticket: ticket})
+	var st struct {
+		State string `json:"state"`
+		Place int64  `json:"place"`
+		Ahead int64  `json:"ahead"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &st); err != nil || w.Code != 200 || st.State != "waiting" {
+		t.Fatalf("status: %d %s", w.Code, w.Body)
+	}
+	if store.calls.Load() != before {
+		t.Fatal("status with a ticket asked the store")
+	}
+	w = do(t, h, call{path: "/q/line"})
+	if w.Code != 200 || w.Header().Get("Cache-Control") != "public, max-age=1" {
+		t.Fatalf("line: %d %q %s", w.Code, w.Header().Get("Cache-Control"), w.Body)
+	}
+	var line admission.PublicLine
+	if err := json.Unmarshal(w.Body.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	if !line.Opened || line.Limits.Rate != 60 || line.Joined != 6 {
+		t.Fatalf("line: %+v", line)
+	}
+	// The client's own computation, as documented on PublicLine.
+	if ahead := line.Returning + st.Place - int64(line.Serving); ahead != st.Ahead {
+		t.Fatalf("position from the line: %d ahead, the room says %d", ahead, st.Ahead)
+	}
+	// No identity needed, and the line endpoint sets no cookie.
+	if len(w.Result().Cookies()) != 0 {
+		t.Fatalf("line set cookies: %v", w.Result().Cookies())
 	}
 }

@@ -51,11 +51,14 @@ var (
 // Cluster keeps a room on one shard:
 //
 //	<prefix>{room}:s       hash: cm (seed commitment), op (opening, Unix ms),
-//	                       v (E, S, limits, bucket, counters, drain)
+//	                       v (E, S, limits, bucket, counters, drain), and
+//	                       i:<identity hash> per identity: index, place,
+//	                       joined, claim, admission, done, returns, ETA
+//	                       inputs (one hash, so that a call reads and
+//	                       writes the room and the person in one command
+//	                       each)
 //	<prefix>{room}:a       zset: active place -> lease deadline (Unix ms)
 //	<prefix>{room}:r       zset: returner's place -> return sequence
-//	<prefix>{room}:i:<id>  string per identity hash: index, place, joined,
-//	                       claim, admission, done, returns, ETA inputs
 //
 // Numbers in v and in identity records are packed as doubles (Lua's
 // struct.pack "d"; see lua/common.lua for the field order): exact, and
@@ -64,8 +67,9 @@ var (
 //
 // Identities appear only as their [IdentityHash]. Keys never expire by
 // themselves: delete a room's keys (the pattern <prefix>{room}:*) once its
-// opening is over. For durability run Redis with appendonly yes and
-// appendfsync always: a line then survives a crash of the server.
+// opening is over, with UNLINK rather than DEL (the room's hash holds
+// everyone). For durability run Redis with appendonly yes and appendfsync
+// always: a line then survives a crash of the server.
 //
 // Redis decides nothing with its own clock: every script takes now from
 // the caller. Lua cannot compute the shuffle: [Store.Status] takes an
@@ -93,17 +97,16 @@ type redisStore struct {
 
 var _ Store = (*redisStore)(nil)
 
-func (s *redisStore) keys(room string, id *IdentityHash) ([]string, error) {
+func (s *redisStore) keys(room string) ([]string, error) {
 	if err := validRoomName(room); err != nil {
 		return nil, err
 	}
 	base := s.prefix + "{" + room + "}:"
-	k := []string{base + "s", base + "a", base + "r"}
-	if id != nil {
-		k = append(k, base+"i:"+id.String())
-	}
-	return k, nil
+	return []string{base + "s", base + "a", base + "r"}, nil
 }
+
+// idField is an identity's field in the room's hash.
+func idField(id IdentityHash) string { return "i:" + id.String() }
 
 func args(p Params, now time.Time, extra ...any) []any {
 	a := make([]any, 0, 9+len(extra))
@@ -156,19 +159,20 @@ func (s *redisStore) run(ctx context.Context, sc *redis.Script, room string, p P
 	if err := p.validate(); err != nil {
 		return Record{}, err
 	}
-	keys, err := s.keys(room, &id)
+	keys, err := s.keys(room)
 	if err != nil {
 		return Record{}, err
 	}
+	field := idField(id)
 	for attempt := 0; ; attempt++ {
 		var a []any
 		switch {
 		case !hinted:
-			a = args(p, now)
+			a = args(p, now, field)
 		case hint.Known:
-			a = args(p, now, hint.Place, hint.Index, hint.Early)
+			a = args(p, now, field, hint.Place, hint.Index, hint.Early)
 		default:
-			a = args(p, now, -1, -1, -1)
+			a = args(p, now, field, -1, -1, -1)
 		}
 		v, err := sc.Run(ctx, s.c, keys, a...).Int64Slice()
 		if err != nil {
@@ -242,21 +246,21 @@ func (s *redisStore) SetLimits(ctx context.Context, now time.Time, room string, 
 	if err := l.Validate(); err != nil {
 		return Line{}, err
 	}
-	return s.line(ctx, scriptLimits, room, p, args(p, now, l.Rate, l.Burst, l.Cap, l.MinRate, l.MaxRate, -1))
+	return s.line(ctx, scriptLimits, room, p, args(p, now, "", l.Rate, l.Burst, l.Cap, l.MinRate, l.MaxRate, -1))
 }
 
 func (s *redisStore) AdjustLimits(ctx context.Context, now time.Time, room string, p Params, l Limits, since time.Time) (Line, error) {
 	if err := l.Validate(); err != nil {
 		return Line{}, err
 	}
-	return s.line(ctx, scriptLimits, room, p, args(p, now, l.Rate, l.Burst, l.Cap, l.MinRate, l.MaxRate, ms(since)))
+	return s.line(ctx, scriptLimits, room, p, args(p, now, "", l.Rate, l.Burst, l.Cap, l.MinRate, l.MaxRate, ms(since)))
 }
 
 func (s *redisStore) SetSupply(ctx context.Context, now time.Time, room string, p Params, pl Places, allowance int64) (Line, error) {
 	if err := pl.validate(allowance); err != nil {
 		return Line{}, err
 	}
-	return s.line(ctx, scriptSupply, room, p, args(p, now, pl.Free, pl.Held, allowance))
+	return s.line(ctx, scriptSupply, room, p, args(p, now, "", pl.Free, pl.Held, allowance))
 }
 
 // line runs a script that answers with the room's figures.
@@ -264,7 +268,7 @@ func (s *redisStore) line(ctx context.Context, sc *redis.Script, room string, p 
 	if err := p.validate(); err != nil {
 		return Line{}, err
 	}
-	keys, err := s.keys(room, nil)
+	keys, err := s.keys(room)
 	if err != nil {
 		return Line{}, err
 	}

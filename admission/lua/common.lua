@@ -4,15 +4,15 @@
 -- a second run at the same instant finds the tokens spent and the record
 -- written, and admits nobody more.
 --
--- KEYS[1] room state (hash)
+-- KEYS[1] room (hash): the room's state, and one field per identity
 -- KEYS[2] active leases (zset: place -> lease deadline, Unix ms)
 -- KEYS[3] returners (zset: place -> return sequence)
--- KEYS[4] identity record (string), for join, status and done
 -- All keys share the room's hash tag, so a Cluster runs them on one shard.
 --
 -- ARGV[1] now (Unix ms)  [2] opening (Unix ms)  [3] claim window ms
 -- [4] session ttl ms  [5] drain window ms  [6] seed commitment
 -- [7] rate [8] burst [9] cap: the limits a room starts with
+-- [10] the identity's field in KEYS[1] (join, status, done)
 --
 -- Times are integers of milliseconds (exact in Lua's doubles up to 2^53).
 -- The line is a function of time: advance brings it from the instant the
@@ -36,51 +36,85 @@ local window = tonumber(ARGV[5])
 local commitment = ARGV[6]
 
 -- Room state: the hash KEYS[1] has cm (seed commitment) and op (opening),
--- fixed by the first call, and v, these numbers packed:
+-- fixed by the first call, i:<identity hash> per identity (see RFMT),
+-- and v, these numbers packed:
 --   lt latest now seen; la the instant the line was brought to; tl, tk the
 --   bucket's last update and tokens then; n arrivals; e E (-1 until
 --   fixed); s serving counter; ad admissions; rq returners' sequence;
---   rate, burst, cap the limits in force; ac active leases; rc returners;
+--   rate, burst, cap the limits in force; ac active leases; nd a lower
+--   bound of the earliest lease deadline (0 when ac is 0); rc returners;
 --   and the drain measurement: bz someone waiting right before la (0/1),
 --   mb/mc busy ms and admissions of the current window, pb/pc those of the
 --   previous window; mn, mx the pacing bounds of the limits; lc when the
 --   limits last changed (0: never); and the supply: sk a reading was given
 --   (0/1), sf, sh its free and held places, sb the budget left.
-local SFMT = '<dddddddddddddddddddddddddd'
+local SFMT = '<ddddddddddddddddddddddddddd'
 
 -- load reads the room state; it returns nil and an error reply when the
 -- caller's opening or seed differ from the ones the room was created with.
 local function load()
-  local v = redis.call('HMGET', KEYS[1], 'cm', 'op', 'v')
+  local v
+  if ARGV[10] and ARGV[10] ~= '' then
+    v = redis.call('HMGET', KEYS[1], 'cm', 'op', 'v', ARGV[10])
+  else
+    v = redis.call('HMGET', KEYS[1], 'cm', 'op', 'v')
+  end
   local S = {}
   if not v[1] then
     S.fresh = true
     S.lt, S.la, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq = now, now, now, 0, 0, -1, 0, 0, 0
     S.rate, S.burst, S.cap = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
-    S.ac, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc = 0, 0, 0, 0, 0, 0, 0
+    S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc = 0, 0, 0, 0, 0, 0, 0, 0
     S.mn, S.mx, S.lc, S.sk, S.sf, S.sh, S.sb = 0, 0, 0, 0, 0, 0, 0
   elseif v[1] ~= commitment or tonumber(v[2]) ~= opening then
     return nil, redis.error_reply('GATEHOUSE_MISCONFIGURED room was first called with another opening or seed')
   else
     S.packed = v[3]
     S.lt, S.la, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq, S.rate, S.burst, S.cap,
-      S.ac, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc,
+      S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc,
       S.mn, S.mx, S.lc, S.sk, S.sf, S.sh, S.sb = struct.unpack(SFMT, v[3])
   end
+  S.recv = v[4]
   -- Time never goes back within a room.
   if now < S.lt then now = S.lt end
   S.lt = now
   return S
 end
 
-local function save(S)
+-- Identity record (the field ARGV[10] of KEYS[1]), these numbers packed:
+--   i arrival index; p place (-1 until known); j joined; c session
+--   deadline once claimed (0 before); a latest admission (0: never);
+--   d done (0/1); r returns; ja people ahead at join (-1: unknown);
+--   jc/jb drain measurement at join.
+local RFMT = '<dddddddddd'
+
+local function loadRec(S)
+  local v = S.recv
+  if not v then return nil end
+  local R = {packed = v}
+  R.i, R.p, R.j, R.c, R.a, R.d, R.r, R.ja, R.jc, R.jb = struct.unpack(RFMT, v)
+  return R
+end
+
+-- save writes the room's state and the identity record R (if given) in
+-- one HSET, each only if it changed.
+local function save(S, R)
+  local args = {}
   local v = struct.pack(SFMT, S.lt, S.la, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq, S.rate, S.burst, S.cap,
-    S.ac, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc, S.mn, S.mx, S.lc, S.sk, S.sf, S.sh, S.sb)
+    S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc, S.mn, S.mx, S.lc, S.sk, S.sf, S.sh, S.sb)
   if S.fresh then
-    redis.call('HSET', KEYS[1], 'cm', commitment, 'op', ARGV[2], 'v', v)
+    args = {'cm', commitment, 'op', ARGV[2], 'v', v}
   elseif v ~= S.packed then
-    redis.call('HSET', KEYS[1], 'v', v)
+    args = {'v', v}
   end
+  if R then
+    local rv = struct.pack(RFMT, R.i, R.p, R.j, R.c, R.a, R.d, R.r, R.ja, R.jc, R.jb)
+    if rv ~= R.packed then
+      args[#args + 1] = ARGV[10]
+      args[#args + 1] = rv
+    end
+  end
+  if #args > 0 then redis.call('HSET', KEYS[1], unpack(args)) end
 end
 
 -- prep fixes E at the first call at or after the opening: the line starts
@@ -139,6 +173,25 @@ local function zaddMany(key, args)
   end
 end
 
+-- expire removes the leases whose deadline is <= now, only when the
+-- earliest might be, and keeps S.nd.
+local function expire(S)
+  if S.ac > 0 and S.nd <= now then
+    S.ac = S.ac - redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+    S.nd = 0
+    if S.ac > 0 then
+      S.nd = tonumber(redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')[2])
+    end
+  end
+end
+
+-- lease adds or moves a lease (a claim), keeping S.ac and S.nd.
+local function lease(S, place, deadline)
+  local added = redis.call('ZADD', KEYS[2], deadline, place)
+  if S.ac == 0 or deadline < S.nd then S.nd = deadline end
+  S.ac = S.ac + added
+end
+
 -- advance brings the line from S.la to now: at each instant t, leases
 -- whose deadline is <= t end, then min(whole tokens, cap room, supply
 -- budget, waiting) people are admitted at t, returners first, each with
@@ -152,7 +205,7 @@ local function advance(S)
   -- one), and those the loop grants that end by now.
   local ending, ei = {}, 1
   local granted, gi = {}, 1
-  if capped and S.rc + (S.n - S.s) > 0 and S.ac > 0 then
+  if capped and S.rc + (S.n - S.s) > 0 and S.ac > 0 and S.nd <= now then
     ending = redis.call('ZRANGE', KEYS[2], '-inf', now, 'BYSCORE', 'WITHSCORES')
   end
   local adds = {}
@@ -200,6 +253,7 @@ local function advance(S)
           adds[#adds + 1] = p
         end
         S.s = S.s + left
+        if S.ac == 0 or deadline < S.nd then S.nd = deadline end
         S.ac = S.ac + k
         live = live + k
         S.ad = S.ad + k
@@ -232,9 +286,7 @@ local function advance(S)
     t = nxt
   end
   if #adds > 0 then zaddMany(KEYS[2], adds) end
-  if S.ac > 0 then
-    S.ac = S.ac - redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-  end
+  expire(S)
   S.la = now
 end
 
@@ -275,26 +327,6 @@ local OK, NOTJOINED, NEEDPLACE = 0, 1, 2
 -- States.
 local WAITING, ADMITTED, EXPIRED, DONE = 0, 1, 2, 3
 
--- Identity record (the string KEYS[4]), these numbers packed:
---   i arrival index; p place (-1 until known); j joined; c session
---   deadline once claimed (0 before); a latest admission (0: never);
---   d done (0/1); r returns; ja people ahead at join (-1: unknown);
---   jc/jb drain measurement at join.
-local RFMT = '<dddddddddd'
-
-local function loadRec()
-  local v = redis.call('GET', KEYS[4])
-  if not v then return nil end
-  local R = {packed = v}
-  R.i, R.p, R.j, R.c, R.a, R.d, R.r, R.ja, R.jc, R.jb = struct.unpack(RFMT, v)
-  return R
-end
-
-local function saveRec(R)
-  local v = struct.pack(RFMT, R.i, R.p, R.j, R.c, R.a, R.d, R.r, R.ja, R.jc, R.jb)
-  if v ~= R.packed then redis.call('SET', KEYS[4], v) end
-end
-
 -- resolvePlace fixes R.p once E is known: the index for a later arrival,
 -- or the caller's hint (ARGV[hint], computed in Go by the shuffle, for
 -- this index and this E). It returns false when Go must compute it first.
@@ -317,4 +349,25 @@ local function reply(S, R, state, ahead, claimed, returning)
   local r = {OK, R.i, R.p, S.e, state, ahead, R.j, R.a, R.c, claimed, returning, R.r, R.ja, R.jc, R.jb}
   for _, x in ipairs(figures(S)) do r[#r + 1] = x end
   return r
+end
+
+-- person starts a status or done: the room brought to now and the
+-- person's record with its place fixed (hint: ARGV[11..13]); or nil and
+-- the reply to send (not joined; or the place that Go must compute first,
+-- for an early arrival without a hint).
+local function person()
+  local S, err = load()
+  if not S then return nil, nil, err end
+  prep(S)
+  advance(S)
+  local R = loadRec(S)
+  if not R then
+    save(S)
+    return nil, nil, {NOTJOINED}
+  end
+  if not resolvePlace(S, R, 11) then
+    save(S)
+    return nil, nil, {NEEDPLACE, R.i, S.e}
+  end
+  return S, R
 end

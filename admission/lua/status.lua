@@ -1,29 +1,19 @@
 -- status: the person's standing, with claim.
--- ARGV[10] place hint (-1: none)  [11] index it is for  [12] E it is for
-local S, err = load()
-if not S then return err end
-prep(S)
-advance(S)
-local R = loadRec()
-if not R then
-  save(S)
-  return {NOTJOINED}
-end
-if not resolvePlace(S, R, 10) then
-  -- Only an early arrival without a hint gets here: Go computes the
-  -- shuffle and calls again.
-  save(S)
-  return {NEEDPLACE, R.i, S.e}
-end
+-- ARGV[11] place hint (-1: none)  [12] index it is for  [13] E it is for
+local S, R, out = person()
+if not S then return out end
 
 -- Called while away: back to the head of the line.
+local sc = nil
 if S.e >= 0 and R.d == 0 and R.c == 0 and R.p < S.s then
-  if not redis.call('ZSCORE', KEYS[2], R.p) and not redis.call('ZSCORE', KEYS[3], R.p) then
+  sc = redis.call('ZSCORE', KEYS[2], R.p)
+  if not sc and not redis.call('ZSCORE', KEYS[3], R.p) then
     S.rq = S.rq + 1
     redis.call('ZADD', KEYS[3], S.rq, R.p)
     S.rc = S.rc + 1
     R.r = R.r + 1
     advance(S)
+    sc = redis.call('ZSCORE', KEYS[2], R.p)
   end
 end
 
@@ -35,11 +25,10 @@ elseif R.d == 1 then
 elseif R.c > 0 then
   if now < R.c then state = ADMITTED else state = EXPIRED end
 elseif R.p < S.s then
-  local sc = tonumber(redis.call('ZSCORE', KEYS[2], R.p))
   if sc then
     R.c = now + ttl
-    R.a = sc - claim
-    redis.call('ZADD', KEYS[2], R.c, R.p)
+    R.a = tonumber(sc) - claim
+    lease(S, R.p, R.c)
     state = ADMITTED
     claimed = 1
   else
@@ -49,6 +38,5 @@ elseif R.p < S.s then
 else
   ahead = S.rc + (R.p - S.s)
 end
-saveRec(R)
-save(S)
+save(S, R)
 return reply(S, R, state, ahead, claimed, returning)

@@ -99,17 +99,18 @@ func (s *server) initBackends(secret []byte) error {
 		var seed admission.Seed
 		copy(seed[:], key("seed/"+name))
 		room, err := admission.NewRoom(roomStore, admission.Options{
-			Name:        name,
-			Opening:     o.Booking.Start,
-			Rate:        s.cfg.Rate,
-			Cap:         s.cfg.MaxActive,
-			Keyring:     passKeys,
-			IdentityKey: key("identity"),
-			Seed:        seed,
-			Clock:       s.clk,
-			Logger:      s.log,
-			Observer:    s.metrics.observeRoom,
-			PassCookie:  passCookie,
+			Name:         name,
+			Opening:      o.Booking.Start,
+			Rate:         s.cfg.Rate,
+			Cap:          s.cfg.MaxActive,
+			Keyring:      passKeys,
+			IdentityKey:  key("identity"),
+			Seed:         seed,
+			Clock:        s.clk,
+			Logger:       s.log,
+			Observer:     s.metrics.observeRoom,
+			PassCookie:   passCookie,
+			TicketCookie: ticketCookie,
 		})
 		if err != nil {
 			return fmt.Errorf("waiting room %d: %w", i, err)

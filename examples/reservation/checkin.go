@@ -87,6 +87,7 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 func (s *server) signOut(w http.ResponseWriter, r *http.Request) {
 	s.clearCookie(w, r, sessionCookie)
 	s.clearCookie(w, r, passCookie)
+	s.clearCookie(w, r, ticketCookie)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

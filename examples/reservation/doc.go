@@ -88,7 +88,8 @@
 //	GET    /api/queue/status        -> {"state": "waiting"|"admitted"|"expired"|"done", "people_ahead" (null until
 //	                                    the draw), "eta": {"known", "min_seconds", "max_seconds"}, "eta_text",
 //	                                    "headline", "poll_after_seconds", "place", "index", "early", "returning",
-//	                                    "opens_at", "pass" and "pass_expires_at" once admitted, ...}
+//	                                    "opens_at", "ticket" while waiting, "pass" and "pass_expires_at" once
+//	                                    admitted, ...}
 //	GET    /api/slots               -> {"slots": [{"id", "label", "capacity", "booked", "held", "left", "left_text"}]}
 //	POST   /api/holds               {"slot"} -> 201 {"hold": {"id", "slot", "label", "created_at", "expires_at"}}
 //	POST   /api/holds/{id}/confirm  -> {"booking": {"id", "slot", "label", "created_at", "confirmed_at"}}
@@ -100,7 +101,11 @@
 //	GET    /healthz                 -> 200 "ok", always
 //
 // Poll /api/queue/status after poll_after_seconds: the room says when a
-// person should ask again so that nobody misses their turn. Mutating
+// person should ask again so that nobody misses their turn. Join and status
+// hand a place ticket (the gh_ticket cookie, and "ticket" in the JSON; an
+// API client sends it back in a Gatehouse-Ticket header): with it a poll is
+// answered from the room's snapshot without a store call until the place
+// is called. Mutating
 // booking calls take an Idempotency-Key header (1 to 128 printable ASCII
 // characters): a retry with the same key returns the first result, the same
 // key with another request is refused with 422; without one the server

@@ -81,24 +81,42 @@ func (s *server) join(w http.ResponseWriter, r *http.Request) (session, admissio
 		s.queueError(w, r, err)
 		return session{}, admission.Status{}, false
 	}
+	s.keepTicket(w, r, st)
 	return sess, st, true
 }
 
-// status asks the current room for the person's standing; once admitted it
-// also sets the pass cookie.
+// status asks the current room for the person's standing with the place
+// ticket the browser (cookie) or API client (header Gatehouse-Ticket)
+// keeps: while the place is not yet called the room answers from its
+// snapshot, without asking the store. Once admitted it sets the pass
+// cookie.
 func (s *server) status(w http.ResponseWriter, r *http.Request, sess session) (admission.Status, error) {
 	room := s.roomAt(s.clk.Now())
 	if room == nil {
 		return admission.Status{}, errNoRoom
 	}
-	st, err := room.Status(r.Context(), sess.identity())
+	ticket := r.Header.Get(admission.DefaultTicketHeader)
+	if c, err := r.Cookie(ticketCookie); ticket == "" && err == nil {
+		ticket = c.Value
+	}
+	st, err := room.Poll(r.Context(), sess.identity(), ticket)
 	if err != nil {
 		return st, err
 	}
 	if st.Pass != "" {
 		s.setCookie(w, r, passCookie, st.Pass, st.PassExpires.Sub(s.clk.Now())+time.Minute)
 	}
+	if st.Ticket != ticket {
+		s.keepTicket(w, r, st)
+	}
 	return st, nil
+}
+
+// keepTicket sets the place ticket cookie while the person waits.
+func (s *server) keepTicket(w http.ResponseWriter, r *http.Request, st admission.Status) {
+	if st.Ticket != "" {
+		s.setCookie(w, r, ticketCookie, st.Ticket, admission.DefaultTicketTTL)
+	}
 }
 
 func (s *server) apiQueueJoin(w http.ResponseWriter, r *http.Request) {

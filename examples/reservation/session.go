@@ -23,6 +23,7 @@ import (
 const (
 	sessionCookie  = "gh_session"
 	passCookie     = "gh_pass"
+	ticketCookie   = "gh_ticket" // the waiting room's place ticket
 	operatorCookie = "gh_operator"
 	sessionTTL     = 12 * time.Hour
 	maxNameRunes   = 80

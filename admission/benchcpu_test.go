@@ -1,0 +1,96 @@
+package admission_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-go/gatehouse/admission"
+	"github.com/gatehouse-go/gatehouse/internal/redistest"
+)
+
+// BenchmarkStoreCPU measures what each Redis script costs the server:
+// Redis main-thread CPU per call as a ratio to a no-op script on the same
+// server in the same benchmark (cpu-x-noop), one caller and 64.
+//
+//	go test -run '^$' -bench StoreCPU ./admission/
+//
+// join: a new person joins an open room where people wait (the line
+// moves by the clock meanwhile); claim: a called person's first Status,
+// with the place computed in Go; done: an admitted person leaves;
+// advance: a snapshot refresh of a room where people wait.
+func BenchmarkStoreCPU(b *testing.B) {
+	if !redistest.Available() {
+		b.Skip("redis-server not installed")
+	}
+	srv := redistest.Start(b, redistest.Options{})
+	client := srv.Client()
+	var run atomic.Int64
+	for _, callers := range []int{1, 64} {
+		parallel := callers > 1
+		setup := func(b *testing.B, rate, burst int) (admission.Store, admission.Params, string) {
+			if parallel {
+				b.SetParallelism((callers + 1) / 2)
+			}
+			store := redisStore(b, client)
+			p := admission.Params{
+				Opening: time.Now().Add(-time.Hour).Truncate(time.Millisecond), Rate: rate, Burst: burst,
+				ClaimWindow: time.Hour, SessionTTL: time.Hour, DrainWindow: time.Minute, Seed: seed,
+			}
+			return store, p, "cpu-" + strconv.FormatInt(run.Add(1), 10)
+		}
+		noopKey := func(room string) string { return "gh-bench:{" + room + "}:noop" }
+		joinAll := func(b *testing.B, store admission.Store, p admission.Params, room string, n int) []admission.IdentityHash {
+			ids := make([]admission.IdentityHash, n)
+			for i := range ids {
+				ids[i] = admission.HashIdentity(identityKey, room+"-"+strconv.Itoa(i))
+				if _, err := store.Join(ctx, time.Now(), room, p, ids[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			return ids
+		}
+		b.Run(fmt.Sprintf("join/callers=%d", callers), func(b *testing.B) {
+			store, p, room := setup(b, 600, 10)
+			joinAll(b, store, p, room, 1000) // people waiting
+			var n atomic.Int64
+			redistest.BenchCPU(b, client, noopKey(room), parallel, func(ctx context.Context) error {
+				id := admission.HashIdentity(identityKey, "new-"+strconv.FormatInt(n.Add(1), 10))
+				_, err := store.Join(ctx, time.Now(), room, p, id)
+				return err
+			})
+		})
+		b.Run(fmt.Sprintf("claim/callers=%d", callers), func(b *testing.B) {
+			store, p, room := setup(b, 60_000_000, 100_000)
+			ids := joinAll(b, store, p, room, min(b.N, 100_000)) // admitted at once
+			var n atomic.Int64
+			redistest.BenchCPU(b, client, noopKey(room), parallel, func(ctx context.Context) error {
+				i := int(n.Add(1)-1) % len(ids)
+				h := admission.PlaceHint{Known: true, Index: uint64(i), Place: uint64(i)}
+				_, err := store.Status(ctx, time.Now(), room, p, ids[i], h)
+				return err
+			})
+		})
+		b.Run(fmt.Sprintf("done/callers=%d", callers), func(b *testing.B) {
+			store, p, room := setup(b, 60_000_000, 100_000)
+			ids := joinAll(b, store, p, room, min(b.N, 100_000))
+			var n atomic.Int64
+			redistest.BenchCPU(b, client, noopKey(room), parallel, func(ctx context.Context) error {
+				i := int(n.Add(1)-1) % len(ids)
+				_, err := store.Done(ctx, time.Now(), room, p, ids[i])
+				return err
+			})
+		})
+		b.Run(fmt.Sprintf("advance/callers=%d", callers), func(b *testing.B) {
+			store, p, room := setup(b, 6000, 100)
+			joinAll(b, store, p, room, 20_000)
+			redistest.BenchCPU(b, client, noopKey(room), parallel, func(ctx context.Context) error {
+				_, err := store.Advance(ctx, time.Now(), room, p)
+				return err
+			})
+		})
+	}
+}
