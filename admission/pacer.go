@@ -49,8 +49,10 @@ type PacingOptions struct {
 	// minute. 0 means a twentieth of Max-Min, at least 1.
 	Step int
 
-	// Backoff multiplies the rate after an unhealthy interval, in (0, 1).
-	// 0 means DefaultPacingBackoff.
+	// Backoff multiplies the rate after an unhealthy interval, in (0, 1),
+	// or Target over the interval's mean latency when that is smaller
+	// (the further past the target, the deeper the cut: the gradient of
+	// Netflix's limits). 0 means DefaultPacingBackoff.
 	Backoff float64
 }
 
@@ -92,7 +94,10 @@ func (o PacingOptions) withDefaults() (PacingOptions, error) {
 // Pacer sets a room's rate from the health of the booking backend behind
 // it: additive increase after a healthy interval, multiplicative decrease
 // after an unhealthy one (the AIMD limit of Netflix's concurrency-limits,
-// applied to the admission rate), between a minimum and a maximum.
+// applied to the admission rate), between a minimum and a maximum; a
+// decrease goes as deep as Target over the interval's mean latency, so
+// that a backend suddenly ten times slower gets a tenth of the rate at
+// once rather than after several halvings.
 //
 // The host reports every booking call with [Pacer.Observe] (from its
 // booking layer's observer); give the pacer to the room in
@@ -106,6 +111,7 @@ type Pacer struct {
 	o PacingOptions
 
 	calls, slow, failed atomic.Int64
+	latency             atomic.Int64 // sum, µs
 	mu                  sync.Mutex // one decision at a time
 	last                time.Time  // start of the interval last decided
 }
@@ -125,6 +131,7 @@ func NewPacer(opts PacingOptions) (*Pacer, error) {
 // It is fast and safe for concurrent use.
 func (p *Pacer) Observe(d time.Duration, err error) {
 	p.calls.Add(1)
+	p.latency.Add(d.Microseconds())
 	if err != nil {
 		p.failed.Add(1)
 	} else if d > p.o.Target {
@@ -148,12 +155,17 @@ func (p *Pacer) bounds(l Limits) (lo, hi int) {
 	return lo, max(lo, hi)
 }
 
-// next returns the rate after an interval with these counts at rate.
-func (p *Pacer) next(rate, lo, hi int, calls, slow, failed int64) int {
+// next returns the rate after an interval with these counts (and latency
+// sum, µs) at rate.
+func (p *Pacer) next(rate, lo, hi int, calls, slow, failed, sumUS int64) int {
 	unhealthy := calls > 0 && (float64(failed) > p.o.MaxErrors*float64(calls) ||
 		float64(slow) > p.o.SlowShare*float64(calls))
 	if unhealthy {
-		rate = int(math.Floor(float64(rate) * p.o.Backoff))
+		f := p.o.Backoff
+		if mean := float64(sumUS) / float64(calls) * 1e3; mean > float64(p.o.Target) {
+			f = min(f, float64(p.o.Target)/mean)
+		}
+		rate = int(math.Floor(float64(rate) * f))
 	} else {
 		rate += p.o.Step
 	}
@@ -181,13 +193,13 @@ func (r *Room) pace(ctx context.Context, now time.Time, line Line) (Line, error)
 	p.last = start
 	// The counts cover the interval just over (about: they start where
 	// the previous one was taken).
-	calls, slow, failed := p.calls.Swap(0), p.slow.Swap(0), p.failed.Swap(0)
+	calls, slow, failed, sum := p.calls.Swap(0), p.slow.Swap(0), p.failed.Swap(0), p.latency.Swap(0)
 	if !line.LimitsChanged.Before(start) {
 		return line, nil // decided by another instance, or an operator
 	}
 	l := line.Limits
 	lo, hi := p.bounds(l)
-	rate := p.next(l.Rate, lo, hi, calls, slow, failed)
+	rate := p.next(l.Rate, lo, hi, calls, slow, failed, sum)
 	if rate == l.Rate {
 		return line, nil
 	}

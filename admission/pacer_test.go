@@ -35,8 +35,9 @@ func TestPacingOptions(t *testing.T) {
 }
 
 // scenarioPacer: three instances, each with its own pacer observing its
-// own booking calls, over one store, on a mock clock. The backend is
-// healthy up to 300 people a minute and slow above it. The rate is never
+// own booking calls, over one store, on a mock clock. The backend answers
+// in 50ms up to 300 people a minute and 2ms slower per person a minute
+// above it (the target is 100ms). The rate is never
 // outside [min, max], changes at most once per interval (one rate shared
 // by all), settles around the backend's capacity, follows an operator's
 // narrower bounds live, and sinks to the minimum (not below) while the
@@ -106,10 +107,8 @@ func scenarioPacer(t *testing.T, newStore func(testing.TB) admission.Store) {
 					switch {
 					case failing:
 						p.Observe(2*time.Second, errors.New("timeout"))
-					case rate > capacity:
-						p.Observe(500*time.Millisecond, nil)
 					default:
-						p.Observe(50*time.Millisecond, nil)
+						p.Observe(50*time.Millisecond+time.Duration(max(0, rate-capacity))*2*time.Millisecond, nil)
 					}
 				}
 			}
@@ -121,15 +120,17 @@ func scenarioPacer(t *testing.T, newStore func(testing.TB) admission.Store) {
 	}
 	// Converged: over the last five minutes, between the backoff under
 	// capacity and one step over it, and around it on average.
+	// The latency reaches the target at 325 a minute.
+	const knee = capacity + 25
 	last := rates[len(rates)/2:]
 	sum := 0
 	for _, r := range last {
-		if r < capacity/2-step || r > capacity+step {
-			t.Fatalf("rate %d after 5 minutes: not settled around %d", r, capacity)
+		if r < knee/2-step || r > knee+step {
+			t.Fatalf("rate %d after 5 minutes: not settled around %d", r, knee)
 		}
 		sum += r
 	}
-	if mean := sum / len(last); mean < capacity/2 || mean > capacity+step {
+	if mean := sum / len(last); mean < knee/2 || mean > knee+step {
 		t.Fatalf("mean rate %d over the last 5 minutes", mean)
 	}
 	// An operator narrows the bounds live, on one instance.
@@ -149,5 +150,42 @@ func scenarioPacer(t *testing.T, newStore func(testing.TB) admission.Store) {
 	run(2*time.Minute, capacity, true, [2]int{lo, hi})
 	if r := rates[len(rates)-1]; r != lo {
 		t.Fatalf("backend failing for 2 minutes: rate %d, want the min %d", r, lo)
+	}
+}
+
+// TestPacerGradient: the further past the target, the deeper the cut; a
+// healthy interval adds a step; the bounds hold.
+func TestPacerGradient(t *testing.T) {
+	clk := newClock(-time.Second)
+	p, err := admission.NewPacer(admission.PacingOptions{Min: 10, Max: 600, Target: 100 * time.Millisecond, Interval: time.Second, Step: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRoom(t, admission.NewMemoryStore(), options(t, "gradient", clk, func(o *admission.Options) {
+		o.Rate, o.Burst, o.Pacer = 600, 10, p
+	}))
+	mustJoin(t, r, person(0))
+	clk.Set(opening.Add(1500 * time.Millisecond))
+	for _, c := range []struct {
+		lat  time.Duration
+		err  error
+		want int
+	}{
+		{0, nil, 600},                          // no calls: healthy, at the max already
+		{time.Second, nil, 60},                 // 10 x the target: a tenth
+		{150 * time.Millisecond, nil, 30},      // 1.5 x: the backoff (0.5) is deeper
+		{50 * time.Millisecond, nil, 35},       // healthy: a step up
+		{50 * time.Millisecond, errBroken, 17}, // failures: the backoff
+		{10 * time.Second, nil, 10},            // never below the min
+	} {
+		if c.lat > 0 {
+			for range 20 {
+				p.Observe(c.lat, c.err)
+			}
+		}
+		clk.Add(time.Second)
+		if s := mustStats(t, r); s.Limits.Rate != c.want {
+			t.Fatalf("after calls of %v (err %v): rate %d, want %d", c.lat, c.err, s.Limits.Rate, c.want)
+		}
 	}
 }

@@ -69,6 +69,8 @@ type config struct {
 	PacingMin       int           // the controller's bounds (0: auto)
 	PacingMax       int
 	PacingTarget    time.Duration // booking latency objective (0: 4 x base latency)
+	PacingInterval  time.Duration // the controller's decision interval
+	PacingStep      int           // additive increase per interval (0: (max-min)/100)
 	PacingCompare   bool          // run the same crowd with the controller off first
 	baseline        *pacingStat   // that run's pacing figures
 
@@ -261,6 +263,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.PacingMin, "pacing-min", 0, "the controller's lowest rate, per minute (0: a tenth of -rate)")
 	fs.IntVar(&c.PacingMax, "pacing-max", 0, "the controller's highest rate, per minute (0: -rate)")
 	fs.DurationVar(&c.PacingTarget, "pacing-target", 0, "booking latency the controller keeps the p90 under (0: 4 x -backend-latency)")
+	fs.DurationVar(&c.PacingInterval, "pacing-interval", time.Second, "the controller's decision interval")
+	fs.IntVar(&c.PacingStep, "pacing-step", 0, "the controller's increase per interval, per minute (0: a hundredth of max - min, at least 1)")
 	fs.BoolVar(&c.PacingCompare, "pacing-compare", false, "first run the same crowd with the controller off, and report its figures beside (implies -pacing)")
 
 	fs.DurationVar(&c.Tick, "tick", c.Tick, "simulated time step: events within one tick run concurrently at the tick's instant")
@@ -324,6 +328,9 @@ func (c *config) finish() error {
 	}
 	if c.PacingTarget == 0 {
 		c.PacingTarget = 4 * c.BackendLatency
+	}
+	if c.PacingStep == 0 {
+		c.PacingStep = max(1, (c.PacingMax-c.PacingMin)/100)
 	}
 	switch c.Mode {
 	case "inprocess":
@@ -395,6 +402,8 @@ func (c *config) finish() error {
 		return bad("need -backend-capacity >= 0 and 0 < -backend-latency < -backend-timeout")
 	case c.Pacing && (c.PacingMin <= 0 || c.PacingMax < c.PacingMin):
 		return bad("need 0 < -pacing-min <= -pacing-max")
+	case c.Pacing && (c.PacingInterval < time.Millisecond || c.PacingStep < 0):
+		return bad("need -pacing-interval >= 1ms and -pacing-step >= 0")
 	case c.Pacing && c.Mode != "inprocess":
 		return bad("-pacing needs -mode inprocess")
 	}

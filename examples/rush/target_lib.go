@@ -140,7 +140,9 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	}
 	var pacer *admission.Pacer
 	if cfg.Pacing {
-		pacer, err = admission.NewPacer(admission.PacingOptions{Min: cfg.PacingMin, Max: cfg.PacingMax, Target: cfg.PacingTarget})
+		pacer, err = admission.NewPacer(admission.PacingOptions{
+			Min: cfg.PacingMin, Max: cfg.PacingMax, Target: cfg.PacingTarget, Interval: cfg.PacingInterval, Step: cfg.PacingStep,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("pacer: %w", err)
 		}
