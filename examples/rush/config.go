@@ -330,7 +330,7 @@ func (c *config) finish() error {
 		c.PacingTarget = 4 * c.BackendLatency
 	}
 	if c.PacingStep == 0 {
-		c.PacingStep = max(1, (c.PacingMax-c.PacingMin)/100)
+		c.PacingStep = max(1, (c.PacingMax-c.PacingMin+99)/100)
 	}
 	switch c.Mode {
 	case "inprocess":

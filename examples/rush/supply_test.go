@@ -16,7 +16,7 @@ import (
 // more people than places, as on main before.
 func TestRushSoldOut(t *testing.T) {
 	t.Parallel()
-	people := rushPeople(4000, 2000)
+	people := rushPeople(4000, 800)
 	run := func(supply string) *report {
 		cfg := testConfig(t, "-people", itoa(people), "-slots", itoa(people/4), "-supply="+supply)
 		var out bytes.Buffer
@@ -59,12 +59,16 @@ func TestRushSoldOut(t *testing.T) {
 // end, and the ETA stays calibrated outside the fault.
 func TestRushBackendSlow(t *testing.T) {
 	t.Parallel()
-	people := rushPeople(6000, 3000)
+	people := rushPeople(6000, 1000)
 	dir := t.TempDir()
 	js := filepath.Join(dir, "rush.json")
 	var out bytes.Buffer
-	code := runWith(context.Background(), []string{"-quiet", "-people", itoa(people), "-think", "5s", "-confirm-think", "3s",
-		"-backend-capacity", itoa(people / 200), "-backend-timeout", "10s", "-fault", "backend-slow@3m+2m",
+	// The booking calls (two per person admitted) take 40 % of the
+	// backend's capacity at the full rate: twice what is left during the
+	// fault.
+	code := runWith(context.Background(), []string{"-quiet", "-people", itoa(people), "-rate", itoa(people / 5), "-tail", "10m",
+		"-think", "5s", "-confirm-think", "3s",
+		"-backend-capacity", itoa(people / 60), "-backend-timeout", "10s", "-fault", "backend-slow@3m+2m", "-pacing-target", "500ms",
 		"-pacing-compare", "-json", js, "-plot", dir}, runEnv{stdout: &out})
 	t.Log("\n" + out.String())
 	if code != exitOK {
