@@ -41,6 +41,15 @@ const identityFastMax = 256
 // allocate for identities of up to 256 bytes, as it runs on every protected
 // request. It is safe for concurrent use.
 func HashIdentity(key []byte, identity string) IdentityHash {
+	var pads passPads
+	pads.init(key)
+	return pads.hashIdentity(key, identity)
+}
+
+// hashIdentity is HashIdentity with the key's pads computed beforehand
+// (a Room keeps them): key is used only for identities longer than 256
+// bytes.
+func (pads *passPads) hashIdentity(key []byte, identity string) IdentityHash {
 	if len(identity) > identityFastMax {
 		m := hmac.New(sha256.New, key)
 		m.Write([]byte(identityHashDomain))
@@ -49,8 +58,6 @@ func HashIdentity(key []byte, identity string) IdentityHash {
 		m.Sum(h[:0])
 		return h
 	}
-	var pads passPads
-	pads.init(key)
 	var buf [sha256.BlockSize + len(identityHashDomain) + identityFastMax]byte
 	n := copy(buf[:], pads.ipad[:])
 	n += copy(buf[n:], identityHashDomain)

@@ -112,8 +112,8 @@ type Pacer struct {
 
 	calls, slow, failed atomic.Int64
 	latency             atomic.Int64 // sum, µs
-	mu                  sync.Mutex // one decision at a time
-	last                time.Time  // start of the interval last decided
+	mu                  sync.Mutex   // one decision at a time
+	last                time.Time    // start of the interval last decided
 }
 
 // NewPacer returns a pacer; invalid options are an error naming the field.

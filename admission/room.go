@@ -21,6 +21,7 @@ type Room struct {
 	p          Params
 	store      Store
 	commitment string
+	idPads     passPads // of Options.IdentityKey
 
 	snap    atomic.Pointer[snapshot]
 	refresh sync.Mutex   // single flight of snapshot refreshes
@@ -63,6 +64,7 @@ func NewRoom(store Store, opts Options) (*Room, error) {
 		},
 		commitment: o.Seed.Commitment(),
 	}
+	r.idPads.init(o.IdentityKey)
 	return r, nil
 }
 
@@ -78,7 +80,7 @@ func (r *Room) Params() Params { return r.p }
 // Hash returns the keyed hash of identity that the room stores and binds
 // passes to: what to log instead of the identity ([IdentityHash.Short]).
 func (r *Room) Hash(identity string) IdentityHash {
-	return HashIdentity(r.o.IdentityKey, identity)
+	return r.idPads.hashIdentity(r.o.IdentityKey, identity)
 }
 
 // SeedCommitment returns the commitment to the shuffle's seed: publish it

@@ -222,3 +222,48 @@ func ExampleNewRedisStore() {
 	room, err := admission.NewRoom(store, admission.Options{ /* ... */ })
 	fmt.Println(room != nil, err != nil)
 }
+
+// A waiting person polls with the place ticket Join handed out: the room
+// answers from its snapshot, without asking the store, until the place is
+// called; that poll claims the place in the store and carries the pass.
+func ExampleRoom_Poll() {
+	ctx := context.Background()
+	room, clk := exampleRoom()
+	for _, who := range []string{"alice", "bob", "carol"} {
+		room.Join(ctx, who)
+	}
+	clk.Add(time.Minute) // the opening: one person a second
+	st, _ := room.Join(ctx, "dave")
+	ticket := st.Ticket // kept by the client (the handler sets a cookie)
+	for range 4 {
+		st, err := room.Poll(ctx, "dave", ticket)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("%s: place %d, %s, %d ahead, pass %v\n", clk.Now().Format("15:04:05"), st.Place, st.State, st.Ahead, st.Pass != "")
+		clk.Add(time.Second)
+	}
+	// Output:
+	// 20:00:00: place 3, waiting, 2 ahead, pass false
+	// 20:00:01: place 3, waiting, 1 ahead, pass false
+	// 20:00:02: place 3, waiting, 0 ahead, pass false
+	// 20:00:03: place 3, admitted, 0 ahead, pass true
+}
+
+// Rate, burst and cap can change while the room runs, from any instance:
+// the old rate applies up to the change, the new one after.
+func ExampleRoom_SetLimits() {
+	ctx := context.Background()
+	room, clk := exampleRoom()
+	clk.Add(time.Minute)
+	stats, err := room.SetLimits(ctx, admission.Limits{Rate: 600, Burst: 10, Cap: 500})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(stats.Limits.Rate, "a minute, burst", stats.Limits.Burst)
+	_, err = room.SetLimits(ctx, admission.Limits{Rate: 0, Burst: 10})
+	fmt.Println(err)
+	// Output:
+	// 600 a minute, burst 10
+	// admission: limits: rate 0, want > 0
+}

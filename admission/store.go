@@ -278,7 +278,9 @@ type Record struct {
 	// State is where the person stands.
 	State State
 	// Ahead is the number of people to be admitted before this one
-	// (returners included), -1 before the opening; 0 unless waiting.
+	// (returners included), -1 before the opening (and, from Join, for a
+	// person already called or whose place is not yet known); 0 unless
+	// waiting.
 	Ahead int64
 	// Returning reports a person called while away, now waiting in the
 	// returners queue at the head of the line.

@@ -150,7 +150,10 @@
 //	                    INFO cpu over the masters, during the run),
 //	                    noop_redis_cpu_us (one no-op script call, same
 //	                    servers, same run) and floor_ratio =
-//	                    redis_cpu_us_per_person / (4 x noop_redis_cpu_us)
+//	                    redis_cpu_us_per_person / (4 x noop_redis_cpu_us);
+//	                    floor_wall_seconds = people x 4 / the no-op rate
+//	                    with -workers callers, wall_over_floor =
+//	                    wall_seconds / floor_wall_seconds
 //	noop                Redis only: rounds, mean_us, p50_us, p99_us of
 //	                    -noop-rounds EVALSHA of `return 0` on the campaign's
 //	                    shard, one at a time before the run; parallel_mean_us

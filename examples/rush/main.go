@@ -215,6 +215,10 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 	if rep.Pacing != nil {
 		rep.Pacing.WithoutController = cfg.baseline
 	}
+	if store != nil && noop != nil && noop.ParallelPerSec > 0 {
+		store.FloorWallSeconds = float64(cfg.People) * 4 / noop.ParallelPerSec
+		store.WallOverFloor = wall.Seconds() / store.FloorWallSeconds
+	}
 	if cfg.Audit && !audit.Performed {
 		// An audit that could not be done is not a pass.
 		return rep, fmt.Errorf("audit: %s", audit.Error)

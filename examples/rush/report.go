@@ -494,6 +494,9 @@ func (r *report) writeText(w io.Writer) {
 			p("redis cpu (main thread): %.1f µs per person; no-op script %.2f µs per call; floor ratio %.2f (1 = four no-op calls per person)",
 				st.RedisCPUUSPerPerson, st.NoopRedisCPUUS, st.FloorRatio)
 		}
+		if st.FloorWallSeconds > 0 {
+			p("wall floor (people x 4 / no-op rate with %d callers): %.1f s; wall time %.2f x the floor", r.Workers, st.FloorWallSeconds, st.WallOverFloor)
+		}
 	}
 	p("outcomes:")
 	for _, name := range opNames {

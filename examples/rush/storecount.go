@@ -114,6 +114,11 @@ type storeStat struct {
 	RedisCPUUSPerPerson float64 `json:"redis_cpu_us_per_person,omitempty"`
 	NoopRedisCPUUS      float64 `json:"noop_redis_cpu_us,omitempty"`
 	FloorRatio          float64 `json:"floor_ratio,omitempty"`
+	// FloorWallSeconds is people x 4 / the no-op's rate with -workers
+	// callers (noop.parallel_per_sec): the wall time of a booking's four
+	// calls at the no-op's speed; WallOverFloor is wall_seconds over it.
+	FloorWallSeconds float64 `json:"floor_wall_seconds,omitempty"`
+	WallOverFloor    float64 `json:"wall_over_floor,omitempty"`
 }
 
 // redisCPU returns the main-thread CPU Redis has used, summed over the

@@ -26,6 +26,8 @@ import (
 //
 //	POST /api/session            {"name","birth_date"}  -> session cookie
 //	POST /api/queue/join, GET /api/queue/status          -> the room's Status JSON
+//	                                                        (status sends back the
+//	                                                        place ticket: Gatehouse-Ticket)
 //	POST /api/holds              {"slot"}, Idempotency-Key, Authorization: Bearer <pass>
 //	POST /api/holds/{id}/confirm Idempotency-Key, Authorization: Bearer <pass>
 //	GET  /api/bookings/me        (audit, per person)
@@ -44,6 +46,7 @@ type httpTarget struct {
 
 	mu       sync.Mutex
 	sessions map[string]string // person -> session cookie value
+	tickets  map[string]string // person -> place ticket, sent back on status
 }
 
 // The reservation server's cookie and a birth date its demo campaign
@@ -96,6 +99,7 @@ func newHTTPTarget(ctx context.Context, cfg *config, base, operator string) (*ht
 		client:   &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		operator: operator,
 		sessions: map[string]string{},
+		tickets:  map[string]string{},
 	}
 	// A probe session learns the opening from the eligibility answer.
 	var elig struct {
@@ -245,6 +249,14 @@ func (t *httpTarget) do(ctx context.Context, person, method, path, pass, key str
 		if c != "" {
 			req.AddCookie(&http.Cookie{Name: httpSessionCookie, Value: c})
 		}
+		if path == "/api/queue/status" {
+			t.mu.Lock()
+			tk := t.tickets[person]
+			t.mu.Unlock()
+			if tk != "" {
+				req.Header.Set("Gatehouse-Ticket", tk)
+			}
+		}
 	}
 	resp, err := t.client.Do(req)
 	if err != nil {
@@ -308,6 +320,7 @@ type statusJSON struct {
 	Admitted    time.Time `json:"admitted_at"`
 	Pass        string    `json:"pass"`
 	PassExpires time.Time `json:"pass_expires_at"`
+	Ticket      string    `json:"ticket"`
 }
 
 func (s statusJSON) standing() standing {
@@ -341,15 +354,28 @@ func (t *httpTarget) Join(ctx context.Context, person string) (standing, error) 
 	if _, err := t.do(ctx, person, "POST", "/api/queue/join", "", "", nil, &s); err != nil {
 		return standing{}, err
 	}
+	t.keepTicket(person, s.Ticket)
 	return s.standing(), nil
 }
 
+// Status sends the place ticket back, as an API client keeps it, so that
+// the server answers from its room's snapshot.
 func (t *httpTarget) Status(ctx context.Context, person string) (standing, error) {
 	var s statusJSON
 	if _, err := t.do(ctx, person, "GET", "/api/queue/status", "", "", nil, &s); err != nil {
 		return standing{}, err
 	}
+	t.keepTicket(person, s.Ticket)
 	return s.standing(), nil
+}
+
+func (t *httpTarget) keepTicket(person, ticket string) {
+	if ticket == "" {
+		return
+	}
+	t.mu.Lock()
+	t.tickets[person] = ticket
+	t.mu.Unlock()
 }
 
 // Done: the server tells its room a person is done when the booking is
