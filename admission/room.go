@@ -482,17 +482,18 @@ func (r *Room) storeError(op Op, h IdentityHash, err error) error {
 }
 
 // estimate is the room's ETA for ahead people before someone, under the
-// limits l in force (the room's own options if l is zero). With a pacer
-// that may raise the rate meanwhile (the rate in force is below its
-// maximum, after a slowdown of the backend), the low end is what the
-// maximum would allow: the wait lies between the two.
+// limits l in force (the room's own options if l is zero). With a pacer,
+// which may raise the rate meanwhile (after a slowdown of the backend the
+// rate in force, and the drain measured over the last minutes, are below
+// its maximum), the low end is what the maximum would allow: the wait
+// lies between the two.
 func (r *Room) estimate(ahead int64, d Drain, l Limits) ETA {
 	if l.Rate <= 0 {
 		l = r.p.limits()
 	}
 	e := estimate(ahead, d, l.Rate, l.Burst)
 	if p := r.o.Pacer; p != nil && e.Known {
-		if _, hi := p.bounds(l); hi > l.Rate {
+		if _, hi := p.bounds(l); float64(hi) > d.PerMinute() {
 			if f := estimate(ahead, Drain{Admissions: int64(hi), Over: time.Minute}, hi, l.Burst); f.Min < e.Min {
 				e.Min = f.Min
 			}
