@@ -152,6 +152,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.PreQueue, "prequeue", cfg.PreQueue, "campaign file: the waiting room opens this long before each booking window")
 	fs.IntVar(&cfg.Rate, "rate", cfg.Rate, "people the waiting room admits per minute")
 	fs.IntVar(&cfg.MaxActive, "max-active", cfg.MaxActive, "most people admitted and booking at once")
+	fs.Float64Var(&cfg.Overbooking, "overbooking", 1, "people the room admits at once per free place (above 1 covers people who never book)")
+	fs.BoolVar(&cfg.Pacing, "pacing", false, "let the booking calls' latency and errors set the admission rate, between a tenth of -rate and -rate")
 	fs.DurationVar(&cfg.HoldFor, "hold-for", cfg.HoldFor, "how long a held slot waits for confirmation")
 	fs.Float64Var(&cfg.ClientLimit, "client-limit", cfg.ClientLimit, "sign-ins and joins allowed per client IP per minute (0: no limit; a load test over loopback needs 0)")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark cookies Secure even on plain HTTP (set it behind a TLS-terminating proxy)")

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/gatehouse-go/gatehouse/admission"
 	"github.com/gatehouse-go/gatehouse/window"
 )
 
@@ -71,6 +74,11 @@ func (s *server) operatorMaintenance(w http.ResponseWriter, r *http.Request) {
 		s.invalid(w, r, []fieldError{{Field: "on", Message: "must be true or false"}})
 		return
 	}
+	if wantsHTML(r) && r.PostForm.Get("confirm") != "yes" {
+		// The console asks first: maintenance closes the site to everyone.
+		s.render(w, r, http.StatusOK, "operator_confirm", view{Title: "Confirm maintenance", Data: on})
+		return
+	}
 	if err := s.setMaintenance(r.Context(), on); err != nil {
 		s.fail(w, r, http.StatusServiceUnavailable, "Switch unavailable",
 			"The maintenance switch could not be changed; it may or may not have changed. Try again.", 5*time.Second)
@@ -113,7 +121,18 @@ type roomFigures struct {
 	Admitted       uint64  `json:"admitted"`
 	AdmittedPerMin float64 `json:"admitted_per_minute"`
 	RateLimit      int     `json:"rate_limit_per_minute"`
+	Burst          int     `json:"burst"`
 	MaxActive      int     `json:"max_active"`
+	MinRate        int     `json:"min_rate_per_minute,omitempty"`
+	MaxRate        int     `json:"max_rate_per_minute,omitempty"`
+	Pacing         bool    `json:"pacing"`
+	// DrainSeconds estimates how long the people waiting take to be
+	// admitted at the measured drain (or the rate, before a measurement).
+	DrainSeconds *float64 `json:"drain_estimate_seconds"`
+	// Supply: places free and held, and whether the room is sold out.
+	Free    int64 `json:"places_free"`
+	Held    int64 `json:"places_held"`
+	SoldOut bool  `json:"sold_out"`
 	SeedCommitment string  `json:"seed_commitment"`
 	Seed           string  `json:"seed,omitempty"`
 	ETASamples     int64   `json:"eta_samples"`
@@ -123,6 +142,7 @@ type roomFigures struct {
 
 type operatorView struct {
 	Maintenance bool          `json:"maintenance"`
+	Message     string        `json:"message"`
 	SwitchError string        `json:"switch_error,omitempty"`
 	Phase       string        `json:"phase"`
 	Room        *roomFigures  `json:"room"`
@@ -134,7 +154,7 @@ type operatorView struct {
 func (s *server) operatorFigures(ctx context.Context) operatorView {
 	now := s.clk.Now()
 	phase, _ := s.phase(ctx, now)
-	v := operatorView{Phase: phase.String()}
+	v := operatorView{Phase: phase.String(), Message: s.currentNotice()}
 	on, err := s.maintenanceOn(ctx)
 	v.Maintenance = on
 	if err != nil {
@@ -142,7 +162,7 @@ func (s *server) operatorFigures(ctx context.Context) operatorView {
 	}
 	if room := s.roomAt(now); room != nil {
 		rf := &roomFigures{Room: room.Name(), OpensAt: room.Opening().In(s.camp.zone).Format(time.RFC3339),
-			SeedCommitment: room.SeedCommitment(), RateLimit: s.cfg.Rate, MaxActive: s.cfg.MaxActive}
+			SeedCommitment: room.SeedCommitment(), RateLimit: s.cfg.Rate, MaxActive: s.cfg.MaxActive, Pacing: s.cfg.Pacing}
 		if seed, ok := room.Seed(now); ok {
 			rf.Seed = seed.String()
 		}
@@ -153,6 +173,17 @@ func (s *server) operatorFigures(ctx context.Context) operatorView {
 			rf.Joined, rf.EarlyArrivals, rf.Waiting = st.Joined, st.Early, st.Waiting()
 			rf.Active, rf.Admitted, rf.AdmittedPerMin = st.Active, st.Admitted, st.Drain.PerMinute()
 			rf.ETASamples, rf.ETAInside = st.Calibration.Samples, st.Calibration.Ratio()
+			rf.RateLimit, rf.Burst, rf.MaxActive = st.Limits.Rate, st.Limits.Burst, st.Limits.Cap
+			rf.MinRate, rf.MaxRate = st.Limits.MinRate, st.Limits.MaxRate
+			rf.Free, rf.Held, rf.SoldOut = st.Supply.Free, st.Supply.Held, st.Supply.SoldOut()
+			per := st.Drain.PerMinute()
+			if per <= 0 {
+				per = float64(st.Limits.Rate)
+			}
+			if per > 0 {
+				d := float64(st.Waiting()) / per * 60
+				rf.DrainSeconds = &d
+			}
 		}
 		v.Room = rf
 		v.RoomList = rf.list()
@@ -180,12 +211,27 @@ func (rf *roomFigures) list() []namedValue {
 	if rf.Seed != "" {
 		seed = rf.Seed
 	}
+	drain := "unknown"
+	if rf.DrainSeconds != nil {
+		drain = minutes(time.Duration(*rf.DrainSeconds*0.8)*time.Second, time.Duration(*rf.DrainSeconds*1.25)*time.Second)
+	}
+	supply := fmt.Sprintf("%d free, %d held", rf.Free, rf.Held)
+	if rf.SoldOut {
+		supply = "SOLD OUT: every place is booked; people waiting are told so"
+	}
+	bounds := "none (no pacer)"
+	if rf.Pacing {
+		bounds = fmt.Sprintf("%d to %d per minute (0: the defaults)", rf.MinRate, rf.MaxRate)
+	}
 	return []namedValue{
 		{"Room", rf.Room},
 		{"Opens", rf.OpensAt},
 		{"Joined", strconv.FormatUint(rf.Joined, 10)},
 		{"Early arrivals (shuffled)", early},
 		{"Waiting (queue length)", strconv.FormatInt(rf.Waiting, 10)},
+		{"Line drained in", drain},
+		{"Places", supply},
+		{"Pacing bounds", bounds},
 		{"Active (admitted, booking)", fmt.Sprintf("%d of at most %d", rf.Active, rf.MaxActive)},
 		{"Admitted so far", strconv.FormatUint(rf.Admitted, 10)},
 		{"Admitted per minute (measured)", fmt.Sprintf("%.1f (limit %d)", rf.AdmittedPerMin, rf.RateLimit)},
@@ -199,7 +245,7 @@ func (s *server) operatorPage(w http.ResponseWriter, r *http.Request) {
 	if !s.operatorOnly(w, r) {
 		return
 	}
-	s.render(w, r, http.StatusOK, "operator", view{Title: "Operator console", Data: s.operatorFigures(r.Context())})
+	s.render(w, r, http.StatusOK, "operator", view{Title: "Operator console", AutoRefresh: 15, Data: s.operatorFigures(r.Context())})
 }
 
 func (s *server) apiOperatorStats(w http.ResponseWriter, r *http.Request) {
@@ -207,4 +253,151 @@ func (s *server) apiOperatorStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.operatorFigures(r.Context()))
+}
+
+// limitsForm is the console's and the API's request to change the
+// current room's limits: every field optional, the rest kept.
+type limitsForm struct {
+	Rate    *int `json:"rate_per_minute"`
+	Burst   *int `json:"burst"`
+	Cap     *int `json:"cap"`
+	MinRate *int `json:"min_rate_per_minute"`
+	MaxRate *int `json:"max_rate_per_minute"`
+}
+
+// readLimits reads a limits change from a JSON body (the API) or a form
+// (the console), over the limits in force.
+func readLimits(r *http.Request, cur admission.Limits) (admission.Limits, []fieldError, error) {
+	var f limitsForm
+	if wantsHTML(r) {
+		if err := r.ParseForm(); err != nil {
+			return cur, nil, err
+		}
+		var errs []fieldError
+		for _, x := range []struct {
+			name string
+			dst  **int
+		}{{"rate_per_minute", &f.Rate}, {"burst", &f.Burst}, {"cap", &f.Cap}, {"min_rate_per_minute", &f.MinRate}, {"max_rate_per_minute", &f.MaxRate}} {
+			v := strings.TrimSpace(r.PostForm.Get(x.name))
+			if v == "" {
+				continue
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fieldError{Field: x.name, Message: "must be a whole number"})
+				continue
+			}
+			*x.dst = &n
+		}
+		if errs != nil {
+			return cur, errs, nil
+		}
+	} else if err := decodeJSON(r, &f); err != nil {
+		return cur, nil, err
+	}
+	l := cur
+	for _, x := range []struct {
+		src *int
+		dst *int
+	}{{f.Rate, &l.Rate}, {f.Burst, &l.Burst}, {f.Cap, &l.Cap}, {f.MinRate, &l.MinRate}, {f.MaxRate, &l.MaxRate}} {
+		if x.src != nil {
+			*x.dst = *x.src
+		}
+	}
+	if err := l.Validate(); err != nil {
+		return cur, []fieldError{{Field: "limits", Message: err.Error()}}, nil
+	}
+	return l, nil, nil
+}
+
+// operatorLimits changes the current room's rate, burst, cap and the
+// pacing bounds, live, for every instance (POST /operator/limits from the
+// console, POST /api/operator/limits as JSON).
+func (s *server) operatorLimits(w http.ResponseWriter, r *http.Request) {
+	if !s.operatorOnly(w, r) {
+		return
+	}
+	room := s.roomAt(s.clk.Now())
+	if room == nil {
+		s.fail(w, r, http.StatusConflict, "No waiting room", "Every opening of this campaign is over.", 0)
+		return
+	}
+	st, err := room.Stats(r.Context())
+	if err != nil {
+		s.fail(w, r, http.StatusServiceUnavailable, "Waiting room unavailable", "The limits could not be read; nothing changed.", admission.RetryAfterUnavailable)
+		return
+	}
+	l, errs, err := readLimits(r, st.Limits)
+	switch {
+	case err != nil:
+		s.badBody(w, r, err)
+		return
+	case errs != nil:
+		s.invalid(w, r, errs)
+		return
+	}
+	st, err = room.SetLimits(r.Context(), l)
+	if err != nil {
+		s.fail(w, r, http.StatusServiceUnavailable, "Waiting room unavailable",
+			"The limits could not be changed; they may or may not have changed. Read them again.", admission.RetryAfterUnavailable)
+		return
+	}
+	op, _ := window.OperatorFromContext(r.Context())
+	s.log.Info("room limits changed", "room", room.Name(), "rate", l.Rate, "burst", l.Burst, "cap", l.Cap,
+		"min_rate", l.MinRate, "max_rate", l.MaxRate, "operator", op.Name)
+	if !wantsHTML(r) {
+		writeJSON(w, http.StatusOK, st.Limits)
+		return
+	}
+	http.Redirect(w, r, "/operator", http.StatusSeeOther)
+}
+
+// maxNotice is the longest operator message, in bytes.
+const maxNotice = 500
+
+// operatorNotice sets the message the waiting page shows (empty: none):
+// POST /operator/message (form field message) or /api/operator/message
+// ({"message": "..."}). It is this instance's: run one instance, or send
+// it to each.
+func (s *server) operatorNotice(w http.ResponseWriter, r *http.Request) {
+	if !s.operatorOnly(w, r) {
+		return
+	}
+	var msg string
+	if wantsHTML(r) {
+		if err := r.ParseForm(); err != nil {
+			s.badBody(w, r, err)
+			return
+		}
+		msg = r.PostForm.Get("message")
+	} else {
+		var b struct {
+			Message string `json:"message"`
+		}
+		if err := decodeJSON(r, &b); err != nil {
+			s.badBody(w, r, err)
+			return
+		}
+		msg = b.Message
+	}
+	msg = strings.TrimSpace(msg)
+	if len(msg) > maxNotice || !utf8.ValidString(msg) {
+		s.invalid(w, r, []fieldError{{Field: "message", Message: fmt.Sprintf("must be valid text of at most %d bytes", maxNotice)}})
+		return
+	}
+	s.noticeMu.Lock()
+	s.notice = msg
+	s.noticeMu.Unlock()
+	if !wantsHTML(r) {
+		writeJSON(w, http.StatusOK, map[string]string{"message": msg})
+		return
+	}
+	http.Redirect(w, r, "/operator", http.StatusSeeOther)
+}
+
+// currentNotice is the operator's message to the people waiting.
+func (s *server) currentNotice() string {
+	s.noticeMu.Lock()
+	defer s.noticeMu.Unlock()
+	return s.notice
 }

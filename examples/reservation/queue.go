@@ -167,6 +167,7 @@ func (s *server) writeStatus(w http.ResponseWriter, sess session, st admission.S
 	}
 	m["headline"] = s.headline(st)
 	m["eta_text"] = etaText(st)
+	m["operator_message"] = s.currentNotice()
 	writeJSON(w, http.StatusOK, m)
 }
 
@@ -179,6 +180,8 @@ func (s *server) headline(st admission.Status) string {
 		return "Your time to book has run out."
 	case admission.StateDone:
 		return "You have finished booking."
+	case admission.StateSoldOut:
+		return "Every place is booked: there is nothing left to book. We keep your place in case places come back."
 	}
 	switch {
 	case st.Returning:
@@ -196,6 +199,8 @@ func (s *server) headline(st admission.Status) string {
 // etaText is the ETA range for people, or why there is none.
 func etaText(st admission.Status) string {
 	switch {
+	case st.State == admission.StateSoldOut:
+		return "none: sold out"
 	case st.State != admission.StateWaiting:
 		return "none: you are not waiting"
 	case st.Ahead < 0:
@@ -231,7 +236,8 @@ type queueView struct {
 	Admitted bool
 	Joined   bool
 	Final    bool
-	MaxPoll  int // seconds: the longest the page's script waits between polls
+	MaxPoll  int    // seconds: the longest the page's script waits between polls
+	Notice   string // the operator's message, if any
 }
 
 // queuePage shows the person's place; an admitted person is sent on to
@@ -263,9 +269,10 @@ func (s *server) queuePage(w http.ResponseWriter, r *http.Request) {
 		Joined:   true,
 		Final:    st.State == admission.StateExpired || st.State == admission.StateDone,
 		MaxPoll:  int(s.cfg.MaxPoll / time.Second),
+		Notice:   s.currentNotice(),
 	}
 	refresh := 0
-	if st.State == admission.StateWaiting {
+	if st.State == admission.StateWaiting || st.State == admission.StateSoldOut {
 		refresh = 10
 	}
 	s.render(w, r, http.StatusOK, "queue", view{Title: "Waiting room", Session: &sess, Refresh: refresh, Data: v})

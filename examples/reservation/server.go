@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -41,12 +42,18 @@ type server struct {
 	metrics   *metrics
 	personKey []byte
 
-	sw        window.Switch     // maintenance
-	operators *window.Keyring   // operator tokens
-	opToken   string            // the token printed at start
-	gate      *window.Gate      // around the whole mux
-	rooms     []*admission.Room // one per opening of the schedule
-	booking   *slots.Service    // holds and bookings
+	sw        window.Switch      // maintenance
+	operators *window.Keyring    // operator tokens
+	opToken   string             // the token printed at start
+	gate      *window.Gate       // around the whole mux
+	rooms     []*admission.Room  // one per opening of the schedule
+	booking   *slots.Service     // holds and bookings
+	pacers    []*admission.Pacer // with -pacing, one per room
+
+	// notice is the operator's message to the people waiting (this
+	// instance's; empty for none).
+	noticeMu sync.Mutex
+	notice   string
 
 	table   []route
 	mux     *http.ServeMux
