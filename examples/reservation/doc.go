@@ -115,6 +115,7 @@
 // admits more people at once than places remain times -overbooking, and
 // says "sold out" at once when they are gone. -pacing lets the booking
 // calls' latency and errors set the rate (admission.Pacer).
+//
 //	GET    /healthz                 -> 200 "ok", always
 //
 // Poll /api/queue/status after poll_after_seconds: the room says when a

@@ -130,9 +130,9 @@ type roomFigures struct {
 	// admitted at the measured drain (or the rate, before a measurement).
 	DrainSeconds *float64 `json:"drain_estimate_seconds"`
 	// Supply: places free and held, and whether the room is sold out.
-	Free    int64 `json:"places_free"`
-	Held    int64 `json:"places_held"`
-	SoldOut bool  `json:"sold_out"`
+	Free           int64   `json:"places_free"`
+	Held           int64   `json:"places_held"`
+	SoldOut        bool    `json:"sold_out"`
 	SeedCommitment string  `json:"seed_commitment"`
 	Seed           string  `json:"seed,omitempty"`
 	ETASamples     int64   `json:"eta_samples"`

@@ -42,7 +42,7 @@ type view struct {
 	// AutoRefresh, when non-zero, reloads the page every so many seconds
 	// (the operator console).
 	AutoRefresh int
-	Data     any
+	Data        any
 }
 
 var pageNames = []string{
