@@ -136,9 +136,7 @@ func TestPagesWithoutJavaScript(t *testing.T) {
 // else while the health check and metrics keep answering.
 func TestOperatorConsole(t *testing.T) {
 	ts := newTestServer(t, nil)
-	person := ts.newClient()
-	person.signIn("Kim", "1967-03-15")
-	person.must(http.StatusOK, "POST", "/api/queue/join", nil)
+	person := ts.personInLine("Kim", "1967-03-15")
 
 	op := ts.newClient()
 	op.page("GET", "/operator", "").expect(404, "")
@@ -197,9 +195,7 @@ func TestOperatorConsole(t *testing.T) {
 // the status JSON; bad input changes nothing.
 func TestOperatorSteersLive(t *testing.T) {
 	ts := newTestServer(t, nil)
-	person := ts.newClient()
-	person.signIn("Kim", "1967-03-15")
-	person.must(http.StatusOK, "POST", "/api/queue/join", nil)
+	person := ts.personInLine("Kim", "1967-03-15")
 	op := ts.newClient()
 	op.page("POST", "/operator/signin", form("token", ts.s.operatorToken())).expect(303, "/operator")
 	op.page("GET", "/operator", "").expect(200, "", `<meta http-equiv="refresh" content="15">`,
@@ -261,4 +257,12 @@ func TestSoldOutOnTheWaitingPage(t *testing.T) {
 	if e := etaText(st); e != "none: sold out" {
 		t.Fatalf("ETA text: %q", e)
 	}
+}
+
+// personInLine signs a person in and joins the waiting room.
+func (ts *testServer) personInLine(name, birth string) *client {
+	c := ts.newClient()
+	c.signIn(name, birth)
+	c.must(http.StatusOK, "POST", "/api/queue/join", nil)
+	return c
 }
