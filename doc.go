@@ -28,8 +28,30 @@
 // may book, and the slot store commits the booking after checking the window
 // again at the same instant it books.
 //
+// The library's HTTP surface is shared: every refusal is an RFC 9457 problem
+// whose type is problem.TypeURI(package, code), handed first to the host's
+// deny hook as a typed value (window.GateOptions.Deny, admission.Options.Deny;
+// package window/problem); admission/pages renders the waiting room and the
+// refusals as pages in Korean and English; window.Gate.NewMux classifies and
+// mounts a route in one call; slots' commit check (slots.Gate) is told who
+// books what.
+//
+// One convention holds across the packages: a method that decides by time
+// takes ctx first and now right after it (or now first without a ctx);
+// stores are the first argument of a constructor and options the second
+// (NewRoom(store, opts), slots.NewService(store, opts)); observers are an
+// options field Observer func(Event), called synchronously, each Event with
+// Op, Duration and Err; keyrings share one rule set (ids of 1 to 16
+// characters, secrets of at least 32 bytes, no duplicate ids, 5 s clock
+// skew, keys that never print their secret); times in JSON are in the
+// campaign's zone.
+//
 // Every time read goes through an injected clock (github.com/benbjohnson/clock),
-// stores take the current instant from the caller, and nothing runs in the
-// background: the line moves and holds expire lazily at the next call, so a
-// mock clock drives every test, memory and Redis alike.
+// stores take the current instant from the caller, and the line moves and
+// holds expire lazily at the next call, so a mock clock drives every test,
+// memory and Redis alike. Event.Duration in every package is measured on that
+// injected clock (zero under a mock clock that does not move). One thing runs
+// in the background: a window.RedisSwitch starts a goroutine that subscribes
+// to the switch's change notices (stopped by its Close); nothing else starts a
+// goroutine or a timer.
 package gatehouse

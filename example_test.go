@@ -56,7 +56,7 @@ func Example() {
 		panic(err)
 	}
 	person := eligibility.Person{BirthDate: eligibility.MustParseDate("1964-05-01")}
-	fmt.Println("19:30 eligibility:", campaign.Decide(person, clk.Now()))
+	fmt.Println("19:30 eligibility:", campaign.Decide(clk.Now(), person))
 
 	// admission: a room opening at 20:00, one person a second.
 	keyring, _ := admission.NewKeyring(admission.Key{ID: "k1", Secret: bytes.Repeat([]byte("p"), 32)})
@@ -71,7 +71,7 @@ func Example() {
 
 	// slots: one clinic slot of capacity 1; the service checks the gate at
 	// the instant it books.
-	svc, err := slots.NewService(slots.ServiceOptions{Store: slots.NewMemoryStore(), Clock: clk, Gate: gate})
+	svc, err := slots.NewService(slots.NewMemoryStore(), slots.ServiceOptions{Clock: clk, Gate: slots.Window(gate)})
 	if err != nil {
 		panic(err)
 	}

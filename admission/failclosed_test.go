@@ -24,7 +24,7 @@ func TestRedisKilledFailsClosed(t *testing.T) {
 	redis.SetLogger(quietLogger{})
 	srv := redistest.Start(t, redistest.Options{AOF: true})
 	client := redis.NewClient(&redis.Options{
-		Addr: srv.Addr(), MaxRetries: 1,
+		Addr: srv.Addr(), MaxRetries: 1, ContextTimeoutEnabled: true,
 		DialTimeout: 300 * time.Millisecond, ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond,
 	})
 	t.Cleanup(func() { client.Close() })

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 )
 
 // IdentityFunc returns the identity of the person making r (the host
@@ -43,29 +43,33 @@ const RetryAfterUnavailable = 5 * time.Second
 //	                   opening "seed" and "early_arrivals"}: what anyone
 //	                   needs to recompute the opening shuffle
 //
-// The Status JSON form is documented on [Status]. Every response but the
-// line has Cache-Control: no-store. While admitted, the pass is also set
-// as the cookie Options.PassCookie, and while waiting the place ticket as
-// the cookie Options.TicketCookie (both HttpOnly, SameSite=Lax, Path=/,
-// Secure when the request came over TLS; behind a TLS-terminating proxy
-// set the cookies yourself from the JSON). A ticket the room refuses
-// (forged, expired, another room's or identity's) is ignored: the status
-// is asked from the store and a new ticket handed. Errors are RFC 9457
-// problem+json: 401 without an identity, 404 for status or done before
-// joining, 405 for a wrong method, 503 with Retry-After when the store is
-// unavailable or the snapshot too old (nobody is admitted then), 500
-// otherwise.
+// The Status JSON form is documented on [Status]; its times are written in
+// the location of Options.Opening (give the opening in the campaign's
+// zone, and the JSON speaks it, as the gate's and eligibility's do). Every
+// response but the line has Cache-Control: no-store. While admitted, the
+// pass is also set as the cookie Options.PassCookie, and while waiting the
+// place ticket as the cookie Options.TicketCookie (both HttpOnly,
+// SameSite=Lax, Path=/, Secure when the request came over TLS; behind a
+// TLS-terminating proxy set the cookies yourself from the JSON). A ticket
+// the room refuses (forged, expired, another room's or identity's) is
+// ignored: the status is asked from the store and a new ticket handed.
+// Errors are RFC 9457 problem+json: 401 without an identity, 404 for
+// status or done before joining, 405 for a wrong method, 503 with
+// Retry-After when the store is unavailable or the snapshot too old
+// (nobody is admitted then), 500 otherwise. Every refusal goes through
+// Options.Deny when set, as a typed *problem.Refusal (codes in package
+// problem, type URIs problem.TypeURI("admission", code)).
 func (r *Room) Handler(identity IdentityFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		op := path.Base(req.URL.Path)
 		want := methodOf(op)
 		switch {
 		case want == "":
-			problem.Write(w, problem.Problem{Status: http.StatusNotFound, Instance: req.URL.Path}, 0)
+			r.deny(w, req, http.StatusNotFound, problem.CodeNotFound, "Not Found", "", nil)
 			return
 		case req.Method != want && !(want == http.MethodGet && req.Method == http.MethodHead):
 			w.Header().Set("Allow", want)
-			problem.Write(w, problem.Problem{Status: http.StatusMethodNotAllowed, Instance: req.URL.Path}, 0)
+			r.deny(w, req, http.StatusMethodNotAllowed, problem.CodeMethod, "Method Not Allowed", "Use "+want+".", nil)
 			return
 		case op == "fairness":
 			r.serveFairness(w, req)
@@ -77,12 +81,8 @@ func (r *Room) Handler(identity IdentityFunc) http.Handler {
 		id, ok := identity(req)
 		if !ok || id == "" {
 			r.challenge(w)
-			problem.Write(w, problem.Problem{
-				Status:   http.StatusUnauthorized,
-				Title:    "Identity required",
-				Detail:   "Sign in to take a place in the waiting room.",
-				Instance: req.URL.Path,
-			}, 0)
+			r.deny(w, req, http.StatusUnauthorized, problem.CodeIdentityRequired, "Identity required",
+				"Sign in to take a place in the waiting room.", nil)
 			return
 		}
 		var (
@@ -101,21 +101,7 @@ func (r *Room) Handler(identity IdentityFunc) http.Handler {
 			r.writeError(w, req, err)
 			return
 		}
-		if r.o.PassCookie != "-" {
-			switch {
-			case st.Pass != "":
-				http.SetCookie(w, &http.Cookie{
-					Name: r.o.PassCookie, Value: st.Pass, Path: "/",
-					Expires: st.PassExpires, MaxAge: int(max(1, st.PassExpires.Sub(r.o.Clock.Now()).Seconds())),
-					HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
-				})
-			case st.State == StateDone || st.State == StateExpired:
-				http.SetCookie(w, &http.Cookie{
-					Name: r.o.PassCookie, Value: "", Path: "/", MaxAge: -1,
-					HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
-				})
-			}
-		}
+		r.SetPassCookie(w, req, st)
 		if r.o.TicketCookie != "-" {
 			switch {
 			case st.Ticket != "" && st.Ticket != r.ticketOf(req):
@@ -123,7 +109,7 @@ func (r *Room) Handler(identity IdentityFunc) http.Handler {
 					Name: r.o.TicketCookie, Value: st.Ticket, Path: "/", MaxAge: int(r.o.TicketTTL.Seconds()),
 					HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
 				})
-			case st.Ticket == "" && st.State != StateWaiting:
+			case st.Ticket == "" && st.State != StateWaiting && st.State != StateSoldOut:
 				if _, err := req.Cookie(r.o.TicketCookie); err == nil {
 					http.SetCookie(w, &http.Cookie{
 						Name: r.o.TicketCookie, Value: "", Path: "/", MaxAge: -1,
@@ -132,8 +118,43 @@ func (r *Room) Handler(identity IdentityFunc) http.Handler {
 				}
 			}
 		}
-		writeJSON(w, http.StatusOK, st)
+		writeJSON(w, http.StatusOK, st.In(r.o.Opening.Location()))
 	})
+}
+
+// In returns s with its times in loc (Status.MarshalJSON writes each
+// time with its own offset).
+func (s Status) In(loc *time.Location) Status {
+	for _, t := range []*time.Time{&s.Opening, &s.Joined, &s.Admitted, &s.PassExpires} {
+		if !t.IsZero() {
+			*t = t.In(loc)
+		}
+	}
+	return s
+}
+
+// SetPassCookie sets the pass cookie (Options.PassCookie) from st as
+// Handler does: the pass while admitted (HttpOnly, SameSite=Lax, Path=/,
+// Secure when req came over TLS), a deletion once done or expired, nothing
+// otherwise. A host page that calls Join or Status itself (a waiting room
+// page) calls it before writing, so that Protect finds the pass.
+func (r *Room) SetPassCookie(w http.ResponseWriter, req *http.Request, st Status) {
+	if r.o.PassCookie == "-" {
+		return
+	}
+	switch {
+	case st.Pass != "":
+		http.SetCookie(w, &http.Cookie{
+			Name: r.o.PassCookie, Value: st.Pass, Path: "/",
+			Expires: st.PassExpires, MaxAge: int(max(1, st.PassExpires.Sub(r.o.Clock.Now()).Seconds())),
+			HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
+		})
+	case st.State == StateDone || st.State == StateExpired:
+		http.SetCookie(w, &http.Cookie{
+			Name: r.o.PassCookie, Value: "", Path: "/", MaxAge: -1,
+			HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
+		})
+	}
 }
 
 // challenge sets the WWW-Authenticate header a 401 must carry: the
@@ -170,21 +191,60 @@ func methodOf(op string) string {
 }
 
 func (r *Room) writeError(w http.ResponseWriter, req *http.Request, err error) {
-	p := problem.Problem{Instance: req.URL.Path, Extensions: map[string]any{"room": r.o.Name}}
-	var retry time.Duration
+	r.Deny(w, req, err)
+}
+
+// Refusal returns err, an error of a Room method, as the typed refusal
+// the room's handlers answer with: 404 not_joined, 503 unavailable (with
+// Retry-After RetryAfterUnavailable: the place is kept), 401
+// identity_required, 403 invalid_pass or pass_expired, 500 internal.
+func (r *Room) Refusal(req *http.Request, err error) *problem.Refusal {
+	var ref *problem.Refusal
 	switch {
 	case errors.Is(err, ErrNotJoined):
-		p.Status, p.Title, p.Detail = http.StatusNotFound, "Not in the waiting room", "Join the waiting room first."
+		ref = r.refusal(req, http.StatusNotFound, problem.CodeNotJoined, "Not in the waiting room", "Join the waiting room first.")
 	case errors.Is(err, ErrUnavailable):
-		p.Status, p.Title, p.Detail = http.StatusServiceUnavailable, "Waiting room unavailable", "The waiting room cannot be reached right now; your place is kept. Try again shortly."
-		retry = RetryAfterUnavailable
+		ref = r.refusal(req, http.StatusServiceUnavailable, problem.CodeUnavailable, "Waiting room unavailable",
+			"The waiting room cannot be reached right now; your place is kept. Try again shortly.")
+		ref.RetryAfter = RetryAfterUnavailable
 	case errors.Is(err, ErrNoIdentity):
-		p.Status, p.Title = http.StatusUnauthorized, "Identity required"
+		ref = r.refusal(req, http.StatusUnauthorized, problem.CodeIdentityRequired, "Identity required", "")
+	case errors.Is(err, ErrPassExpired):
+		ref = r.refusal(req, http.StatusForbidden, problem.CodePassExpired, "Pass expired", "Your time to book has run out.")
+	case errors.Is(err, ErrInvalidPass):
+		ref = r.refusal(req, http.StatusForbidden, problem.CodeInvalidPass, "Invalid pass", "Pass through the waiting room first.")
 	default:
-		p.Status, p.Title = http.StatusInternalServerError, "Waiting room error"
-		r.o.Logger.Error("admission: handler", "room", r.o.Name, "path", req.URL.Path, "err", err)
+		ref = r.refusal(req, http.StatusInternalServerError, problem.CodeInternal, "Waiting room error", "")
 	}
-	problem.Write(w, p, retry)
+	ref.Err = err
+	return ref
+}
+
+// Deny answers req with err as Refusal makes it, through Options.Deny
+// when set: for handlers of the host that call the room themselves.
+func (r *Room) Deny(w http.ResponseWriter, req *http.Request, err error) {
+	ref := r.Refusal(req, err)
+	if ref.Status == http.StatusInternalServerError {
+		r.o.Logger.Error("admission: handler", "room", r.o.Name, "err", err)
+	}
+	problem.Deny(r.o.Deny, w, req, ref)
+}
+
+func (r *Room) refusal(req *http.Request, status int, code, title, detail string) *problem.Refusal {
+	instance := ""
+	if req != nil && req.URL != nil {
+		instance = req.URL.Path
+	}
+	ref := problem.New("admission", status, code, title, detail, instance)
+	ref.Room = r.o.Name
+	return ref.Finish()
+}
+
+// deny answers req with a refusal of the room's own handlers.
+func (r *Room) deny(w http.ResponseWriter, req *http.Request, status int, code, title, detail string, err error) {
+	ref := r.refusal(req, status, code, title, detail)
+	ref.Err = err
+	problem.Deny(r.o.Deny, w, req, ref)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -215,7 +275,7 @@ type Fairness struct {
 
 func (r *Room) serveFairness(w http.ResponseWriter, req *http.Request) {
 	now := r.o.Clock.Now()
-	f := Fairness{Room: r.o.Name, Opening: r.o.Opening, SeedCommitment: r.commitment}
+	f := Fairness{Room: r.o.Name, Opening: r.o.Opening, SeedCommitment: r.commitment} // in Opening's zone
 	if seed, ok := r.Seed(now); ok {
 		snap, err := r.snapshot(req.Context(), now)
 		if err != nil {
@@ -260,16 +320,15 @@ func (r *Room) serveLine(w http.ResponseWriter, req *http.Request) {
 // and nobody gets through because of an outage. Refusals are problem+json:
 // 401 without an identity or a pass; 403 for a pass that is forged,
 // malformed, expired, for another identity or another room, or signed
-// with a key the keyring no longer accepts.
+// with a key the keyring no longer accepts. Every refusal goes through
+// Options.Deny when set: a host sends a browser without a pass to its
+// waiting room page there, for instance.
 func (r *Room) Protect(next http.Handler, identity IdentityFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		id, ok := identity(req)
 		if !ok || id == "" {
 			r.challenge(w)
-			problem.Write(w, problem.Problem{
-				Status: http.StatusUnauthorized, Title: "Identity required",
-				Instance: req.URL.Path, Extensions: map[string]any{"room": r.o.Name},
-			}, 0)
+			r.deny(w, req, http.StatusUnauthorized, problem.CodeIdentityRequired, "Identity required", "", nil)
 			return
 		}
 		token := ""
@@ -286,23 +345,13 @@ func (r *Room) Protect(next http.Handler, identity IdentityFunc) http.Handler {
 		}
 		if token == "" {
 			r.challenge(w)
-			problem.Write(w, problem.Problem{
-				Status: http.StatusUnauthorized, Title: "Pass required",
-				Detail:   "Wait for your turn in the waiting room.",
-				Instance: req.URL.Path, Extensions: map[string]any{"room": r.o.Name},
-			}, 0)
+			r.deny(w, req, http.StatusUnauthorized, problem.CodePassRequired, "Pass required",
+				"Wait for your turn in the waiting room.", nil)
 			return
 		}
 		if err := r.Verify(token, id, r.o.Clock.Now()); err != nil {
-			title := "Invalid pass"
-			if errors.Is(err, ErrPassExpired) {
-				title = "Pass expired"
-			}
 			r.o.Logger.Debug("admission: pass refused", "room", r.o.Name, "id", r.Hash(id).Short(), "err", err)
-			problem.Write(w, problem.Problem{
-				Status: http.StatusForbidden, Title: title,
-				Instance: req.URL.Path, Extensions: map[string]any{"room": r.o.Name},
-			}, 0)
+			r.Deny(w, req, err)
 			return
 		}
 		next.ServeHTTP(w, req)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/admission"
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 )
 
 // identityFromHeader is the test's stand-in for the host's authentication.

@@ -1,6 +1,8 @@
 package admission
 
 import (
+	"github.com/gatehouse-go/gatehouse/window/problem"
+
 	"errors"
 	"fmt"
 	"io"
@@ -98,6 +100,13 @@ type Options struct {
 	// Observer, if not nil, is called synchronously after every
 	// operation; it must be fast and must not call the room.
 	Observer func(Event)
+
+	// Deny, when set, answers every request Room.Handler and Room.Protect
+	// refuse, with the typed refusal (status, code, room, Retry-After and
+	// the problem document), in the manner of
+	// http.CrossOriginProtection.SetDenyHandler: to send a browser to a
+	// page, say. Nil writes the problem document.
+	Deny problem.DenyFunc
 
 	// PassCookie is the cookie [Room.Handler] sets with the pass and
 	// [Room.Protect] reads. "" means DefaultPassCookie; "-" disables the

@@ -1,6 +1,8 @@
 package admission
 
 import (
+	"github.com/gatehouse-go/gatehouse/window/keyring"
+
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -28,13 +30,13 @@ var ErrPassExpired = fmt.Errorf("%w: expired", ErrInvalidPass)
 // still be accepted, to tolerate clock differences between the server that
 // signed a pass and the one verifying it. Expiry gets no such allowance: a
 // pass is expired from its Expires instant on, on every server.
-const PassClockSkew = 5 * time.Second
+const PassClockSkew = keyring.ClockSkew
 
 // Limits of the pass format.
 const (
-	passMaxRoom  = 64 // bytes
-	passMaxKeyID = 16 // characters
-	passMinKey   = 32 // bytes of secret
+	passMaxRoom  = 64                // bytes
+	passMaxKeyID = keyring.MaxIDLen  // characters
+	passMinKey   = keyring.MinSecret // bytes of secret
 )
 
 // Failure reasons, allocated once so that refusing a flood of bad tokens
@@ -63,33 +65,27 @@ type Key struct {
 
 // String describes the key without revealing its secret, so that a Key
 // that ends up in a log line or an error message leaks nothing.
-func (k Key) String() string {
-	return fmt.Sprintf("admission.Key{ID: %q, Secret: <%d bytes redacted>}", k.ID, len(k.Secret))
-}
+func (k Key) String() string { return keyring.Describe("admission.Key", k.ID, len(k.Secret)) }
+
+// Format writes String for every verb, so that no verb (%+v, %d, %x, ...)
+// prints a byte of the secret.
+func (k Key) Format(f fmt.State, _ rune) { keyring.Format(f, "admission.Key", k.ID, len(k.Secret)) }
 
 // GoString is like String, for the %#v verb.
 func (k Key) GoString() string { return k.String() }
 
 // Validate reports whether k is usable: ID of 1 to 16 characters of
 // [A-Za-z0-9_-] and a Secret of at least 32 bytes.
+// These are the rules of every gatehouse keyring (window's operator keys
+// too).
 func (k Key) Validate() error {
-	if k.ID == "" || len(k.ID) > passMaxKeyID {
-		return fmt.Errorf("admission: key id %q: want 1 to %d characters", k.ID, passMaxKeyID)
-	}
-	for i := 0; i < len(k.ID); i++ {
-		if !passKeyIDChar(k.ID[i]) {
-			return fmt.Errorf("admission: key id %q: character %q not allowed (want A-Z a-z 0-9 _ -)", k.ID, k.ID[i])
-		}
-	}
-	if len(k.Secret) < passMinKey {
-		return fmt.Errorf("admission: key %q: secret is %d bytes, want at least %d", k.ID, len(k.Secret), passMinKey)
+	if err := keyring.Valid(k.ID, k.Secret); err != nil {
+		return fmt.Errorf("admission: %w", err)
 	}
 	return nil
 }
 
-func passKeyIDChar(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
-}
+func passKeyIDChar(c byte) bool { return keyring.IDByte(c) }
 
 // passPads holds a key's HMAC-SHA256 inner and outer pads. HMAC is computed
 // from them with sha256.Sum256 over stack buffers, which, unlike

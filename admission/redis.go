@@ -1,6 +1,8 @@
 package admission
 
 import (
+	"github.com/gatehouse-go/gatehouse/window/redisopt"
+
 	"context"
 	_ "embed"
 	"errors"
@@ -13,8 +15,9 @@ import (
 
 // RedisOptions configure [NewRedisStore]. The zero value is the default.
 type RedisOptions struct {
-	// Prefix starts every key. "" means "gatehouse:admission:". It may not
-	// contain '{' or '}', which would break the hash tag.
+	// Prefix starts every key. "" means "gatehouse:admission:". Printable
+	// ASCII without spaces, at most 64 bytes, and no '{' or '}', which
+	// would break the hash tag: the rule of every gatehouse Redis prefix.
 	Prefix string
 }
 
@@ -84,8 +87,11 @@ func NewRedisStore(c redis.UniversalClient, opts RedisOptions) (Store, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultRedisPrefix
 	}
-	if strings.ContainsAny(opts.Prefix, "{}") {
-		return nil, fmt.Errorf("admission: NewRedisStore: prefix %q may not contain '{' or '}'", opts.Prefix)
+	if err := redisopt.CheckPrefix(opts.Prefix); err != nil {
+		return nil, fmt.Errorf("admission: NewRedisStore: %w", err)
+	}
+	if err := redisopt.CheckClient(c); err != nil {
+		return nil, fmt.Errorf("admission: NewRedisStore: %w", err)
 	}
 	return &redisStore{c: c, prefix: opts.Prefix}, nil
 }

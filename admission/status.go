@@ -271,7 +271,7 @@ const (
 type Event struct {
 	Op       Op            // the operation
 	Room     string        // the room's name
-	Duration time.Duration // spent in the store, on the room's clock
+	Duration time.Duration // spent in the store, on Options.Clock (zero under a mock clock that does not move)
 	Err      error         // the operation's error, nil on success
 	State    State         // the person's state after the call (join, status, done)
 	// Claimed reports that this call claimed an admitted place; then

@@ -83,7 +83,7 @@ func BenchmarkDecide(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		c.Decide(people[i%len(people)], at[i%len(at)])
+		c.Decide(at[i%len(at)], people[i%len(people)])
 		i++
 	}
 }
@@ -115,7 +115,7 @@ func TestDecideDoesNotAllocate(t *testing.T) {
 	people, at := benchQueries()
 	i := 0
 	allocs := testing.AllocsPerRun(200, func() {
-		c.Decide(people[i%len(people)], at[i%len(at)])
+		c.Decide(at[i%len(at)], people[i%len(people)])
 		i++
 	})
 	if allocs != 0 {
@@ -132,12 +132,12 @@ func TestBenchCampaignDecides(t *testing.T) {
 	reasons := map[Reason]int{}
 	for _, p := range people {
 		for _, a := range at {
-			d := c.Decide(p, a)
+			d := c.Decide(a, p)
 			seen[d.Status]++
 			reasons[d.Reason]++
 		}
 	}
-	for _, s := range []Status{NotEligible, NotYet, Open, Closed} {
+	for _, s := range []Status{StatusNotEligible, StatusNotYet, StatusOpen, StatusClosed} {
 		if seen[s] == 0 {
 			t.Errorf("no %s answers: %v", s, seen)
 		}

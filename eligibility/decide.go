@@ -9,28 +9,28 @@ import (
 type Status uint8
 
 const (
-	// NotEligible: no cohort's rule admits the person in any window. It is
+	// StatusNotEligible: no cohort's rule admits the person in any window. It is
 	// the zero Status, so a zero Decision refuses.
-	NotEligible Status = iota
-	// NotYet: the person's next window opens at Decision.OpensAt.
-	NotYet
-	// Open: the person may book now, until Decision.ClosesAt.
-	Open
-	// Closed: the person was eligible, but their last window closed at
+	StatusNotEligible Status = iota
+	// StatusNotYet: the person's next window opens at Decision.OpensAt.
+	StatusNotYet
+	// StatusOpen: the person may book now, until Decision.ClosesAt.
+	StatusOpen
+	// StatusClosed: the person was eligible, but their last window closed at
 	// Decision.ClosesAt and none is ahead.
-	Closed
+	StatusClosed
 )
 
 // String returns "not_eligible", "not_yet", "open" or "closed".
 func (s Status) String() string {
 	switch s {
-	case NotEligible:
+	case StatusNotEligible:
 		return "not_eligible"
-	case NotYet:
+	case StatusNotYet:
 		return "not_yet"
-	case Open:
+	case StatusOpen:
 		return "open"
-	case Closed:
+	case StatusClosed:
 		return "closed"
 	}
 	return "Status(" + strconv.Itoa(int(s)) + ")"
@@ -42,7 +42,7 @@ func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // UnmarshalText implements encoding.TextUnmarshaler for the names String
 // returns.
 func (s *Status) UnmarshalText(b []byte) error {
-	for v := NotEligible; v <= Closed; v++ {
+	for v := StatusNotEligible; v <= StatusClosed; v++ {
 		if v.String() == string(b) {
 			*s = v
 			return nil
@@ -63,23 +63,23 @@ type Reason string
 
 const (
 	// ReasonNoMatchingCohort: no cohort admits the person in any window
-	// (Status NotEligible).
+	// (StatusNotEligible).
 	ReasonNoMatchingCohort Reason = "no_matching_cohort"
 	// ReasonInvalidBirthDate: the person's birth date is missing or does not
-	// exist (Status NotEligible).
+	// exist (StatusNotEligible).
 	ReasonInvalidBirthDate Reason = "invalid_birth_date"
 	// ReasonWindowOpen: a window of the cohort is open for the person
-	// (Status Open).
+	// (StatusOpen).
 	ReasonWindowOpen Reason = "window_open"
 	// ReasonWindowAhead: nothing is open for the person; their next window
-	// is ahead (Status NotYet).
+	// is ahead (StatusNotYet).
 	ReasonWindowAhead Reason = "window_ahead"
 	// ReasonTurnAhead: a window of the deciding cohort is open now but its
 	// rule does not admit the person on that window's date (a rotation day
-	// for others); their own turn is ahead (Status NotYet).
+	// for others); their own turn is ahead (StatusNotYet).
 	ReasonTurnAhead Reason = "turn_ahead"
 	// ReasonWindowsOver: every window that admitted the person has closed
-	// (Status Closed).
+	// (StatusClosed).
 	ReasonWindowsOver Reason = "windows_over"
 )
 
@@ -90,14 +90,14 @@ type Decision struct {
 	Status Status `json:"status"`
 	// Reason says why, for programs.
 	Reason Reason `json:"reason"`
-	// Cohort names the cohort that decided; "" when NotEligible.
+	// Cohort names the cohort that decided; "" when StatusNotEligible.
 	Cohort string `json:"cohort,omitempty"`
-	// OpensAt is when the window in question opens (NotYet), opened (Open)
-	// or opened last (Closed); zero when NotEligible. Back-to-back windows
+	// OpensAt is when the window in question opens (StatusNotYet), opened (StatusOpen)
+	// or opened last (StatusClosed); zero when StatusNotEligible. Back-to-back windows
 	// of the cohort that all admit the person count as one.
 	OpensAt time.Time `json:"opens_at,omitzero"`
-	// ClosesAt is when that window closes (NotYet, Open: "open until") or
-	// closed (Closed); zero when NotEligible. The window is half-open: at
+	// ClosesAt is when that window closes (StatusNotYet, StatusOpen: "open until") or
+	// closed (StatusClosed); zero when StatusNotEligible. The window is half-open: at
 	// ClosesAt exactly, it is closed.
 	ClosesAt time.Time `json:"closes_at,omitzero"`
 	// At is the instant decided, in the campaign's zone.
@@ -110,13 +110,13 @@ func (d Decision) String() string {
 	const f = time.RFC3339Nano
 	var s string
 	switch d.Status {
-	case NotEligible:
+	case StatusNotEligible:
 		return "not eligible (" + string(d.Reason) + ")"
-	case NotYet:
+	case StatusNotYet:
 		s = "opens at " + d.OpensAt.Format(f)
-	case Open:
+	case StatusOpen:
 		s = "open until " + d.ClosesAt.Format(f)
-	case Closed:
+	case StatusClosed:
 		s = "closed since " + d.ClosesAt.Format(f)
 	default:
 		return d.Status.String()
@@ -134,10 +134,10 @@ func (d Decision) String() string {
 // one open now wins (if several, the one whose window closes last, then
 // the first listed); else the one whose window opens earliest (then the
 // first listed); else the one that closed last (then the first listed). A birth date that is not a valid
-// Date gets NotEligible with ReasonInvalidBirthDate.
+// Date gets StatusNotEligible with ReasonInvalidBirthDate.
 //
 // Decide does not allocate.
-func (c *Campaign) Decide(p Person, now time.Time) Decision {
+func (c *Campaign) Decide(now time.Time, p Person) Decision {
 	zone := c.zone
 	if zone == nil { // the zero Campaign: no cohorts, and no zone to show
 		zone = time.UTC
@@ -150,7 +150,7 @@ func (c *Campaign) Decide(p Person, now time.Time) Decision {
 	best, bestIdx := outcome{}, -1
 	for i := range c.cohorts {
 		o := c.cohorts[i].at(p, d.At)
-		if o.status != NotEligible && (bestIdx < 0 || o.beats(best)) {
+		if o.status != StatusNotEligible && (bestIdx < 0 || o.beats(best)) {
 			best, bestIdx = o, i
 		}
 	}
@@ -160,11 +160,11 @@ func (c *Campaign) Decide(p Person, now time.Time) Decision {
 	}
 	d.Status, d.Cohort, d.OpensAt, d.ClosesAt = best.status, c.cohorts[bestIdx].name, best.opens, best.closes
 	switch {
-	case best.status == Open:
+	case best.status == StatusOpen:
 		d.Reason = ReasonWindowOpen
-	case best.status == NotYet && best.turnAhead:
+	case best.status == StatusNotYet && best.turnAhead:
 		d.Reason = ReasonTurnAhead
-	case best.status == NotYet:
+	case best.status == StatusNotYet:
 		d.Reason = ReasonWindowAhead
 	default:
 		d.Reason = ReasonWindowsOver
@@ -184,11 +184,11 @@ type outcome struct {
 func (o outcome) beats(b outcome) bool {
 	rank := func(s Status) int {
 		switch s {
-		case Open:
+		case StatusOpen:
 			return 3
-		case NotYet:
+		case StatusNotYet:
 			return 2
-		case Closed:
+		case StatusClosed:
 			return 1
 		}
 		return 0
@@ -197,9 +197,9 @@ func (o outcome) beats(b outcome) bool {
 		return ro > rb
 	}
 	switch o.status {
-	case Open, Closed:
+	case StatusOpen, StatusClosed:
 		return o.closes.After(b.closes)
-	case NotYet:
+	case StatusNotYet:
 		return o.opens.Before(b.opens)
 	}
 	return false
@@ -233,13 +233,13 @@ func (c *cohort) at(p Person, now time.Time) outcome {
 			continue
 		}
 		if w.Contains(now) {
-			return outcome{status: Open, opens: c.runStart(p, i), closes: c.runEnd(p, i)}
+			return outcome{status: StatusOpen, opens: c.runStart(p, i), closes: c.runEnd(p, i)}
 		}
-		return outcome{status: NotYet, opens: w.Start, closes: c.runEnd(p, i), turnAhead: turnAhead}
+		return outcome{status: StatusNotYet, opens: w.Start, closes: c.runEnd(p, i), turnAhead: turnAhead}
 	}
 	for i := k - 1; i >= 0; i-- {
 		if c.admits(p, i) {
-			return outcome{status: Closed, opens: c.runStart(p, i), closes: c.wins[i].End}
+			return outcome{status: StatusClosed, opens: c.runStart(p, i), closes: c.wins[i].End}
 		}
 	}
 	return outcome{}

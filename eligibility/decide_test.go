@@ -35,15 +35,15 @@ func TestBackToBackWindows(t *testing.T) {
 		at   time.Time
 		want want
 	}{
-		{utcAt(0, 12), want{NotYet, ReasonWindowAhead, "all", utcAt(1, 0), utcAt(4, 0)}},
-		{utcAt(1, 0), want{Open, ReasonWindowOpen, "all", utcAt(1, 0), utcAt(4, 0)}},
-		{utcAt(2, 12), want{Open, ReasonWindowOpen, "all", utcAt(1, 0), utcAt(4, 0)}},
-		{utcAt(3, 23), want{Open, ReasonWindowOpen, "all", utcAt(1, 0), utcAt(4, 0)}},
-		{utcAt(4, 0), want{NotYet, ReasonWindowAhead, "all", utcAt(5, 0), utcAt(6, 0)}},
-		{utcAt(6, 0), want{Closed, ReasonWindowsOver, "all", utcAt(5, 0), utcAt(6, 0)}},
+		{utcAt(0, 12), want{StatusNotYet, ReasonWindowAhead, "all", utcAt(1, 0), utcAt(4, 0)}},
+		{utcAt(1, 0), want{StatusOpen, ReasonWindowOpen, "all", utcAt(1, 0), utcAt(4, 0)}},
+		{utcAt(2, 12), want{StatusOpen, ReasonWindowOpen, "all", utcAt(1, 0), utcAt(4, 0)}},
+		{utcAt(3, 23), want{StatusOpen, ReasonWindowOpen, "all", utcAt(1, 0), utcAt(4, 0)}},
+		{utcAt(4, 0), want{StatusNotYet, ReasonWindowAhead, "all", utcAt(5, 0), utcAt(6, 0)}},
+		{utcAt(6, 0), want{StatusClosed, ReasonWindowsOver, "all", utcAt(5, 0), utcAt(6, 0)}},
 	}
 	for _, tc := range cases {
-		d := c.Decide(p, tc.at)
+		d := c.Decide(tc.at, p)
 		if d.Status != tc.want.status || d.Reason != tc.want.reason || !d.OpensAt.Equal(tc.want.opens) || !d.ClosesAt.Equal(tc.want.closes) {
 			t.Errorf("at %s: got %s, want %s", tc.at, d, tc.want)
 		}
@@ -59,16 +59,16 @@ func TestBackToBackRotation(t *testing.T) {
 	}
 	// Born on a day ending in 1: admitted on 1 and 11 July only.
 	c := mustNew(t, Config{Name: "x", Zone: "UTC", Cohorts: []Cohort{{Name: "r", Rule: BirthDayLastDigitMatchesToday(), Windows: days}}})
-	d := c.Decide(person("1980-01-21"), utcAt(1, 5))
-	if d.Status != Open || !d.ClosesAt.Equal(utcAt(2, 0)) {
+	d := c.Decide(utcAt(1, 5), person("1980-01-21"))
+	if d.Status != StatusOpen || !d.ClosesAt.Equal(utcAt(2, 0)) {
 		t.Fatalf("got %s, want open until 2 July", d)
 	}
-	d = c.Decide(person("1980-01-21"), utcAt(2, 5))
-	if d.Status != NotYet || d.Reason != ReasonTurnAhead || !d.OpensAt.Equal(utcAt(11, 0)) || !d.ClosesAt.Equal(utcAt(12, 0)) {
+	d = c.Decide(utcAt(2, 5), person("1980-01-21"))
+	if d.Status != StatusNotYet || d.Reason != ReasonTurnAhead || !d.OpensAt.Equal(utcAt(11, 0)) || !d.ClosesAt.Equal(utcAt(12, 0)) {
 		t.Fatalf("got %s, want opens 11 July until 12 July", d)
 	}
-	d = c.Decide(person("1980-01-21"), utcAt(12, 5))
-	if d.Status != Closed || d.Reason != ReasonWindowsOver || !d.ClosesAt.Equal(utcAt(12, 0)) {
+	d = c.Decide(utcAt(12, 5), person("1980-01-21"))
+	if d.Status != StatusClosed || d.Reason != ReasonWindowsOver || !d.ClosesAt.Equal(utcAt(12, 0)) {
 		t.Fatalf("got %s, want closed since 12 July", d)
 	}
 }
@@ -97,7 +97,7 @@ func TestCohortPrecedence(t *testing.T) {
 	}
 	for _, tc := range cases {
 		c := mustNew(t, Config{Name: "x", Zone: "UTC", Cohorts: tc.cohorts})
-		if d := c.Decide(person("1980-01-01"), tc.at); d.Cohort != tc.want {
+		if d := c.Decide(tc.at, person("1980-01-01")); d.Cohort != tc.want {
 			t.Errorf("%s: got %s, want cohort %s", tc.name, d, tc.want)
 		}
 	}
@@ -106,8 +106,8 @@ func TestCohortPrecedence(t *testing.T) {
 func TestDecideInvalidPerson(t *testing.T) {
 	c := rotationCampaign(t)
 	for _, p := range []Person{{}, {BirthDate: Date{2001, 2, 29}}, {BirthDate: Date{1980, 13, 1}}} {
-		d := c.Decide(p, catchUpOpens)
-		if d.Status != NotEligible || d.Reason != ReasonInvalidBirthDate || d.Cohort != "" || !d.OpensAt.IsZero() {
+		d := c.Decide(catchUpOpens, p)
+		if d.Status != StatusNotEligible || d.Reason != ReasonInvalidBirthDate || d.Cohort != "" || !d.OpensAt.IsZero() {
 			t.Errorf("%v: %s", p, d)
 		}
 	}
@@ -118,7 +118,7 @@ func TestDecisionJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := c.Decide(person("1967-03-04"), kst(7, 20, 2, 30))
+	d := c.Decide(kst(7, 20, 2, 30), person("1967-03-04"))
 	b, err := json.Marshal(d)
 	if err != nil {
 		t.Fatal(err)
@@ -128,10 +128,10 @@ func TestDecisionJSON(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", b, want)
 	}
 	var back Decision
-	if err := json.Unmarshal(b, &back); err != nil || back.Status != Open || !back.ClosesAt.Equal(d.ClosesAt) {
+	if err := json.Unmarshal(b, &back); err != nil || back.Status != StatusOpen || !back.ClosesAt.Equal(d.ClosesAt) {
 		t.Fatalf("decode: %v %+v", err, back)
 	}
-	ne := c.Decide(person("1990-01-01"), kst(7, 20, 2, 30))
+	ne := c.Decide(kst(7, 20, 2, 30), person("1990-01-01"))
 	b, _ = json.Marshal(ne)
 	if want := `{"status":"not_eligible","reason":"no_matching_cohort","at":"2021-07-20T02:30:00+09:00"}`; string(b) != want {
 		t.Fatalf("got  %s\nwant %s", b, want)
@@ -151,14 +151,14 @@ func TestDecideIgnoresMonotonic(t *testing.T) {
 	c := mustNew(t, Config{Name: "x", Zone: "UTC", Cohorts: []Cohort{{Name: "a", Rule: Everyone(),
 		Windows: []window.Window{{Start: time.Now().Add(-time.Hour), End: time.Now().Add(time.Hour)}}}}})
 	now := time.Now()
-	if d1, d2 := c.Decide(person("1980-01-01"), now), c.Decide(person("1980-01-01"), now.Round(0)); d1 != d2 || d1.Status != Open {
+	if d1, d2 := c.Decide(now, person("1980-01-01")), c.Decide(now.Round(0), person("1980-01-01")); d1 != d2 || d1.Status != StatusOpen {
 		t.Fatalf("%v / %v", d1, d2)
 	}
 }
 
 func TestZeroCampaign(t *testing.T) {
 	var c Campaign
-	if d := c.Decide(person("1980-01-01"), time.Now()); d.Status != NotEligible || d.Reason != ReasonNoMatchingCohort {
+	if d := c.Decide(time.Now(), person("1980-01-01")); d.Status != StatusNotEligible || d.Reason != ReasonNoMatchingCohort {
 		t.Fatalf("got %s", d)
 	}
 }

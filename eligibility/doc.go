@@ -52,8 +52,9 @@
 // A Campaign has a name, an IANA zone and cohorts; a Cohort has a name, a
 // rule and one or more half-open windows [start, end) (window.Window). Build
 // one from a Config with New, or from JSON with Parse, Load or LoadFile.
-// Campaign.Decide(person, now) answers NotEligible, NotYet ("opens at T"),
-// Open ("open until T") or Closed, with the deciding cohort, a
+// Campaign.Decide(now, person) answers StatusNotEligible, StatusNotYet
+// ("opens at T"), StatusOpen ("open until T") or StatusClosed (named apart
+// from window's phases NotYet, Open and Closed), with the deciding cohort, a
 // machine-readable Reason and times shown in the campaign's zone. Where
 // several cohorts admit the person, one open now wins, else the one that
 // opens earliest, else the one that closed last. Decide does not allocate

@@ -24,7 +24,7 @@ func Example() {
 	}
 	p := eligibility.Person{BirthDate: eligibility.MustParseDate("1967-03-04")}
 	now := time.Date(2021, 7, 19, 17, 30, 0, 0, time.UTC)
-	d := c.Decide(p, now)
+	d := c.Decide(now, p)
 	fmt.Println(d.Status, d.Cohort, "until", d.ClosesAt.Format("2 January 15:04 MST"))
 	fmt.Println(d)
 	// Output:
@@ -59,7 +59,7 @@ func ExampleCampaign_Decide() {
 	at := time.Date(2021, 8, 10, 1, 0, 0, 0, seoul) // 01:00 on the 10th
 	for _, born := range []string{"1990-03-19", "1990-03-20", "1990-03-05", "1960-03-19"} {
 		p := eligibility.Person{BirthDate: eligibility.MustParseDate(born)}
-		fmt.Println(born, c.Decide(p, at))
+		fmt.Println(born, c.Decide(at, p))
 	}
 	// Output:
 	// 1990-03-19 open until 2021-08-10T18:00:00+09:00 (cohort "18-49", window_open)
@@ -155,7 +155,7 @@ func ExampleNewHandler() {
 	// 200 application/json
 	// {"status":"open","reason":"window_open","cohort":"53-54","opens_at":"2021-07-19T20:00:00+09:00","closes_at":"2021-07-20T18:00:00+09:00","at":"2021-07-20T02:30:00+09:00"}
 	// 422 application/problem+json
-	// {"code":"invalid_birth_date","detail":"birth_date: invalid date: February 1967 has no day 30","field":"birth_date","instance":"/","status":422,"title":"Unprocessable Entity"}
+	// {"code":"invalid_birth_date","detail":"birth_date: invalid date: February 1967 has no day 30","field":"birth_date","instance":"/","status":422,"title":"Unprocessable Entity","type":"https://github.com/gatehouse-go/gatehouse/blob/main/docs/problems.md#eligibility-invalid_birth_date"}
 }
 
 // Rules compose with All, Any and Not.

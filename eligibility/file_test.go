@@ -265,7 +265,7 @@ func sameDecisions(a, b *Campaign) string {
 	}
 	for _, p := range people {
 		for _, at := range instants {
-			if da, db := a.Decide(p, at), b.Decide(p, at); !sameDecision(da, db) {
+			if da, db := a.Decide(at, p), b.Decide(at, p); !sameDecision(da, db) {
 				return "born " + p.BirthDate.String() + " at " + at.Format(time.RFC3339Nano) + ": " + da.String() + " became " + db.String()
 			}
 		}
@@ -358,12 +358,12 @@ func TestNewRefuses(t *testing.T) {
 func TestNewCopies(t *testing.T) {
 	cfg := july2021Config()
 	c := mustNew(t, cfg)
-	before := c.Decide(person("1967-03-04"), kst(7, 20, 2, 30))
+	before := c.Decide(kst(7, 20, 2, 30), person("1967-03-04"))
 	cfg.Cohorts[1].Windows[0] = window.Window{Start: kst(8, 1, 0, 0), End: kst(8, 2, 0, 0)}
 	cfg.Cohorts[1].Name = "changed"
 	got := c.Config()
 	got.Cohorts[1].Windows[0] = window.Window{}
-	if after := c.Decide(person("1967-03-04"), kst(7, 20, 2, 30)); after != before {
+	if after := c.Decide(kst(7, 20, 2, 30), person("1967-03-04")); after != before {
 		t.Fatalf("campaign changed: %s -> %s", before, after)
 	}
 	if c.Config().Cohorts[1].Name != "53-54" || c.Name() != "July 2021" {

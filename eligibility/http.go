@@ -11,7 +11,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 )
 
 // DefaultMaxBodyBytes is the request body limit of a Handler whose
@@ -82,6 +82,7 @@ const (
 	codeTooLarge  = "body_too_large"
 	codeJSON      = "invalid_json"
 	codeBirthDate = "invalid_birth_date"
+	codeInternal  = "internal"
 )
 
 // ServeHTTP implements http.Handler.
@@ -117,10 +118,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.problem(w, r, status, code, field, detail)
 		return
 	}
-	d := h.c.Decide(p, h.clk.Now())
+	d := h.c.Decide(h.clk.Now(), p)
 	b, err := json.Marshal(d)
 	if err != nil {
-		h.problem(w, r, http.StatusInternalServerError, "", "", "")
+		h.problem(w, r, http.StatusInternalServerError, codeInternal, "", "")
 		return
 	}
 	hd := w.Header()
@@ -132,14 +133,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) problem(w http.ResponseWriter, r *http.Request, status int, code, field, detail string) {
-	ext := map[string]any{}
-	if code != "" {
-		ext["code"] = code
-	}
+	ext := map[string]any{"code": code}
 	if field != "" {
 		ext["field"] = field
 	}
-	problem.Write(w, problem.Problem{Status: status, Detail: detail, Instance: r.URL.Path, Extensions: ext}, 0)
+	problem.Write(w, problem.Problem{Type: problem.TypeURI("eligibility", code), Status: status, Detail: detail,
+		Instance: r.URL.Path, Extensions: ext}, 0)
 }
 
 // parsePerson reads {"birth_date": "2006-01-02"} strictly. On error it

@@ -10,7 +10,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 )
 
 func newTestHandler(t *testing.T, at time.Time) (*Handler, *clock.Mock) {
@@ -52,7 +52,7 @@ func TestHandlerDecides(t *testing.T) {
 	clk.Set(kst(7, 20, 18, 0))
 	rec = post(h, "application/json; charset=utf-8", ` {"birth_date" : "1967-03-04"} `)
 	var d Decision
-	if err := json.Unmarshal(rec.Body.Bytes(), &d); err != nil || d.Status != NotYet || d.Cohort != "50-54" {
+	if err := json.Unmarshal(rec.Body.Bytes(), &d); err != nil || d.Status != StatusNotYet || d.Cohort != "50-54" {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 	// Not eligible is an answer, not an error.

@@ -48,11 +48,11 @@ func refDecide(cfg Config, zone *time.Location, p Person, now time.Time) Decisio
 		found := false
 		for _, r := range runs {
 			if !now.Before(r.start) && now.Before(r.end) {
-				c.Status, c.Reason, c.OpensAt, c.ClosesAt, found = Open, ReasonWindowOpen, r.start, r.end, true
+				c.Status, c.Reason, c.OpensAt, c.ClosesAt, found = StatusOpen, ReasonWindowOpen, r.start, r.end, true
 				break
 			}
 			if now.Before(r.start) {
-				c.Status, c.Reason, c.OpensAt, c.ClosesAt, found = NotYet, ReasonWindowAhead, r.start, r.end, true
+				c.Status, c.Reason, c.OpensAt, c.ClosesAt, found = StatusNotYet, ReasonWindowAhead, r.start, r.end, true
 				if busyForOthers {
 					c.Reason = ReasonTurnAhead
 				}
@@ -61,12 +61,12 @@ func refDecide(cfg Config, zone *time.Location, p Person, now time.Time) Decisio
 		}
 		if !found {
 			last := runs[len(runs)-1]
-			c.Status, c.Reason, c.OpensAt, c.ClosesAt = Closed, ReasonWindowsOver, last.start, last.end
+			c.Status, c.Reason, c.OpensAt, c.ClosesAt = StatusClosed, ReasonWindowsOver, last.start, last.end
 		}
-		rank := map[Status]int{Open: 3, NotYet: 2, Closed: 1}[c.Status]
+		rank := map[Status]int{StatusOpen: 3, StatusNotYet: 2, StatusClosed: 1}[c.Status]
 		better := best < 0 || rank > bestRank ||
-			rank == bestRank && (c.Status == NotYet && c.OpensAt.Before(d.OpensAt) ||
-				c.Status != NotYet && c.ClosesAt.After(d.ClosesAt))
+			rank == bestRank && (c.Status == StatusNotYet && c.OpensAt.Before(d.OpensAt) ||
+				c.Status != StatusNotYet && c.ClosesAt.After(d.ClosesAt))
 		if better {
 			best, bestRank = ci, rank
 			c.At = d.At
@@ -180,7 +180,7 @@ func TestDecideMatchesReference(t *testing.T) {
 				if r.IntN(4) == 0 {
 					now = now.Add(time.Duration(r.Int64N(int64(50 * time.Hour))))
 				}
-				got, want := c.Decide(p, now), refDecide(cfg, zone, p, now)
+				got, want := c.Decide(now, p), refDecide(cfg, zone, p, now)
 				seen[got.Reason]++
 				if !sameDecision(got, want) {
 					enc, _ := c.MarshalJSON()

@@ -56,7 +56,7 @@ func TestRotationAugust2021(t *testing.T) {
 				continue
 			}
 			o, _ := turnOf(j)
-			w := want{NotYet, ReasonTurnAhead, "18-49 rotation", opens, closes}
+			w := want{StatusNotYet, ReasonTurnAhead, "18-49 rotation", opens, closes}
 			if o.After(opens) {
 				w = notYet("18-49 catch-up", catchUpOpens, catchUpCloses)
 			}
@@ -69,7 +69,7 @@ func TestRotationAugust2021(t *testing.T) {
 			for _, birth := range []string{fmt.Sprintf("1972-01-%02d", day), fmt.Sprintf("2003-12-%02d", day)} {
 				p := person(birth)
 				for _, r := range rows {
-					d := c.Decide(p, r.at)
+					d := c.Decide(r.at, p)
 					if d.Status != r.want.status || d.Reason != r.want.reason || d.Cohort != r.want.cohort ||
 						!d.OpensAt.Equal(r.want.opens) || !d.ClosesAt.Equal(r.want.closes) {
 						t.Fatalf("born %s at %s:\n got %s\nwant %s", birth, r.at.Format(time.RFC3339Nano), d, r.want)
@@ -81,7 +81,7 @@ func TestRotationAugust2021(t *testing.T) {
 	// Outside 18-49: never eligible, whatever the digit.
 	for _, birth := range []string{"1971-12-31", "2004-01-01", "1971-08-09"} {
 		for _, at := range []time.Time{kst(8, 9, 20, 0), kst(8, 10, 1, 0), catchUpOpens} {
-			if d := c.Decide(person(birth), at); d.Status != NotEligible || d.Reason != ReasonNoMatchingCohort {
+			if d := c.Decide(at, person(birth)); d.Status != StatusNotEligible || d.Reason != ReasonNoMatchingCohort {
 				t.Fatalf("born %s at %s: %s", birth, at, d)
 			}
 		}
@@ -95,10 +95,10 @@ func TestRotationAugust2021(t *testing.T) {
 func TestRotationAcrossMidnight(t *testing.T) {
 	c := rotationCampaign(t)
 	at := kst(8, 10, 1, 0)
-	if d := c.Decide(person("1990-03-19"), at); d.String() != `open until 2021-08-10T18:00:00+09:00 (cohort "18-49 rotation", window_open)` {
+	if d := c.Decide(at, person("1990-03-19")); d.String() != `open until 2021-08-10T18:00:00+09:00 (cohort "18-49 rotation", window_open)` {
 		t.Errorf("born on the 19th: %s", d)
 	}
-	if d := c.Decide(person("1990-03-20"), at); d.String() != `opens at 2021-08-10T20:00:00+09:00 (cohort "18-49 rotation", turn_ahead)` {
+	if d := c.Decide(at, person("1990-03-20")); d.String() != `opens at 2021-08-10T20:00:00+09:00 (cohort "18-49 rotation", turn_ahead)` {
 		t.Errorf("born on the 20th: %s", d)
 	}
 }

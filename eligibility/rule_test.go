@@ -136,8 +136,8 @@ func TestCustomRule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := c.Decide(person("1980-01-01"), time.Date(2021, 7, 12, 10, 0, 0, 0, utc))
-	if d.Status != NotYet || d.Reason != ReasonTurnAhead || !d.OpensAt.Equal(day(14).Start) {
+	d := c.Decide(time.Date(2021, 7, 12, 10, 0, 0, 0, utc), person("1980-01-01"))
+	if d.Status != StatusNotYet || d.Reason != ReasonTurnAhead || !d.OpensAt.Equal(day(14).Start) {
 		t.Fatalf("got %s", d)
 	}
 	_, err = json.Marshal(c)
@@ -167,19 +167,19 @@ func TestNewYearInZone(t *testing.T) {
 		want  Status
 	}{
 		// In Seoul the window opens in 2022: born 1967 is 55, born 1962 is 60.
-		{"Asia/Seoul", KoreanAgeBetween(55, 59, 0), "1967-06-01", Open},
-		{"Asia/Seoul", KoreanAgeBetween(55, 59, 0), "1962-06-01", NotEligible},
+		{"Asia/Seoul", KoreanAgeBetween(55, 59, 0), "1967-06-01", StatusOpen},
+		{"Asia/Seoul", KoreanAgeBetween(55, 59, 0), "1962-06-01", StatusNotEligible},
 		// The same instants in a UTC campaign open on 31 December 2021.
-		{"UTC", KoreanAgeBetween(55, 59, 0), "1967-06-01", NotEligible},
-		{"UTC", KoreanAgeBetween(55, 59, 0), "1962-06-01", Open},
+		{"UTC", KoreanAgeBetween(55, 59, 0), "1967-06-01", StatusNotEligible},
+		{"UTC", KoreanAgeBetween(55, 59, 0), "1962-06-01", StatusOpen},
 		// Rotation: 1 January in Seoul (digit 1), 31 December in UTC (digit 1
 		// as well), so use the day before for contrast: 30 vs 31.
-		{"Asia/Seoul", AgeBetween(18, 18, Date{}), "2004-01-01", Open}, // 18th birthday, Seoul
-		{"UTC", AgeBetween(18, 18, Date{}), "2004-01-01", NotEligible}, // still 17 in UTC
-		{"UTC", AgeBetween(17, 17, Date{}), "2004-01-01", Open},
+		{"Asia/Seoul", AgeBetween(18, 18, Date{}), "2004-01-01", StatusOpen},
+		{"UTC", AgeBetween(18, 18, Date{}), "2004-01-01", StatusNotEligible},
+		{"UTC", AgeBetween(17, 17, Date{}), "2004-01-01", StatusOpen},
 	}
 	for _, c := range cases {
-		got := campaign(c.zone, c.rule).Decide(person(c.birth), at)
+		got := campaign(c.zone, c.rule).Decide(at, person(c.birth))
 		if got.Status != c.want {
 			t.Errorf("%s, %T, born %s: got %s, want %s", c.zone, c.rule, c.birth, got, c.want)
 		}
@@ -197,10 +197,10 @@ func TestNewYearInZone(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2021, 8, 9, 15, 30, 0, 0, time.UTC)
-	if d := rot.Decide(person("1990-05-10"), now); d.Status != Open || !d.ClosesAt.Equal(kst(8, 11, 0, 0)) {
+	if d := rot.Decide(now, person("1990-05-10")); d.Status != StatusOpen || !d.ClosesAt.Equal(kst(8, 11, 0, 0)) {
 		t.Errorf("born on the 10th at 10 Aug 00:30 KST: got %s, want open until 11 Aug 00:00", d)
 	}
-	if d := rot.Decide(person("1990-05-19"), now); d.Status != NotYet || d.Reason != ReasonTurnAhead || !d.OpensAt.Equal(kst(8, 19, 0, 0)) {
+	if d := rot.Decide(now, person("1990-05-19")); d.Status != StatusNotYet || d.Reason != ReasonTurnAhead || !d.OpensAt.Equal(kst(8, 19, 0, 0)) {
 		t.Errorf("born on the 19th at 10 Aug 00:30 KST: got %s, want opens 19 Aug (9 Aug is over in Seoul)", d)
 	}
 }

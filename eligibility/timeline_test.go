@@ -52,11 +52,17 @@ func (w want) String() string {
 	return Decision{Status: w.status, Reason: w.reason, Cohort: w.cohort, OpensAt: w.opens, ClosesAt: w.closes}.String()
 }
 
-func notYet(cohort string, o, c time.Time) want { return want{NotYet, ReasonWindowAhead, cohort, o, c} }
-func open(cohort string, o, c time.Time) want   { return want{Open, ReasonWindowOpen, cohort, o, c} }
-func closed(cohort string, o, c time.Time) want { return want{Closed, ReasonWindowsOver, cohort, o, c} }
+func notYet(cohort string, o, c time.Time) want {
+	return want{StatusNotYet, ReasonWindowAhead, cohort, o, c}
+}
+func open(cohort string, o, c time.Time) want {
+	return want{StatusOpen, ReasonWindowOpen, cohort, o, c}
+}
+func closed(cohort string, o, c time.Time) want {
+	return want{StatusClosed, ReasonWindowsOver, cohort, o, c}
+}
 
-var notEligible = want{status: NotEligible, reason: ReasonNoMatchingCohort}
+var notEligible = want{status: StatusNotEligible, reason: ReasonNoMatchingCohort}
 
 type timelineCase struct {
 	name  string
@@ -153,7 +159,7 @@ func checkTimeline(t *testing.T, c *Campaign) {
 		for _, b := range tc.birth {
 			p := Person{BirthDate: MustParseDate(b)}
 			for _, at := range []time.Time{tc.at, tc.at.UTC(), tc.at.In(la), tc.at.Local()} {
-				d := c.Decide(p, at)
+				d := c.Decide(at, p)
 				if d.Status != tc.want.status || d.Reason != tc.want.reason || d.Cohort != tc.want.cohort ||
 					!d.OpensAt.Equal(tc.want.opens) || !d.ClosesAt.Equal(tc.want.closes) || !d.At.Equal(tc.at) {
 					t.Fatalf("%s, born %s, asked at %s:\n got %s\nwant %s", tc.name, b, at.Format(time.RFC3339Nano), d, tc.want)
@@ -198,7 +204,7 @@ func TestTheNightOf20July(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := c.Decide(Person{BirthDate: MustParseDate("1967-03-04")}, time.Date(2021, 7, 19, 17, 30, 0, 0, time.UTC))
+	d := c.Decide(time.Date(2021, 7, 19, 17, 30, 0, 0, time.UTC), Person{BirthDate: MustParseDate("1967-03-04")})
 	if got, want := d.String(), `open until 2021-07-20T18:00:00+09:00 (cohort "53-54", window_open)`; got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}

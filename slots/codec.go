@@ -1,6 +1,8 @@
 package slots
 
 import (
+	"github.com/gatehouse-go/gatehouse/window/redisopt"
+
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -283,8 +285,8 @@ func decodeOutcome(s string) (outcome, error) {
 	return outcome{id: id, rec: r}, nil
 }
 
-// DefaultPrefix is the default RedisOptions.Prefix.
-const DefaultPrefix = "gatehouse:slots:"
+// DefaultRedisPrefix is the default RedisOptions.Prefix.
+const DefaultRedisPrefix = "gatehouse:slots:"
 
 // Key names within a campaign, in the order the scripts receive them as
 // KEYS[1..4].
@@ -310,13 +312,8 @@ var keyNames = [...]string{
 // validPrefix reports whether p is usable as a key prefix: printable ASCII
 // without braces (which would move the hash tag) and at most 64 bytes.
 func validPrefix(p string) error {
-	if len(p) > 64 {
-		return fmt.Errorf("%w: key prefix longer than 64 bytes", ErrInvalid)
-	}
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c <= ' ' || c > '~' || c == '{' || c == '}' {
-			return fmt.Errorf("%w: key prefix %q: byte %d must be printable ASCII other than space, '{' and '}'", ErrInvalid, p, i)
-		}
+	if err := redisopt.CheckPrefix(p); err != nil {
+		return fmt.Errorf("%w: key %w", ErrInvalid, err)
 	}
 	return nil
 }

@@ -51,12 +51,12 @@ func FuzzIdentifierCodec(f *testing.F) {
 			}
 		} else {
 			seen := map[string]bool{}
-			for _, prefix := range []string{DefaultPrefix, "", "x:"} {
+			for _, prefix := range []string{DefaultRedisPrefix, "", "x:"} {
 				for _, k := range campaignKeys(prefix, c) {
 					if tag := hashTag(k); tag != campaign {
 						t.Fatalf("key %q hashes on %q, want the campaign %q", k, tag, campaign)
 					}
-					if prefix == DefaultPrefix {
+					if prefix == DefaultRedisPrefix {
 						if seen[k] {
 							t.Fatalf("key %q used twice", k)
 						}

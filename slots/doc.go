@@ -92,10 +92,13 @@
 // # Service
 //
 // Service is what an application calls: it reads the instant from an
-// injected clock, validates input, asks the Gate (the window package's Gate
-// satisfies it) at that same instant for Hold, Confirm and Move, calls the
-// store with that instant, logs with slog (a short keyed hash of the person,
-// never the person) and reports each call to an Observer.
+// injected clock, validates input, asks the Gate at that same instant for
+// Hold, Confirm and Move, telling it who books what (Attempt: the person, the
+// slot, the hold), calls the store with that instant, logs with slog (a short
+// keyed hash of the person, never the person) and reports each call to
+// ServiceOptions.Observer. A host's Gate checks the window, the person's pass
+// and eligibility at that one instant; Window(gate) adapts the window
+// package's Gate, which decides by the instant alone.
 //
 // A campaign lives on one shard. Beyond one shard's throughput, split it
 // into partitions: docs/slots-partitioning.md describes how the

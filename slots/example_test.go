@@ -18,9 +18,7 @@ func Example() {
 	ctx := context.Background()
 	clk := clock.NewMock()
 	clk.Set(time.Date(2021, 7, 12, 11, 0, 0, 0, time.UTC)) // 20:00 in Seoul
-	svc, err := slots.NewService(slots.ServiceOptions{
-		Store:   slots.NewMemoryStore(),
-		Clock:   clk,
+	svc, err := slots.NewService(slots.NewMemoryStore(), slots.ServiceOptions{Clock: clk,
 		HoldTTL: 10 * time.Minute,
 	})
 	if err != nil {
@@ -66,7 +64,7 @@ func Example() {
 func ExampleService_Hold_retry() {
 	ctx := context.Background()
 	clk := clock.NewMock()
-	svc, _ := slots.NewService(slots.ServiceOptions{Store: slots.NewMemoryStore(), Clock: clk})
+	svc, _ := slots.NewService(slots.NewMemoryStore(), slots.ServiceOptions{Clock: clk})
 	svc.DefineSlots(ctx, slots.DefineRequest{Campaign: "c", Key: "d", Slots: []slots.Slot{{ID: "a", Capacity: 10}}})
 
 	req := slots.HoldRequest{Campaign: "c", Slot: "a", Person: "p", Key: "7d1f0c52-hold"}
@@ -90,7 +88,7 @@ func ExampleService_Hold_retry() {
 // Move carries a booking to another slot, or changes nothing.
 func ExampleService_Move() {
 	ctx := context.Background()
-	svc, _ := slots.NewService(slots.ServiceOptions{Store: slots.NewMemoryStore(), Clock: clock.NewMock()})
+	svc, _ := slots.NewService(slots.NewMemoryStore(), slots.ServiceOptions{Clock: clock.NewMock()})
 	svc.DefineSlots(ctx, slots.DefineRequest{Campaign: "c", Key: "d",
 		Slots: []slots.Slot{{ID: "mon", Capacity: 1}, {ID: "tue", Capacity: 1}}})
 	h, _ := svc.Hold(ctx, slots.HoldRequest{Campaign: "c", Slot: "mon", Person: "p", Key: "h"})
@@ -135,12 +133,12 @@ func ExampleSnapshot_Check() {
 // on the server (see the package documentation), and give the store the
 // same client as the rest of the application.
 func ExampleNewRedisStore() {
-	rdb := redis.NewClient(&redis.Options{Addr: "redis.internal:6379"})
+	rdb := redis.NewClient(&redis.Options{Addr: "redis.internal:6379", ContextTimeoutEnabled: true})
 	store, err := slots.NewRedisStore(rdb, slots.RedisOptions{Prefix: "myapp:slots:"})
 	if err != nil {
 		panic(err)
 	}
-	svc, err := slots.NewService(slots.ServiceOptions{Store: store})
+	svc, err := slots.NewService(store, slots.ServiceOptions{})
 	if err != nil {
 		panic(err)
 	}

@@ -1,6 +1,8 @@
 package slots
 
 import (
+	"github.com/gatehouse-go/gatehouse/window/redisopt"
+
 	"context"
 	"fmt"
 	"sort"
@@ -16,7 +18,7 @@ import (
 // RedisOptions configures NewRedisStore. The zero value is the documented
 // default of every field.
 type RedisOptions struct {
-	// Prefix starts every key name; empty means DefaultPrefix. It must be
+	// Prefix starts every key name; empty means DefaultRedisPrefix. It must be
 	// printable ASCII without spaces or braces, at most 64 bytes. Keys are
 	// Prefix + "{" + campaign + "}:" + name, so the Cluster hash tag is
 	// exactly the campaign and a campaign lives on one shard.
@@ -63,7 +65,9 @@ var (
 // NewRedisStore returns a Store kept in Redis (standalone, Sentinel or
 // Cluster, through rdb). Each operation is one Lua script run with EVALSHA,
 // one round trip, on the shard that owns the campaign's hash tag; it also
-// implements Snapshotter. Invalid options are an error wrapping ErrInvalid.
+// implements Snapshotter. Invalid options are an error wrapping ErrInvalid,
+// and so is a client that ignores context deadlines: build it with
+// ContextTimeoutEnabled: true.
 //
 // For the configuration under which a confirmed booking survives a crash,
 // and what replication can and cannot promise, see the package
@@ -72,9 +76,12 @@ func NewRedisStore(rdb redis.UniversalClient, opts RedisOptions) (Store, error) 
 	if rdb == nil {
 		return nil, fmt.Errorf("%w: nil Redis client", ErrInvalid)
 	}
+	if err := redisopt.CheckClient(rdb); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
 	s := &redisStore{rdb: rdb, prefix: opts.Prefix, retention: durMs(DefaultRetention)}
 	if s.prefix == "" {
-		s.prefix = DefaultPrefix
+		s.prefix = DefaultRedisPrefix
 	}
 	if err := validPrefix(s.prefix); err != nil {
 		return nil, err

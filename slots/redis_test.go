@@ -105,7 +105,7 @@ func TestRedisCrashKeepsConfirmedBookings(t *testing.T) {
 	srv.Kill()
 	// While it is down, ask through a client that does not retry, so the
 	// test is quick; the store is the same (same prefix).
-	fast := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialerRetries: 1, DialTimeout: 200 * time.Millisecond})
+	fast := redis.NewClient(&redis.Options{Addr: srv.Addr(), MaxRetries: -1, DialerRetries: 1, DialTimeout: 200 * time.Millisecond, ContextTimeoutEnabled: true})
 	defer fast.Close()
 	s = freshStore(t, fast, slots.RedisOptions{Prefix: "crash:"})
 
@@ -213,7 +213,7 @@ func TestRedisRetriedScriptRunsOnce(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	var armed atomic.Bool
 	var dropped atomic.Int64
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: 1,
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: 1, ContextTimeoutEnabled: true,
 		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 			if err != nil {
@@ -396,7 +396,7 @@ func TestRetentionBoundsRecords(t *testing.T) {
 }
 
 func TestNewRedisStoreOptions(t *testing.T) {
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	defer rdb.Close()
 	for _, o := range []slots.RedisOptions{
 		{Prefix: "a{b"}, {Prefix: "a}"}, {Prefix: "a b"}, {Prefix: strings.Repeat("p", 65)},
@@ -410,7 +410,12 @@ func TestNewRedisStoreOptions(t *testing.T) {
 	if _, err := slots.NewRedisStore(nil, slots.RedisOptions{}); !errors.Is(err, slots.ErrInvalid) {
 		t.Errorf("NewRedisStore(nil): %v", err)
 	}
-	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	off := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	defer off.Close()
+	if _, err := slots.NewRedisStore(off, slots.RedisOptions{}); !errors.Is(err, slots.ErrInvalid) {
+		t.Errorf("a client that ignores context deadlines: %v, want ErrInvalid", err)
+	}
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}, ContextTimeoutEnabled: true})
 	defer ring.Close()
 	if _, err := slots.NewRedisStore(ring, slots.RedisOptions{WaitReplicas: 1}); !errors.Is(err, slots.ErrInvalid) {
 		t.Errorf("WaitReplicas on a Ring: %v, want ErrInvalid", err)

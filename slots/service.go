@@ -14,13 +14,49 @@ import (
 	"github.com/benbjohnson/clock"
 )
 
-// Gate decides whether booking is allowed at instant now. The window
-// package's Gate satisfies it. Require returns nil to allow; any error
-// refuses, and the Service returns it wrapped with ErrClosed so that callers
-// can test for either. An implementation that cannot decide (its own store
-// is down) must return an error: the Service fails closed.
+// Gate is the commit-time check: whether this person may do this booking
+// operation at instant now, the same instant the Service gives the store.
+// It sees who is booking (Attempt), so a host checks the window, the
+// person's pass and eligibility at that one instant without passing the
+// person through a context value. Require returns nil to allow; any error
+// refuses, and the Service returns it wrapped with ErrClosed so that
+// callers can test for either. An implementation that cannot decide (its
+// own store is down) must return an error: the Service fails closed.
 type Gate interface {
+	Require(ctx context.Context, now time.Time, a Attempt) error
+}
+
+// Attempt is what the Service asks its Gate about.
+type Attempt struct {
+	// Op is OpHold, OpConfirm or OpMove.
+	Op       Op
+	Campaign Campaign
+	// Person is the request's person, as the host gave it.
+	Person string
+	// Slot is the slot held (Hold) or moved to (Move); "" for Confirm.
+	Slot string
+	// ID is the hold confirmed (Confirm) or the booking moved (Move).
+	ID string
+	// Proof is the request's Proof, unchanged.
+	Proof any
+}
+
+// GateFunc adapts a function to Gate.
+type GateFunc func(ctx context.Context, now time.Time, a Attempt) error
+
+// Require calls f.
+func (f GateFunc) Require(ctx context.Context, now time.Time, a Attempt) error { return f(ctx, now, a) }
+
+// TimeGate is a check that decides by the instant alone, such as
+// window.Gate.
+type TimeGate interface {
 	Require(ctx context.Context, now time.Time) error
+}
+
+// Window adapts a TimeGate (window.Gate) to Gate, for hosts that check
+// nothing about the person at commit.
+func Window(g TimeGate) Gate {
+	return GateFunc(func(ctx context.Context, now time.Time, _ Attempt) error { return g.Require(ctx, now) })
 }
 
 // Op names a Service operation in events and logs.
@@ -83,38 +119,25 @@ func OutcomeOf(err error) string {
 	return OutcomeInternalError
 }
 
-// Event describes one finished Service call, for metrics.
+// Event describes one finished Service call, for ServiceOptions.Observer.
 type Event struct {
 	Op       Op
 	Campaign Campaign
-	// Outcome is OutcomeOf the call's error.
+	// Duration is the call's time, measured on the Service's injected
+	// clock (zero under a mock clock that does not move during the call).
+	Duration time.Duration
+	// Err is the call's error, nil on success.
+	Err error
+	// Outcome is OutcomeOf(Err).
 	Outcome string
-	// Latency is measured with the Service's clock (zero under a mock
-	// clock that does not move during the call).
-	Latency time.Duration
 }
-
-// Observer receives an Event after every Service call. Observe is called
-// synchronously on the caller's goroutine, possibly from many goroutines at
-// once: it must be safe for concurrent use and quick (count, do not block).
-type Observer interface {
-	Observe(Event)
-}
-
-// ObserverFunc adapts a function to Observer.
-type ObserverFunc func(Event)
-
-// Observe calls f(e).
-func (f ObserverFunc) Observe(e Event) { f(e) }
 
 // DefaultHoldTTL is ServiceOptions.HoldTTL's default.
 const DefaultHoldTTL = 10 * time.Minute
 
-// ServiceOptions configures NewService. The zero value of every field but
-// Store is its documented default.
+// ServiceOptions configures NewService. The zero value of every field is
+// its documented default.
 type ServiceOptions struct {
-	// Store keeps the slots. Required.
-	Store Store
 	// Clock gives the instant of each call; nil means clock.New().
 	Clock clock.Clock
 	// Gate, if not nil, is asked at the instant of every Hold, Confirm and
@@ -129,8 +152,11 @@ type ServiceOptions struct {
 	// only. Give every instance the same secret key to correlate across
 	// instances; never a key an attacker may know.
 	LogKey []byte
-	// Observer, if not nil, receives an Event per call.
-	Observer Observer
+	// Observer, if not nil, is called synchronously after every call with
+	// its Event, on the caller's goroutine, possibly from many goroutines
+	// at once: it must be safe for concurrent use and fast (count, do not
+	// block).
+	Observer func(Event)
 	// HoldTTL is the TTL of holds whose request leaves TTL zero; zero means
 	// DefaultHoldTTL. It must be in (0, MaxHoldTTL].
 	HoldTTL time.Duration
@@ -146,17 +172,17 @@ type Service struct {
 	gate    Gate
 	log     *slog.Logger
 	logKey  []byte
-	obs     Observer
+	obs     func(Event)
 	holdTTL time.Duration
 }
 
-// NewService returns a Service, or an error wrapping ErrInvalid if opts is
-// not usable.
-func NewService(opts ServiceOptions) (*Service, error) {
-	if opts.Store == nil {
-		return nil, fmt.Errorf("%w: ServiceOptions.Store is nil", ErrInvalid)
+// NewService returns a Service over store, or an error wrapping ErrInvalid
+// if store is nil or opts is not usable.
+func NewService(store Store, opts ServiceOptions) (*Service, error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: NewService: nil store", ErrInvalid)
 	}
-	s := &Service{store: opts.Store, clk: opts.Clock, gate: opts.Gate, log: opts.Logger,
+	s := &Service{store: store, clk: opts.Clock, gate: opts.Gate, log: opts.Logger,
 		logKey: opts.LogKey, obs: opts.Observer, holdTTL: opts.HoldTTL}
 	if s.clk == nil {
 		s.clk = clock.New()
@@ -203,12 +229,13 @@ func (s *Service) begin(ctx context.Context, op Op, c Campaign, person, slot str
 	return &call{s: s, ctx: ctx, op: op, campaign: c, person: person, slot: slot, start: now}, now
 }
 
-// gate asks the Gate at now.
-func (c *call) gate(now time.Time) error {
+// gate asks the Gate at now about a.
+func (c *call) gate(now time.Time, a Attempt) error {
 	if c.s.gate == nil {
 		return nil
 	}
-	if err := c.s.gate.Require(c.ctx, now); err != nil {
+	a.Op, a.Campaign, a.Person = c.op, c.campaign, c.person
+	if err := c.s.gate.Require(c.ctx, now, a); err != nil {
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	return nil
@@ -220,7 +247,7 @@ func (c *call) end(err error) error {
 	lat := s.clk.Since(c.start)
 	out := OutcomeOf(err)
 	if s.obs != nil {
-		s.obs.Observe(Event{Op: c.op, Campaign: c.campaign, Outcome: out, Latency: lat})
+		s.obs(Event{Op: c.op, Campaign: c.campaign, Outcome: out, Duration: lat, Err: err})
 	}
 	level := slog.LevelDebug
 	switch out {
@@ -267,7 +294,7 @@ func (s *Service) Hold(ctx context.Context, req HoldRequest) (Hold, error) {
 	if err := req.Validate(); err != nil {
 		return Hold{}, c.end(err)
 	}
-	if err := c.gate(now); err != nil {
+	if err := c.gate(now, Attempt{Slot: req.Slot, Proof: req.Proof}); err != nil {
 		return Hold{}, c.end(err)
 	}
 	h, err := s.store.Hold(ctx, now, req)
@@ -280,7 +307,7 @@ func (s *Service) Confirm(ctx context.Context, req ConfirmRequest) (Booking, err
 	if err := req.Validate(); err != nil {
 		return Booking{}, c.end(err)
 	}
-	if err := c.gate(now); err != nil {
+	if err := c.gate(now, Attempt{ID: req.HoldID, Proof: req.Proof}); err != nil {
 		return Booking{}, c.end(err)
 	}
 	b, err := s.store.Confirm(ctx, now, req)
@@ -304,7 +331,7 @@ func (s *Service) Move(ctx context.Context, req MoveRequest) (Booking, error) {
 	if err := req.Validate(); err != nil {
 		return Booking{}, c.end(err)
 	}
-	if err := c.gate(now); err != nil {
+	if err := c.gate(now, Attempt{Slot: req.To, ID: req.ID, Proof: req.Proof}); err != nil {
 		return Booking{}, c.end(err)
 	}
 	b, err := s.store.Move(ctx, now, req)

@@ -3,6 +3,7 @@ package slots_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,12 +19,13 @@ import (
 	"github.com/gatehouse-go/gatehouse/window"
 )
 
-// window.Gate is what the reservation server gives the Service.
-var _ slots.Gate = (*window.Gate)(nil)
+// window.Gate is what a host gives the Service when it checks nothing
+// about the person at commit.
+var _ slots.TimeGate = (*window.Gate)(nil)
 
-func newService(t *testing.T, opts slots.ServiceOptions) *slots.Service {
+func newService(t *testing.T, store slots.Store, opts slots.ServiceOptions) *slots.Service {
 	t.Helper()
-	s, err := slots.NewService(opts)
+	s, err := slots.NewService(store, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +50,7 @@ func TestServiceWindowGate(t *testing.T) {
 	}
 	clk := clock.NewMock()
 	clk.Set(open.Add(-time.Millisecond))
-	svc := newService(t, slots.ServiceOptions{Store: slots.NewMemoryStore(), Clock: clk, Gate: gate})
+	svc := newService(t, slots.NewMemoryStore(), slots.ServiceOptions{Clock: clk, Gate: slots.Window(gate)})
 	const c = slots.Campaign("vaccine")
 	if err := svc.DefineSlots(ctx, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 5}, {ID: "b", Capacity: 5}}, Key: "d"}); err != nil {
 		t.Fatal(err)
@@ -146,12 +148,14 @@ func (r *recordingStore) Move(ctx context.Context, now time.Time, req slots.Move
 // clockGate records the now it is asked at, then moves the clock on, as
 // time passes while a real gate reads its switch.
 type clockGate struct {
-	clk  *clock.Mock
-	nows []time.Time
+	clk      *clock.Mock
+	nows     []time.Time
+	attempts []slots.Attempt
 }
 
-func (g *clockGate) Require(ctx context.Context, now time.Time) error {
+func (g *clockGate) Require(ctx context.Context, now time.Time, a slots.Attempt) error {
 	g.nows = append(g.nows, now)
+	g.attempts = append(g.attempts, a)
 	g.clk.Add(time.Second)
 	return nil
 }
@@ -165,12 +169,12 @@ func TestServiceGateAndStoreShareNow(t *testing.T) {
 	clk.Set(t0)
 	st := &recordingStore{Store: slots.NewMemoryStore()}
 	g := &clockGate{clk: clk}
-	svc := newService(t, slots.ServiceOptions{Store: st, Clock: clk, Gate: g})
+	svc := newService(t, st, slots.ServiceOptions{Clock: clk, Gate: g})
 	const c = slots.Campaign("c")
 	if err := svc.DefineSlots(ctx, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 1}, {ID: "b", Capacity: 1}}, Key: "d"}); err != nil {
 		t.Fatal(err)
 	}
-	hd, err := svc.Hold(ctx, slots.HoldRequest{Campaign: c, Slot: "a", Person: "p", Key: "h"})
+	hd, err := svc.Hold(ctx, slots.HoldRequest{Campaign: c, Slot: "a", Person: "p", Key: "h", Proof: "pass-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,6 +190,17 @@ func TestServiceGateAndStoreShareNow(t *testing.T) {
 	for i := range g.nows {
 		if !g.nows[i].Equal(st.nows[i]) {
 			t.Errorf("call %d: gate asked at %v, store at %v", i, g.nows[i], st.nows[i])
+		}
+	}
+	// The gate sees who books what, without a context value.
+	want := []slots.Attempt{
+		{Op: slots.OpHold, Campaign: c, Person: "p", Slot: "a", Proof: "pass-1"},
+		{Op: slots.OpConfirm, Campaign: c, Person: "p", ID: hd.ID},
+		{Op: slots.OpMove, Campaign: c, Person: "p", Slot: "b", ID: hd.ID},
+	}
+	for i := range want {
+		if g.attempts[i] != want[i] {
+			t.Errorf("call %d: gate asked about %+v, want %+v", i, g.attempts[i], want[i])
 		}
 	}
 	if !hd.Created.Equal(g.nows[0]) {
@@ -205,7 +220,7 @@ func TestServiceHoldExpiry(t *testing.T) {
 			ctx := context.Background()
 			clk := clock.NewMock()
 			clk.Set(t0)
-			svc := newService(t, slots.ServiceOptions{Store: st, Clock: clk, HoldTTL: 5 * time.Minute})
+			svc := newService(t, st, slots.ServiceOptions{Clock: clk, HoldTTL: 5 * time.Minute})
 			const c = slots.Campaign("exp")
 			if err := svc.DefineSlots(ctx, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 1}}, Key: "d"}); err != nil {
 				t.Fatal(err)
@@ -286,15 +301,18 @@ func TestServiceLogsAndObserves(t *testing.T) {
 	var mu sync.Mutex
 	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	events := map[string]int{}
-	obs := slots.ObserverFunc(func(e slots.Event) {
+	obs := func(e slots.Event) {
 		mu.Lock()
 		events[fmt.Sprintf("%s/%s", e.Op, e.Outcome)]++
+		if (e.Err == nil) != (e.Outcome == slots.OutcomeOK) {
+			events["err-mismatch"]++
+		}
 		mu.Unlock()
-	})
+	}
 	clk := clock.NewMock()
 	clk.Set(t0)
 	person := "alice@example.com"
-	svc := newService(t, slots.ServiceOptions{Store: slots.NewMemoryStore(), Clock: clk, Logger: log, Observer: obs, LogKey: []byte("k")})
+	svc := newService(t, slots.NewMemoryStore(), slots.ServiceOptions{Clock: clk, Logger: log, Observer: obs, LogKey: []byte("k")})
 	const c = slots.Campaign("c")
 	svc.DefineSlots(ctx, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 1}}, Key: "d"})
 	hd, _ := svc.Hold(ctx, slots.HoldRequest{Campaign: c, Slot: "a", Person: person, Key: "h1"})
@@ -335,7 +353,7 @@ func TestServiceLogsAndObserves(t *testing.T) {
 	// An unavailable store: ErrUnavailable, logged at Warn, observed.
 	buf.Reset()
 	clear(events)
-	svc = newService(t, slots.ServiceOptions{Store: &failingStore{err: fmt.Errorf("%w: boom", slots.ErrUnavailable)}, Clock: clk, Logger: log, Observer: obs})
+	svc = newService(t, &failingStore{err: fmt.Errorf("%w: boom", slots.ErrUnavailable)}, slots.ServiceOptions{Clock: clk, Logger: log, Observer: obs})
 	if _, err := svc.Hold(ctx, slots.HoldRequest{Campaign: c, Slot: "a", Person: person, Key: "h"}); !errors.Is(err, slots.ErrUnavailable) {
 		t.Fatalf("Hold on a failing store: %v", err)
 	}
@@ -349,8 +367,8 @@ func TestServiceLogsAndObserves(t *testing.T) {
 func TestServiceValidatesBeforeTheStore(t *testing.T) {
 	ctx := context.Background()
 	st := &failingStore{err: errors.New("the store must not be called")}
-	closed := gateFunc(func(context.Context, time.Time) error { return errors.New("closed") })
-	svc := newService(t, slots.ServiceOptions{Store: st, Gate: closed})
+	closed := slots.GateFunc(func(context.Context, time.Time, slots.Attempt) error { return errors.New("closed") })
+	svc := newService(t, st, slots.ServiceOptions{Gate: closed})
 	long := strings.Repeat("x", slots.MaxIDLen+1)
 	errs := []error{
 		svc.DefineSlots(ctx, slots.DefineRequest{Campaign: "{c}", Slots: []slots.Slot{{ID: "a", Capacity: 1}}, Key: "k"}),
@@ -382,17 +400,15 @@ func TestServiceValidatesBeforeTheStore(t *testing.T) {
 	}
 }
 
-type gateFunc func(context.Context, time.Time) error
-
-func (f gateFunc) Require(ctx context.Context, now time.Time) error { return f(ctx, now) }
-
 func TestNewServiceOptions(t *testing.T) {
+	if _, err := slots.NewService(nil, slots.ServiceOptions{}); !errors.Is(err, slots.ErrInvalid) {
+		t.Errorf("NewService(nil): %v, want ErrInvalid", err)
+	}
 	for _, o := range []slots.ServiceOptions{
-		{},
-		{Store: slots.NewMemoryStore(), HoldTTL: -time.Second},
-		{Store: slots.NewMemoryStore(), HoldTTL: slots.MaxHoldTTL + 1},
+		{HoldTTL: -time.Second},
+		{HoldTTL: slots.MaxHoldTTL + 1},
 	} {
-		if _, err := slots.NewService(o); !errors.Is(err, slots.ErrInvalid) {
+		if _, err := slots.NewService(slots.NewMemoryStore(), o); !errors.Is(err, slots.ErrInvalid) {
 			t.Errorf("NewService(%+v): %v, want ErrInvalid", o, err)
 		}
 	}
@@ -413,5 +429,15 @@ func TestOutcomeOf(t *testing.T) {
 		if got := slots.OutcomeOf(err); got != want {
 			t.Errorf("OutcomeOf(%v) = %q, want %q", err, got, want)
 		}
+	}
+}
+
+// TestPersonNeverEncoded: a Booking or a Hold written as JSON (to a
+// client, a log) carries no identifier of the person.
+func TestPersonNeverEncoded(t *testing.T) {
+	b, _ := json.Marshal(slots.Booking{ID: "h1", Slot: "a", Person: "alice@example.com"})
+	h, _ := json.Marshal(slots.Hold{ID: "h1", Slot: "a", Person: "alice@example.com"})
+	if strings.Contains(string(b)+string(h), "alice") {
+		t.Fatalf("person encoded: %s %s", b, h)
 	}
 }

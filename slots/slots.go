@@ -129,7 +129,8 @@ type Hold struct {
 	ID       string
 	Campaign Campaign
 	Slot     string
-	Person   string
+	// Person is the host's identifier of the person; never encoded.
+	Person string `json:"-"`
 	// Created is the instant of the Hold call that made it.
 	Created time.Time
 	// Expires is when the hold lapses. Stores keep instants to the
@@ -144,7 +145,10 @@ type Booking struct {
 	ID       string
 	Campaign Campaign
 	Slot     string
-	Person   string
+	// Person is the host's identifier of the person. It is never encoded
+	// (json:"-"), so a Booking written to a client or a log carries no
+	// identifier of the person.
+	Person string `json:"-"`
 	// Created is when the hold was made; Confirmed is when it was
 	// confirmed.
 	Created   time.Time
@@ -192,6 +196,11 @@ type HoldRequest struct {
 	TTL time.Duration
 	// Key is the idempotency key (1 to MaxIDLen bytes).
 	Key string
+	// Proof is handed unchanged to the Service's Gate (Attempt.Proof):
+	// whatever the host's commit check needs about this person, such as
+	// the signed-in session and the waiting room's pass. It is never
+	// stored, logged, or part of the idempotency comparison.
+	Proof any
 }
 
 // ConfirmRequest turns Person's live hold HoldID into a booking.
@@ -200,6 +209,11 @@ type ConfirmRequest struct {
 	HoldID   string
 	Person   string
 	Key      string
+	// Proof is handed unchanged to the Service's Gate (Attempt.Proof):
+	// whatever the host's commit check needs about this person, such as
+	// the signed-in session and the waiting room's pass. It is never
+	// stored, logged, or part of the idempotency comparison.
+	Proof any
 }
 
 // CancelRequest ends Person's live hold or booking ID, freeing its place.
@@ -218,6 +232,11 @@ type MoveRequest struct {
 	Person   string
 	To       string
 	Key      string
+	// Proof is handed unchanged to the Service's Gate (Attempt.Proof):
+	// whatever the host's commit check needs about this person, such as
+	// the signed-in session and the waiting room's pass. It is never
+	// stored, logged, or part of the idempotency comparison.
+	Proof any
 }
 
 func validText(what, s string) error {

@@ -86,7 +86,7 @@ func BenchmarkGuard(b *testing.B) {
 	c := srv.Client()
 	// The Redis switch on the real clock: one GET per TTL (1 s), amortised
 	// over the requests in between.
-	sw, err := window.NewRedisSwitch(c, window.RedisSwitchOptions{Key: "bench:maintenance"})
+	sw, err := window.NewRedisSwitch(c, window.RedisOptions{Prefix: "bench:"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -124,10 +124,10 @@ func BenchmarkRequire(b *testing.B) {
 func BenchmarkVerifyOperatorToken(b *testing.B) {
 	kr, _ := window.NewKeyring(testKey("k1"))
 	now := time.Unix(1626087600, 0)
-	tok, _ := kr.Issue("duty-operator", now, time.Hour)
+	tok, _ := kr.Issue(now, "duty-operator", time.Hour)
 	b.ReportAllocs()
 	for range b.N {
-		if _, err := kr.Verify(tok, now); err != nil {
+		if _, err := kr.Verify(now, tok); err != nil {
 			b.Fatal(err)
 		}
 	}

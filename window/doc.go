@@ -37,7 +37,11 @@
 // phases in which the public may use them; Gate.Guard wraps the application's
 // mux, lets through only what is allowed in the current phase, and refuses
 // everything else (unclassified routes included) with an RFC 9457 problem
-// that says the phase and when the window opens and closes. Operators carry
+// that says the phase and when the window opens and closes, or hands the
+// refusal, typed (package window/problem), to GateOptions.Deny to answer it
+// another way (admission/pages renders it as a page). Gate.NewMux is the one
+// registration: its Handle classifies a route and mounts its handler in one
+// call, so no route can be mounted unclassified. Operators carry
 // an HMAC-signed token with an expiry (Keyring.Issue), verified in constant
 // time, with rotating keys; they pass in every phase, maintenance included.
 //
@@ -47,5 +51,7 @@
 // ErrNotOpen, ErrClosed or ErrMaintenance.
 //
 // Every time the gate reads comes from an injected clock
-// (github.com/benbjohnson/clock), so tests drive it with clock.NewMock.
+// (github.com/benbjohnson/clock), so tests drive it with clock.NewMock. The
+// one goroutine of the package is a RedisSwitch's subscriber, stopped by
+// its Close.
 package window

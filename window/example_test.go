@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -130,7 +131,7 @@ func ExampleGate_Guard() {
 	// 20:00 POST /api/book 200
 	// 20:00 GET /booking-form 404
 	// application/problem+json
-	// {"closes_at":"2021-07-17T18:00:00+09:00","detail":"Booking opens at 2021-07-12T20:00:00+09:00.","instance":"/api/book","opens_at":"2021-07-12T20:00:00+09:00","phase":"not_yet","status":403,"title":"Not open yet","type":"https://github.com/gatehouse-go/gatehouse/blob/main/docs/window.md#not-open"}
+	// {"closes_at":"2021-07-17T18:00:00+09:00","code":"not_yet","detail":"Booking opens at 2021-07-12T20:00:00+09:00.","instance":"/api/book","opens_at":"2021-07-12T20:00:00+09:00","phase":"not_yet","status":403,"title":"Not open yet","type":"https://github.com/gatehouse-go/gatehouse/blob/main/docs/problems.md#window-not_yet"}
 }
 
 // The booking path checks the window again at the instant it books.
@@ -182,12 +183,12 @@ func ExampleKeyring() {
 		panic(err)
 	}
 	now := time.Date(2021, time.July, 12, 11, 0, 0, 0, time.UTC)
-	token, _ := keys.Issue("night-shift", now, 8*time.Hour)
-	op, err := keys.Verify(token, now.Add(time.Hour))
+	token, _ := keys.Issue(now, "night-shift", 8*time.Hour)
+	op, err := keys.Verify(now.Add(time.Hour), token)
 	fmt.Println(op.Name, op.KeyID, op.Expires.Format(time.RFC3339), err)
-	_, err = keys.Verify(token, now.Add(8*time.Hour))
+	_, err = keys.Verify(now.Add(8*time.Hour), token)
 	fmt.Println(errors.Is(err, window.ErrTokenExpired))
-	_, err = keys.Verify(token[:len(token)-1]+"x", now)
+	_, err = keys.Verify(now, token[:len(token)-1]+"x")
 	fmt.Println(errors.Is(err, window.ErrInvalidToken))
 	// Output:
 	// night-shift 2021-07 2021-07-12T19:00:00Z <nil>
@@ -198,9 +199,9 @@ func ExampleKeyring() {
 // Every server instance shares the maintenance switch through Redis. (Not
 // run: it needs a Redis server.)
 func ExampleNewRedisSwitch() {
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:7000"}})
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"127.0.0.1:7000"}, ContextTimeoutEnabled: true})
 	defer rdb.Close()
-	sw, err := window.NewRedisSwitch(rdb, window.RedisSwitchOptions{Key: "campaign-2021:maintenance"})
+	sw, err := window.NewRedisSwitch(rdb, window.RedisOptions{Prefix: "campaign-2021:"})
 	if err != nil {
 		panic(err)
 	}
@@ -210,4 +211,33 @@ func ExampleNewRedisSwitch() {
 	if err := sw.Set(context.Background(), true); err != nil {
 		fmt.Println("could not switch:", err)
 	}
+}
+
+// One registration classifies a route on the gate and mounts it: there is
+// no way to mount a handler the gate does not know.
+func ExampleGate_NewMux() {
+	seoul := window.MustLoadZone("Asia/Seoul")
+	booking, _ := window.FromCivil(seoul,
+		window.Date(2021, time.July, 12).At(20, 0, 0),
+		window.Date(2021, time.July, 17).At(18, 0, 0), window.Reject)
+	clk := clock.NewMock()
+	clk.Set(booking.Start.Add(-time.Minute))
+	gate, _ := window.NewGate(window.GateOptions{
+		Schedule: window.Schedule{Zone: seoul, Openings: []window.Opening{{Booking: booking}}},
+		Clock:    clk,
+	})
+	mux := gate.NewMux()
+	mux.HandleFunc(window.Always, "GET /healthz", func(w http.ResponseWriter, r *http.Request) {})
+	mux.HandleFunc(window.DuringOpen, "POST /book", func(w http.ResponseWriter, r *http.Request) {})
+	for _, req := range []string{"GET /healthz", "POST /book", "GET /book", "GET /admin"} {
+		method, path, _ := strings.Cut(req, " ")
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(method, path, nil))
+		fmt.Println(req, rec.Code)
+	}
+	// Output:
+	// GET /healthz 200
+	// POST /book 403
+	// GET /book 405
+	// GET /admin 404
 }

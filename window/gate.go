@@ -13,7 +13,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 )
 
 // Sentinel errors of Gate.Require, wrapped by every *Refusal.
@@ -26,6 +26,9 @@ var (
 	// refusal then also wraps the switch's error, which wraps
 	// ErrSwitchUnavailable).
 	ErrMaintenance = errors.New("window: under maintenance")
+	// ErrNoRoute: no public route matches the request (unclassified,
+	// operators only, or the wrong method); Guard answers 404 or 405.
+	ErrNoRoute = errors.New("window: no such route")
 	// ErrNotAllowed: the route is not available in the current phase,
 	// though another phase would allow it (only Guard refuses with it,
 	// for example a pre-queue-only route while booking is open).
@@ -72,7 +75,14 @@ type GateOptions struct {
 	// Observer, when set, is called with every decision Guard makes, on
 	// the request's goroutine, before the request is served or refused.
 	// It must be fast and safe for concurrent use (count, don't block).
-	Observer func(Decision)
+	Observer func(Event)
+	// Deny, when set, answers every request Guard refuses, with the typed
+	// refusal (status, code, phase, opening times in the campaign's zone,
+	// Retry-After and the problem document), in the manner of
+	// http.CrossOriginProtection.SetDenyHandler: to render a page for
+	// people, or shape the answer otherwise. Nil writes the problem
+	// document (problem.Refusal.Write).
+	Deny problem.DenyFunc
 	// MaintenanceRetryAfter is the Retry-After sent with maintenance
 	// refusals. Default DefaultMaintenanceRetryAfter (1 min).
 	MaintenanceRetryAfter time.Duration
@@ -81,8 +91,21 @@ type GateOptions struct {
 	OutageRetryAfter time.Duration
 }
 
-// Decision is what Guard decided for one request, for GateOptions.Observer.
-type Decision struct {
+// OpGuard is the Op of the Event of each request Guard decides.
+const OpGuard = "guard"
+
+// Event is what Guard decided for one request, for GateOptions.Observer:
+// the same shape as every gatehouse package's observer event (Op,
+// Duration, Err) with the gate's own fields.
+type Event struct {
+	// Op is OpGuard.
+	Op string
+	// Duration is the time the decision took, measured on the gate's
+	// injected clock (zero under a mock clock that does not move).
+	Duration time.Duration
+	// Err is why the request was refused (a *Refusal, or ErrNoRoute),
+	// nil when it was let through.
+	Err error
 	// Phase is the phase the decision was made in: Maintenance when the
 	// switch is on or cannot be read.
 	Phase Phase
@@ -117,8 +140,10 @@ type Decision struct {
 //     phase and route (classified or not), including during maintenance.
 //  4. Anything else is refused with an RFC 9457 problem (see Refusal):
 //     503 in maintenance; otherwise 404 for a route that is unclassified or
-//     OperatorsOnly (the gate does not tell that it exists); otherwise 403
-//     with the phase and the times of the current or next opening.
+//     OperatorsOnly (the gate does not tell that it exists), or 405 with
+//     Allow when only the method is wrong for a public route; otherwise 403
+//     with the phase and the times of the current or next opening. Every
+//     refusal goes through GateOptions.Deny when set.
 //
 // A Gate is safe for concurrent use.
 type Gate struct {
@@ -128,7 +153,8 @@ type Gate struct {
 	cookie      string
 	clk         clock.Clock
 	log         *slog.Logger
-	observe     func(Decision)
+	observe     func(Event)
+	deny        problem.DenyFunc
 	maintRetry  time.Duration
 	outageRetry time.Duration
 
@@ -159,6 +185,7 @@ func NewGate(opts GateOptions) (*Gate, error) {
 		clk:         opts.Clock,
 		log:         opts.Logger,
 		observe:     opts.Observer,
+		deny:        opts.Deny,
 		maintRetry:  opts.MaintenanceRetryAfter,
 		outageRetry: opts.OutageRetryAfter,
 		mux:         http.NewServeMux(),
@@ -393,19 +420,19 @@ func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if allow.Allows(phase) {
 		if g.observe != nil {
-			g.observe(Decision{Phase: phase, Pattern: pattern, Allowed: true, SwitchErr: swErr})
+			g.emit(Event{Phase: phase, Pattern: pattern, Allowed: true, SwitchErr: swErr}, now)
 		}
 		h.next.ServeHTTP(w, r)
 		return
 	}
-	d := Decision{Phase: phase, Pattern: pattern, SwitchErr: swErr}
+	d := Event{Phase: phase, Pattern: pattern, SwitchErr: swErr}
 	debug := g.log.Enabled(r.Context(), slog.LevelDebug)
 	if token, ok := g.operatorToken(r); ok {
 		op, err := g.verify(token, now)
 		if err == nil {
 			d.Allowed, d.Operator = true, true
 			if g.observe != nil {
-				g.observe(d)
+				g.emit(d, now)
 			}
 			h.next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), operatorKey{}, op)))
 			return
@@ -416,29 +443,45 @@ func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if phase != Maintenance && (allow == 0 || allow == OperatorsOnly) {
-		d.Status = http.StatusNotFound
+		allowed := ""
+		if allow == 0 {
+			allowed = g.allowedMethods(r)
+		}
+		d.Status, d.Err = http.StatusNotFound, ErrNoRoute
+		if allowed != "" {
+			d.Status = http.StatusMethodNotAllowed
+		}
 		if g.observe != nil {
-			g.observe(d)
+			g.emit(d, now)
 		}
 		if debug {
 			g.log.Debug("window: refused unclassified route", "method", r.Method, "phase", phase)
 		}
-		problem.Write(w, problem.Problem{
-			Status:   http.StatusNotFound,
-			Detail:   "No such route.",
-			Instance: r.URL.Path,
-		}, 0)
+		if allowed != "" {
+			w.Header().Set("Allow", allowed)
+			problem.Deny(g.deny, w, r, problem.New("window", http.StatusMethodNotAllowed, problem.CodeMethod,
+				"Method Not Allowed", r.Method+" is not allowed here; use "+allowed+".", r.URL.Path))
+			return
+		}
+		problem.Deny(g.deny, w, r, problem.New("window", http.StatusNotFound, problem.CodeNotFound,
+			"Not Found", "No such route.", r.URL.Path))
 		return
 	}
 	ref := g.refusal(st, phase, swErr, allow, now)
-	d.Status = ref.Status()
+	d.Status, d.Err = ref.Status(), ref
 	if g.observe != nil {
-		g.observe(d)
+		g.emit(d, now)
 	}
 	if debug {
 		g.log.Debug("window: refused", "pattern", pattern, "phase", phase, "status", d.Status)
 	}
-	ref.ServeHTTP(w, r)
+	problem.Deny(g.deny, w, r, ref.Problem(r))
+}
+
+// emit reports e to the observer, timed from start on the gate's clock.
+func (g *Gate) emit(e Event, start time.Time) {
+	e.Op, e.Duration = OpGuard, g.clk.Now().Sub(start)
+	g.observe(e)
 }
 
 // operatorToken returns the operator token r carries, from the
@@ -464,7 +507,7 @@ func (g *Gate) verify(token string, now time.Time) (Operator, error) {
 	if g.ops == nil {
 		return Operator{}, fmt.Errorf("%w: no operator verifier configured", ErrInvalidToken)
 	}
-	return g.ops.Verify(token, now)
+	return g.ops.Verify(now, token)
 }
 
 // VerifyOperator checks the operator token r carries (see
@@ -562,44 +605,44 @@ func (r *Refusal) Status() int {
 	return http.StatusForbidden
 }
 
-// Problem type URIs, documented in docs/window.md.
-const problemBase = "https://github.com/gatehouse-go/gatehouse/blob/main/docs/window.md#"
-
 // ServeHTTP writes the refusal as an RFC 9457 problem; see Refusal.
 func (r *Refusal) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	p := problem.Problem{Status: r.Status(), Extensions: map[string]any{"phase": r.Phase.String()}}
+	r.Problem(req).Write(w)
+}
+
+// Problem returns the refusal as the typed value a deny hook receives
+// (GateOptions.Deny), its problem document filled in: type
+// problem.TypeURI("window", code) with code not_yet, pre_queue, closed,
+// maintenance, outage (the switch cannot be read) or not_allowed, and the
+// members "code", "phase", "opens_at" and "closes_at". req gives the
+// instance; it may be nil.
+func (r *Refusal) Problem(req *http.Request) *problem.Refusal {
+	instance := ""
 	if req != nil && req.URL != nil {
-		p.Instance = req.URL.Path
-	}
-	if !r.OpensAt.IsZero() {
-		p.Extensions["opens_at"] = r.OpensAt.Format(time.RFC3339Nano)
-	}
-	if !r.ClosesAt.IsZero() {
-		p.Extensions["closes_at"] = r.ClosesAt.Format(time.RFC3339Nano)
+		instance = req.URL.Path
 	}
 	opens := r.OpensAt.Format(time.RFC3339)
+	var code, title, detail string
 	switch r.Phase {
 	case NotYet:
-		p.Type, p.Title = problemBase+"not-open", "Not open yet"
-		p.Detail = "Booking opens at " + opens + "."
+		code, title, detail = problem.CodeNotYet, "Not open yet", "Booking opens at "+opens+"."
 	case PreQueue:
-		p.Type, p.Title = problemBase+"not-open", "Not open yet"
-		p.Detail = "The waiting room is open; booking opens at " + opens + "."
+		code, title, detail = problem.CodePreQueue, "Not open yet", "The waiting room is open; booking opens at "+opens+"."
 	case Closed:
-		p.Type, p.Title = problemBase+"closed", "Closed"
-		p.Detail = "Booking has closed."
+		code, title, detail = problem.CodeClosed, "Closed", "Booking has closed."
 	case Maintenance:
-		p.Type, p.Title = problemBase+"maintenance", "Under maintenance"
-		p.Detail = "The service is under maintenance."
+		code, title, detail = problem.CodeMaintenance, "Under maintenance", "The service is under maintenance."
 		if r.Cause != nil {
-			p.Detail = "The service cannot tell whether it is under maintenance, so it is closed until it can."
+			code, detail = problem.CodeOutage, "The service cannot tell whether it is under maintenance, so it is closed until it can."
 		}
 	default:
-		p.Type, p.Title = problemBase+"not-allowed", "Not available now"
-		p.Detail = "This is not available while the campaign is in phase " + r.Phase.String() + "."
+		code, title = problem.CodeNotAllowed, "Not available now"
+		detail = "This is not available while the campaign is in phase " + r.Phase.String() + "."
 	}
 	if r.OpensAt.IsZero() && (r.Phase == NotYet || r.Phase == PreQueue) {
-		p.Detail = "Booking is not open yet."
+		detail = "Booking is not open yet."
 	}
-	problem.Write(w, p, r.RetryAfter)
+	ref := problem.New("window", r.Status(), code, title, detail, instance)
+	ref.Phase, ref.OpensAt, ref.ClosesAt, ref.RetryAfter, ref.Err = r.Phase.String(), r.OpensAt, r.ClosesAt, r.RetryAfter, r
+	return ref.Finish()
 }

@@ -118,7 +118,7 @@ func TestGuardDefaultDeny(t *testing.T) {
 				g, h, hits := newApp(t, window.GateOptions{
 					Clock: clk, Switch: window.NewMemorySwitch(maintenance), Operators: keys,
 				})
-				valid, err := keys.Issue("duty-operator", pi.at.Add(-time.Minute), time.Hour)
+				valid, err := keys.Issue(pi.at.Add(-time.Minute), "duty-operator", time.Hour)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -282,26 +282,26 @@ func TestRefusalProblems(t *testing.T) {
 		typ        string
 	}{
 		{"booking before opening", "2021-07-12T18:00", nil, "POST", "/api/book", 403, "not_yet",
-			"2021-07-12T20:00:00+09:00", "2021-07-17T18:00:00+09:00", "7200", "#not-open"},
+			"2021-07-12T20:00:00+09:00", "2021-07-17T18:00:00+09:00", "7200", "#window-not_yet"},
 		{"queue before pre-queue", "2021-07-12T18:00", nil, "POST", "/api/queue/join", 403, "not_yet",
-			"2021-07-12T20:00:00+09:00", "2021-07-17T18:00:00+09:00", "3600", "#not-open"},
+			"2021-07-12T20:00:00+09:00", "2021-07-17T18:00:00+09:00", "3600", "#window-not_yet"},
 		{"booking in pre-queue", "2021-07-12T19:59", nil, "GET", "/book/7", 403, "pre_queue",
-			"2021-07-12T20:00:00+09:00", "2021-07-17T18:00:00+09:00", "60", "#not-open"},
+			"2021-07-12T20:00:00+09:00", "2021-07-17T18:00:00+09:00", "60", "#window-pre_queue"},
 		{"pre-queue route while open", "2021-07-17T17:00", nil, "GET", "/queue/early-bird", 403, "open",
-			"2021-07-12T20:00:00+09:00", "2021-07-17T18:00:00+09:00", strconv.Itoa(int(kst(t, "2021-07-19T19:30").Sub(kst(t, "2021-07-17T17:00")).Seconds())), "#not-allowed"},
+			"2021-07-12T20:00:00+09:00", "2021-07-17T18:00:00+09:00", strconv.Itoa(int(kst(t, "2021-07-19T19:30").Sub(kst(t, "2021-07-17T17:00")).Seconds())), "#window-not_allowed"},
 		{"booking after the last window", "2021-07-21T09:00", nil, "POST", "/api/book", 403, "closed",
-			"2021-07-19T20:00:00+09:00", "2021-07-20T18:00:00+09:00", "", "#closed"},
+			"2021-07-19T20:00:00+09:00", "2021-07-20T18:00:00+09:00", "", "#window-closed"},
 		{"maintenance", "2021-07-13T02:30", window.NewMemorySwitch(true), "POST", "/api/book", 503, "maintenance",
-			"2021-07-12T20:00:00+09:00", "2021-07-17T18:00:00+09:00", "60", "#maintenance"},
+			"2021-07-12T20:00:00+09:00", "2021-07-17T18:00:00+09:00", "60", "#window-maintenance"},
 		{"maintenance, unclassified", "2021-07-13T02:30", window.NewMemorySwitch(true), "GET", "/booking-form", 503, "maintenance",
-			"2021-07-12T20:00:00+09:00", "2021-07-17T18:00:00+09:00", "60", "#maintenance"},
+			"2021-07-12T20:00:00+09:00", "2021-07-17T18:00:00+09:00", "60", "#window-maintenance"},
 		{"switch unreadable", "2021-07-13T02:30", unavailableSwitch{}, "POST", "/api/book", 503, "maintenance",
-			"2021-07-12T20:00:00+09:00", "2021-07-17T18:00:00+09:00", "5", "#maintenance"},
-		{"unclassified while open", "2021-07-13T02:30", nil, "GET", "/booking-form", 404, "", "", "", "", ""},
-		{"operators only", "2021-07-13T02:30", nil, "POST", "/admin/maintenance", 404, "", "", "", "", ""},
-		{"redirect is not a match", "2021-07-13T02:30", nil, "GET", "/static", 404, "", "", "", "", ""},
-		{"unclean path is not a match", "2021-07-13T02:30", nil, "GET", "/static/../booking-form", 404, "", "", "", "", ""},
-		{"wrong method is not a match", "2021-07-13T02:30", nil, "DELETE", "/api/book", 404, "", "", "", "", ""},
+			"2021-07-12T20:00:00+09:00", "2021-07-17T18:00:00+09:00", "5", "#window-outage"},
+		{"unclassified while open", "2021-07-13T02:30", nil, "GET", "/booking-form", 404, "", "", "", "", "#window-not_found"},
+		{"operators only", "2021-07-13T02:30", nil, "POST", "/admin/maintenance", 404, "", "", "", "", "#window-not_found"},
+		{"redirect is not a match", "2021-07-13T02:30", nil, "GET", "/static", 404, "", "", "", "", "#window-not_found"},
+		{"unclean path is not a match", "2021-07-13T02:30", nil, "GET", "/static/../booking-form", 404, "", "", "", "", "#window-not_found"},
+		{"wrong method is not a match", "2021-07-13T02:30", nil, "DELETE", "/api/book", 405, "", "", "", "", "#window-method_not_allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, h, _ := newApp(t, window.GateOptions{Clock: mockAt(kst(t, tc.at)), Switch: tc.sw})
@@ -418,7 +418,7 @@ func TestGuardOperators(t *testing.T) {
 	rogue, _ := window.NewKeyring(otherKey)
 	sameIDWrongSecret, _ := window.NewKeyring(window.OperatorKey{ID: newKey.ID, Secret: []byte(strings.Repeat("x", 32))})
 	issue := func(k *window.Keyring, at time.Time, ttl time.Duration) string {
-		tok, err := k.Issue("night-shift", at, ttl)
+		tok, err := k.Issue(at, "night-shift", ttl)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -446,7 +446,7 @@ func TestGuardOperators(t *testing.T) {
 		{"none", "", "", false, nil},
 	}
 	run := func(t *testing.T, keys *window.Keyring, name, auth, cookie string, pass bool, wantErr error) {
-		var last window.Decision
+		var last window.Event
 		var who string
 		mux := http.NewServeMux()
 		mux.HandleFunc("POST /api/book", func(w http.ResponseWriter, r *http.Request) {
@@ -455,7 +455,7 @@ func TestGuardOperators(t *testing.T) {
 		})
 		g, err := window.NewGate(window.GateOptions{
 			Schedule: july2021(t), Switch: window.NewMemorySwitch(true), Operators: keys,
-			OperatorCookie: "gh_operator", Clock: mockAt(now), Observer: func(d window.Decision) { last = d },
+			OperatorCookie: "gh_operator", Clock: mockAt(now), Observer: func(d window.Event) { last = d },
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -508,7 +508,7 @@ func TestGateVerifyOperator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := keys.Issue("ops", now, time.Minute)
+	tok, _ := keys.Issue(now, "ops", time.Minute)
 	req := httptest.NewRequest("GET", "/admin/", nil)
 	if _, err := g.VerifyOperator(req); !errors.Is(err, window.ErrInvalidToken) {
 		t.Fatalf("no token: %v", err)
@@ -597,7 +597,7 @@ func TestGuardConcurrent(t *testing.T) {
 	sw := window.NewMemorySwitch(false)
 	var served, refused atomic.Int64
 	g, err := window.NewGate(window.GateOptions{Schedule: july2021(t), Switch: sw, Clock: mockAt(kst(t, "2021-07-13T00:00")),
-		Observer: func(d window.Decision) {
+		Observer: func(d window.Event) {
 			if !d.Allowed {
 				refused.Add(1)
 			}

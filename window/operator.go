@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gatehouse-go/gatehouse/window/keyring"
 )
 
 // Operator token errors. Every refusal of Verify wraps ErrInvalidToken, and
@@ -38,18 +40,17 @@ var ErrInvalidKey = errors.New("window: invalid operator key")
 
 const (
 	// MinKeySize is the least number of secret bytes an OperatorKey may
-	// have: the size of the HMAC-SHA256 output.
-	MinKeySize = 32
+	// have: the size of the HMAC-SHA256 output. Every gatehouse keyring
+	// has the same rules (admission's passes too).
+	MinKeySize = keyring.MinSecret
 	// MaxClockSkew is how far in the future a token's issue time may be
 	// and still verify, to tolerate clocks of different servers that
-	// disagree a little.
-	MaxClockSkew = time.Minute
+	// disagree a little: 5 s, as for admission's passes.
+	MaxClockSkew = keyring.ClockSkew
 	// MaxTokenLen bounds the length of a token Verify will look at.
 	MaxTokenLen = 512
 	// maxOperatorName bounds the operator name, in bytes.
 	maxOperatorName = 128
-	// maxKeyID bounds a key id, in bytes.
-	maxKeyID = 32
 	// tokenVersion starts every token; a new format gets a new version.
 	tokenVersion = "v1"
 )
@@ -58,11 +59,28 @@ const (
 // clear in every token it signs, so that verification knows which key to
 // use and keys can rotate; Secret is at least MinKeySize random bytes (for
 // example from crypto/rand), kept out of source control.
+//
+// It never prints its secret: String, GoString and Format (every verb)
+// show the ID and the secret's length only.
 type OperatorKey struct {
-	// ID names the key: 1 to 32 characters of A-Z, a-z, 0-9, '-' and '_'.
+	// ID names the key: 1 to 16 characters of A-Z, a-z, 0-9, '-' and '_'.
 	ID string
 	// Secret is the HMAC key, at least MinKeySize bytes.
 	Secret []byte
+}
+
+// String describes the key without its secret.
+func (k OperatorKey) String() string {
+	return keyring.Describe("window.OperatorKey", k.ID, len(k.Secret))
+}
+
+// GoString is String, for %#v.
+func (k OperatorKey) GoString() string { return k.String() }
+
+// Format writes String for every verb, so that no verb (%v, %+v, %d, %x,
+// ...) prints a byte of the secret.
+func (k OperatorKey) Format(f fmt.State, _ rune) {
+	keyring.Format(f, "window.OperatorKey", k.ID, len(k.Secret))
 }
 
 // Operator is what a verified operator token says. It is only trustworthy
@@ -86,7 +104,7 @@ type Operator struct {
 // signature. *Keyring implements it; another implementation can plug in a
 // different credential scheme.
 type OperatorVerifier interface {
-	Verify(token string, now time.Time) (Operator, error)
+	Verify(now time.Time, token string) (Operator, error)
 }
 
 // Keyring signs and verifies operator tokens with HMAC-SHA256. It has one
@@ -113,44 +131,26 @@ type Keyring struct {
 var _ OperatorVerifier = (*Keyring)(nil)
 
 // NewKeyring returns a keyring that signs with signing and accepts tokens
-// signed by signing or by any of accepted. Every key needs a valid id and
-// at least MinKeySize secret bytes; two keys may share an id only if they
-// are the same key. The secrets are copied.
+// signed by signing or by any of accepted. Every key needs an id of 1 to
+// 16 characters of [A-Za-z0-9_-] and at least MinKeySize secret bytes, and
+// no two keys may share an id (the rules of every gatehouse keyring). The
+// secrets are copied.
 func NewKeyring(signing OperatorKey, accepted ...OperatorKey) (*Keyring, error) {
-	k := &Keyring{keys: make(map[string][]byte, 1+len(accepted))}
-	for i, key := range append([]OperatorKey{signing}, accepted...) {
-		if err := validKeyID(key.ID); err != nil {
+	all := append([]OperatorKey{signing}, accepted...)
+	k := &Keyring{keys: make(map[string][]byte, len(all))}
+	ids := make([]string, len(all))
+	for i, key := range all {
+		if err := keyring.Valid(key.ID, key.Secret); err != nil {
 			return nil, fmt.Errorf("%w: key %d: %w", ErrInvalidKey, i, err)
 		}
-		if len(key.Secret) < MinKeySize {
-			return nil, fmt.Errorf("%w: key %q: secret has %d bytes, want at least %d", ErrInvalidKey, key.ID, len(key.Secret), MinKeySize)
-		}
-		if prev, ok := k.keys[key.ID]; ok {
-			if !hmac.Equal(prev, key.Secret) {
-				return nil, fmt.Errorf("%w: two different keys with id %q", ErrInvalidKey, key.ID)
-			}
-			continue
-		}
+		ids[i] = key.ID
 		k.keys[key.ID] = append([]byte(nil), key.Secret...)
+	}
+	if err := keyring.Distinct(ids); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidKey, err)
 	}
 	k.signing = OperatorKey{ID: signing.ID, Secret: k.keys[signing.ID]}
 	return k, nil
-}
-
-func validKeyID(id string) error {
-	if id == "" || len(id) > maxKeyID {
-		return fmt.Errorf("key id %q must have 1 to %d characters", id, maxKeyID)
-	}
-	for i := 0; i < len(id); i++ {
-		if !isIDByte(id[i]) {
-			return fmt.Errorf("key id %q: only A-Z, a-z, 0-9, '-' and '_' are allowed", id)
-		}
-	}
-	return nil
-}
-
-func isIDByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 }
 
 // validOperatorName accepts 1 to 128 bytes of valid UTF-8 with no control
@@ -177,7 +177,7 @@ func (k *Keyring) SigningKeyID() string { return k.signing.ID }
 // to the second) for ttl (at least one second), signed with the signing
 // key. The name must be 1 to 128 bytes of UTF-8 without control characters;
 // it is readable by anyone holding the token (signed, not encrypted).
-func (k *Keyring) Issue(operator string, now time.Time, ttl time.Duration) (string, error) {
+func (k *Keyring) Issue(now time.Time, operator string, ttl time.Duration) (string, error) {
 	if err := validOperatorName(operator); err != nil {
 		return "", fmt.Errorf("window: issue operator token: %w", err)
 	}
@@ -220,7 +220,7 @@ func tokenMAC(secret []byte, signed string) []byte {
 // time with hmac.Equal), has expired (now >= Expires), or was issued more
 // than MaxClockSkew after now. Nothing in the token is trusted before its
 // signature is checked, except the key id used to find the key.
-func (k *Keyring) Verify(token string, now time.Time) (Operator, error) {
+func (k *Keyring) Verify(now time.Time, token string) (Operator, error) {
 	if k == nil {
 		return Operator{}, fmt.Errorf("%w: nil keyring", ErrInvalidToken)
 	}
@@ -243,7 +243,7 @@ func (k *Keyring) Verify(token string, now time.Time) (Operator, error) {
 			return Operator{}, ErrTokenMalformed
 		}
 	}
-	if parts[0] != tokenVersion || validKeyID(parts[1]) != nil {
+	if parts[0] != tokenVersion || keyring.ValidID(parts[1]) != nil {
 		return Operator{}, ErrTokenMalformed
 	}
 	secret, ok := k.keys[parts[1]]

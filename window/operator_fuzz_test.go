@@ -31,14 +31,14 @@ func fuzzKeyrings(t testing.TB) (k1, k0 *window.Keyring) {
 // of verification. The seed corpus is in testdata/fuzz.
 func FuzzVerifyOperatorToken(f *testing.F) {
 	k1, k0 := fuzzKeyrings(f)
-	tok, err := k1.Issue("duty-operator", fuzzNow.Add(-time.Minute), time.Hour)
+	tok, err := k1.Issue(fuzzNow.Add(-time.Minute), "duty-operator", time.Hour)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(tok)
 	f.Add("v1.k1.0.1.b3Bz.")
 	f.Fuzz(func(t *testing.T, token string) {
-		op, err := k1.Verify(token, fuzzNow)
+		op, err := k1.Verify(fuzzNow, token)
 		if err != nil {
 			if !errors.Is(err, window.ErrInvalidToken) {
 				t.Fatalf("refusal %v does not wrap ErrInvalidToken", err)
@@ -55,7 +55,7 @@ func FuzzVerifyOperatorToken(f *testing.F) {
 		if op.KeyID == "k0" {
 			signer = k0
 		}
-		again, err := signer.Issue(op.Name, op.Issued, op.Expires.Sub(op.Issued))
+		again, err := signer.Issue(op.Issued, op.Name, op.Expires.Sub(op.Issued))
 		if err != nil {
 			t.Fatalf("accepted claims that Issue refuses: %+v: %v", op, err)
 		}

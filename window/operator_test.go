@@ -2,6 +2,7 @@ package window_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -19,17 +20,18 @@ func TestNewKeyring(t *testing.T) {
 		{"short secret", window.OperatorKey{ID: "k1", Secret: make([]byte, 31)}, nil},
 		{"empty id", window.OperatorKey{Secret: k.Secret}, nil},
 		{"id with a dot", window.OperatorKey{ID: "k.1", Secret: k.Secret}, nil},
-		{"long id", window.OperatorKey{ID: strings.Repeat("k", 33), Secret: k.Secret}, nil},
+		{"long id", window.OperatorKey{ID: strings.Repeat("k", 17), Secret: k.Secret}, nil},
 		{"same id, other secret", k, []window.OperatorKey{{ID: "k1", Secret: testKey("k2").Secret}}},
+		{"same key twice", k, []window.OperatorKey{k}},
 		{"bad accepted key", k, []window.OperatorKey{{ID: "k2", Secret: []byte("short")}}},
 	} {
 		if _, err := window.NewKeyring(tc.signing, tc.accepted...); !errors.Is(err, window.ErrInvalidKey) {
 			t.Errorf("%s: %v, want ErrInvalidKey", tc.name, err)
 		}
 	}
-	kr, err := window.NewKeyring(k, k, testKey("k0"))
+	kr, err := window.NewKeyring(k, testKey("k0"))
 	if err != nil {
-		t.Fatalf("the same key twice: %v", err)
+		t.Fatal(err)
 	}
 	if kr.SigningKeyID() != "k1" {
 		t.Fatalf("signing key %q", kr.SigningKeyID())
@@ -38,10 +40,24 @@ func TestNewKeyring(t *testing.T) {
 	secret := append([]byte(nil), k.Secret...)
 	kr2, _ := window.NewKeyring(window.OperatorKey{ID: "k1", Secret: secret})
 	now := time.Unix(1626087600, 0)
-	tok, _ := kr2.Issue("ops", now, time.Hour)
+	tok, _ := kr2.Issue(now, "ops", time.Hour)
 	secret[0] ^= 0xff
-	if _, err := kr2.Verify(tok, now); err != nil {
+	if _, err := kr2.Verify(now, tok); err != nil {
 		t.Fatalf("keyring shares the caller's secret: %v", err)
+	}
+}
+
+// TestKeyNeverPrinted: no fmt verb prints a byte of an operator key's
+// secret.
+func TestKeyNeverPrinted(t *testing.T) {
+	k := window.OperatorKey{ID: "k1", Secret: []byte("0123456789abcdef0123456789ABCDEF")}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%T %v"} {
+		out := fmt.Sprintf(verb, k) + fmt.Sprintf(verb, &k) + fmt.Sprintf(verb, []window.OperatorKey{k})
+		for _, leak := range []string{"0123456789abcdef", "30313233", "48 49 50", "[48"} {
+			if strings.Contains(out, leak) {
+				t.Errorf("%s prints the secret: %s", verb, out)
+			}
+		}
 	}
 }
 
@@ -60,7 +76,7 @@ func TestIssueValidation(t *testing.T) {
 		{"ttl under a second", "ops", now, time.Second - 1},
 		{"before 1970", "ops", time.Unix(-10, 0), time.Hour},
 	} {
-		if tok, err := kr.Issue(tc.op, tc.at, tc.ttl); err == nil {
+		if tok, err := kr.Issue(tc.at, tc.op, tc.ttl); err == nil {
 			t.Errorf("%s: issued %q", tc.name, tok)
 		}
 	}
@@ -71,11 +87,11 @@ func TestIssueValidation(t *testing.T) {
 func TestVerify(t *testing.T) {
 	kr, _ := window.NewKeyring(testKey("k1"), testKey("k0"))
 	issued := time.Date(2021, 7, 12, 11, 0, 0, 0, time.UTC)
-	tok, err := kr.Issue("운영자 Kim", issued.Add(500*time.Millisecond), 8*time.Hour)
+	tok, err := kr.Issue(issued.Add(500*time.Millisecond), "운영자 Kim", 8*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	op, err := kr.Verify(tok, issued)
+	op, err := kr.Verify(issued, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +110,7 @@ func TestVerify(t *testing.T) {
 		{want.Expires, window.ErrTokenExpired},
 		{want.Expires.In(seoul), window.ErrTokenExpired},
 	} {
-		_, err := kr.Verify(tok, tc.at)
+		_, err := kr.Verify(tc.at, tok)
 		if (tc.want == nil) != (err == nil) || (err != nil && !errors.Is(err, tc.want)) {
 			t.Errorf("Verify at %s = %v, want %v", tc.at.Format(time.RFC3339Nano), err, tc.want)
 		}
@@ -132,13 +148,13 @@ func TestVerify(t *testing.T) {
 		{"too long", tok + strings.Repeat("A", window.MaxTokenLen), window.ErrTokenMalformed},
 		{"whitespace", " " + tok, window.ErrTokenMalformed},
 	} {
-		_, err := kr.Verify(tc.token, issued)
+		_, err := kr.Verify(issued, tc.token)
 		if !errors.Is(err, tc.want) || !errors.Is(err, window.ErrInvalidToken) {
 			t.Errorf("%s: Verify = %v, want %v", tc.name, err, tc.want)
 		}
 	}
 	var nilKeyring *window.Keyring
-	if _, err := nilKeyring.Verify(tok, issued); !errors.Is(err, window.ErrInvalidToken) {
+	if _, err := nilKeyring.Verify(issued, tok); !errors.Is(err, window.ErrInvalidToken) {
 		t.Errorf("nil keyring: %v", err)
 	}
 }
@@ -151,8 +167,8 @@ func TestKeyRotation(t *testing.T) {
 	step1, _ := window.NewKeyring(oldK, newK)
 	step2, _ := window.NewKeyring(newK, oldK)
 	step3, _ := window.NewKeyring(newK)
-	byOld, _ := step1.Issue("ops", now, time.Hour)
-	byNew, _ := step2.Issue("ops", now, time.Hour)
+	byOld, _ := step1.Issue(now, "ops", time.Hour)
+	byNew, _ := step2.Issue(now, "ops", time.Hour)
 	for _, tc := range []struct {
 		kr    *window.Keyring
 		token string
@@ -162,7 +178,7 @@ func TestKeyRotation(t *testing.T) {
 		{step2, byOld, true}, {step2, byNew, true},
 		{step3, byOld, false}, {step3, byNew, true},
 	} {
-		op, err := tc.kr.Verify(tc.token, now)
+		op, err := tc.kr.Verify(now, tc.token)
 		if tc.ok != (err == nil) {
 			t.Errorf("signing %s, token by %s: %v", tc.kr.SigningKeyID(), op.KeyID, err)
 		}

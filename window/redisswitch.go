@@ -13,12 +13,15 @@ import (
 
 	"github.com/benbjohnson/clock"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-go/gatehouse/window/redisopt"
 )
 
-// Defaults of RedisSwitchOptions.
+// Defaults of RedisOptions.
 const (
-	// DefaultSwitchKey is the default Redis key of a RedisSwitch.
-	DefaultSwitchKey = "gatehouse:maintenance"
+	// DefaultRedisPrefix is the default RedisOptions.Prefix: the switch's
+	// key is DefaultRedisPrefix + "{maintenance}".
+	DefaultRedisPrefix = "gatehouse:window:"
 	// DefaultSwitchTTL is the default bound on the age of a reading.
 	DefaultSwitchTTL = time.Second
 	// DefaultSwitchRetry is the default pause between reads after one
@@ -34,14 +37,16 @@ const (
 	maxSwitchListenBackoff     = time.Second
 )
 
-// RedisSwitchOptions configures a RedisSwitch. The zero value is the
+// RedisOptions configures a RedisSwitch. The zero value is the
 // documented default of every field.
-type RedisSwitchOptions struct {
-	// Key is the Redis key that holds the state ("1" on, "0" off). The
-	// change notices go to the pub/sub channel Key + ":changed". Default
-	// DefaultSwitchKey. Give each campaign that needs its own switch its
-	// own key.
-	Key string
+type RedisOptions struct {
+	// Prefix starts the switch's key, Prefix + "{maintenance}", which
+	// holds the state ("1" on, "0" off); change notices go to the pub/sub
+	// channel Prefix + "{maintenance}:changed". Default DefaultRedisPrefix
+	// ("gatehouse:window:"). Printable ASCII without spaces or braces, at
+	// most 64 bytes, as every gatehouse Redis prefix. Give each campaign
+	// that needs its own switch its own prefix.
+	Prefix string
 	// TTL is how long an answer read from Redis is used without asking
 	// again, measured on Clock: the bound on how stale On may be (see
 	// RedisSwitch). Default DefaultSwitchTTL (1 s).
@@ -78,7 +83,7 @@ type RedisSwitchOptions struct {
 // The bound: once Set has returned on any instance, every instance's On
 // answers with the new state at the latest TTL after that (measured on its
 // clock), and in practice within a pub/sub delivery: Set publishes a
-// notice on Key + ":changed", which a subscriber goroutine (one per switch,
+// notice on the key + ":changed", which a subscriber goroutine (one per switch,
 // stopped by Close) turns into an immediate invalidation. The TTL bound does
 // not depend on pub/sub: a lost notice or a broken subscription only costs
 // the fast path. A broken subscription invalidates the cache, and so does
@@ -142,13 +147,24 @@ return 1
 // NewRedisSwitch returns a switch on rdb and starts its subscriber
 // goroutine; call Close to stop it. It does no I/O itself: if Redis is
 // unreachable, the first On fails closed and the subscriber keeps trying.
-func NewRedisSwitch(rdb redis.UniversalClient, opts RedisSwitchOptions) (*RedisSwitch, error) {
+//
+// The client must honour context deadlines (go-redis: ContextTimeoutEnabled:
+// true), or ReadTimeout could not bound a read; NewRedisSwitch refuses one
+// that does not.
+func NewRedisSwitch(rdb redis.UniversalClient, opts RedisOptions) (*RedisSwitch, error) {
 	if rdb == nil {
 		return nil, errors.New("window: NewRedisSwitch: nil Redis client")
 	}
-	if opts.Key == "" {
-		opts.Key = DefaultSwitchKey
+	if err := redisopt.CheckClient(rdb); err != nil {
+		return nil, fmt.Errorf("window: NewRedisSwitch: %w", err)
 	}
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultRedisPrefix
+	}
+	if err := redisopt.CheckPrefix(opts.Prefix); err != nil {
+		return nil, fmt.Errorf("window: NewRedisSwitch: %w", err)
+	}
+	key := opts.Prefix + "{maintenance}"
 	if opts.TTL == 0 {
 		opts.TTL = DefaultSwitchTTL
 	}
@@ -175,8 +191,8 @@ func NewRedisSwitch(rdb redis.UniversalClient, opts RedisSwitchOptions) (*RedisS
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &RedisSwitch{
 		rdb:     rdb,
-		key:     opts.Key,
-		channel: opts.Key + ":changed",
+		key:     key,
+		channel: key + ":changed",
 		ttl:     opts.TTL,
 		retry:   opts.Retry,
 		timeout: opts.ReadTimeout,

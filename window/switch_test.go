@@ -54,7 +54,7 @@ func (c *getCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 
 // newRedisSwitch makes a switch on its own client, as another server
 // instance would have, and waits until its subscription is active.
-func newRedisSwitch(t testing.TB, c redis.UniversalClient, opts window.RedisSwitchOptions) *window.RedisSwitch {
+func newRedisSwitch(t testing.TB, c redis.UniversalClient, opts window.RedisOptions) *window.RedisSwitch {
 	t.Helper()
 	s, err := window.NewRedisSwitch(c, opts)
 	if err != nil {
@@ -96,13 +96,13 @@ func switchSuite(t *testing.T, newClient func() redis.UniversalClient, prefix st
 	t.Run("ttl bound without notices", func(t *testing.T) {
 		key := prefix + ":ttl"
 		clk := clock.NewMock()
-		b := newRedisSwitch(t, newClient(), window.RedisSwitchOptions{Key: key, Clock: clk})
+		b := newRedisSwitch(t, newClient(), window.RedisOptions{Prefix: key + ":", Clock: clk})
 		if isOn(t, b) {
 			t.Fatal("missing key reads on")
 		}
 		// A change that sends no notice (written behind the switch's
 		// back): the reading lives exactly TTL on the clock.
-		if err := newClient().Set(ctx, key, "1", 0).Err(); err != nil {
+		if err := newClient().Set(ctx, key+":{maintenance}", "1", 0).Err(); err != nil {
 			t.Fatal(err)
 		}
 		clk.Add(ttl - time.Nanosecond)
@@ -117,8 +117,8 @@ func switchSuite(t *testing.T, newClient func() redis.UniversalClient, prefix st
 	t.Run("notice reaches other instances at once", func(t *testing.T) {
 		key := prefix + ":notice"
 		clk := clock.NewMock()
-		a := newRedisSwitch(t, newClient(), window.RedisSwitchOptions{Key: key, Clock: clk})
-		b := newRedisSwitch(t, newClient(), window.RedisSwitchOptions{Key: key, Clock: clk})
+		a := newRedisSwitch(t, newClient(), window.RedisOptions{Prefix: key + ":", Clock: clk})
+		b := newRedisSwitch(t, newClient(), window.RedisOptions{Prefix: key + ":", Clock: clk})
 		if isOn(t, a) || isOn(t, b) {
 			t.Fatal("on before Set")
 		}
@@ -142,7 +142,7 @@ func switchSuite(t *testing.T, newClient func() redis.UniversalClient, prefix st
 		c := newClient()
 		var gets getCounter
 		c.AddHook(&gets)
-		s := newRedisSwitch(t, c, window.RedisSwitchOptions{Key: key, Clock: clk})
+		s := newRedisSwitch(t, c, window.RedisOptions{Prefix: key + ":", Clock: clk})
 		base := gets.n.Load()
 		var wg sync.WaitGroup
 		for range 8 {
@@ -168,11 +168,11 @@ func switchSuite(t *testing.T, newClient func() redis.UniversalClient, prefix st
 		}
 	})
 	t.Run("missing key", func(t *testing.T) {
-		off := newRedisSwitch(t, newClient(), window.RedisSwitchOptions{Key: prefix + ":missing"})
+		off := newRedisSwitch(t, newClient(), window.RedisOptions{Prefix: prefix + ":missing" + ":"})
 		if isOn(t, off) {
 			t.Fatal("missing key reads on by default")
 		}
-		on := newRedisSwitch(t, newClient(), window.RedisSwitchOptions{Key: prefix + ":missing", MissingIsOn: true})
+		on := newRedisSwitch(t, newClient(), window.RedisOptions{Prefix: prefix + ":missing" + ":", MissingIsOn: true})
 		if !isOn(t, on) {
 			t.Fatal("missing key reads off with MissingIsOn")
 		}
@@ -185,10 +185,10 @@ func switchSuite(t *testing.T, newClient func() redis.UniversalClient, prefix st
 	})
 	t.Run("unreadable value fails closed", func(t *testing.T) {
 		key := prefix + ":garbage"
-		if err := newClient().Set(ctx, key, "yes", 0).Err(); err != nil {
+		if err := newClient().Set(ctx, key+":{maintenance}", "yes", 0).Err(); err != nil {
 			t.Fatal(err)
 		}
-		s := newRedisSwitch(t, newClient(), window.RedisSwitchOptions{Key: key})
+		s := newRedisSwitch(t, newClient(), window.RedisOptions{Prefix: key + ":"})
 		on, err := s.On(ctx)
 		if !on || !errors.Is(err, window.ErrSwitchUnavailable) {
 			t.Fatalf("On = %v, %v; want on and ErrSwitchUnavailable", on, err)
@@ -196,7 +196,7 @@ func switchSuite(t *testing.T, newClient func() redis.UniversalClient, prefix st
 	})
 	t.Run("closed switch fails closed", func(t *testing.T) {
 		key := prefix + ":closed"
-		s, err := window.NewRedisSwitch(newClient(), window.RedisSwitchOptions{Key: key})
+		s, err := window.NewRedisSwitch(newClient(), window.RedisOptions{Prefix: key + ":"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,10 +228,10 @@ func TestRedisSwitchCluster(t *testing.T) {
 	switchSuite(t, func() redis.UniversalClient { return c.Client() }, "switch-cluster")
 }
 
-func TestRedisSwitchOptions(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+func TestRedisOptions(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", ContextTimeoutEnabled: true})
 	defer c.Close()
-	for _, o := range []window.RedisSwitchOptions{
+	for _, o := range []window.RedisOptions{
 		{TTL: -1},
 		{TTL: time.Second, Retry: 2 * time.Second},
 		{Retry: -1},
@@ -242,15 +242,15 @@ func TestRedisSwitchOptions(t *testing.T) {
 			t.Errorf("%+v accepted", o)
 		}
 	}
-	if _, err := window.NewRedisSwitch(nil, window.RedisSwitchOptions{}); err == nil {
+	if _, err := window.NewRedisSwitch(nil, window.RedisOptions{}); err == nil {
 		t.Error("nil client accepted")
 	}
-	s, err := window.NewRedisSwitch(c, window.RedisSwitchOptions{})
+	s, err := window.NewRedisSwitch(c, window.RedisOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s.Key() != window.DefaultSwitchKey {
+	if s.Key() != window.DefaultRedisPrefix+"{maintenance}" {
 		t.Fatalf("default key %q", s.Key())
 	}
 	// Nothing listens on port 1: the switch fails closed from the start.
@@ -272,9 +272,9 @@ func TestGatesShareRedis(t *testing.T) {
 	var handlers [2]http.Handler
 	for i := range gates {
 		// Short client timeouts so a dead server is noticed quickly.
-		c := redis.NewClient(&redis.Options{Addr: srv.Addr(), DialTimeout: 200 * time.Millisecond, MaxRetries: 1})
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr(), DialTimeout: 200 * time.Millisecond, MaxRetries: 1, ContextTimeoutEnabled: true})
 		t.Cleanup(func() { c.Close() })
-		sw := newRedisSwitch(t, c, window.RedisSwitchOptions{Key: key, Clock: clk})
+		sw := newRedisSwitch(t, c, window.RedisOptions{Prefix: key + ":", Clock: clk})
 		gates[i], handlers[i], _ = newApp(t, window.GateOptions{Clock: clk, Switch: sw})
 	}
 	status := func(i int) int {
@@ -297,7 +297,7 @@ func TestGatesShareRedis(t *testing.T) {
 	took := waitFor(t, 5*time.Second, "gate 1 enforcing maintenance", func() bool { return status(1) == 503 })
 	t.Logf("gate 1 refused %v (real time) after gate 0 switched maintenance on", took)
 	// And by the TTL alone, with no notice: turn it off behind their backs.
-	if err := srv.Client().Set(ctx, key, "0", 0).Err(); err != nil {
+	if err := srv.Client().Set(ctx, key+":{maintenance}", "0", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(window.DefaultSwitchTTL - time.Nanosecond)
@@ -348,7 +348,7 @@ func TestGatesShareRedis(t *testing.T) {
 // TestRedisSwitchRetryPacing checks that during an outage On does not ask
 // Redis on every call: a failed read is remembered for Retry on the clock.
 func TestRedisSwitchRetryPacing(t *testing.T) {
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1,
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, ContextTimeoutEnabled: true,
 		Dialer: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			return nil, errors.New("connection refused (test)")
 		}})
@@ -356,7 +356,7 @@ func TestRedisSwitchRetryPacing(t *testing.T) {
 	var gets getCounter
 	c.AddHook(&gets)
 	clk := clock.NewMock()
-	s, err := window.NewRedisSwitch(c, window.RedisSwitchOptions{Clock: clk, Retry: 100 * time.Millisecond})
+	s, err := window.NewRedisSwitch(c, window.RedisOptions{Clock: clk, Retry: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

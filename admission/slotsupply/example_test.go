@@ -21,7 +21,7 @@ func Example() {
 	clk := clock.NewMock()
 	opening := time.Date(2021, 7, 12, 11, 0, 0, 0, time.UTC)
 	clk.Set(opening.Add(-time.Minute))
-	svc, err := slots.NewService(slots.ServiceOptions{Store: slots.NewMemoryStore(), Clock: clk})
+	svc, err := slots.NewService(slots.NewMemoryStore(), slots.ServiceOptions{Clock: clk})
 	if err != nil {
 		panic(err)
 	}

@@ -56,15 +56,15 @@ func (s *server) initBackends(secret []byte) error {
 	case "redis":
 		rdb := s.cfg.Redis
 		if rdb == nil {
-			rdb = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: s.cfg.RedisAddrs})
+			rdb = redis.NewUniversalClient(&redis.UniversalOptions{Addrs: s.cfg.RedisAddrs, ContextTimeoutEnabled: true})
 			s.closers = append(s.closers, rdb.Close)
 		}
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			return fmt.Errorf("redis at %v: %w", s.cfg.RedisAddrs, err)
 		}
 		prefix := "gatehouse:reservation:" + ns + ":"
-		rs, err := window.NewRedisSwitch(rdb, window.RedisSwitchOptions{
-			Key: prefix + "maintenance", Clock: s.clk, Logger: s.log,
+		rs, err := window.NewRedisSwitch(rdb, window.RedisOptions{
+			Prefix: prefix, Clock: s.clk, Logger: s.log,
 		})
 		if err != nil {
 			return err
@@ -86,20 +86,19 @@ func (s *server) initBackends(secret []byte) error {
 		return err
 	}
 	s.operators = ops
-	if s.opToken, err = ops.Issue("console", s.clk.Now(), operatorTokenTTL); err != nil {
+	if s.opToken, err = ops.Issue(s.clk.Now(), "console", operatorTokenTTL); err != nil {
 		return err
 	}
 
 	// The slot service. Its gate is the commit check: window, eligibility
 	// and pass, all at the instant the service gives the store.
 	s.personKey = key("person")
-	s.booking, err = slots.NewService(slots.ServiceOptions{
-		Store:    slotStore,
+	s.booking, err = slots.NewService(slotStore, slots.ServiceOptions{
 		Clock:    s.clk,
 		Gate:     commitGate{s},
 		Logger:   s.log,
 		LogKey:   key("log"),
-		Observer: slots.ObserverFunc(s.metrics.observeSlots),
+		Observer: s.metrics.observeSlots,
 		HoldTTL:  s.cfg.HoldFor,
 	})
 	if err != nil {
@@ -112,10 +111,10 @@ func (s *server) initBackends(secret []byte) error {
 		s.metrics.pace = func(e slots.Event) {
 			if i := s.openingAt(s.clk.Now()); i >= 0 && i < len(s.pacers) {
 				var err error
-				if e.Outcome == slots.OutcomeUnavailable {
-					err = errBackend
+				if errors.Is(e.Err, slots.ErrUnavailable) {
+					err = e.Err // a refusal (full, already booked) is not the backend's failure
 				}
-				s.pacers[i].Observe(e.Latency, err)
+				s.pacers[i].Observe(e.Duration, err)
 			}
 		}
 	}
@@ -151,6 +150,7 @@ func (s *server) initBackends(secret []byte) error {
 			Observer:     s.metrics.observeRoom,
 			PassCookie:   passCookie,
 			TicketCookie: ticketCookie,
+			Deny:         s.roomDeny,
 			// The room knows the places left: never more people admitted
 			// than places, "sold out" said at once.
 			Supply:      slotsupply.New(s.booking, slotCampaign),
@@ -173,20 +173,17 @@ func (s *server) initBackends(secret []byte) error {
 	return nil
 }
 
-// initGate builds the gate around the whole mux, its routes classified
-// from the route table.
+// initGate builds the gate around the whole mux; its routes are classified
+// as they are mounted (window.Mux, in newServer). Its refusals become the
+// library's pages for people (deny).
 func (s *server) initGate() error {
-	var routes []window.Route
-	for _, rt := range s.table {
-		routes = append(routes, window.Route{Allow: rt.access.allowance(), Patterns: []string{rt.pattern}})
-	}
 	var err error
 	s.gate, err = window.NewGate(window.GateOptions{
 		Schedule:       s.camp.schedule,
 		Switch:         s.sw,
 		Operators:      s.operators,
 		OperatorCookie: operatorCookie,
-		Routes:         routes,
+		Deny:           s.deny,
 		Clock:          s.clk,
 		Logger:         s.log,
 		Observer:       s.metrics.observeGate,
@@ -241,7 +238,3 @@ func (s *server) phase(ctx context.Context, now time.Time) (window.Phase, window
 }
 
 var errNoRoom = errors.New("no waiting room is open")
-
-// errBackend is what a pacer hears for a booking call the slots store
-// could not answer.
-var errBackend = errors.New("booking backend unavailable")

@@ -183,7 +183,7 @@ func TestBadBookingInput(t *testing.T) {
 	c.status()
 
 	snapshot := func() string {
-		av, err := ts.s.availability(t.Context())
+		av, err := ts.s.availability(t.Context(), ts.s.ui.Lang(nil))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,16 +6,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/admission"
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/admission/pages"
 	"github.com/gatehouse-go/gatehouse/slots"
 	"github.com/gatehouse-go/gatehouse/window"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 )
 
 // personID is the slot store's identifier for the person: a keyed hash of
@@ -29,33 +28,21 @@ func (s *server) personID(sess session) string {
 // needPass lets a request through to next only with a valid pass of the
 // current opening's waiting room for the signed-in person
 // (admission.Room.Protect). API clients send the pass as "Authorization:
-// Bearer <pass>" (or Gatehouse-Pass); browsers carry it in a cookie. A
-// browser without a pass is sent to the waiting room.
+// Bearer <pass>" (or Gatehouse-Pass); browsers carry it in a cookie. The
+// room's refusals go to roomDeny (admission.Options.Deny): a browser
+// without a pass is sent to the waiting room.
 func (s *server) needPass(next http.Handler) http.Handler {
 	protected := make([]http.Handler, len(s.rooms))
-	wrap := func(inner http.Handler) http.Handler {
-		for i, room := range s.rooms {
-			protected[i] = room.Protect(inner, s.identityOf)
-		}
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			i := s.openingAt(s.clk.Now())
-			if i < 0 {
-				s.fail(w, r, http.StatusForbidden, "Closed", "Every opening of this campaign is over.", 0)
-				return
-			}
-			protected[i].ServeHTTP(w, r)
-		})
+	for i, room := range s.rooms {
+		protected[i] = room.Protect(next, s.identityOf)
 	}
-	return s.reshapeRefusals(wrap, next, func(w http.ResponseWriter, r *http.Request, status int, p problem.Problem) bool {
-		if r.Method == http.MethodGet && status == http.StatusUnauthorized {
-			if _, err := s.readSession(r, s.clk.Now()); err != nil {
-				http.Redirect(w, r, "/signin", http.StatusSeeOther)
-			} else {
-				http.Redirect(w, r, "/queue", http.StatusSeeOther)
-			}
-			return true
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := s.openingAt(s.clk.Now())
+		if i < 0 {
+			s.fail(w, r, http.StatusForbidden, "err.closed", 0)
+			return
 		}
-		return false
+		protected[i].ServeHTTP(w, r)
 	})
 }
 
@@ -86,9 +73,10 @@ func (s *server) idempotencyKey(r *http.Request, sess session) (string, bool) {
 // twice books once.
 func formKey() string { return rand.Text() }
 
-// bookingCtx carries the booker to the commit check (commitGate).
-func (s *server) bookingCtx(r *http.Request, sess session) context.Context {
-	return withBooker(r.Context(), booker{sess: sess, pass: passFor(r)})
+// proof is who books, for the commit check (commitGate): the request's
+// slots.*Request.Proof.
+func proof(r *http.Request, sess session) booker {
+	return booker{sess: sess, pass: passFor(r)}
 }
 
 // slotJSON is one slot in GET /api/slots.
@@ -120,18 +108,18 @@ type bookingJSON struct {
 	ConfirmedAt time.Time `json:"confirmed_at"`
 }
 
-func (s *server) holdOut(h slots.Hold) holdJSON {
-	return holdJSON{ID: h.ID, Slot: h.Slot, Label: s.slotByID[h.Slot].Label,
+func (s *server) holdOut(l *pages.Lang, h slots.Hold) holdJSON {
+	return holdJSON{ID: h.ID, Slot: h.Slot, Label: slotLabel(l, s.slotByID[h.Slot]),
 		CreatedAt: h.Created.In(s.camp.zone), ExpiresAt: h.Expires.In(s.camp.zone)}
 }
 
-func (s *server) bookingOut(b slots.Booking) bookingJSON {
-	return bookingJSON{ID: b.ID, Slot: b.Slot, Label: s.slotByID[b.Slot].Label,
+func (s *server) bookingOut(l *pages.Lang, b slots.Booking) bookingJSON {
+	return bookingJSON{ID: b.ID, Slot: b.Slot, Label: slotLabel(l, s.slotByID[b.Slot]),
 		CreatedAt: b.Created.In(s.camp.zone), ConfirmedAt: b.Confirmed.In(s.camp.zone)}
 }
 
 // availability lists the slots with what is left, in the configured order.
-func (s *server) availability(ctx context.Context) ([]slotJSON, error) {
+func (s *server) availability(ctx context.Context, l *pages.Lang) ([]slotJSON, error) {
 	av, err := s.booking.Availability(ctx, slotCampaign)
 	if err != nil {
 		return nil, err
@@ -146,64 +134,64 @@ func (s *server) availability(ctx context.Context) ([]slotJSON, error) {
 		if !ok {
 			continue
 		}
-		out = append(out, slotJSON{ID: sl.ID, Label: sl.Label, Capacity: a.Capacity, Booked: a.Booked,
-			Held: a.Held, Left: a.Free, LeftText: leftText(a.Free, a.Capacity)})
+		out = append(out, slotJSON{ID: sl.ID, Label: slotLabel(l, sl), Capacity: a.Capacity, Booked: a.Booked,
+			Held: a.Held, Left: a.Free, LeftText: leftText(l, a.Free, a.Capacity)})
 	}
 	return out, nil
 }
 
 // bookingError answers a failed slot call with a clear status: 409 full or
 // already booked, 410 hold expired, 404 not found, 403 refused at commit
-// (window, eligibility or pass), 503 store unavailable.
+// (window, eligibility or pass), 503 store unavailable. A refusal of the
+// gate at commit is answered as the gate answers (deny).
 func (s *server) bookingError(w http.ResponseWriter, r *http.Request, err error) {
-	p, retry := s.bookingProblem(r, err)
-	s.failProblem(w, r, p, retry)
+	var ref *window.Refusal
+	if errors.As(err, &ref) {
+		s.deny(w, r, ref.Problem(r))
+		return
+	}
+	status, key, retry := s.bookingProblem(err)
+	l := s.lang(r)
+	detail := l.T(key + ".d")
+	if key == "err.invalid" {
+		detail = err.Error()
+	}
+	s.failProblem(w, r, problem.Problem{Status: status, Title: l.T(key + ".t"), Detail: detail, Instance: r.URL.Path}, retry)
 }
 
-func (s *server) bookingProblem(r *http.Request, err error) (problem.Problem, time.Duration) {
-	p := problem.Problem{Instance: r.URL.Path}
+// bookingProblem classifies a failed slot call: its status, the catalog
+// key of its words, and its Retry-After.
+func (s *server) bookingProblem(err error) (int, string, time.Duration) {
 	var ref *window.Refusal
 	switch {
 	case errors.As(err, &ref):
-		rec := httptest.NewRecorder()
-		ref.ServeHTTP(rec, r)
-		var raw map[string]any
-		json.Unmarshal(rec.Body.Bytes(), &raw)
-		p = problemFrom(raw, rec.Code)
-		p.Instance = r.URL.Path
-		return p, ref.RetryAfter
+		return ref.Status(), "err.closed", ref.RetryAfter
 	case errors.Is(err, admission.ErrPassExpired):
-		p.Status, p.Title, p.Detail = http.StatusForbidden, "Pass expired", "Your time to book has run out."
+		return http.StatusForbidden, "err.pass_expired", 0
 	case errors.Is(err, admission.ErrInvalidPass):
-		p.Status, p.Title, p.Detail = http.StatusForbidden, "Invalid pass", "Pass through the waiting room first."
+		return http.StatusForbidden, "err.invalid_pass", 0
 	case errors.Is(err, errNotEligibleNow):
-		p.Status, p.Title, p.Detail = http.StatusForbidden, "Not eligible now", "Your cohort may not book at this time."
+		return http.StatusForbidden, "err.not_eligible_now", 0
 	case errors.Is(err, errNoRoom):
-		p.Status, p.Title, p.Detail = http.StatusForbidden, "Closed", "Every opening of this campaign is over."
+		return http.StatusForbidden, "err.closed", 0
 	case errors.Is(err, slots.ErrFull):
-		p.Status, p.Title, p.Detail = http.StatusConflict, "Slot full", "That slot has just filled up; choose another."
+		return http.StatusConflict, "err.full", 0
 	case errors.Is(err, slots.ErrAlreadyBooked):
-		p.Status, p.Title, p.Detail = http.StatusConflict, "Already booked", "You already hold or have booked a slot; move or cancel it instead."
+		return http.StatusConflict, "err.already", 0
 	case errors.Is(err, slots.ErrHoldExpired):
-		p.Status, p.Title, p.Detail = http.StatusGone, "Hold expired", "Your hold ran out before you confirmed it; the place went back to the pool."
+		return http.StatusGone, "err.hold_expired", 0
 	case errors.Is(err, slots.ErrNotFound):
-		p.Status, p.Title, p.Detail = http.StatusNotFound, "Not found", "No such slot, hold or booking of yours."
+		return http.StatusNotFound, "err.nf", 0
 	case errors.Is(err, slots.ErrConflict):
-		p.Status, p.Title, p.Detail = http.StatusUnprocessableEntity, "Idempotency key reused", "This Idempotency-Key was already used for a different request."
+		return http.StatusUnprocessableEntity, "err.key_reused", 0
 	case errors.Is(err, slots.ErrInvalid):
-		p.Status, p.Title, p.Detail = http.StatusUnprocessableEntity, "Invalid input", err.Error()
+		return http.StatusUnprocessableEntity, "err.invalid", 0
 	case errors.Is(err, slots.ErrUnavailable):
 		s.log.Warn("slot store unavailable", "err", err)
-		p.Status, p.Title, p.Detail = http.StatusServiceUnavailable, "Booking unavailable",
-			"Bookings cannot be reached just now; nothing was booked. Try again (the same request is safe to repeat)."
-		return p, 2 * time.Second
-	case errors.Is(err, errNoBooker):
-		fallthrough
-	default:
-		s.log.Error("booking", "err", err)
-		p.Status, p.Title, p.Detail = http.StatusInternalServerError, "Internal error", "Booking failed; nothing was booked."
+		return http.StatusServiceUnavailable, "err.booking_down", 2 * time.Second
 	}
-	return p, 0
+	s.log.Error("booking", "err", err)
+	return http.StatusInternalServerError, "err.booking_failed", 0
 }
 
 // slotRequest is the body of POST /api/holds and POST /api/bookings/me/move.
@@ -214,10 +202,10 @@ type slotRequest struct {
 // checkSlot refuses a slot that is not on offer.
 func (s *server) checkSlot(id string) []fieldError {
 	if id == "" {
-		return []fieldError{{Field: "slot", Message: "is required"}}
+		return []fieldError{{Field: "slot", Message: "fe.required"}}
 	}
 	if _, ok := s.slotByID[id]; !ok {
-		return []fieldError{{Field: "slot", Message: "is not a slot on offer"}}
+		return []fieldError{{Field: "slot", Message: "fe.not_offered"}}
 	}
 	return nil
 }
@@ -225,7 +213,7 @@ func (s *server) checkSlot(id string) []fieldError {
 // ---- JSON API ----
 
 func (s *server) apiSlots(w http.ResponseWriter, r *http.Request) {
-	list, err := s.availability(r.Context())
+	list, err := s.availability(r.Context(), s.lang(r))
 	if err != nil {
 		s.bookingError(w, r, err)
 		return
@@ -259,7 +247,7 @@ func (s *server) apiRequest(w http.ResponseWriter, r *http.Request, withSlot boo
 		slot = req.Slot
 	}
 	if key, ok = s.idempotencyKey(r, sess); !ok {
-		s.invalid(w, r, []fieldError{{Field: "Idempotency-Key", Message: "must be 1 to 128 printable ASCII characters without spaces"}})
+		s.invalid(w, r, []fieldError{{Field: "Idempotency-Key", Message: "fe.bad_key"}})
 		return sess, "", "", false
 	}
 	return sess, slot, key, true
@@ -270,14 +258,14 @@ func (s *server) apiHold(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h, err := s.booking.Hold(s.bookingCtx(r, sess), slots.HoldRequest{
-		Campaign: slotCampaign, Slot: slot, Person: s.personID(sess), Key: key,
+	h, err := s.booking.Hold(r.Context(), slots.HoldRequest{
+		Campaign: slotCampaign, Slot: slot, Person: s.personID(sess), Key: key, Proof: proof(r, sess),
 	})
 	if err != nil {
 		s.bookingError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"hold": s.holdOut(h)})
+	writeJSON(w, http.StatusCreated, map[string]any{"hold": s.holdOut(s.lang(r), h)})
 }
 
 func (s *server) apiConfirm(w http.ResponseWriter, r *http.Request) {
@@ -290,14 +278,14 @@ func (s *server) apiConfirm(w http.ResponseWriter, r *http.Request) {
 		s.bookingError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"booking": s.bookingOut(b)})
+	writeJSON(w, http.StatusOK, map[string]any{"booking": s.bookingOut(s.lang(r), b)})
 }
 
 // confirm books the hold and then tells the waiting room the person is
 // done, so that the next one may come in.
 func (s *server) confirm(r *http.Request, sess session, holdID, key string) (slots.Booking, error) {
-	b, err := s.booking.Confirm(s.bookingCtx(r, sess), slots.ConfirmRequest{
-		Campaign: slotCampaign, HoldID: holdID, Person: s.personID(sess), Key: key,
+	b, err := s.booking.Confirm(r.Context(), slots.ConfirmRequest{
+		Campaign: slotCampaign, HoldID: holdID, Person: s.personID(sess), Key: key, Proof: proof(r, sess),
 	})
 	if err != nil {
 		return b, err
@@ -340,10 +328,10 @@ func (s *server) apiBooking(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if e.Booking != nil {
-		writeJSON(w, http.StatusOK, map[string]any{"booking": s.bookingOut(*e.Booking)})
+		writeJSON(w, http.StatusOK, map[string]any{"booking": s.bookingOut(s.lang(r), *e.Booking)})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"hold": s.holdOut(*e.Hold)})
+	writeJSON(w, http.StatusOK, map[string]any{"hold": s.holdOut(s.lang(r), *e.Hold)})
 }
 
 // myBooking is the person's confirmed booking, or ErrNotFound (a live hold
@@ -369,7 +357,7 @@ func (s *server) apiMove(w http.ResponseWriter, r *http.Request) {
 		s.bookingError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"booking": s.bookingOut(b)})
+	writeJSON(w, http.StatusOK, map[string]any{"booking": s.bookingOut(s.lang(r), b)})
 }
 
 func (s *server) move(r *http.Request, sess session, to, key string) (slots.Booking, error) {
@@ -377,8 +365,8 @@ func (s *server) move(r *http.Request, sess session, to, key string) (slots.Book
 	if err != nil {
 		return cur, err
 	}
-	return s.booking.Move(s.bookingCtx(r, sess), slots.MoveRequest{
-		Campaign: slotCampaign, ID: cur.ID, Person: s.personID(sess), To: to, Key: key,
+	return s.booking.Move(r.Context(), slots.MoveRequest{
+		Campaign: slotCampaign, ID: cur.ID, Person: s.personID(sess), To: to, Key: key, Proof: proof(r, sess),
 	})
 }
 

@@ -24,7 +24,7 @@ type bookView struct {
 
 type holdView struct {
 	ID      string
-	Slot    slotSpec
+	Label   string
 	Expires time.Time
 	Key     string
 }
@@ -45,13 +45,10 @@ type bookedView struct {
 }
 
 // pageError turns a failed slot call into the field-less error shown at
-// the top of a form, with the call's status.
-func (s *server) pageError(r *http.Request, err error) (int, []fieldError, bool) {
-	p, _ := s.bookingProblem(r, err)
-	if p.Status >= 500 {
-		return p.Status, []fieldError{{Message: p.Detail}}, false
-	}
-	return p.Status, []fieldError{{Message: p.Detail}}, true
+// the top of a form (a catalog key), with the call's status.
+func (s *server) pageError(err error) (int, []fieldError, bool) {
+	status, key, _ := s.bookingProblem(err)
+	return status, []fieldError{{Message: key + ".d"}}, status < 500
 }
 
 // bookPage is the slot choice. A person with a live hold goes to it; one
@@ -66,7 +63,8 @@ func (s *server) renderBook(w http.ResponseWriter, r *http.Request, status int, 
 	if !ok {
 		return
 	}
-	v := bookView{HoldFor: humanDuration(s.cfg.HoldFor), Key: formKey(), MaxPoll: int(min(s.cfg.MaxPoll, 5*time.Second) / time.Second)}
+	l := s.lang(r)
+	v := bookView{HoldFor: l.Duration(s.cfg.HoldFor), Key: formKey(), MaxPoll: int(min(s.cfg.MaxPoll, 5*time.Second) / time.Second)}
 	_, st := s.phase(r.Context(), now)
 	v.ClosesAt = st.ClosesAt
 	e, err := s.myEntry(r.Context(), sess)
@@ -75,17 +73,17 @@ func (s *server) renderBook(w http.ResponseWriter, r *http.Request, status int, 
 		http.Redirect(w, r, "/book/hold/"+e.Hold.ID, http.StatusSeeOther)
 		return
 	case err == nil && e.Booking != nil:
-		b := s.bookingOut(*e.Booking)
+		b := s.bookingOut(s.lang(r), *e.Booking)
 		v.Booking = &b
 	case err != nil && !errors.Is(err, slots.ErrNotFound):
 		s.bookingError(w, r, err)
 		return
 	}
-	if v.Slots, err = s.availability(r.Context()); err != nil {
+	if v.Slots, err = s.availability(r.Context(), s.lang(r)); err != nil {
 		s.bookingError(w, r, err)
 		return
 	}
-	s.render(w, r, status, "book", view{Title: "Choose a slot", Session: &sess, Errors: errs, Data: v})
+	s.render(w, r, status, "book", view{Title: l.T("book.title"), Session: &sess, Errors: localized(l, errs), Data: v})
 }
 
 // pageForm starts the POST of a booking page's form: the signed-in
@@ -104,12 +102,12 @@ func (s *server) pageForm(w http.ResponseWriter, r *http.Request,
 	if withSlot {
 		slot = r.PostForm.Get("slot")
 		if errs := s.checkSlot(slot); errs != nil {
-			again(w, r, http.StatusUnprocessableEntity, []fieldError{{Message: "Choose one of the slots on offer."}})
+			again(w, r, http.StatusUnprocessableEntity, []fieldError{{Message: "fe.choose_slot"}})
 			return sess, "", "", false
 		}
 	}
 	if key, ok = s.idempotencyKey(r, sess); !ok {
-		again(w, r, http.StatusBadRequest, []fieldError{{Message: "The form was damaged; please try again."}})
+		again(w, r, http.StatusBadRequest, []fieldError{{Message: "fe.form_damaged"}})
 		return sess, "", "", false
 	}
 	return sess, slot, key, true
@@ -121,8 +119,8 @@ func (s *server) bookHold(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	h, err := s.booking.Hold(s.bookingCtx(r, sess), slots.HoldRequest{
-		Campaign: slotCampaign, Slot: slot, Person: s.personID(sess), Key: key,
+	h, err := s.booking.Hold(r.Context(), slots.HoldRequest{
+		Campaign: slotCampaign, Slot: slot, Person: s.personID(sess), Key: key, Proof: proof(r, sess),
 	})
 	if err != nil {
 		s.formFailed(w, r, err, s.renderBook)
@@ -136,7 +134,7 @@ func (s *server) bookHold(w http.ResponseWriter, r *http.Request) {
 func (s *server) formFailed(w http.ResponseWriter, r *http.Request, err error,
 	again func(http.ResponseWriter, *http.Request, int, []fieldError)) {
 	var ref *window.Refusal
-	status, errs, fixable := s.pageError(r, err)
+	status, errs, fixable := s.pageError(err)
 	if !fixable || errors.As(err, &ref) || status == http.StatusForbidden {
 		s.bookingError(w, r, err)
 		return
@@ -166,8 +164,9 @@ func (s *server) holdPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/book/hold/"+e.Hold.ID, http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, "hold", view{Title: "Confirm your slot", Session: &sess, Data: holdView{
-		ID: e.Hold.ID, Slot: s.slotByID[e.Hold.Slot], Expires: e.Hold.Expires, Key: formKey(),
+	l := s.lang(r)
+	s.render(w, r, http.StatusOK, "hold", view{Title: l.T("hold.title"), Session: &sess, Data: holdView{
+		ID: e.Hold.ID, Label: slotLabel(l, s.slotByID[e.Hold.Slot]), Expires: e.Hold.Expires, Key: formKey(),
 	}})
 }
 
@@ -220,13 +219,13 @@ func (s *server) renderBooking(w http.ResponseWriter, r *http.Request, status in
 	b, err := s.myBooking(r.Context(), sess)
 	switch {
 	case err == nil:
-		v.Booking = &bookedView{Label: s.slotByID[b.Slot].Label, Ref: b.ID, At: b.Confirmed}
+		v.Booking = &bookedView{Label: slotLabel(s.lang(r), s.slotByID[b.Slot]), Ref: b.ID, At: b.Confirmed}
 	case !errors.Is(err, slots.ErrNotFound):
 		s.bookingError(w, r, err)
 		return
 	}
 	if v.Booking != nil && v.CanChange {
-		all, err := s.availability(r.Context())
+		all, err := s.availability(r.Context(), s.lang(r))
 		if err != nil {
 			s.bookingError(w, r, err)
 			return
@@ -237,7 +236,7 @@ func (s *server) renderBooking(w http.ResponseWriter, r *http.Request, status in
 			}
 		}
 	}
-	s.render(w, r, status, "booking", view{Title: "Your booking", Session: &sess, Errors: errs, Data: v})
+	s.render(w, r, status, "booking", view{Title: s.lang(r).T("booking.title"), Session: &sess, Errors: localized(s.lang(r), errs), Data: v})
 }
 
 func (s *server) bookingMove(w http.ResponseWriter, r *http.Request) {

@@ -18,8 +18,7 @@ func (s *server) overLimit(w http.ResponseWriter, r *http.Request, now time.Time
 		return false
 	}
 	s.metrics.limited.Inc()
-	s.fail(w, r, http.StatusTooManyRequests, "Too many attempts",
-		"Too many attempts from your network; wait a little and try again.", wait)
+	s.fail(w, r, http.StatusTooManyRequests, "err.too_many", wait)
 	return true
 }
 
@@ -34,11 +33,11 @@ func (s *server) needSession(w http.ResponseWriter, r *http.Request, now time.Ti
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return session{}, false
 	}
-	detail := "Sign in first: POST /api/session."
+	key := "err.signin"
 	if errors.Is(err, errBadSession) {
-		detail = "Your session is invalid or has expired; sign in again."
+		key = "err.session_bad"
 	}
-	s.fail(w, r, http.StatusUnauthorized, "Not signed in", detail, 0)
+	s.fail(w, r, http.StatusUnauthorized, key, 0)
 	return session{}, false
 }
 
@@ -56,7 +55,7 @@ func checkSignIn(rawName, birth string, now time.Time) (string, []fieldError) {
 }
 
 func (s *server) signInPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "signin", view{Title: "Sign in"})
+	s.render(w, r, http.StatusOK, "signin", view{Title: s.lang(r).T("signin.title")})
 }
 
 func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
@@ -71,14 +70,14 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 	name, errs := checkSignIn(r.PostForm.Get("name"), r.PostForm.Get("birth_date"), now)
 	if len(errs) > 0 {
 		s.render(w, r, http.StatusUnprocessableEntity, "signin", view{
-			Title:  "Sign in",
-			Errors: errs,
+			Title:  s.lang(r).T("signin.title"),
+			Errors: localized(s.lang(r), errs),
 			Form:   map[string]string{"name": r.PostForm.Get("name"), "birth_date": r.PostForm.Get("birth_date")},
 		})
 		return
 	}
 	if err := s.startSession(w, r, name, r.PostForm.Get("birth_date"), now); err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "Internal error", "Signing in failed.", 0)
+		s.fail(w, r, http.StatusInternalServerError, "err.signin_failed", 0)
 		return
 	}
 	http.Redirect(w, r, "/eligibility", http.StatusSeeOther)
@@ -120,7 +119,7 @@ func (s *server) apiSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.startSession(w, r, name, req.BirthDate, now); err != nil {
-		s.fail(w, r, http.StatusInternalServerError, "Internal error", "Signing in failed.", 0)
+		s.fail(w, r, http.StatusInternalServerError, "err.signin_failed", 0)
 		return
 	}
 	writeJSON(w, http.StatusOK, sessionResponse{Name: name, BirthDate: req.BirthDate,
@@ -130,7 +129,7 @@ func (s *server) apiSession(w http.ResponseWriter, r *http.Request) {
 // decide is the person's eligibility at now.
 func (s *server) decide(sess session, now time.Time) eligibility.Decision {
 	bd, _ := eligibility.ParseDate(sess.BirthDate) // readSession checked it
-	return s.camp.elig.Decide(eligibility.Person{BirthDate: bd}, now)
+	return s.camp.elig.Decide(now, eligibility.Person{BirthDate: bd})
 }
 
 // mayQueue reports whether a person with decision d should be offered the
@@ -141,9 +140,9 @@ func (s *server) mayQueue(d eligibility.Decision, p window.Phase, st window.Stat
 		return false
 	}
 	switch d.Status {
-	case eligibility.Open:
+	case eligibility.StatusOpen:
 		return true
-	case eligibility.NotYet:
+	case eligibility.StatusNotYet:
 		return p == window.PreQueue && d.OpensAt.Equal(st.OpensAt)
 	}
 	return false
@@ -151,6 +150,7 @@ func (s *server) mayQueue(d eligibility.Decision, p window.Phase, st window.Stat
 
 type eligibilityView struct {
 	Answer      eligibility.Decision
+	Cohort      string // the deciding cohort's name, for people
 	Status      string
 	BirthDate   string
 	CanQueue    bool
@@ -168,17 +168,21 @@ func (s *server) eligibilityPage(w http.ResponseWriter, r *http.Request) {
 	d := s.decide(sess, now)
 	v := eligibilityView{
 		Answer:      d,
+		Cohort:      d.Cohort,
 		Status:      d.Status.String(),
 		BirthDate:   sess.BirthDate,
 		CanQueue:    s.mayQueue(d, phase, st),
 		BookingOpen: phase == window.Open,
+	}
+	if s.cfg.CampaignFile == "" && d.Cohort != "" {
+		v.Cohort = s.lang(r).T("demo.cohort")
 	}
 	if phase == window.Open || phase == window.Closed {
 		_, err := s.myBooking(r.Context(), sess)
 		v.HasBooking = err == nil
 		v.CanQueue = v.CanQueue && !v.HasBooking
 	}
-	s.render(w, r, http.StatusOK, "eligibility", view{Title: "Your eligibility", Session: &sess, Data: v})
+	s.render(w, r, http.StatusOK, "eligibility", view{Title: s.lang(r).T("elig.title"), Session: &sess, Data: v})
 }
 
 // eligibilityResponse is the answer of GET /api/eligibility: the
@@ -213,7 +217,14 @@ type landingView struct {
 func (s *server) landingPage(w http.ResponseWriter, r *http.Request) {
 	now := s.clk.Now()
 	phase, st := s.phase(r.Context(), now)
+	l := s.lang(r)
 	lv := landingView{Cohorts: s.camp.cohorts, CanSignIn: accessCheckIn.allowance().Allows(phase)}
+	if s.cfg.CampaignFile == "" {
+		lv.Cohorts = make([]cohortInfo, len(s.camp.cohorts))
+		for i, c := range s.camp.cohorts {
+			lv.Cohorts[i] = cohortInfo{Name: l.T("demo.cohort"), Rule: l.T("demo.cohort_desc"), Windows: c.Windows}
+		}
+	}
 	if !st.OpensAt.IsZero() {
 		lv.Start, lv.End = st.OpensAt, st.ClosesAt
 		lv.WaitFrom = st.OpensAt
@@ -225,13 +236,13 @@ func (s *server) landingPage(w http.ResponseWriter, r *http.Request) {
 	}
 	switch phase {
 	case window.NotYet:
-		lv.Headline = "Not open yet. The waiting room opens at " + s.fmtTime(lv.WaitFrom) + "."
+		lv.Headline = l.T("landing.not_yet", "time", l.When(lv.WaitFrom))
 	case window.PreQueue:
-		lv.Headline = "The waiting room is open. Booking opens at " + s.fmtTime(st.OpensAt) + "."
+		lv.Headline = l.T("landing.pre_queue", "time", l.When(st.OpensAt))
 	case window.Open:
-		lv.Headline = "Booking is open until " + s.fmtTime(st.ClosesAt) + "."
+		lv.Headline = l.T("landing.open", "time", l.When(st.ClosesAt))
 	case window.Closed:
-		lv.Headline = "Booking has closed."
+		lv.Headline = l.T("landing.closed")
 	}
 	s.render(w, r, http.StatusOK, "landing", view{Data: lv})
 }

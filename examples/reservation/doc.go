@@ -17,15 +17,16 @@
 //
 // # How the parts compose
 //
-// Every request passes window.Gate.Guard first: the gate wraps the whole
-// mux and denies by default. The routes are registered from one table
-// (routes.go), each with an access class; the mux and the gate's
-// classification are both built from that table, so no handler can be
-// registered without a class, and a request that matches no route is
-// refused. Then cross-origin protection (http.CrossOriginProtection)
-// refuses state-changing requests that a browser sent from another site.
-// Booking routes are also wrapped in the waiting room's pass check
-// (admission.Room.Protect) at registration.
+// Cross-origin protection (http.CrossOriginProtection) first refuses
+// state-changing requests that a browser sent from another site. Then every
+// request passes the gate, which wraps the whole mux and denies by default:
+// the routes are registered from one table (routes.go), each with an access
+// class, through the gate's Mux (window.Gate.NewMux), which classifies and
+// mounts a route in one call, so no handler can be registered without a
+// class, and a request that matches no route is refused. Booking routes are
+// also wrapped in the waiting room's pass check (admission.Room.Protect) at
+// registration. The server uses only the libraries' public API: a test
+// copies it into a module of its own and builds it.
 //
 // A booking (hold, confirm, move) is then checked once more, at one instant:
 // the slot service (slots.Service) reads its clock once and hands that
@@ -33,7 +34,20 @@
 // service checks the window (window.Gate.Require), the person's
 // eligibility (eligibility.Campaign.Decide) and their pass
 // (admission.Room.Verify) at that same instant, so nothing can open between
-// the check and the write.
+// the check and the write. The service tells it who books what
+// (slots.Attempt, the request's Proof carrying the session and the pass).
+//
+// # Pages, in Korean and English
+//
+// Every page speaks the language the browser asks for (Accept-Language with
+// q-values, or ?lang=ko / ?lang=en from the switch at the foot of each
+// page), with dates in the campaign's zone written for the language
+// ("2021년 7월 19일 (월) 오후 8:00", "Mon 19 July 2021, 20:00 KST"). The
+// waiting room and the refusals of the gate and the room are the library's
+// pages (admission/pages), handed the refusals by the deny hooks
+// (window.GateOptions.Deny, admission.Options.Deny); the server's own pages
+// take their words from the same languages (i18n.go adds the server's
+// strings).
 //
 // The session cookie (a name and a birth date, signed with HMAC-SHA256)
 // stands in for the host's real authentication. The identity the libraries
@@ -48,6 +62,7 @@
 //
 //	class       routes                                                 not yet  pre-queue  open  closed  maintenance
 //	infra       GET /healthz, GET /metrics, GET /static/,              yes      yes        yes   yes     yes
+//	            GET /gatehouse/ (the library pages' style and script),
 //	            GET|POST /operator/signin
 //	landing     GET /                                                  yes      yes        yes   yes     no
 //	check-in    GET|POST /signin, POST /signout, GET /eligibility,     no       yes        yes   yes     no
@@ -71,9 +86,11 @@
 // zone: 403 before opening or after closing, 503 with Retry-After in
 // maintenance (or when the maintenance switch cannot be read), 404 for an
 // operator route or a path nobody registered, 405 with Allow for a
-// registered path and another method. A browser (Accept: text/html) gets
-// the same status as an HTML page; a browser without a pass that asks for
-// a booking page is sent to the waiting room.
+// registered path and another method. Its type is
+// docs/problems.md#<package>-<code> and its "code" member the code. A
+// browser (Accept: text/html) gets the same status as an HTML page in its
+// language; a browser without a pass that asks for a booking page is sent
+// to the waiting room.
 //
 // # JSON API
 //
@@ -167,7 +184,8 @@
 // sign-in and join (golang.org/x/time/rate, keyed by IP, /64 for IPv6, in
 // a bounded map), a Content-Security-Policy without inline script,
 // server-rendered pages that work without JavaScript (the waiting room
-// reloads itself in a <noscript> meta refresh), labelled form controls and
-// an aria-live position, and Prometheus metrics at /metrics fed by the
+// reloads itself in a <noscript> meta refresh, and keeps going through
+// maintenance and outages saying the place is kept), labelled form
+// controls and an aria-live position, and Prometheus metrics at /metrics fed by the
 // libraries' observer hooks.
 package main

@@ -97,7 +97,7 @@ func (m *metrics) observeRequest(pattern string, status int, d time.Duration) {
 	m.latency.WithLabelValues(pattern).Observe(d.Seconds())
 }
 
-func (m *metrics) observeGate(d window.Decision) {
+func (m *metrics) observeGate(d window.Event) {
 	outcome := "allowed"
 	switch {
 	case d.Operator:
@@ -128,7 +128,7 @@ func (m *metrics) observeRoom(e admission.Event) {
 
 func (m *metrics) observeSlots(e slots.Event) {
 	m.slotOps.WithLabelValues(string(e.Op), e.Outcome).Inc()
-	m.slotLatency.WithLabelValues(string(e.Op)).Observe(e.Latency.Seconds())
+	m.slotLatency.WithLabelValues(string(e.Op)).Observe(e.Duration.Seconds())
 	if m.pace != nil && (e.Op == slots.OpHold || e.Op == slots.OpConfirm) {
 		m.pace(e)
 	}
@@ -184,7 +184,7 @@ func (c *figuresCollector) Collect(ch chan<- prometheus.Metric) {
 			g(c.drain, st.Drain.PerMinute(), room.Name())
 		}
 	}
-	if av, err := c.s.availability(ctx); err == nil {
+	if av, err := c.s.availability(ctx, c.s.ui.Lang(nil)); err == nil {
 		for _, a := range av {
 			g(c.capacity, float64(a.Capacity), a.ID)
 			g(c.booked, float64(a.Booked), a.ID)

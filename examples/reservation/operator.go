@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-go/gatehouse/admission"
+	"github.com/gatehouse-go/gatehouse/admission/pages"
 	"github.com/gatehouse-go/gatehouse/window"
 )
 
@@ -18,7 +19,7 @@ import (
 const operatorTTL = 8 * time.Hour
 
 func (s *server) operatorSignInPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "operator_signin", view{Title: "Operator sign-in"})
+	s.render(w, r, http.StatusOK, "operator_signin", view{Title: s.lang(r).T("op.signin_title")})
 }
 
 // operatorSignIn checks the token (window.Keyring.Verify) and, if valid,
@@ -33,9 +34,9 @@ func (s *server) operatorSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := r.PostForm.Get("token")
-	if _, err := s.operators.Verify(tok, now); tok == "" || err != nil {
-		s.render(w, r, http.StatusUnauthorized, "operator_signin", view{Title: "Operator sign-in",
-			Errors: []fieldError{{Field: "token", Message: "is not a valid operator token"}}})
+	if _, err := s.operators.Verify(now, tok); tok == "" || err != nil {
+		s.render(w, r, http.StatusUnauthorized, "operator_signin", view{Title: s.lang(r).T("op.signin_title"),
+			Errors: localized(s.lang(r), []fieldError{{Field: "token", Message: "fe.bad_token"}})})
 		return
 	}
 	s.setCookie(w, r, operatorCookie, tok, operatorTTL)
@@ -49,7 +50,7 @@ func (s *server) operatorOnly(w http.ResponseWriter, r *http.Request) bool {
 	if _, ok := window.OperatorFromContext(r.Context()); ok {
 		return true
 	}
-	s.fail(w, r, http.StatusNotFound, "Not found", "There is no such page.", 0)
+	s.fail(w, r, http.StatusNotFound, "err.not_found", 0)
 	return false
 }
 
@@ -71,17 +72,16 @@ func (s *server) operatorMaintenance(w http.ResponseWriter, r *http.Request) {
 	}
 	on, err := strconv.ParseBool(r.PostForm.Get("on"))
 	if err != nil {
-		s.invalid(w, r, []fieldError{{Field: "on", Message: "must be true or false"}})
+		s.invalid(w, r, []fieldError{{Field: "on", Message: "fe.bool"}})
 		return
 	}
 	if wantsHTML(r) && r.PostForm.Get("confirm") != "yes" {
 		// The console asks first: maintenance closes the site to everyone.
-		s.render(w, r, http.StatusOK, "operator_confirm", view{Title: "Confirm maintenance", Data: on})
+		s.render(w, r, http.StatusOK, "operator_confirm", view{Title: s.lang(r).T("op.confirm_title"), Data: on})
 		return
 	}
 	if err := s.setMaintenance(r.Context(), on); err != nil {
-		s.fail(w, r, http.StatusServiceUnavailable, "Switch unavailable",
-			"The maintenance switch could not be changed; it may or may not have changed. Try again.", 5*time.Second)
+		s.fail(w, r, http.StatusServiceUnavailable, "err.switch", 5*time.Second)
 		return
 	}
 	op, _ := window.OperatorFromContext(r.Context())
@@ -151,7 +151,7 @@ type operatorView struct {
 	SlotsError  string        `json:"slots_error,omitempty"`
 }
 
-func (s *server) operatorFigures(ctx context.Context) operatorView {
+func (s *server) operatorFigures(ctx context.Context, l *pages.Lang) operatorView {
 	now := s.clk.Now()
 	phase, _ := s.phase(ctx, now)
 	v := operatorView{Phase: phase.String(), Message: s.currentNotice()}
@@ -186,9 +186,9 @@ func (s *server) operatorFigures(ctx context.Context) operatorView {
 			}
 		}
 		v.Room = rf
-		v.RoomList = rf.list()
+		v.RoomList = rf.list(l)
 	}
-	av, err := s.availability(ctx)
+	av, err := s.availability(ctx, l)
 	if err != nil {
 		v.SlotsError = err.Error()
 	}
@@ -198,46 +198,50 @@ func (s *server) operatorFigures(ctx context.Context) operatorView {
 	return v
 }
 
-// list is the room's figures for people.
-func (rf *roomFigures) list() []namedValue {
+// list is the room's figures for people, in the language l.
+func (rf *roomFigures) list(l *pages.Lang) []namedValue {
 	if rf.Error != "" {
-		return []namedValue{{"Room", rf.Room}, {"Store", "unavailable: " + rf.Error}}
+		return []namedValue{{l.T("op.f.room"), rf.Room}, {l.T("op.f.store"), l.T("op.f.unavailable", "err", rf.Error)}}
 	}
-	early := "not fixed yet (fixed at opening)"
+	early := l.T("op.f.early_unfixed")
 	if rf.EarlyArrivals >= 0 {
 		early = strconv.FormatInt(rf.EarlyArrivals, 10)
 	}
-	seed := "published at opening"
+	seed := l.T("op.f.seed_later")
 	if rf.Seed != "" {
 		seed = rf.Seed
 	}
-	drain := "unknown"
+	drain := l.T("op.f.drain_unknown")
 	if rf.DrainSeconds != nil {
-		drain = minutes(time.Duration(*rf.DrainSeconds*0.8)*time.Second, time.Duration(*rf.DrainSeconds*1.25)*time.Second)
+		drain = l.Range(time.Duration(*rf.DrainSeconds*0.8)*time.Second, time.Duration(*rf.DrainSeconds*1.25)*time.Second)
 	}
-	supply := fmt.Sprintf("%d free, %d held", rf.Free, rf.Held)
+	supply := l.T("op.f.places_v", "free", rf.Free, "held", rf.Held)
 	if rf.SoldOut {
-		supply = "SOLD OUT: every place is booked; people waiting are told so"
+		supply = l.T("op.f.sold_out")
 	}
-	bounds := "none (no pacer)"
+	bounds := l.T("op.f.bounds_none")
 	if rf.Pacing {
-		bounds = fmt.Sprintf("%d to %d per minute (0: the defaults)", rf.MinRate, rf.MaxRate)
+		bounds = l.T("op.f.bounds_v", "min", rf.MinRate, "max", rf.MaxRate)
+	}
+	opens := rf.OpensAt
+	if t, err := time.Parse(time.RFC3339, rf.OpensAt); err == nil {
+		opens = l.When(t)
 	}
 	return []namedValue{
-		{"Room", rf.Room},
-		{"Opens", rf.OpensAt},
-		{"Joined", strconv.FormatUint(rf.Joined, 10)},
-		{"Early arrivals (shuffled)", early},
-		{"Waiting (queue length)", strconv.FormatInt(rf.Waiting, 10)},
-		{"Line drained in", drain},
-		{"Places", supply},
-		{"Pacing bounds", bounds},
-		{"Active (admitted, booking)", fmt.Sprintf("%d of at most %d", rf.Active, rf.MaxActive)},
-		{"Admitted so far", strconv.FormatUint(rf.Admitted, 10)},
-		{"Admitted per minute (measured)", fmt.Sprintf("%.1f (limit %d)", rf.AdmittedPerMin, rf.RateLimit)},
-		{"ETA inside the range shown", fmt.Sprintf("%.0f%% of %d", 100*rf.ETAInside, rf.ETASamples)},
-		{"Shuffle seed commitment (SHA-256)", rf.SeedCommitment},
-		{"Shuffle seed", seed},
+		{l.T("op.f.room"), rf.Room},
+		{l.T("op.f.opens"), opens},
+		{l.T("op.f.joined"), strconv.FormatUint(rf.Joined, 10)},
+		{l.T("op.f.early"), early},
+		{l.T("op.f.waiting"), strconv.FormatInt(rf.Waiting, 10)},
+		{l.T("op.f.drain"), drain},
+		{l.T("op.f.places"), supply},
+		{l.T("op.f.bounds"), bounds},
+		{l.T("op.f.active"), l.T("op.f.active_v", "n", rf.Active, "max", rf.MaxActive)},
+		{l.T("op.f.admitted"), strconv.FormatUint(rf.Admitted, 10)},
+		{l.T("op.f.rate"), l.T("op.f.rate_v", "rate", fmt.Sprintf("%.1f", rf.AdmittedPerMin), "limit", rf.RateLimit)},
+		{l.T("op.f.eta"), l.T("op.f.eta_v", "pct", fmt.Sprintf("%.0f", 100*rf.ETAInside), "n", rf.ETASamples)},
+		{l.T("op.f.commitment"), rf.SeedCommitment},
+		{l.T("op.f.seed"), seed},
 	}
 }
 
@@ -245,14 +249,14 @@ func (s *server) operatorPage(w http.ResponseWriter, r *http.Request) {
 	if !s.operatorOnly(w, r) {
 		return
 	}
-	s.render(w, r, http.StatusOK, "operator", view{Title: "Operator console", AutoRefresh: 15, Data: s.operatorFigures(r.Context())})
+	s.render(w, r, http.StatusOK, "operator", view{Title: s.lang(r).T("op.title"), AutoRefresh: 15, Data: s.operatorFigures(r.Context(), s.lang(r))})
 }
 
 func (s *server) apiOperatorStats(w http.ResponseWriter, r *http.Request) {
 	if !s.operatorOnly(w, r) {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.operatorFigures(r.Context()))
+	writeJSON(w, http.StatusOK, s.operatorFigures(r.Context(), s.lang(r)))
 }
 
 // limitsForm is the console's and the API's request to change the
@@ -284,7 +288,7 @@ func readLimits(r *http.Request, cur admission.Limits) (admission.Limits, []fiel
 			}
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				errs = append(errs, fieldError{Field: x.name, Message: "must be a whole number"})
+				errs = append(errs, fieldError{Field: x.name, Message: "fe.int"})
 				continue
 			}
 			*x.dst = &n
@@ -305,7 +309,7 @@ func readLimits(r *http.Request, cur admission.Limits) (admission.Limits, []fiel
 		}
 	}
 	if err := l.Validate(); err != nil {
-		return cur, []fieldError{{Field: "limits", Message: err.Error()}}, nil
+		return cur, []fieldError{{Field: "limits", Message: "fe.limits"}}, nil
 	}
 	return l, nil, nil
 }
@@ -319,12 +323,12 @@ func (s *server) operatorLimits(w http.ResponseWriter, r *http.Request) {
 	}
 	room := s.roomAt(s.clk.Now())
 	if room == nil {
-		s.fail(w, r, http.StatusConflict, "No waiting room", "Every opening of this campaign is over.", 0)
+		s.fail(w, r, http.StatusConflict, "err.no_room", 0)
 		return
 	}
 	st, err := room.Stats(r.Context())
 	if err != nil {
-		s.fail(w, r, http.StatusServiceUnavailable, "Waiting room unavailable", "The limits could not be read; nothing changed.", admission.RetryAfterUnavailable)
+		s.fail(w, r, http.StatusServiceUnavailable, "err.limits", admission.RetryAfterUnavailable)
 		return
 	}
 	l, errs, err := readLimits(r, st.Limits)
@@ -338,8 +342,7 @@ func (s *server) operatorLimits(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err = room.SetLimits(r.Context(), l)
 	if err != nil {
-		s.fail(w, r, http.StatusServiceUnavailable, "Waiting room unavailable",
-			"The limits could not be changed; they may or may not have changed. Read them again.", admission.RetryAfterUnavailable)
+		s.fail(w, r, http.StatusServiceUnavailable, "err.limits", admission.RetryAfterUnavailable)
 		return
 	}
 	op, _ := window.OperatorFromContext(r.Context())
@@ -382,7 +385,7 @@ func (s *server) operatorNotice(w http.ResponseWriter, r *http.Request) {
 	}
 	msg = strings.TrimSpace(msg)
 	if len(msg) > maxNotice || !utf8.ValidString(msg) {
-		s.invalid(w, r, []fieldError{{Field: "message", Message: fmt.Sprintf("must be valid text of at most %d bytes", maxNotice)}})
+		s.invalid(w, r, []fieldError{{Field: "message", Message: "fe.message"}})
 		return
 	}
 	s.noticeMu.Lock()

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-go/gatehouse/admission/pages"
 )
 
 //go:embed web/templates/*.html
@@ -17,19 +19,18 @@ var templateFS embed.FS
 //go:embed web/static
 var staticFS embed.FS
 
-// timeLayout is how pages show an instant: in the campaign's zone, with
-// the zone's abbreviation.
-const timeLayout = "Mon 2 January 2006, 15:04 MST"
-
-// pages holds one parsed template set per page, each the base layout plus
-// the page's "main" block.
-type pages struct {
-	set  map[string]*template.Template
-	zone *time.Location
+// templates holds one parsed template set per page, each the base layout
+// plus the page's "main" block. The waiting room and the refusals are the
+// library's pages (admission/pages); these are the server's own.
+type templates struct {
+	set map[string]*template.Template
 }
 
 // view is what every page template gets. Data is the page's own content.
+// L is the request's language (admission/pages): every word of a page
+// comes from L.T, every date from L.When in the campaign's zone.
 type view struct {
+	L        *pages.Lang
 	Title    string
 	Campaign string
 	Phase    string
@@ -46,31 +47,13 @@ type view struct {
 }
 
 var pageNames = []string{
-	"landing", "signin", "eligibility", "queue", "book", "hold", "booking",
+	"landing", "signin", "eligibility", "book", "hold", "booking",
 	"operator", "operator_signin", "operator_confirm", "error",
 }
 
-func loadPages(zone *time.Location) (*pages, error) {
-	when := func(t time.Time) string {
-		if t.IsZero() {
-			return ""
-		}
-		return t.In(zone).Format(timeLayout)
-	}
+func loadTemplates() (*templates, error) {
 	funcs := template.FuncMap{
-		"when":    when,
-		"rfc3339": func(t time.Time) string { return t.In(zone).Format(time.RFC3339) },
-		"clock":   func(t time.Time) string { return t.In(zone).Format("15:04:05 MST") },
-		"whenString": func(s any) string {
-			str, _ := s.(string)
-			t, err := time.Parse(time.RFC3339, str)
-			if err != nil {
-				return str
-			}
-			return when(t)
-		},
-		"phaseLabel": phaseLabel,
-		"fieldLabel": fieldLabel,
+		"rfc3339": func(t time.Time) string { return t.Format(time.RFC3339) },
 		"fieldError": func(errs []fieldError, field string) string {
 			for _, e := range errs {
 				if e.Field == field {
@@ -81,7 +64,7 @@ func loadPages(zone *time.Location) (*pages, error) {
 		},
 		"leftText": leftText,
 	}
-	p := &pages{set: make(map[string]*template.Template), zone: zone}
+	p := &templates{set: make(map[string]*template.Template)}
 	base, err := template.New("").Funcs(funcs).ParseFS(templateFS, "web/templates/base.html", "web/templates/partials.html")
 	if err != nil {
 		return nil, err
@@ -96,59 +79,27 @@ func loadPages(zone *time.Location) (*pages, error) {
 	return p, nil
 }
 
-// phaseLabel names a phase for people.
-func phaseLabel(phase string) string {
-	switch phase {
-	case "not_yet":
-		return "Not open yet"
-	case "pre_queue":
-		return "Waiting room open"
-	case "open":
-		return "Booking open"
-	case "closed":
-		return "Closed"
-	case "maintenance":
-		return "Maintenance"
-	}
-	return phase
-}
-
-// fieldLabel names a form field for people.
-func fieldLabel(field string) string {
-	switch field {
-	case "name":
-		return "Name"
-	case "birth_date":
-		return "Birth date"
-	case "slot":
-		return "Slot"
-	case "token":
-		return "Token"
-	}
-	return field
-}
-
-// humanDuration writes a duration for people: "5 minutes", "90 seconds".
-func humanDuration(d time.Duration) string {
-	switch {
-	case d%time.Hour == 0 && d >= 2*time.Hour:
-		return fmt.Sprintf("%d hours", d/time.Hour)
-	case d%time.Minute == 0 && d >= 2*time.Minute:
-		return fmt.Sprintf("%d minutes", d/time.Minute)
-	case d == time.Minute:
-		return "1 minute"
-	}
-	return fmt.Sprintf("%d seconds", d/time.Second)
-}
-
-func leftText(left, capacity int) string {
+// leftText says how many places a slot has left, for people.
+func leftText(l *pages.Lang, left, capacity int) string {
 	switch {
 	case left <= 0:
-		return "full"
+		return l.T("left.full")
 	case left == 1:
-		return fmt.Sprintf("1 place left of %d", capacity)
+		return l.T("left.one", "cap", capacity)
 	}
-	return fmt.Sprintf("%d places left of %d", left, capacity)
+	return l.T("left.other", "n", left, "cap", capacity)
+}
+
+// lang is the request's language.
+func (s *server) lang(r *http.Request) *pages.Lang { return s.ui.Lang(r) }
+
+// slotLabel is a slot's label in the request's language: the catalog's
+// "slot.<id>" when it has one, else the configured label.
+func slotLabel(l *pages.Lang, sl slotSpec) string {
+	if k := "slot." + sl.ID; l.Has(k) {
+		return l.T(k)
+	}
+	return sl.Label
 }
 
 // render writes page name with status. The common fields of v are filled
@@ -157,17 +108,19 @@ func leftText(left, capacity int) string {
 func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name string, v view) {
 	now := s.clk.Now()
 	phase, _ := s.phase(r.Context(), now)
-	v.Campaign = s.camp.name
+	l := s.lang(r)
+	v.L = l
+	v.Campaign = s.campaignTitle(l)
 	v.Phase = phase.String()
 	v.ZoneName = s.camp.zone.String()
-	v.ZoneNow = "now " + now.In(s.camp.zone).Format("15:04 MST")
+	v.ZoneNow = l.Clock(now)
 	if v.Session == nil {
 		if sess, err := s.readSession(r, now); err == nil {
 			v.Session = &sess
 		}
 	}
 	var buf bytes.Buffer
-	t := s.pages.set[name]
+	t := s.tmpl.set[name]
 	if t == nil {
 		panic("no page " + name)
 	}
@@ -176,11 +129,16 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name
 		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	pages.WriteHTML(w, l, status, buf.Bytes())
+}
+
+// campaignTitle is the campaign's name for people: the demo campaign's in
+// the request's language, a campaign file's as written.
+func (s *server) campaignTitle(l *pages.Lang) string {
+	if s.cfg.CampaignFile == "" {
+		return l.T("demo.name")
+	}
+	return s.camp.name
 }
 
 // staticHandler serves the embedded CSS, script and icon.
@@ -192,7 +150,7 @@ func (s *server) staticHandler() http.Handler {
 	files := http.FileServerFS(sub)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/") {
-			s.fail(w, r, http.StatusNotFound, "Not found", "There is no such file.", 0)
+			s.fail(w, r, http.StatusNotFound, "err.no_file", 0)
 			return
 		}
 		w.Header().Set("Cache-Control", "public, max-age=300")

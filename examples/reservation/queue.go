@@ -3,14 +3,13 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
-	"math"
 	"net/http"
 	"time"
 
 	"github.com/gatehouse-go/gatehouse/admission"
+	"github.com/gatehouse-go/gatehouse/admission/pages"
 	"github.com/gatehouse-go/gatehouse/eligibility"
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 )
 
 // identityOf is the waiting room's IdentityFunc: the signed-in person.
@@ -27,16 +26,21 @@ func (s *server) identityOf(r *http.Request) (string, bool) {
 func (s *server) queueError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, admission.ErrNotJoined):
-		s.fail(w, r, http.StatusNotFound, "Not in the waiting room", "Join the waiting room first: POST /api/queue/join.", 0)
+		s.fail(w, r, http.StatusNotFound, "err.not_joined", 0)
 	case errors.Is(err, errNoRoom):
-		s.fail(w, r, http.StatusForbidden, "No waiting room open", "Every opening of this campaign is over.", 0)
+		s.fail(w, r, http.StatusForbidden, "err.no_room", 0)
 	case errors.Is(err, admission.ErrUnavailable):
 		s.log.Warn("waiting room unavailable", "err", err)
-		s.fail(w, r, http.StatusServiceUnavailable, "Waiting room unavailable",
-			"The waiting room cannot be reached just now. Your place is kept; try again in a few seconds.", admission.RetryAfterUnavailable)
+		if room := s.roomAt(s.clk.Now()); room != nil && wantsHTML(r) {
+			// The library's outage page: it says the place is kept and
+			// keeps asking by itself.
+			s.ui.RefusalPage(w, r, room.Refusal(r, err))
+			return
+		}
+		s.fail(w, r, http.StatusServiceUnavailable, "err.room_down", admission.RetryAfterUnavailable)
 	default:
 		s.log.Error("waiting room", "err", err)
-		s.fail(w, r, http.StatusInternalServerError, "Internal error", "The waiting room failed to answer.", 0)
+		s.fail(w, r, http.StatusInternalServerError, "err.room_failed", 0)
 	}
 }
 
@@ -49,14 +53,15 @@ func (s *server) mayJoin(w http.ResponseWriter, r *http.Request, sess session) b
 	if s.mayQueue(d, phase, st) {
 		return true
 	}
-	detail := "You are not eligible in this campaign."
+	l := s.lang(r)
+	detail := l.T("err.not_eligible.d")
 	switch d.Status {
-	case eligibility.NotYet:
-		detail = "Your turn opens at " + s.fmtTime(d.OpensAt) + "; join the waiting room of that opening."
-	case eligibility.Closed:
-		detail = "Booking for your cohort has closed."
+	case eligibility.StatusNotYet:
+		detail = l.T("err.turn_later.d", "time", l.When(d.OpensAt))
+	case eligibility.StatusClosed:
+		detail = l.T("err.cohort_closed.d")
 	}
-	s.failProblem(w, r, problem.Problem{Status: http.StatusForbidden, Title: "Not your opening", Detail: detail,
+	s.failProblem(w, r, problem.Problem{Status: http.StatusForbidden, Title: l.T("err.not_your_opening.t"), Detail: detail,
 		Instance: r.URL.Path, Extensions: map[string]any{"eligibility": d.Status.String()}}, 0)
 	return false
 }
@@ -120,14 +125,14 @@ func (s *server) keepTicket(w http.ResponseWriter, r *http.Request, st admission
 }
 
 func (s *server) apiQueueJoin(w http.ResponseWriter, r *http.Request) {
-	sess, st, ok := s.join(w, r)
+	_, st, ok := s.join(w, r)
 	if !ok {
 		return
 	}
 	if st.Pass != "" {
 		s.setCookie(w, r, passCookie, st.Pass, st.PassExpires.Sub(s.clk.Now())+time.Minute)
 	}
-	s.writeStatus(w, sess, st)
+	s.writeStatus(w, r, st)
 }
 
 func (s *server) apiQueueStatus(w http.ResponseWriter, r *http.Request) {
@@ -141,19 +146,15 @@ func (s *server) apiQueueStatus(w http.ResponseWriter, r *http.Request) {
 		s.queueError(w, r, err)
 		return
 	}
-	s.writeStatus(w, sess, st)
+	s.writeStatus(w, r, st)
 }
 
 // writeStatus answers with the room's own Status JSON (documented on
-// admission.Status) plus three members for people: "people_ahead",
-// "headline" and "eta_text".
-func (s *server) writeStatus(w http.ResponseWriter, sess session, st admission.Status) {
-	for _, t := range []*time.Time{&st.Opening, &st.Joined, &st.Admitted, &st.PassExpires} {
-		if !t.IsZero() {
-			*t = t.In(s.camp.zone)
-		}
-	}
-	b, err := json.Marshal(st)
+// admission.Status) plus three members for people, in the request's
+// language: "people_ahead", "headline" and "eta_text". Times are in the
+// campaign's zone.
+func (s *server) writeStatus(w http.ResponseWriter, r *http.Request, st admission.Status) {
+	b, err := json.Marshal(st.In(s.camp.zone))
 	if err != nil {
 		writeJSON(w, http.StatusInternalServerError, nil)
 		return
@@ -165,84 +166,54 @@ func (s *server) writeStatus(w http.ResponseWriter, sess session, st admission.S
 	} else {
 		m["people_ahead"] = nil
 	}
-	m["headline"] = s.headline(st)
-	m["eta_text"] = etaText(st)
+	l := s.lang(r)
+	m["headline"] = headline(l, st)
+	m["eta_text"] = etaText(l, st)
 	m["operator_message"] = s.currentNotice()
 	writeJSON(w, http.StatusOK, m)
 }
 
-// headline says where the person stands, in a sentence.
-func (s *server) headline(st admission.Status) string {
+// headline says where the person stands, in a sentence, in the words of
+// the library's waiting room page.
+func headline(l *pages.Lang, st admission.Status) string {
 	switch st.State {
 	case admission.StateAdmitted:
-		return "It is your turn. You may choose a slot now."
+		return l.T("admitted.heading")
 	case admission.StateExpired:
-		return "Your time to book has run out."
+		return l.T("expired.heading")
 	case admission.StateDone:
-		return "You have finished booking."
+		return l.T("done.heading")
 	case admission.StateSoldOut:
-		return "Every place is booked: there is nothing left to book. We keep your place in case places come back."
+		return l.T("sold_out.heading")
 	}
 	switch {
 	case st.Returning:
-		return "You were called while you were away: you are back at the head of the line."
+		return l.T("waiting.returning")
 	case st.Ahead < 0:
-		return "You are in the waiting room. Places are drawn at random when booking opens at " + s.fmtTime(st.Opening) + "."
+		return l.T("waiting.before_opening", "time", l.When(st.Opening))
 	case st.Ahead == 0:
-		return "You are next in line."
-	case st.Ahead == 1:
-		return "You are in line. 1 person is ahead of you."
+		return l.T("waiting.next")
 	}
-	return fmt.Sprintf("You are in line. %d people are ahead of you.", st.Ahead)
+	return l.N("waiting.ahead", st.Ahead)
 }
 
 // etaText is the ETA range for people, or why there is none.
-func etaText(st admission.Status) string {
+func etaText(l *pages.Lang, st admission.Status) string {
 	switch {
-	case st.State == admission.StateSoldOut:
-		return "none: sold out"
 	case st.State != admission.StateWaiting:
-		return "none: you are not waiting"
+		return l.T("err.not_waiting")
 	case st.Ahead < 0:
-		return "known once places are drawn"
+		return l.T("eta.after_draw")
 	case !st.ETA.Known:
-		return "being measured: the line has to move for a minute first"
+		return l.T("eta.measuring")
 	}
-	return minutes(st.ETA.Min, st.ETA.Max)
+	return l.Range(st.ETA.Min, st.ETA.Max)
 }
 
-// minutes writes a wait range for people.
-func minutes(lo, hi time.Duration) string {
-	m := func(d time.Duration) int { return int(math.Ceil(d.Minutes())) }
-	switch {
-	case hi < time.Minute:
-		return "less than a minute"
-	case m(lo) == m(hi):
-		return fmt.Sprintf("about %d minutes", m(hi))
-	}
-	return fmt.Sprintf("%d to %d minutes", m(lo), m(hi))
-}
-
-// ahead is the number of people ahead, when known.
-type ahead struct {
-	N     int64
-	Known bool
-}
-
-type queueView struct {
-	Headline string
-	Ahead    ahead
-	ETA      string
-	Admitted bool
-	Joined   bool
-	Final    bool
-	MaxPoll  int    // seconds: the longest the page's script waits between polls
-	Notice   string // the operator's message, if any
-}
-
-// queuePage shows the person's place; an admitted person is sent on to
-// the slots (the pass cookie set), and one not yet in line is offered the
-// join button.
+// queuePage is the library's waiting room page (admission/pages) for the
+// person's place: it refreshes itself, with and without JavaScript, and
+// keeps going through maintenance and outages. One not yet in line is
+// sent to the eligibility page and its join button.
 func (s *server) queuePage(w http.ResponseWriter, r *http.Request) {
 	now := s.clk.Now()
 	sess, ok := s.needSession(w, r, now)
@@ -259,23 +230,11 @@ func (s *server) queuePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if st.State == admission.StateAdmitted {
+		// On to the slots: the page's script follows the redirect too.
 		http.Redirect(w, r, "/book", http.StatusSeeOther)
 		return
 	}
-	v := queueView{
-		Headline: s.headline(st),
-		Ahead:    ahead{N: st.Ahead, Known: st.Ahead >= 0},
-		ETA:      etaText(st),
-		Joined:   true,
-		Final:    st.State == admission.StateExpired || st.State == admission.StateDone,
-		MaxPoll:  int(s.cfg.MaxPoll / time.Second),
-		Notice:   s.currentNotice(),
-	}
-	refresh := 0
-	if st.State == admission.StateWaiting || st.State == admission.StateSoldOut {
-		refresh = 10
-	}
-	s.render(w, r, http.StatusOK, "queue", view{Title: "Waiting room", Session: &sess, Refresh: refresh, Data: v})
+	s.ui.Waiting(w, r, st, "/book")
 }
 
 // queueJoin is the join form's target: join, then show the room.

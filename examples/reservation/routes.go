@@ -94,6 +94,7 @@ func (s *server) routes() []route {
 		{"GET /healthz", accessInfra, h(s.healthz)},
 		{"GET /metrics", accessInfra, s.metricsHandler()},
 		{"GET /static/", accessInfra, s.staticHandler()},
+		{"GET /gatehouse/", accessInfra, s.ui.Assets()},
 		{"GET /operator/signin", accessInfra, h(s.operatorSignInPage)},
 		{"POST /operator/signin", accessInfra, h(s.operatorSignIn)},
 

@@ -16,9 +16,10 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/gatehouse-go/gatehouse/admission"
-	"github.com/gatehouse-go/gatehouse/internal/problem"
+	"github.com/gatehouse-go/gatehouse/admission/pages"
 	"github.com/gatehouse-go/gatehouse/slots"
 	"github.com/gatehouse-go/gatehouse/window"
+	"github.com/gatehouse-go/gatehouse/window/problem"
 )
 
 // maxBody bounds every request body. The largest legitimate one is a
@@ -38,7 +39,8 @@ type server struct {
 
 	sessions  cookieSigner
 	limiter   *clientLimiter
-	pages     *pages
+	tmpl      *templates   // the server's own pages
+	ui        *pages.Pages // the library's pages: waiting room, refusals, languages
 	metrics   *metrics
 	personKey []byte
 
@@ -56,7 +58,7 @@ type server struct {
 	notice   string
 
 	table   []route
-	mux     *http.ServeMux
+	mux     *window.Mux
 	handler http.Handler
 
 	// onHandle, when set (by tests), is told the pattern of every request
@@ -107,7 +109,19 @@ func newServer(cfg config) (*server, error) {
 	if s.camp, err = loadCampaign(cfg, s.clk.Now()); err != nil {
 		return nil, err
 	}
-	if s.pages, err = loadPages(s.camp.zone); err != nil {
+	if s.tmpl, err = loadTemplates(); err != nil {
+		return nil, err
+	}
+	if s.ui, err = pages.New(pages.Options{
+		Zone:       s.camp.zone,
+		Languages:  map[string]map[string]string{"en": appEnglish, "ko": appKorean},
+		WaitingURL: "/queue",
+		SignInURL:  "/signin",
+		IconURL:    "/static/favicon.svg",
+		MaxPoll:    s.cfg.MaxPoll,
+		Clock:      s.clk,
+		Notice:     func(*http.Request) string { return s.currentNotice() },
+	}); err != nil {
 		return nil, err
 	}
 	s.metrics = newMetrics()
@@ -117,9 +131,14 @@ func newServer(cfg config) (*server, error) {
 	}
 	s.metrics.reg.MustRegister(newFiguresCollector(s))
 
-	// The one route table: the mux and the gate are both built from it.
+	if err := s.initGate(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	// The one route table, registered through the gate's Mux: each route
+	// is classified and mounted in one call, so none is unclassified.
 	s.table = s.routes()
-	s.mux = http.NewServeMux()
+	s.mux = s.gate.NewMux()
 	for _, rt := range s.table {
 		if rt.access == 0 {
 			return nil, fmt.Errorf("route table: %q has no class", rt.pattern)
@@ -128,13 +147,9 @@ func newServer(cfg config) (*server, error) {
 		if rt.access == accessBooking {
 			h = s.needPass(h)
 		}
-		s.mux.Handle(rt.pattern, s.observe(rt.pattern, h))
+		s.mux.Handle(rt.access.allowance(), rt.pattern, s.observe(rt.pattern, h))
 	}
-	if err := s.initGate(); err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.handler = s.secure(s.guard(s.crossOrigin(s.mux)))
+	s.handler = s.secure(s.crossOrigin(s.mux))
 	return s, nil
 }
 
@@ -207,7 +222,7 @@ func (s *server) secure(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.Error("panic serving request", "path", r.URL.Path, "panic", v)
-				s.fail(w, r, http.StatusInternalServerError, "Internal error", "The server failed to answer; try again.", 0)
+				s.fail(w, r, http.StatusInternalServerError, "err.panic", 0)
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -220,8 +235,7 @@ func (s *server) secure(next http.Handler) http.Handler {
 func (s *server) crossOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, http.StatusForbidden, "Cross-origin request refused",
-			"This request came from another site; submit the form from this site instead.", 0)
+		s.fail(w, r, http.StatusForbidden, "err.cross_origin", 0)
 	}))
 	return cop.Handler(next)
 }
@@ -237,9 +251,38 @@ func wantsHTML(r *http.Request) bool {
 }
 
 // fail answers with an error: a problem+json document for API clients, an
-// error page (same status) for browsers.
-func (s *server) fail(w http.ResponseWriter, r *http.Request, status int, title, detail string, retryAfter time.Duration) {
-	s.failProblem(w, r, problem.Problem{Status: status, Title: title, Detail: detail, Instance: r.URL.Path}, retryAfter)
+// error page (same status) for browsers, in the request's language: the
+// title is the catalog's key+".t", the detail key+".d" (with args).
+func (s *server) fail(w http.ResponseWriter, r *http.Request, status int, key string, retryAfter time.Duration, args ...any) {
+	l := s.lang(r)
+	s.failProblem(w, r, problem.Problem{Status: status, Title: l.T(key + ".t"), Detail: l.T(key+".d", args...),
+		Instance: r.URL.Path}, retryAfter)
+}
+
+// deny answers a refusal of the gate or the waiting room
+// (window.GateOptions.Deny, admission.Options.Deny): the library's page
+// for people in their language, the problem document for programs.
+func (s *server) deny(w http.ResponseWriter, r *http.Request, ref *problem.Refusal) {
+	if wantsHTML(r) {
+		s.ui.RefusalPage(w, r, ref)
+		return
+	}
+	ref.Write(w)
+}
+
+// roomDeny answers the pass check's refusals (Room.Protect): a browser
+// without a session or a pass is sent to sign in or to the waiting room;
+// anything else as deny does.
+func (s *server) roomDeny(w http.ResponseWriter, r *http.Request, ref *problem.Refusal) {
+	if wantsHTML(r) && r.Method == http.MethodGet && ref.Status == http.StatusUnauthorized {
+		if _, err := s.readSession(r, s.clk.Now()); err != nil {
+			http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		} else {
+			http.Redirect(w, r, "/queue", http.StatusSeeOther)
+		}
+		return
+	}
+	s.deny(w, r, ref)
 }
 
 func (s *server) failProblem(w http.ResponseWriter, r *http.Request, p problem.Problem, retryAfter time.Duration) {
@@ -251,6 +294,16 @@ func (s *server) failProblem(w http.ResponseWriter, r *http.Request, p problem.P
 		w.Header().Set("Retry-After", fmt.Sprint(problem.RetryAfterSeconds(retryAfter)))
 	}
 	s.render(w, r, p.Status, "error", view{Title: p.Title, Data: p})
+}
+
+// localized returns errs with each message (a catalog key) and field
+// label in the language l, as people read them.
+func localized(l *pages.Lang, errs []fieldError) []fieldError {
+	out := make([]fieldError, len(errs))
+	for i, e := range errs {
+		out[i] = fieldError{Field: e.Field, Message: l.T(e.Message, "max", maxNameRunes)}
+	}
+	return out
 }
 
 // writeJSON answers with v as JSON.
@@ -314,24 +367,26 @@ func (s *server) badBody(w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &eb):
-		s.fail(w, r, eb.status, http.StatusText(eb.status), eb.msg, 0)
+		s.failProblem(w, r, problem.Problem{Status: eb.status, Title: http.StatusText(eb.status), Detail: eb.msg, Instance: r.URL.Path}, 0)
 	case errors.As(err, &mbe):
-		s.fail(w, r, http.StatusRequestEntityTooLarge, "Request too large", fmt.Sprintf("The body is larger than %d bytes.", mbe.Limit), 0)
+		s.fail(w, r, http.StatusRequestEntityTooLarge, "err.too_large", 0, "n", mbe.Limit)
 	default:
-		s.fail(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", 0)
+		s.fail(w, r, http.StatusBadRequest, "err.bad_form", 0)
 	}
 }
 
 // invalid answers a request whose fields are wrong: 422 with the list of
 // problems.
 func (s *server) invalid(w http.ResponseWriter, r *http.Request, errs []fieldError) {
+	l := s.lang(r)
+	errs = localized(l, errs)
 	detail := make([]string, len(errs))
 	for i, e := range errs {
 		detail[i] = e.Error()
 	}
 	s.failProblem(w, r, problem.Problem{
 		Status:     http.StatusUnprocessableEntity,
-		Title:      "Invalid input",
+		Title:      l.T("err.invalid.t"),
 		Detail:     strings.Join(detail, "; "),
 		Instance:   r.URL.Path,
 		Extensions: map[string]any{"errors": errs},

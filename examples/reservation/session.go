@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -151,6 +150,9 @@ func (s *server) startSession(w http.ResponseWriter, r *http.Request, name, birt
 
 // fieldError is a problem with one input field, shown next to it on a form
 // and listed under "errors" in a problem+json response.
+//
+// Message is a key of the server's catalog (i18n.go) until the error is
+// shown: localized writes it in the request's language.
 type fieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
@@ -162,18 +164,18 @@ func (e fieldError) Error() string { return e.Field + ": " + e.Message }
 // space) and refuses empty, over-long or control-character names.
 func checkName(raw string) (string, error) {
 	if !utf8.ValidString(raw) {
-		return "", fieldError{"name", "is not valid text"}
+		return "", fieldError{"name", "fe.invalid_text"}
 	}
 	name := strings.Join(strings.Fields(raw), " ")
 	switch n := utf8.RuneCountInString(name); {
 	case n == 0:
-		return "", fieldError{"name", "is required"}
+		return "", fieldError{"name", "fe.required"}
 	case n > maxNameRunes:
-		return "", fieldError{"name", fmt.Sprintf("is longer than %d characters", maxNameRunes)}
+		return "", fieldError{"name", "fe.too_long"}
 	}
 	for _, r := range name {
 		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			return "", fieldError{"name", "contains characters that are not allowed"}
+			return "", fieldError{"name", "fe.bad_chars"}
 		}
 	}
 	return name, nil
@@ -184,18 +186,18 @@ func checkName(raw string) (string, error) {
 // born "tomorrow" somewhere). It returns the date at midnight UTC.
 func parseBirthDate(s string, now time.Time) (time.Time, error) {
 	if s == "" {
-		return time.Time{}, fieldError{"birth_date", "is required"}
+		return time.Time{}, fieldError{"birth_date", "fe.required"}
 	}
 	d, err := time.Parse(time.DateOnly, s)
 	if err != nil || d.Format(time.DateOnly) != s {
-		return time.Time{}, fieldError{"birth_date", "is not a date of the form YYYY-MM-DD (such as 1967-03-15)"}
+		return time.Time{}, fieldError{"birth_date", "fe.bad_date"}
 	}
 	if d.Year() < 1900 {
-		return time.Time{}, fieldError{"birth_date", "is before 1900"}
+		return time.Time{}, fieldError{"birth_date", "fe.before_1900"}
 	}
 	ty, tm, td := now.In(time.FixedZone("UTC+14", 14*3600)).Date()
 	if d.After(time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC)) {
-		return time.Time{}, fieldError{"birth_date", "is in the future"}
+		return time.Time{}, fieldError{"birth_date", "fe.future"}
 	}
 	return d, nil
 }

@@ -135,7 +135,7 @@ func carelessFactory(ctx context.Context, cfg *config, clk clock.Clock, open tim
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	svc, err := slots.NewService(slots.ServiceOptions{Store: store, Clock: clk}) // no Gate
+	svc, err := slots.NewService(store, slots.ServiceOptions{Clock: clk}) // no Gate
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -179,7 +179,7 @@ func classify(code int, p problemJSON) kind {
 		switch {
 		case strings.Contains(title, "pass"):
 			return kInvalidPass
-		case strings.Contains(p.Type, "#not-open"), strings.Contains(p.Type, "#closed"),
+		case strings.Contains(p.Type, "#window-not_yet"), strings.Contains(p.Type, "#window-pre_queue"), strings.Contains(p.Type, "#window-closed"),
 			strings.Contains(title, "not open"), strings.Contains(title, "closed"), strings.Contains(title, "not eligible"):
 			return kNotOpen
 		}

@@ -116,7 +116,7 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	if err != nil {
 		return nil, fmt.Errorf("gate: %w", err)
 	}
-	svc, err := slots.NewService(slots.ServiceOptions{Store: parts.slotStore, Clock: clk, Gate: gate, HoldTTL: cfg.HoldTTL})
+	svc, err := slots.NewService(parts.slotStore, slots.ServiceOptions{Clock: clk, Gate: slots.Window(gate), HoldTTL: cfg.HoldTTL})
 	if err != nil {
 		return nil, fmt.Errorf("slots: %w", err)
 	}
@@ -230,9 +230,9 @@ func newRedisClient(cfg *config, addrs []string, audit bool) redis.UniversalClie
 		pool, timeout = 2, 10*time.Minute
 	}
 	if cfg.Store == "redis-cluster" {
-		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: pool, ReadTimeout: timeout})
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: pool, ReadTimeout: timeout, ContextTimeoutEnabled: true})
 	}
-	return redis.NewClient(&redis.Options{Addr: addrs[0], PoolSize: pool, ReadTimeout: timeout})
+	return redis.NewClient(&redis.Options{Addr: addrs[0], PoolSize: pool, ReadTimeout: timeout, ContextTimeoutEnabled: true})
 }
 
 // redisParts builds the Redis stores and switch under a prefix of this
@@ -253,7 +253,7 @@ func redisParts(cfg *config, rdb, auditRDB redis.UniversalClient, clk clock.Cloc
 	if err != nil {
 		return libParts{}, err
 	}
-	sw, err := window.NewRedisSwitch(rdb, window.RedisSwitchOptions{Key: prefix + "maintenance:{" + libRoom + "}", Clock: clk})
+	sw, err := window.NewRedisSwitch(rdb, window.RedisOptions{Prefix: prefix, Clock: clk})
 	if err != nil {
 		return libParts{}, err
 	}

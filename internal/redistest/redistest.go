@@ -109,7 +109,7 @@ func (s *Server) Dir() string { return s.p.Dir() }
 
 // Client returns a new client for the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), ContextTimeoutEnabled: true})
 	s.t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -188,7 +188,7 @@ func (c *Cluster) Addrs() []string {
 
 // Client returns a new cluster client, closed when the test ends.
 func (c *Cluster) Client() *redis.ClusterClient {
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()})
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs(), ContextTimeoutEnabled: true})
 	c.t.Cleanup(func() { cc.Close() })
 	return cc
 }

@@ -1,5 +1,3 @@
-// Package problem writes RFC 9457 problem details (application/problem+json),
-// the one error format of every gatehouse HTTP handler.
 package problem
 
 import (
@@ -12,6 +10,17 @@ import (
 
 // ContentType is the media type of a problem document.
 const ContentType = "application/problem+json"
+
+// TypeBase starts every problem type URI gatehouse writes: the page that
+// documents each type, one heading per type.
+const TypeBase = "https://github.com/gatehouse-go/gatehouse/blob/main/docs/problems.md#"
+
+// TypeURI returns the type URI of the problem code in package pkg:
+// TypeBase + pkg + "-" + code, such as
+// https://github.com/gatehouse-go/gatehouse/blob/main/docs/problems.md#window-maintenance.
+// Every gatehouse package names its problems this way, and writes the code
+// again as the "code" member.
+func TypeURI(pkg, code string) string { return TypeBase + pkg + "-" + code }
 
 // Problem is an RFC 9457 problem document. Extensions are members beyond
 // the standard ones (such as "phase" or "opens_at"); they are written at the
@@ -43,6 +52,12 @@ func (p Problem) MarshalJSON() ([]byte, error) {
 		m["instance"] = p.Instance
 	}
 	return json.Marshal(m)
+}
+
+// Code returns the "code" extension member, or "".
+func (p Problem) Code() string {
+	s, _ := p.Extensions["code"].(string)
+	return s
 }
 
 // Write sends p with its status. A positive retryAfter adds a Retry-After

@@ -1,0 +1,61 @@
+// Package redisopt holds the rules every gatehouse Redis backend follows:
+// a key prefix ("gatehouse:<package>:" by default) of printable ASCII
+// without spaces or braces (braces would break the hash tags that keep an
+// entity's keys on one Cluster shard), and a client that honours context
+// deadlines, so that the library's own timeouts hold. A host checks its
+// client and prefixes with it before it builds the stores.
+//
+// It imports nothing of gatehouse, so slots and admission use it without
+// depending on window; it sits under window because the module's top level
+// holds only the four packages.
+package redisopt
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// MaxPrefix is the longest key prefix, in bytes.
+const MaxPrefix = 64
+
+// ErrNoContextTimeout reports a client built without ContextTimeoutEnabled:
+// go-redis then ignores context deadlines, and a read bounded by the
+// library could hang for the client's own ReadTimeout instead.
+var ErrNoContextTimeout = errors.New("redis client must be built with ContextTimeoutEnabled: true")
+
+// CheckPrefix checks a key prefix.
+func CheckPrefix(p string) error {
+	if len(p) > MaxPrefix {
+		return fmt.Errorf("prefix %q is longer than %d bytes", p, MaxPrefix)
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c > '~' || c == '{' || c == '}' {
+			return fmt.Errorf("prefix %q: byte %q not allowed (printable ASCII without spaces or braces)", p, c)
+		}
+	}
+	return nil
+}
+
+// CheckClient checks that c honours context deadlines. Clients of other
+// types (a wrapper) are accepted as they are: the caller vouches for them.
+func CheckClient(c redis.UniversalClient) error {
+	var on bool
+	switch c := c.(type) {
+	case nil:
+		return errors.New("nil Redis client")
+	case *redis.Client:
+		on = c.Options().ContextTimeoutEnabled
+	case *redis.ClusterClient:
+		on = c.Options().ContextTimeoutEnabled
+	case *redis.Ring:
+		on = c.Options().ContextTimeoutEnabled
+	default:
+		return nil
+	}
+	if !on {
+		return ErrNoContextTimeout
+	}
+	return nil
+}
