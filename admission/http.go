@@ -102,22 +102,7 @@ func (r *Room) Handler(identity IdentityFunc) http.Handler {
 			return
 		}
 		r.SetPassCookie(w, req, st)
-		if r.o.TicketCookie != "-" {
-			switch {
-			case st.Ticket != "" && st.Ticket != r.ticketOf(req):
-				http.SetCookie(w, &http.Cookie{
-					Name: r.o.TicketCookie, Value: st.Ticket, Path: "/", MaxAge: int(r.o.TicketTTL.Seconds()),
-					HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
-				})
-			case st.Ticket == "" && st.State != StateWaiting && st.State != StateSoldOut:
-				if _, err := req.Cookie(r.o.TicketCookie); err == nil {
-					http.SetCookie(w, &http.Cookie{
-						Name: r.o.TicketCookie, Value: "", Path: "/", MaxAge: -1,
-						HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
-					})
-				}
-			}
-		}
+		r.setTicketCookie(w, req, st)
 		writeJSON(w, http.StatusOK, st.In(r.o.Opening.Location()))
 	})
 }
@@ -157,10 +142,27 @@ func (r *Room) SetPassCookie(w http.ResponseWriter, req *http.Request, st Status
 	}
 }
 
-// challenge sets the WWW-Authenticate header a 401 must carry: the
-// credential is the room's pass.
-func (r *Room) challenge(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", `GatehousePass realm="`+r.o.Name+`"`)
+// setTicketCookie sets the place ticket cookie (Options.TicketCookie) when
+// st carries a ticket the request did not, and deletes it once the person
+// no longer waits.
+func (r *Room) setTicketCookie(w http.ResponseWriter, req *http.Request, st Status) {
+	if r.o.TicketCookie == "-" {
+		return
+	}
+	switch {
+	case st.Ticket != "" && st.Ticket != r.ticketOf(req):
+		http.SetCookie(w, &http.Cookie{
+			Name: r.o.TicketCookie, Value: st.Ticket, Path: "/", MaxAge: int(r.o.TicketTTL.Seconds()),
+			HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
+		})
+	case st.Ticket == "" && st.State != StateWaiting && st.State != StateSoldOut:
+		if _, err := req.Cookie(r.o.TicketCookie); err == nil {
+			http.SetCookie(w, &http.Cookie{
+				Name: r.o.TicketCookie, Value: "", Path: "/", MaxAge: -1,
+				HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
+			})
+		}
+	}
 }
 
 // ticketOf returns the place ticket req carries: header first, then
@@ -177,6 +179,12 @@ func (r *Room) ticketOf(req *http.Request) string {
 		}
 	}
 	return ""
+}
+
+// challenge sets the WWW-Authenticate header a 401 must carry: the
+// credential is the room's pass.
+func (r *Room) challenge(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `GatehousePass realm="`+r.o.Name+`"`)
 }
 
 // methodOf returns the method of the endpoint op, "" for none.

@@ -31,6 +31,9 @@ const (
 	stateHeld    = 'H' // a hold, live until expires
 	stateBooked  = 'B' // a confirmed booking
 	stateExpired = 'X' // a hold that expired: kept until retention ends so a late Confirm is told so
+	// stateCancelled is a Redis record cancelled: kept, unseen by every
+	// call, until its list of idempotency records is collected with it.
+	stateCancelled = 'C'
 )
 
 // record is one hold or booking as the stores keep it. Instants are Unix
@@ -150,7 +153,10 @@ func decodeID(e string) (string, error) {
 
 // fingerprint identifies a request for idempotency: a SHA-256 over the
 // operation and its fields, each length-prefixed so that no two different
-// field lists give the same input.
+// field lists give the same input. It is always fpLen characters: the
+// scripts find it at a fixed offset in an idempotency record.
+const fpLen = 24
+
 func fingerprint(op string, fields ...string) string {
 	size := binary.MaxVarintLen64 + len(op)
 	for _, f := range fields {
@@ -196,57 +202,90 @@ func (r MoveRequest) fingerprint() string {
 	return fingerprint("move", string(r.Campaign), r.ID, r.Person, r.To)
 }
 
-// encodeRecord writes r as "S|slot|person|created|expires|confirmed" with
-// slot and person base64url-encoded. The Redis scripts build and parse the
-// same form.
-func encodeRecord(r record) string {
+// msDigits is the width of the instants a record or an idempotency record
+// keeps at a fixed offset: every instant up to maxMs has 15 digits.
+const msDigits = 15
+
+// padMs writes ms as msDigits digits, zero-padded.
+func padMs(ms int64) string {
+	s := strconv.FormatInt(ms, 10)
+	if len(s) >= msDigits {
+		return s
+	}
+	return strings.Repeat("0", msDigits-len(s)) + s
+}
+
+// encodeRecord writes hold id's record r as the Redis scripts keep it:
+// state, expires and confirmed (msDigits digits each), then
+// "|id|slot|created#" with the slot base64url-encoded, and after the '#'
+// the scripts' list of the record's idempotency records (empty here). The
+// person is not part of it: the record is stored under the person's field,
+// and a reply is for the person who asked.
+func encodeRecord(id string, r record) string {
 	var b strings.Builder
 	b.WriteByte(r.state)
+	b.WriteString(padMs(r.expires))
+	b.WriteString(padMs(r.confirmed))
+	b.WriteByte('|')
+	b.WriteString(id)
 	b.WriteByte('|')
 	b.WriteString(encodeID(r.slot))
 	b.WriteByte('|')
-	b.WriteString(encodeID(r.person))
-	b.WriteByte('|')
 	b.WriteString(strconv.FormatInt(r.created, 10))
-	b.WriteByte('|')
-	b.WriteString(strconv.FormatInt(r.expires, 10))
-	b.WriteByte('|')
-	b.WriteString(strconv.FormatInt(r.confirmed, 10))
+	b.WriteByte('#')
 	return b.String()
 }
 
 var errBadRecord = errors.New("malformed record")
 
-func decodeRecord(s string) (record, error) {
-	parts := strings.Split(s, "|")
-	if len(parts) != 6 || len(parts[0]) != 1 {
-		return record{}, fmt.Errorf("%w: %d parts", errBadRecord, len(parts))
+// recordHeader is the length of a record's fixed part: state, expires,
+// confirmed and the '|' before the id.
+const recordHeader = 1 + 2*msDigits + 1
+
+// decodeRecord reverses encodeRecord, ignoring the list after the '#'; the
+// record's person is left empty.
+func decodeRecord(s string) (string, record, error) {
+	if len(s) < recordHeader || s[recordHeader-1] != '|' {
+		return "", record{}, fmt.Errorf("%w: short header", errBadRecord)
 	}
-	r := record{state: parts[0][0]}
+	r := record{state: s[0]}
 	switch r.state {
-	case stateHeld, stateBooked, stateExpired:
+	case stateHeld, stateBooked, stateExpired, stateCancelled:
 	default:
-		return record{}, fmt.Errorf("%w: state %q", errBadRecord, parts[0])
+		return "", record{}, fmt.Errorf("%w: state %q", errBadRecord, s[:1])
+	}
+	core, _, ok := strings.Cut(s[recordHeader:], "#")
+	if !ok {
+		return "", record{}, fmt.Errorf("%w: no list", errBadRecord)
+	}
+	parts := strings.Split(core, "|")
+	if len(parts) != 3 {
+		return "", record{}, fmt.Errorf("%w: %d parts", errBadRecord, len(parts))
+	}
+	id := parts[0]
+	if validHoldID("id", id) != nil {
+		return "", record{}, fmt.Errorf("%w: id", errBadRecord)
 	}
 	var err error
 	if r.slot, err = decodeID(parts[1]); err != nil {
-		return record{}, fmt.Errorf("%w: slot: %w", errBadRecord, err)
+		return "", record{}, fmt.Errorf("%w: slot: %w", errBadRecord, err)
 	}
-	if r.person, err = decodeID(parts[2]); err != nil {
-		return record{}, fmt.Errorf("%w: person: %w", errBadRecord, err)
-	}
-	for i, p := range []*int64{&r.created, &r.expires, &r.confirmed} {
-		v, err := strconv.ParseInt(parts[3+i], 10, 64)
+	for _, f := range []struct {
+		p *int64
+		s string
+	}{{&r.expires, s[1 : 1+msDigits]}, {&r.confirmed, s[1+msDigits : 1+2*msDigits]}, {&r.created, parts[2]}} {
+		v, err := strconv.ParseInt(f.s, 10, 64)
 		if err != nil || v < 0 || v > 2*maxMs {
-			return record{}, fmt.Errorf("%w: instant %q", errBadRecord, parts[3+i])
+			return "", record{}, fmt.Errorf("%w: instant %q", errBadRecord, f.s)
 		}
-		*p = v
+		*f.p = v
 	}
-	return r, nil
+	return id, r, nil
 }
 
 // encodeOutcome writes o as the Redis scripts return it: "!CODE" or
-// "!CODE|encodedSlot" for a refusal, "id|record" for a success.
+// "!CODE|encodedSlot" for a refusal, the record (encodeRecord) for a
+// success.
 func encodeOutcome(o outcome) string {
 	if o.code != "" {
 		if o.detail != "" {
@@ -254,9 +293,11 @@ func encodeOutcome(o outcome) string {
 		}
 		return "!" + o.code
 	}
-	return o.id + "|" + encodeRecord(o.rec)
+	return encodeRecord(o.id, o.rec)
 }
 
+// decodeOutcome reverses encodeOutcome. A success's record has no person:
+// the caller fills it in.
 func decodeOutcome(s string) (outcome, error) {
 	if rest, ok := strings.CutPrefix(s, "!"); ok {
 		code, detail, has := strings.Cut(rest, "|")
@@ -274,11 +315,7 @@ func decodeOutcome(s string) (outcome, error) {
 		}
 		return outcome{}, fmt.Errorf("%w: unknown code %q", errBadRecord, code)
 	}
-	id, rec, ok := strings.Cut(s, "|")
-	if !ok || validHoldID("id", id) != nil {
-		return outcome{}, fmt.Errorf("%w: no id", errBadRecord)
-	}
-	r, err := decodeRecord(rec)
+	id, r, err := decodeRecord(s)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -289,24 +326,26 @@ func decodeOutcome(s string) (outcome, error) {
 const DefaultRedisPrefix = "gatehouse:slots:"
 
 // Key names within a campaign, in the order the scripts receive them as
-// KEYS[1..4].
+// KEYS[1..4] (a script that uses fewer gets the first ones).
 var keyNames = [...]string{
+	// hash: "c:"..slot -> capacity, "u:"..slot -> bookings + live holds,
+	// "h:"..slot -> live holds; "p:"..person -> the person's hold, booking
+	// or trace (encodeRecord, followed by the list of the record's
+	// idempotency records, each when (15 digits) .. "k:"..key .. ",");
+	// "k:"..key -> idempotency record: expires (15 digits), fingerprint
+	// (24 characters), outcome (encodeOutcome);
+	// "~t" -> no hold expires and no record may be dropped before this
+	// instant (15 digits).
+	"data",
+	// list: when (15 digits) .. "p:"..person.."|"..id (the trace of hold
+	// id) and when .. "k:"..key (an idempotency record), in the order they
+	// were queued; when is the instant they may be dropped.
+	"gx",
+	// zset: "p:"..person scored by the expiry of their hold (entries of
+	// holds since confirmed or cancelled are skipped when they come due).
+	"hx",
 	// set: every slot of the campaign (encoded), for listing.
 	"slots",
-	// hash: "c:"..slot -> capacity, "u:"..slot -> bookings + live holds,
-	// "b:"..slot -> bookings; "p:"..person -> the person's hold, booking
-	// or expired-hold trace, as "id|S|slot|person|created|expires|confirmed";
-	// "k:"..key -> idempotency record "expires|fingerprint|outcome";
-	// "~hx" -> no hold expires before this instant; "~gx" -> no record
-	// may be dropped before this instant.
-	"data",
-	// zset: person scored by the expiry of their hold (entries of holds
-	// since confirmed or cancelled are skipped when they come due).
-	"hx",
-	// list: "when|p"..person (a trace) and "when|k"..key (an idempotency
-	// record), in the order they were made; when is the instant they may
-	// be dropped.
-	"gx",
 }
 
 // validPrefix reports whether p is usable as a key prefix: printable ASCII

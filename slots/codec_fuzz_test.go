@@ -80,16 +80,26 @@ func FuzzIdentifierCodec(f *testing.F) {
 			ms = -(ms + 1)
 		}
 		ms %= maxMs + 1
-		for _, st := range []byte{stateHeld, stateBooked, stateExpired} {
-			r := record{state: st, slot: slot, person: person, created: ms, expires: ms + 1, confirmed: ms / 2}
-			got, err := decodeRecord(encodeRecord(r))
-			if err != nil || got != r {
-				t.Fatalf("record round trip: %+v -> %q -> %+v, %v", r, encodeRecord(r), got, err)
+		id := "ID_" + encodeID(key)[:min(8, len(encodeID(key)))]
+		for _, st := range []byte{stateHeld, stateBooked, stateExpired, stateCancelled} {
+			// The person is the field a record is stored under, not part
+			// of it.
+			r := record{state: st, slot: slot, created: ms, expires: ms + 1, confirmed: ms / 2}
+			gotID, got, err := decodeRecord(encodeRecord(id, r))
+			if err != nil || got != r || gotID != id {
+				t.Fatalf("record round trip: %+v -> %q -> %q %+v, %v", r, encodeRecord(id, r), gotID, got, err)
 			}
-			o := outcome{id: "ID_" + encodeID(key)[:min(8, len(encodeID(key)))], rec: r}
+			if e := encodeRecord(id, r); e[0] != st || e[recordHeader-1] != '|' || e[1:1+msDigits] != padMs(r.expires) ||
+				e[1+msDigits:recordHeader-1] != padMs(r.confirmed) || e[recordHeader:recordHeader+len(id)+1] != id+"|" {
+				t.Fatalf("record %q: state, expiry or id not at its fixed offset", e)
+			}
+			o := outcome{id: id, rec: r}
 			if got, err := decodeOutcome(encodeOutcome(o)); err != nil || got != o {
 				t.Fatalf("outcome round trip: %+v -> %+v, %v", o, got, err)
 			}
+		}
+		if f := fingerprint("hold", campaign, slot, person); len(f) != fpLen {
+			t.Fatalf("fingerprint %q is %d characters, want %d", f, len(f), fpLen)
 		}
 		for _, code := range []string{codeFull, codeNoSlot, codeInUse, codeBooked} {
 			o := fail(code, slot)

@@ -49,9 +49,10 @@
 //
 // # Redis layout
 //
-// Each operation is one Lua script run with EVALSHA (one round trip). A
-// campaign's state is four keys, Prefix + "{" + campaign + "}:" + slots,
-// data, hx and gx, passed through KEYS, so on a Cluster the whole campaign
+// Each operation is one round trip: a Lua script run with EVALSHA, or for
+// Lookup a plain HGET of the person's record, judged at now in Go. A
+// campaign's state is four keys, Prefix + "{" + campaign + "}:" + data,
+// gx, hx and slots, passed through KEYS, so on a Cluster the whole campaign
 // lives in one hash slot and every script runs on one shard. Campaign names
 // are restricted to A-Z a-z 0-9 . _ - (at most MaxCampaignLen bytes), so the
 // hash tag is exactly the campaign; slot identifiers, persons and keys may

@@ -121,7 +121,10 @@ func (c *memCampaign) purge(now, retention int64) {
 		}
 		c.slots[r.slot].held--
 		r.state = stateExpired
-		heap.Push(&c.gx, timer{at: now + retention, kind: 'p', name: t.name, id: t.id})
+		// The trace is kept for the retention from the hold's expiry, not
+		// from whichever call noticed it: every store then answers a late
+		// Confirm alike.
+		heap.Push(&c.gx, timer{at: r.expires + retention, kind: 'p', name: t.name, id: t.id})
 	}
 	for len(c.gx) > 0 && c.gx[0].at <= now {
 		t := heap.Pop(&c.gx).(timer)

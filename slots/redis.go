@@ -23,8 +23,9 @@ type RedisOptions struct {
 	// Prefix + "{" + campaign + "}:" + name, so the Cluster hash tag is
 	// exactly the campaign and a campaign lives on one shard.
 	Prefix string
-	// Retention is how long idempotency records (and traces of expired
-	// holds) are kept, counted from the caller's now; zero means
+	// Retention is how long idempotency records (counted from the now of
+	// the call that made them) and traces of expired holds (counted from
+	// the hold's expiry) are kept; zero means
 	// DefaultRetention. It must be at least MinRetention.
 	Retention time.Duration
 	// WaitReplicas, when positive, sends WAIT WaitReplicas WaitTimeout on
@@ -116,25 +117,29 @@ func unavailable(err error) error {
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
+// campaignKeys returns the key names of campaign c, cached.
+func (s *redisStore) campaignKeys(c Campaign) []string {
+	if k, ok := s.keys.Load(c); ok {
+		return k.([]string)
+	}
+	keys := campaignKeys(s.prefix, c)
+	if s.cached.Add(1) <= maxCachedCampaigns {
+		s.keys.Store(c, keys)
+	}
+	return keys
+}
+
 // run executes script for campaign c with ARGV = now, now+retention, args.
-func (s *redisStore) run(ctx context.Context, sc *redis.Script, c Campaign, now int64, write bool, args ...any) (any, error) {
+func (s *redisStore) run(ctx context.Context, sc luaScript, c Campaign, now int64, write bool, args ...any) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, unavailable(err)
 	}
-	var keys []string
-	if k, ok := s.keys.Load(c); ok {
-		keys = k.([]string)
-	} else {
-		keys = campaignKeys(s.prefix, c)
-		if s.cached.Add(1) <= maxCachedCampaigns {
-			s.keys.Store(c, keys)
-		}
-	}
+	keys := s.campaignKeys(c)[:sc.keys]
 	argv := make([]any, 0, 2+len(args))
-	argv = append(argv, now, now+s.retention)
+	argv = append(argv, padMs(now), padMs(now+s.retention))
 	argv = append(argv, args...)
 	if write && s.waitN > 0 {
-		return s.runWait(ctx, sc, keys, argv)
+		return s.runWait(ctx, sc.Script, keys, argv)
 	}
 	v, err := sc.Run(ctx, s.rdb, keys, argv...).Result()
 	if err != nil {
@@ -185,7 +190,8 @@ func (s *redisStore) runWait(ctx context.Context, sc *redis.Script, keys []strin
 	}
 }
 
-// result turns a script's reply into an outcome.
+// result turns a script's reply into an outcome. A success's record has no
+// person yet: the caller sets the one who asked.
 func result(v any, err error) (outcome, error) {
 	if err != nil {
 		return outcome{}, err
@@ -210,7 +216,7 @@ func (s *redisStore) DefineSlots(ctx context.Context, now time.Time, req DefineR
 		return err
 	}
 	args := make([]any, 0, 2+2*len(req.Slots))
-	args = append(args, encodeID(req.Key), req.fingerprint())
+	args = append(args, "k:"+encodeID(req.Key), req.fingerprint())
 	for _, sl := range req.Slots {
 		args = append(args, encodeID(sl.ID), sl.Capacity)
 	}
@@ -239,15 +245,17 @@ func (s *redisStore) Hold(ctx context.Context, now time.Time, req HoldRequest) (
 	if err != nil {
 		return Hold{}, err
 	}
+	p := encodeID(req.Person)
 	o, err := result(s.run(ctx, holdScript, req.Campaign, ms, true,
-		encodeID(req.Key), req.fingerprint(), encodeID(req.Slot), encodeID(req.Person), newID(), ms+durMs(req.TTL)))
+		"k:"+encodeID(req.Key), req.fingerprint(), encodeID(req.Slot), "p:"+p, newID(), padMs(ms+durMs(req.TTL))))
 	if err == nil {
 		err = o.err()
 	}
 	if err != nil {
 		return Hold{}, err
 	}
-	if o.rec.state == stateBooked || o.rec.state == stateExpired {
+	o.rec.person = req.Person
+	if o.rec.state != stateHeld {
 		return Hold{}, fmt.Errorf("%w: hold reply in state %c", ErrUnavailable, o.rec.state)
 	}
 	return o.hold(req.Campaign), nil
@@ -261,8 +269,10 @@ func (s *redisStore) Confirm(ctx context.Context, now time.Time, req ConfirmRequ
 	if err != nil {
 		return Booking{}, err
 	}
+	p := encodeID(req.Person)
 	o, err := result(s.run(ctx, confirmScript, req.Campaign, ms, true,
-		encodeID(req.Key), req.fingerprint(), req.HoldID, encodeID(req.Person)))
+		"k:"+encodeID(req.Key), req.fingerprint(), req.HoldID, "p:"+p))
+	o.rec.person = req.Person
 	return s.booking(req.Campaign, o, err)
 }
 
@@ -287,8 +297,9 @@ func (s *redisStore) Cancel(ctx context.Context, now time.Time, req CancelReques
 	if err != nil {
 		return err
 	}
+	p := encodeID(req.Person)
 	o, err := result(s.run(ctx, cancelScript, req.Campaign, ms, true,
-		encodeID(req.Key), req.fingerprint(), req.ID, encodeID(req.Person)))
+		"k:"+encodeID(req.Key), req.fingerprint(), req.ID, "p:"+p))
 	if err != nil {
 		return err
 	}
@@ -303,8 +314,10 @@ func (s *redisStore) Move(ctx context.Context, now time.Time, req MoveRequest) (
 	if err != nil {
 		return Booking{}, err
 	}
+	p := encodeID(req.Person)
 	o, err := result(s.run(ctx, moveScript, req.Campaign, ms, true,
-		encodeID(req.Key), req.fingerprint(), req.ID, encodeID(req.Person), encodeID(req.To)))
+		"k:"+encodeID(req.Key), req.fingerprint(), req.ID, "p:"+p, encodeID(req.To)))
+	o.rec.person = req.Person
 	return s.booking(req.Campaign, o, err)
 }
 
@@ -316,17 +329,27 @@ func (s *redisStore) Lookup(ctx context.Context, now time.Time, campaign Campaig
 	if err != nil {
 		return Entry{}, err
 	}
-	o, err := result(s.run(ctx, lookupScript, campaign, ms, false, encodeID(person)))
-	if err == nil {
-		err = o.err()
+	if err := ctx.Err(); err != nil {
+		return Entry{}, unavailable(err)
+	}
+	// A plain read, one HGET: the record says when a hold expires, so
+	// whether it is live at now is judged here, as the scripts would.
+	rec, err := s.rdb.HGet(ctx, s.campaignKeys(campaign)[0], "p:"+encodeID(person)).Result()
+	if err == redis.Nil {
+		return Entry{}, fail(codeNotFound, "").err()
 	}
 	if err != nil {
-		return Entry{}, err
+		return Entry{}, unavailable(err)
 	}
-	if o.rec.state == stateExpired {
-		return Entry{}, fmt.Errorf("%w: lookup found an expired hold", ErrUnavailable)
+	id, r, err := decodeRecord(rec)
+	if err != nil {
+		return Entry{}, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	return o.entry(campaign), nil
+	if r.state == stateExpired || r.state == stateCancelled || r.state == stateHeld && r.expires <= ms {
+		return Entry{}, fail(codeNotFound, "").err()
+	}
+	r.person = person
+	return outcome{id: id, rec: r}.entry(campaign), nil
 }
 
 // parseSlots decodes the "slot|capacity|booked|held" lines of the
@@ -420,15 +443,20 @@ func (s *redisStore) Snapshot(ctx context.Context, now time.Time, campaign Campa
 	}
 	for i := 0; i < len(flat); i += 2 {
 		field, _ := flat[i].(string)
-		if !strings.HasPrefix(field, "p:") {
-			continue // an idempotency record
+		enc, ok := strings.CutPrefix(field, "p:")
+		if !ok {
+			continue // an idempotency record, a count or a bound
 		}
 		line, _ := flat[i+1].(string)
-		o, err := decodeOutcome(line)
-		if err != nil || o.code != "" {
+		id, r, err := decodeRecord(line)
+		if err == nil {
+			r.person, err = decodeID(enc)
+		}
+		if err != nil {
 			return Snapshot{}, fmt.Errorf("%w: bad record %.40q: %v", ErrUnavailable, line, err)
 		}
-		switch o.rec.state {
+		o := outcome{id: id, rec: r}
+		switch r.state {
 		case stateHeld:
 			snap.Holds = append(snap.Holds, o.hold(campaign))
 		case stateBooked:

@@ -208,7 +208,8 @@ func (c *dropConn) Read(b []byte) (int, error) {
 
 // TestRedisRetriedScriptRunsOnce shows why every write script records its
 // outcome: go-redis resends a script whose reply was lost, and the second run
-// must return the first run's result instead of acting again.
+// must return the first run's result instead of acting again. It loses one
+// reply of each of Hold, Cancel, Confirm and Move.
 func TestRedisRetriedScriptRunsOnce(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	var armed atomic.Bool
@@ -225,7 +226,7 @@ func TestRedisRetriedScriptRunsOnce(t *testing.T) {
 	s := freshStore(t, rdb, slots.RedisOptions{})
 	ctx := context.Background()
 	const c = slots.Campaign("retry")
-	if err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 5}}, Key: "d"}); err != nil {
+	if err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 5}, {ID: "b", Capacity: 5}}, Key: "d"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -251,6 +252,34 @@ func TestRedisRetriedScriptRunsOnce(t *testing.T) {
 	}
 	if snap := snapshot(t, s, t0, c); len(snap.Holds) != 0 || snap.Slots[0].Held != 0 {
 		t.Fatalf("after a retried Cancel: %+v", snap)
+	}
+
+	hd, err = s.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: "p", TTL: time.Minute, Key: "h2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(true)
+	bk, err := s.Confirm(ctx, t0, slots.ConfirmRequest{Campaign: c, HoldID: hd.ID, Person: "p", Key: "c"})
+	if err != nil || bk.ID != hd.ID || bk.Slot != "a" {
+		t.Fatalf("Confirm whose first reply was lost: %+v, %v", bk, err)
+	}
+	if dropped.Load() != 3 {
+		t.Fatalf("dropped %d replies, want 3", dropped.Load())
+	}
+	if snap := snapshot(t, s, t0, c); len(snap.Bookings) != 1 || snap.Slots[0].Booked != 1 || snap.Slots[0].Held != 0 {
+		t.Fatalf("after a retried Confirm: %+v", snap)
+	}
+	armed.Store(true)
+	mv, err := s.Move(ctx, t0, slots.MoveRequest{Campaign: c, ID: bk.ID, Person: "p", To: "b", Key: "m"})
+	if err != nil || mv.Slot != "b" || mv.Confirmed != bk.Confirmed {
+		t.Fatalf("Move whose first reply was lost: %+v, %v", mv, err)
+	}
+	if dropped.Load() != 4 {
+		t.Fatalf("dropped %d replies, want 4", dropped.Load())
+	}
+	snap = snapshot(t, s, t0, c)
+	if len(snap.Bookings) != 1 || snap.Bookings[0] != mv || snap.Slots[0].Booked != 0 || snap.Slots[1].Booked != 1 {
+		t.Fatalf("after a retried Move: %+v", snap)
 	}
 }
 
@@ -302,16 +331,19 @@ func TestRedisKeysStayInLayout(t *testing.T) {
 	}
 }
 
+// retentionCase is a store and the retention it was made with.
+type retentionCase struct {
+	name      string
+	s         slots.Store
+	retention time.Duration
+}
+
 // TestRetentionBoundsRecords checks that idempotency records and traces of
 // expired holds go once their retention has passed: a used key becomes free
 // again, and (on Redis) the records are deleted, a bounded number per call.
 func TestRetentionBoundsRecords(t *testing.T) {
 	rdb := redistest.Start(t, redistest.Options{}).Client()
-	for _, tc := range []struct {
-		name      string
-		s         slots.Store
-		retention time.Duration
-	}{
+	for _, tc := range []retentionCase{
 		{"memory", slots.NewMemoryStore(), slots.DefaultRetention},
 		{"redis", freshStore(t, rdb, slots.RedisOptions{Prefix: "ret:", Retention: 2 * time.Hour}), 2 * time.Hour},
 	} {
@@ -462,7 +494,9 @@ func TestRedisWaitReplicas(t *testing.T) {
 	recs, err := rc.HVals(ctx, "w:{wait}:data").Result()
 	found := false
 	for _, r := range recs {
-		found = found || strings.HasPrefix(r, b.ID+"|B|")
+		// A booking's record: "B", its expiry and confirmation (15 digits
+		// each), "|", its id.
+		found = found || strings.HasPrefix(r, "B") && strings.HasPrefix(r[min(len(r), 32):], b.ID+"|")
 	}
 	if err != nil || !found {
 		t.Fatalf("replica's records %q, %v: no booking %s", recs, err, b.ID)
@@ -503,5 +537,67 @@ func clusterWaitReplicas(t *testing.T, rdb *redis.ClusterClient) {
 		if err != nil || a[0].Capacity != 1 {
 			t.Fatalf("campaign %s: the write did not stand: %+v, %v", c, a, err)
 		}
+	}
+}
+
+// TestGCKeepsNewerExpiredHold is the regression test for the garbage
+// collection of an expired hold's trace: when a person's older hold expired,
+// they held again and that hold expired too, the older trace's time to go
+// must not delete the newer trace. A late Confirm or Cancel of the newer
+// hold is then still told ErrHoldExpired, on every store.
+func TestGCKeepsNewerExpiredHold(t *testing.T) {
+	rdb := redistest.Start(t, redistest.Options{}).Client()
+	for _, tc := range []retentionCase{
+		{"memory", slots.NewMemoryStore(), slots.DefaultRetention},
+		{"redis", freshStore(t, rdb, slots.RedisOptions{}), slots.DefaultRetention},
+		{"redis-min-retention", freshStore(t, rdb, slots.RedisOptions{Retention: slots.MinRetention}), slots.MinRetention},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ctx := tc.s, t.Context()
+			const c = slots.Campaign("gc")
+			if err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 5}}, Key: "d"}); err != nil {
+				t.Fatal(err)
+			}
+			hold := func(at time.Time, key string) slots.Hold {
+				t.Helper()
+				hd, err := s.Hold(ctx, at, slots.HoldRequest{Campaign: c, Slot: "a", Person: "p", TTL: time.Minute, Key: key})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return hd
+			}
+			avail := func(at time.Time) {
+				t.Helper()
+				if _, err := s.Availability(ctx, at, c, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			hold(t0, "h1")
+			// The first hold expired at t0+1m; this call expires it,
+			// leaving its trace until t1+retention, then holds again.
+			t1 := t0.Add(2 * time.Minute)
+			h2 := hold(t1, "h2")
+			t2 := t1.Add(2 * time.Minute)
+			avail(t2) // expires h2: its trace stays until t2+retention
+			// The first trace's time has come: collect it.
+			late := t1.Add(tc.retention)
+			avail(late)
+			avail(late.Add(time.Millisecond))
+			_, err := s.Confirm(ctx, late, slots.ConfirmRequest{Campaign: c, HoldID: h2.ID, Person: "p", Key: "late-confirm"})
+			if !errors.Is(err, slots.ErrHoldExpired) {
+				t.Fatalf("late Confirm of the newer hold, %v after its trace was made: %v, want ErrHoldExpired", late.Sub(t2), err)
+			}
+			err = s.Cancel(ctx, late, slots.CancelRequest{Campaign: c, ID: h2.ID, Person: "p", Key: "late-cancel"})
+			if !errors.Is(err, slots.ErrHoldExpired) {
+				t.Fatalf("late Cancel of the newer hold: %v, want ErrHoldExpired", err)
+			}
+			// Once the newer trace's own retention has passed, it goes too.
+			gone := t2.Add(tc.retention)
+			avail(gone)
+			_, err = s.Confirm(ctx, gone, slots.ConfirmRequest{Campaign: c, HoldID: h2.ID, Person: "p", Key: "later-confirm"})
+			if !errors.Is(err, slots.ErrNotFound) {
+				t.Fatalf("Confirm after the newer trace's retention: %v, want ErrNotFound", err)
+			}
+		})
 	}
 }

@@ -71,9 +71,9 @@ const (
 	// MaxHoldTTL is the longest a hold may live.
 	MaxHoldTTL = 24 * time.Hour
 	// DefaultRetention is how long the stores of this package keep an
-	// idempotency record (and the trace of an expired hold, so that a late
-	// Confirm gets ErrHoldExpired rather than ErrNotFound) unless told
-	// otherwise.
+	// idempotency record (from the call that made it) and the trace of an
+	// expired hold (from its expiry, so that a late Confirm gets
+	// ErrHoldExpired rather than ErrNotFound) unless told otherwise.
 	DefaultRetention = 24 * time.Hour
 	// MinRetention is the shortest retention a store may be configured
 	// with: a retry within this long after the first call always gets the
@@ -419,7 +419,7 @@ type Store interface {
 	// Confirm turns a live hold into a booking; confirming a hold that is
 	// already a booking returns that booking. Errors: ErrHoldExpired (the
 	// hold expired, the person has made no hold since, and the store's
-	// retention has not passed), ErrNotFound (no such hold for this person:
+	// retention has not passed since it expired), ErrNotFound (no such hold for this person:
 	// never made, cancelled, or expired and since replaced or forgotten).
 	Confirm(ctx context.Context, now time.Time, req ConfirmRequest) (Booking, error)
 	// Cancel ends a live hold or a booking and frees its place. Errors:

@@ -100,6 +100,7 @@ func Run(t *testing.T, newStore func(t *testing.T) admission.Store) {
 		{"Supply", testSupply},
 		{"SupplyBadInput", testSupplyBadInput},
 		{"AdjustLimits", testAdjustLimits},
+		{"ContextDone", testContextDone},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

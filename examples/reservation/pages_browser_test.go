@@ -37,11 +37,18 @@ func (f *flakyStore) Join(ctx context.Context, now time.Time, room string, p adm
 	return f.Store.Join(ctx, now, room, p, id)
 }
 
-func (f *flakyStore) Status(ctx context.Context, now time.Time, room string, p admission.Params, id admission.IdentityHash, hint admission.PlaceHint) (admission.Record, error) {
+func (f *flakyStore) Status(ctx context.Context, now time.Time, room string, p admission.Params, id admission.IdentityHash, h admission.PlaceHint) (admission.Record, error) {
 	if f.down.Load() {
 		return admission.Record{}, errStoreDown
 	}
-	return f.Store.Status(ctx, now, room, p, id, hint)
+	return f.Store.Status(ctx, now, room, p, id, h)
+}
+
+func (f *flakyStore) Advance(ctx context.Context, now time.Time, room string, p admission.Params) (admission.Line, error) {
+	if f.down.Load() {
+		return admission.Line{}, errStoreDown
+	}
+	return f.Store.Advance(ctx, now, room, p)
 }
 
 // pagesHost is the smallest host of the library's pages: a gate whose

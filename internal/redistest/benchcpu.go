@@ -28,9 +28,10 @@ import (
 // machine is shared: it counts the server's CPU, not the time callers wait.
 //
 // Use b.SetParallelism beforehand to choose the number of callers. The
-// timer covers op only; NoopScript runs outside it, half just before and
-// half just after op, b.N times in all but at most 20,000, with the same
-// parallelism (its wall time per call is reported too, as "noop-ns/op").
+// timer covers op only. NoopScript runs outside it, b.N times in all but
+// at most 20,000, with the same parallelism, taking turns with op in six
+// rounds around op's five, so that both see the same load on a shared
+// machine (its wall time per call is reported too, as "noop-ns/op").
 // op receives b.Context(); an error from op fails the benchmark.
 // A server that does not report the main-thread figures (before Redis 6.2)
 // is measured with used_cpu_sys + used_cpu_user instead, which also counts
@@ -59,30 +60,44 @@ func BenchCPU(b *testing.B, c redis.UniversalClient, noopKey string, parallel bo
 		})
 	}
 
-	// The no-op runs half before and half after the operation, so that a
-	// change in the machine's load during the run weighs on both figures.
-	n := max(1, min(b.N, maxNoopCalls)/2)
-	start := time.Now()
-	noopCPU := measureCPU(b, c, parallel, n, noop)
-	noopWall := time.Since(start)
+	// The operation and the no-op take turns, in rounds, so that a change
+	// in the machine's load during the run weighs on both figures alike.
+	noopN := max(benchRounds+1, min(b.N, maxNoopCalls))
+	var opCPU, noopCPU float64
+	var noopWall time.Duration
+	noopChunk := func(i int) {
+		start := time.Now()
+		noopCPU += measureCPU(b, c, parallel, part(noopN, benchRounds+1, i), noop)
+		noopWall += time.Since(start)
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	opCPU := measureCPU(b, c, parallel, b.N, op)
 	b.StopTimer()
-	start = time.Now()
-	noopCPU += measureCPU(b, c, parallel, n, noop)
-	noopWall += time.Since(start)
-	n *= 2
-	noopNs := float64(noopWall.Nanoseconds()) / float64(n)
+	for i := range benchRounds {
+		noopChunk(i)
+		if n := part(b.N, benchRounds, i); n > 0 {
+			b.StartTimer()
+			opCPU += measureCPU(b, c, parallel, n, op)
+			b.StopTimer()
+		}
+	}
+	noopChunk(benchRounds)
 	if b.Failed() {
 		return
 	}
 	b.ReportMetric(opCPU/float64(b.N), "redis-cpu-us/op")
-	b.ReportMetric(noopNs, "noop-ns/op")
+	b.ReportMetric(float64(noopWall.Nanoseconds())/float64(noopN), "noop-ns/op")
 	if noopCPU > 0 {
-		b.ReportMetric((opCPU/float64(b.N))/(noopCPU/float64(n)), "cpu-x-noop")
+		b.ReportMetric((opCPU/float64(b.N))/(noopCPU/float64(noopN)), "cpu-x-noop")
 	}
 }
+
+// benchRounds is the number of turns the operation takes, each between two
+// turns of the no-op.
+const benchRounds = 5
+
+// part returns the size of the i-th of k near-equal parts of n.
+func part(n, k, i int) int { return n*(i+1)/k - n*i/k }
 
 // maxNoopCalls bounds the no-op's calls per benchmark run: enough for its
 // CPU per call to be exact to a few percent, and a cheap operation (one

@@ -67,7 +67,7 @@ func testConcurrency(t *testing.T, s slots.Store) {
 	x := h{t, s}
 	// Operations run to completion (an outcome cut short by a cancelled
 	// context would be unknown); the time bound is checked between them.
-	ctx := context.Background()
+	ctx := t.Context()
 	deadline := time.Now().Add(concTimeout)
 	var stopped atomic.Bool
 	over := func() bool {
@@ -83,7 +83,7 @@ func testConcurrency(t *testing.T, s slots.Store) {
 		ids[i] = fmt.Sprintf("s{%d}:", i)
 		defs[i] = slots.Slot{ID: ids[i], Capacity: concCapacity}
 	}
-	x.define(c1, t0, defs...)
+	x.define(c1, Opening, defs...)
 	persons := make([]string, concPersons)
 	for i := range persons {
 		persons[i] = fmt.Sprintf("person:%d", i)
@@ -91,7 +91,7 @@ func testConcurrency(t *testing.T, s slots.Store) {
 
 	// The virtual clock: every operation takes the next millisecond.
 	var clk atomic.Int64
-	now := func() time.Time { return t0.Add(ms(int(clk.Add(1)))) }
+	now := func() time.Time { return Opening.Add(ms(int(clk.Add(1)))) }
 
 	var (
 		mu        sync.Mutex
@@ -208,7 +208,7 @@ func testConcurrency(t *testing.T, s slots.Store) {
 				return false
 			}
 			if err := snap.Check(); err != nil {
-				fail("invariants broken at %v: %v", at.Sub(t0), err)
+				fail("invariants broken at %v: %v", at.Sub(Opening), err)
 			}
 		} else {
 			a, err := s.Availability(ctx, at, c1, nil)
@@ -218,7 +218,7 @@ func testConcurrency(t *testing.T, s slots.Store) {
 			}
 			for _, v := range a {
 				if v.Booked+v.Held > v.Capacity || v.Booked < 0 || v.Held < 0 {
-					fail("slot %q at %v: %d booked + %d held, capacity %d", v.Slot, at.Sub(t0), v.Booked, v.Held, v.Capacity)
+					fail("slot %q at %v: %d booked + %d held, capacity %d", v.Slot, at.Sub(Opening), v.Booked, v.Held, v.Capacity)
 				}
 			}
 		}
@@ -358,7 +358,7 @@ func testConcurrency(t *testing.T, s slots.Store) {
 	got := make(map[string]bool)
 	liveHolds := 0
 	for _, p := range persons {
-		e, err := s.Lookup(context.Background(), end, c1, p)
+		e, err := s.Lookup(t.Context(), end, c1, p)
 		switch {
 		case errors.Is(err, slots.ErrNotFound):
 		case err != nil:
@@ -385,7 +385,7 @@ func testConcurrency(t *testing.T, s slots.Store) {
 		t.Fatalf("slots count %d bookings and %d holds; persons have %d bookings and %d holds", booked, held, len(want), liveHolds)
 	}
 	if sn, ok := s.(slots.Snapshotter); ok {
-		snap, err := sn.Snapshot(context.Background(), end, c1)
+		snap, err := sn.Snapshot(t.Context(), end, c1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,14 @@
 // implements slots.Snapshotter, the suite also checks the whole state with
 // Snapshot.Check at each sample.
 //
+// MatchesMemoryStore is a differential run: the store under test and
+// slots.NewMemoryStore receive the same random operation sequences at the
+// same instants of one mock clock (reused and hostile identifiers and keys,
+// replayed requests, jumps past the retention) and must give the same
+// answer to every call and the same snapshot after each. The memory store
+// keeps records for slots.DefaultRetention, so give the store under test
+// the default retention.
+//
 // The suite takes a few seconds against a local Redis; its randomised part
 // is bounded in operations and in time.
 package slotstest
@@ -39,9 +47,9 @@ import (
 	"github.com/gatehouse-go/gatehouse/slots"
 )
 
-// t0 is the opening instant the suite works from: 12 July 2021, 20:00 in
+// Opening is the opening instant the suite works from: 12 July 2021, 20:00 in
 // Seoul, when the 55-59 year olds' booking opened.
-var t0 = time.Date(2021, 7, 12, 20, 0, 0, 0, time.FixedZone("KST", 9*60*60))
+var Opening = time.Date(2021, 7, 12, 20, 0, 0, 0, time.FixedZone("KST", 9*60*60))
 
 const (
 	c1 slots.Campaign = "c1"
@@ -70,6 +78,7 @@ func Run(t *testing.T, newStore func(t *testing.T) slots.Store) {
 		{"HostileIdentifiers", testHostile},
 		{"ContextDone", testContextDone},
 		{"Concurrency", testConcurrency},
+		{"MatchesMemoryStore", testMatchesMemory},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,14 +106,14 @@ type h struct {
 
 func (x h) define(c slots.Campaign, now time.Time, sl ...slots.Slot) {
 	x.t.Helper()
-	if err := x.s.DefineSlots(context.Background(), now, slots.DefineRequest{Campaign: c, Slots: sl, Key: key()}); err != nil {
+	if err := x.s.DefineSlots(x.t.Context(), now, slots.DefineRequest{Campaign: c, Slots: sl, Key: key()}); err != nil {
 		x.t.Fatalf("DefineSlots(%v): %v", sl, err)
 	}
 }
 
 func (x h) hold(c slots.Campaign, now time.Time, slot, person string, ttl time.Duration) slots.Hold {
 	x.t.Helper()
-	hd, err := x.s.Hold(context.Background(), now, slots.HoldRequest{Campaign: c, Slot: slot, Person: person, TTL: ttl, Key: key()})
+	hd, err := x.s.Hold(x.t.Context(), now, slots.HoldRequest{Campaign: c, Slot: slot, Person: person, TTL: ttl, Key: key()})
 	if err != nil {
 		x.t.Fatalf("Hold(%q, %q): %v", slot, person, err)
 	}
@@ -113,13 +122,13 @@ func (x h) hold(c slots.Campaign, now time.Time, slot, person string, ttl time.D
 
 func (x h) holdErr(c slots.Campaign, now time.Time, slot, person string, ttl time.Duration) error {
 	x.t.Helper()
-	_, err := x.s.Hold(context.Background(), now, slots.HoldRequest{Campaign: c, Slot: slot, Person: person, TTL: ttl, Key: key()})
+	_, err := x.s.Hold(x.t.Context(), now, slots.HoldRequest{Campaign: c, Slot: slot, Person: person, TTL: ttl, Key: key()})
 	return err
 }
 
 func (x h) confirm(c slots.Campaign, now time.Time, id, person string) slots.Booking {
 	x.t.Helper()
-	b, err := x.s.Confirm(context.Background(), now, slots.ConfirmRequest{Campaign: c, HoldID: id, Person: person, Key: key()})
+	b, err := x.s.Confirm(x.t.Context(), now, slots.ConfirmRequest{Campaign: c, HoldID: id, Person: person, Key: key()})
 	if err != nil {
 		x.t.Fatalf("Confirm(%s): %v", id, err)
 	}
@@ -128,23 +137,23 @@ func (x h) confirm(c slots.Campaign, now time.Time, id, person string) slots.Boo
 
 func (x h) confirmErr(c slots.Campaign, now time.Time, id, person string) error {
 	x.t.Helper()
-	_, err := x.s.Confirm(context.Background(), now, slots.ConfirmRequest{Campaign: c, HoldID: id, Person: person, Key: key()})
+	_, err := x.s.Confirm(x.t.Context(), now, slots.ConfirmRequest{Campaign: c, HoldID: id, Person: person, Key: key()})
 	return err
 }
 
 func (x h) cancelErr(c slots.Campaign, now time.Time, id, person string) error {
 	x.t.Helper()
-	return x.s.Cancel(context.Background(), now, slots.CancelRequest{Campaign: c, ID: id, Person: person, Key: key()})
+	return x.s.Cancel(x.t.Context(), now, slots.CancelRequest{Campaign: c, ID: id, Person: person, Key: key()})
 }
 
 func (x h) moveErr(c slots.Campaign, now time.Time, id, person, to string) (slots.Booking, error) {
 	x.t.Helper()
-	return x.s.Move(context.Background(), now, slots.MoveRequest{Campaign: c, ID: id, Person: person, To: to, Key: key()})
+	return x.s.Move(x.t.Context(), now, slots.MoveRequest{Campaign: c, ID: id, Person: person, To: to, Key: key()})
 }
 
 func (x h) avail(c slots.Campaign, now time.Time, ids ...string) []slots.Availability {
 	x.t.Helper()
-	a, err := x.s.Availability(context.Background(), now, c, ids)
+	a, err := x.s.Availability(x.t.Context(), now, c, ids)
 	if err != nil {
 		x.t.Fatalf("Availability(%q): %v", ids, err)
 	}
@@ -157,13 +166,13 @@ func (x h) counts(c slots.Campaign, now time.Time, slot string, capacity, booked
 	a := x.avail(c, now, slot)
 	want := slots.Availability{Slot: slot, Capacity: capacity, Booked: booked, Held: held, Free: max(0, capacity-booked-held)}
 	if len(a) != 1 || a[0] != want {
-		x.t.Fatalf("Availability(%q) at %v = %+v, want %+v", slot, now.Sub(t0), a, want)
+		x.t.Fatalf("Availability(%q) at %v = %+v, want %+v", slot, now.Sub(Opening), a, want)
 	}
 }
 
 func (x h) lookup(c slots.Campaign, now time.Time, person string) (slots.Entry, error) {
 	x.t.Helper()
-	e, err := x.s.Lookup(context.Background(), now, c, person)
+	e, err := x.s.Lookup(x.t.Context(), now, c, person)
 	if err == nil && (e.Hold == nil) == (e.Booking == nil) {
 		x.t.Fatalf("Lookup returned an Entry with Hold=%v Booking=%v: want exactly one", e.Hold, e.Booking)
 	}
@@ -175,13 +184,13 @@ func (x h) lookup(c slots.Campaign, now time.Time, person string) (slots.Entry, 
 func (x h) state(c slots.Campaign, now time.Time, persons ...string) string {
 	x.t.Helper()
 	var b strings.Builder
-	a, err := x.s.Availability(context.Background(), now, c, nil)
+	a, err := x.s.Availability(x.t.Context(), now, c, nil)
 	if err != nil {
 		x.t.Fatalf("Availability(all): %v", err)
 	}
 	fmt.Fprintf(&b, "%+v\n", a)
 	for _, p := range persons {
-		e, err := x.s.Lookup(context.Background(), now, c, p)
+		e, err := x.s.Lookup(x.t.Context(), now, c, p)
 		switch {
 		case errors.Is(err, slots.ErrNotFound):
 			fmt.Fprintf(&b, "%q: none\n", p)
@@ -194,7 +203,7 @@ func (x h) state(c slots.Campaign, now time.Time, persons ...string) string {
 		}
 	}
 	if sn, ok := x.s.(slots.Snapshotter); ok {
-		snap, err := sn.Snapshot(context.Background(), now, c)
+		snap, err := sn.Snapshot(x.t.Context(), now, c)
 		if err != nil {
 			x.t.Fatalf("Snapshot: %v", err)
 		}
@@ -234,55 +243,55 @@ func validID(id string) bool {
 
 func testDefine(t *testing.T, s slots.Store) {
 	x := h{t, s}
-	ctx := context.Background()
-	if a := x.avail(c1, t0); len(a) != 0 {
+	ctx := t.Context()
+	if a := x.avail(c1, Opening); len(a) != 0 {
 		t.Fatalf("Availability of an empty campaign = %+v, want none", a)
 	}
-	_, err := s.Availability(ctx, t0, c1, []string{"a"})
+	_, err := s.Availability(ctx, Opening, c1, []string{"a"})
 	wantErr(t, "Availability of an undefined slot", err, slots.ErrNotFound)
 
-	x.define(c1, t0, slots.Slot{ID: "b", Capacity: 0}, slots.Slot{ID: "a", Capacity: 2})
-	a := x.avail(c1, t0, "a", "b")
+	x.define(c1, Opening, slots.Slot{ID: "b", Capacity: 0}, slots.Slot{ID: "a", Capacity: 2})
+	a := x.avail(c1, Opening, "a", "b")
 	want := []slots.Availability{{Slot: "a", Capacity: 2, Free: 2}, {Slot: "b", Capacity: 0}}
 	if fmt.Sprint(a) != fmt.Sprint(want) {
 		t.Fatalf("Availability(a, b) = %+v, want %+v", a, want)
 	}
-	if a := x.avail(c1, t0, "b", "a"); a[0].Slot != "b" || a[1].Slot != "a" {
+	if a := x.avail(c1, Opening, "b", "a"); a[0].Slot != "b" || a[1].Slot != "a" {
 		t.Fatalf("Availability(b, a) not in the order asked: %+v", a)
 	}
-	if a := x.avail(c1, t0); fmt.Sprint(a) != fmt.Sprint(want) {
+	if a := x.avail(c1, Opening); fmt.Sprint(a) != fmt.Sprint(want) {
 		t.Fatalf("Availability(all) = %+v, want %+v sorted by ID", a, want)
 	}
-	_, err = s.Availability(ctx, t0, c1, []string{"a", "nope"})
+	_, err = s.Availability(ctx, Opening, c1, []string{"a", "nope"})
 	wantErr(t, "Availability naming one undefined slot", err, slots.ErrNotFound)
 
 	// Capacity 0 takes nobody.
-	wantErr(t, "Hold on a capacity-0 slot", x.holdErr(c1, t0, "b", "p0", time.Minute), slots.ErrFull)
+	wantErr(t, "Hold on a capacity-0 slot", x.holdErr(c1, Opening, "b", "p0", time.Minute), slots.ErrFull)
 
 	// Grow, fill, and try to shrink below use.
-	x.define(c1, t0, slots.Slot{ID: "a", Capacity: 5})
-	h1 := x.hold(c1, t0, "a", "p1", time.Minute)
-	x.hold(c1, t0, "a", "p2", time.Minute)
-	x.hold(c1, t0, "a", "p3", time.Minute)
-	x.confirm(c1, t0, h1.ID, "p1")
-	x.counts(c1, t0, "a", 5, 1, 2)
-	before := x.state(c1, t0, "p1", "p2", "p3")
-	err = s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c1, Slots: []slots.Slot{{ID: "a", Capacity: 2}}, Key: key()})
+	x.define(c1, Opening, slots.Slot{ID: "a", Capacity: 5})
+	h1 := x.hold(c1, Opening, "a", "p1", time.Minute)
+	x.hold(c1, Opening, "a", "p2", time.Minute)
+	x.hold(c1, Opening, "a", "p3", time.Minute)
+	x.confirm(c1, Opening, h1.ID, "p1")
+	x.counts(c1, Opening, "a", 5, 1, 2)
+	before := x.state(c1, Opening, "p1", "p2", "p3")
+	err = s.DefineSlots(ctx, Opening, slots.DefineRequest{Campaign: c1, Slots: []slots.Slot{{ID: "a", Capacity: 2}}, Key: key()})
 	wantErr(t, "shrinking below booked+held", err, slots.ErrInUse)
 	// All or nothing: a new slot and an impossible resize in one call.
-	err = s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c1, Slots: []slots.Slot{{ID: "new", Capacity: 7}, {ID: "b", Capacity: 1}, {ID: "a", Capacity: 1}}, Key: key()})
+	err = s.DefineSlots(ctx, Opening, slots.DefineRequest{Campaign: c1, Slots: []slots.Slot{{ID: "new", Capacity: 7}, {ID: "b", Capacity: 1}, {ID: "a", Capacity: 1}}, Key: key()})
 	wantErr(t, "batch with one impossible resize", err, slots.ErrInUse)
-	if after := x.state(c1, t0, "p1", "p2", "p3"); after != before {
+	if after := x.state(c1, Opening, "p1", "p2", "p3"); after != before {
 		t.Fatalf("a refused DefineSlots changed the state:\nbefore %s\nafter  %s", before, after)
 	}
-	_, err = s.Availability(ctx, t0, c1, []string{"new"})
+	_, err = s.Availability(ctx, Opening, c1, []string{"new"})
 	wantErr(t, "slot from a refused batch", err, slots.ErrNotFound)
 	// Shrinking to exactly what is used is allowed.
-	x.define(c1, t0, slots.Slot{ID: "a", Capacity: 3})
-	x.counts(c1, t0, "a", 3, 1, 2)
-	wantErr(t, "Hold on a slot shrunk to its use", x.holdErr(c1, t0, "a", "p4", time.Minute), slots.ErrFull)
+	x.define(c1, Opening, slots.Slot{ID: "a", Capacity: 3})
+	x.counts(c1, Opening, "a", 3, 1, 2)
+	wantErr(t, "Hold on a slot shrunk to its use", x.holdErr(c1, Opening, "a", "p4", time.Minute), slots.ErrFull)
 	// Expired holds do not count against a resize.
-	later := t0.Add(time.Minute)
+	later := Opening.Add(time.Minute)
 	x.define(c1, later, slots.Slot{ID: "a", Capacity: 1})
 	x.counts(c1, later, "a", 1, 1, 0)
 	// Redefining with the same capacity is allowed and changes nothing.
@@ -321,10 +330,10 @@ func testLargeCampaign(t *testing.T, s slots.Store) {
 			j := b*slots.MaxBatch + i
 			batch[i] = slots.Slot{ID: fmt.Sprintf("clinic-%05d", j), Capacity: 1 + j%3}
 		}
-		x.define(c1, t0, batch...)
+		x.define(c1, Opening, batch...)
 	}
-	x.hold(c1, t0, "clinic-02999", "p1", time.Minute)
-	a := x.avail(c1, t0)
+	x.hold(c1, Opening, "clinic-02999", "p1", time.Minute)
+	a := x.avail(c1, Opening)
 	if len(a) != n {
 		t.Fatalf("Availability(all) of %d slots returned %d", n, len(a))
 	}
@@ -339,7 +348,7 @@ func testLargeCampaign(t *testing.T, s slots.Store) {
 		}
 	}
 	if sn, ok := s.(slots.Snapshotter); ok {
-		snap, err := sn.Snapshot(context.Background(), t0, c1)
+		snap, err := sn.Snapshot(t.Context(), Opening, c1)
 		if err != nil {
 			t.Fatalf("Snapshot of %d slots: %v", n, err)
 		}
@@ -354,57 +363,57 @@ func testLargeCampaign(t *testing.T, s slots.Store) {
 
 func testHold(t *testing.T, s slots.Store) {
 	x := h{t, s}
-	x.define(c1, t0, slots.Slot{ID: "a", Capacity: 2}, slots.Slot{ID: "b", Capacity: 1})
-	hd := x.hold(c1, t0, "a", "p1", 10*time.Minute)
+	x.define(c1, Opening, slots.Slot{ID: "a", Capacity: 2}, slots.Slot{ID: "b", Capacity: 1})
+	hd := x.hold(c1, Opening, "a", "p1", 10*time.Minute)
 	if !validID(hd.ID) {
 		t.Fatalf("hold ID %q: want 1 to %d bytes of A-Z a-z 0-9 _ -", hd.ID, slots.MaxHoldIDLen)
 	}
 	if hd.Campaign != c1 || hd.Slot != "a" || hd.Person != "p1" {
 		t.Fatalf("Hold = %+v", hd)
 	}
-	sameInstant(t, "Created", hd.Created, t0)
-	sameInstant(t, "Expires", hd.Expires, t0.Add(10*time.Minute))
-	x.counts(c1, t0, "a", 2, 0, 1)
+	sameInstant(t, "Created", hd.Created, Opening)
+	sameInstant(t, "Expires", hd.Expires, Opening.Add(10*time.Minute))
+	x.counts(c1, Opening, "a", 2, 0, 1)
 
 	// One live hold or booking per person per campaign, whatever the slot.
-	wantErr(t, "second hold, same slot", x.holdErr(c1, t0, "a", "p1", time.Minute), slots.ErrAlreadyBooked)
-	wantErr(t, "second hold, other slot", x.holdErr(c1, t0, "b", "p1", time.Minute), slots.ErrAlreadyBooked)
+	wantErr(t, "second hold, same slot", x.holdErr(c1, Opening, "a", "p1", time.Minute), slots.ErrAlreadyBooked)
+	wantErr(t, "second hold, other slot", x.holdErr(c1, Opening, "b", "p1", time.Minute), slots.ErrAlreadyBooked)
 	// ... but campaigns are independent.
-	x.define(c2, t0, slots.Slot{ID: "a", Capacity: 1})
-	x.hold(c2, t0, "a", "p1", time.Minute)
-	x.counts(c1, t0, "a", 2, 0, 1)
+	x.define(c2, Opening, slots.Slot{ID: "a", Capacity: 1})
+	x.hold(c2, Opening, "a", "p1", time.Minute)
+	x.counts(c1, Opening, "a", 2, 0, 1)
 
 	// Full.
-	h2 := x.hold(c1, t0, "a", "p2", time.Minute)
+	h2 := x.hold(c1, Opening, "a", "p2", time.Minute)
 	if h2.ID == hd.ID {
 		t.Fatalf("two holds share ID %q", hd.ID)
 	}
-	before := x.state(c1, t0, "p1", "p2", "p3")
-	wantErr(t, "hold on a full slot", x.holdErr(c1, t0, "a", "p3", time.Minute), slots.ErrFull)
-	if after := x.state(c1, t0, "p1", "p2", "p3"); after != before {
+	before := x.state(c1, Opening, "p1", "p2", "p3")
+	wantErr(t, "hold on a full slot", x.holdErr(c1, Opening, "a", "p3", time.Minute), slots.ErrFull)
+	if after := x.state(c1, Opening, "p1", "p2", "p3"); after != before {
 		t.Fatalf("a refused Hold changed the state:\nbefore %s\nafter  %s", before, after)
 	}
-	x.counts(c1, t0, "a", 2, 0, 2)
+	x.counts(c1, Opening, "a", 2, 0, 2)
 	// Undefined slot.
-	wantErr(t, "hold on an undefined slot", x.holdErr(c1, t0, "zz", "p3", time.Minute), slots.ErrNotFound)
-	wantErr(t, "hold in an undefined campaign", x.holdErr("c3", t0, "a", "p3", time.Minute), slots.ErrNotFound)
+	wantErr(t, "hold on an undefined slot", x.holdErr(c1, Opening, "zz", "p3", time.Minute), slots.ErrNotFound)
+	wantErr(t, "hold in an undefined campaign", x.holdErr("c3", Opening, "a", "p3", time.Minute), slots.ErrNotFound)
 
 	// TTLs are kept to the millisecond, rounded up.
-	h3 := x.hold(c1, t0, "b", "p3", 1500*time.Microsecond)
-	sameInstant(t, "Expires of a 1.5ms hold", h3.Expires, t0.Add(2*time.Millisecond))
-	sub := t0.Add(250 * time.Microsecond)
+	h3 := x.hold(c1, Opening, "b", "p3", 1500*time.Microsecond)
+	sameInstant(t, "Expires of a 1.5ms hold", h3.Expires, Opening.Add(2*time.Millisecond))
+	sub := Opening.Add(250 * time.Microsecond)
 	x.define(c2, sub, slots.Slot{ID: "b", Capacity: 1})
 	h4 := x.hold(c2, sub, "b", "p4", time.Second)
-	sameInstant(t, "Created with sub-millisecond now", h4.Created, t0)
-	sameInstant(t, "Expires with sub-millisecond now", h4.Expires, t0.Add(time.Second))
+	sameInstant(t, "Created with sub-millisecond now", h4.Created, Opening)
+	sameInstant(t, "Expires with sub-millisecond now", h4.Expires, Opening.Add(time.Second))
 }
 
 func testExpiry(t *testing.T, s slots.Store) {
 	x := h{t, s}
-	x.define(c1, t0, slots.Slot{ID: "a", Capacity: 1}, slots.Slot{ID: "b", Capacity: 5})
+	x.define(c1, Opening, slots.Slot{ID: "a", Capacity: 1}, slots.Slot{ID: "b", Capacity: 5})
 	ttl := 10 * time.Minute
-	hd := x.hold(c1, t0, "a", "p1", ttl)
-	end := t0.Add(ttl)
+	hd := x.hold(c1, Opening, "a", "p1", ttl)
+	end := Opening.Add(ttl)
 	justBefore := end.Add(-time.Millisecond)
 
 	// Live until the last millisecond.
@@ -459,9 +468,9 @@ func testExpiry(t *testing.T, s slots.Store) {
 // judged from the now of the call itself.
 func testExpiryFirstCall(t *testing.T, s slots.Store) {
 	x := h{t, s}
-	ctx := context.Background()
+	ctx := t.Context()
 	ttl := time.Minute
-	start := t0
+	start := Opening
 	// each sets up a fresh campaign with one hold of p1 in slot a (capacity
 	// 1) and returns the hold and its expiry instant.
 	each := func(name string) (slots.Campaign, slots.Hold, time.Time) {
@@ -513,15 +522,15 @@ func testExpiryFirstCall(t *testing.T, s slots.Store) {
 
 func testConfirm(t *testing.T, s slots.Store) {
 	x := h{t, s}
-	x.define(c1, t0, slots.Slot{ID: "a", Capacity: 2})
-	hd := x.hold(c1, t0, "a", "p1", time.Minute)
-	now := t0.Add(time.Second)
+	x.define(c1, Opening, slots.Slot{ID: "a", Capacity: 2})
+	hd := x.hold(c1, Opening, "a", "p1", time.Minute)
+	now := Opening.Add(time.Second)
 	b := x.confirm(c1, now, hd.ID, "p1")
 	if b.ID != hd.ID || b.Campaign != c1 || b.Slot != "a" || b.Person != "p1" {
 		t.Fatalf("Booking = %+v from hold %+v", b, hd)
 	}
 	sameInstant(t, "Confirmed", b.Confirmed, now)
-	sameInstant(t, "Created", b.Created, t0)
+	sameInstant(t, "Created", b.Created, Opening)
 	x.counts(c1, now, "a", 2, 1, 0)
 	e, err := x.lookup(c1, now, "p1")
 	if err != nil || e.Booking == nil || *e.Booking != b {
@@ -554,88 +563,88 @@ func testConfirm(t *testing.T, s slots.Store) {
 
 func testCancel(t *testing.T, s slots.Store) {
 	x := h{t, s}
-	x.define(c1, t0, slots.Slot{ID: "a", Capacity: 1}, slots.Slot{ID: "b", Capacity: 1})
+	x.define(c1, Opening, slots.Slot{ID: "a", Capacity: 1}, slots.Slot{ID: "b", Capacity: 1})
 	// Cancel a hold.
-	hd := x.hold(c1, t0, "a", "p1", time.Minute)
-	wantErr(t, "Cancel by another person", x.cancelErr(c1, t0, hd.ID, "p2"), slots.ErrNotFound)
-	x.counts(c1, t0, "a", 1, 0, 1)
-	if err := x.cancelErr(c1, t0, hd.ID, "p1"); err != nil {
+	hd := x.hold(c1, Opening, "a", "p1", time.Minute)
+	wantErr(t, "Cancel by another person", x.cancelErr(c1, Opening, hd.ID, "p2"), slots.ErrNotFound)
+	x.counts(c1, Opening, "a", 1, 0, 1)
+	if err := x.cancelErr(c1, Opening, hd.ID, "p1"); err != nil {
 		t.Fatalf("Cancel of a hold: %v", err)
 	}
-	x.counts(c1, t0, "a", 1, 0, 0)
-	if _, err := x.lookup(c1, t0, "p1"); !errors.Is(err, slots.ErrNotFound) {
+	x.counts(c1, Opening, "a", 1, 0, 0)
+	if _, err := x.lookup(c1, Opening, "p1"); !errors.Is(err, slots.ErrNotFound) {
 		t.Fatalf("Lookup after Cancel: %v", err)
 	}
-	wantErr(t, "second Cancel", x.cancelErr(c1, t0, hd.ID, "p1"), slots.ErrNotFound)
+	wantErr(t, "second Cancel", x.cancelErr(c1, Opening, hd.ID, "p1"), slots.ErrNotFound)
 	// The place and the person are free again.
-	h2 := x.hold(c1, t0, "a", "p2", time.Minute)
-	h3 := x.hold(c1, t0, "b", "p1", time.Minute)
+	h2 := x.hold(c1, Opening, "a", "p2", time.Minute)
+	h3 := x.hold(c1, Opening, "b", "p1", time.Minute)
 	// Cancel a booking.
-	x.confirm(c1, t0, h3.ID, "p1")
-	x.counts(c1, t0, "b", 1, 1, 0)
-	if err := x.cancelErr(c1, t0, h3.ID, "p1"); err != nil {
+	x.confirm(c1, Opening, h3.ID, "p1")
+	x.counts(c1, Opening, "b", 1, 1, 0)
+	if err := x.cancelErr(c1, Opening, h3.ID, "p1"); err != nil {
 		t.Fatalf("Cancel of a booking: %v", err)
 	}
-	x.counts(c1, t0, "b", 1, 0, 0)
-	wantErr(t, "Cancel of a cancelled booking", x.cancelErr(c1, t0, h3.ID, "p1"), slots.ErrNotFound)
-	wantErr(t, "Cancel of an unknown ID", x.cancelErr(c1, t0, "nope", "p1"), slots.ErrNotFound)
-	x.hold(c1, t0, "b", "p3", time.Minute)
-	x.counts(c1, t0, "a", 1, 0, 1)
+	x.counts(c1, Opening, "b", 1, 0, 0)
+	wantErr(t, "Cancel of a cancelled booking", x.cancelErr(c1, Opening, h3.ID, "p1"), slots.ErrNotFound)
+	wantErr(t, "Cancel of an unknown ID", x.cancelErr(c1, Opening, "nope", "p1"), slots.ErrNotFound)
+	x.hold(c1, Opening, "b", "p3", time.Minute)
+	x.counts(c1, Opening, "a", 1, 0, 1)
 	_ = h2
 }
 
 func testMove(t *testing.T, s slots.Store) {
 	x := h{t, s}
-	x.define(c1, t0, slots.Slot{ID: "a", Capacity: 1}, slots.Slot{ID: "b", Capacity: 2}, slots.Slot{ID: "c", Capacity: 1}, slots.Slot{ID: "z", Capacity: 0})
-	hd := x.hold(c1, t0, "a", "p1", time.Minute)
+	x.define(c1, Opening, slots.Slot{ID: "a", Capacity: 1}, slots.Slot{ID: "b", Capacity: 2}, slots.Slot{ID: "c", Capacity: 1}, slots.Slot{ID: "z", Capacity: 0})
+	hd := x.hold(c1, Opening, "a", "p1", time.Minute)
 	// A hold cannot move.
-	_, err := x.moveErr(c1, t0, hd.ID, "p1", "b")
+	_, err := x.moveErr(c1, Opening, hd.ID, "p1", "b")
 	wantErr(t, "Move of a hold", err, slots.ErrNotFound)
-	x.counts(c1, t0, "a", 1, 0, 1)
-	b := x.confirm(c1, t0, hd.ID, "p1")
+	x.counts(c1, Opening, "a", 1, 0, 1)
+	b := x.confirm(c1, Opening, hd.ID, "p1")
 
-	m, err := x.moveErr(c1, t0.Add(time.Second), b.ID, "p1", "b")
+	m, err := x.moveErr(c1, Opening.Add(time.Second), b.ID, "p1", "b")
 	if err != nil {
 		t.Fatalf("Move: %v", err)
 	}
 	if m.ID != b.ID || m.Slot != "b" || m.Person != "p1" || !m.Confirmed.Equal(b.Confirmed) || !m.Created.Equal(b.Created) {
 		t.Fatalf("Move = %+v, want %+v in slot b", m, b)
 	}
-	x.counts(c1, t0, "a", 1, 0, 0)
-	x.counts(c1, t0, "b", 2, 1, 0)
-	if e, err := x.lookup(c1, t0, "p1"); err != nil || e.Booking == nil || e.Booking.Slot != "b" {
+	x.counts(c1, Opening, "a", 1, 0, 0)
+	x.counts(c1, Opening, "b", 2, 1, 0)
+	if e, err := x.lookup(c1, Opening, "p1"); err != nil || e.Booking == nil || e.Booking.Slot != "b" {
 		t.Fatalf("Lookup after Move = %+v, %v", e, err)
 	}
 	// The old place is free for someone else.
-	x.hold(c1, t0, "a", "p2", time.Minute)
+	x.hold(c1, Opening, "a", "p2", time.Minute)
 
 	// To a full slot (a live hold fills c), a closed slot, an undefined
 	// slot, by another person: refused, nothing changed.
-	x.hold(c1, t0, "c", "p3", time.Minute)
-	before := x.state(c1, t0, "p1", "p2", "p3")
-	_, err = x.moveErr(c1, t0, b.ID, "p1", "c")
+	x.hold(c1, Opening, "c", "p3", time.Minute)
+	before := x.state(c1, Opening, "p1", "p2", "p3")
+	_, err = x.moveErr(c1, Opening, b.ID, "p1", "c")
 	wantErr(t, "Move to a full slot", err, slots.ErrFull)
-	_, err = x.moveErr(c1, t0, b.ID, "p1", "z")
+	_, err = x.moveErr(c1, Opening, b.ID, "p1", "z")
 	wantErr(t, "Move to a capacity-0 slot", err, slots.ErrFull)
-	_, err = x.moveErr(c1, t0, b.ID, "p1", "nope")
+	_, err = x.moveErr(c1, Opening, b.ID, "p1", "nope")
 	wantErr(t, "Move to an undefined slot", err, slots.ErrNotFound)
-	_, err = x.moveErr(c1, t0, b.ID, "p2", "a")
+	_, err = x.moveErr(c1, Opening, b.ID, "p2", "a")
 	wantErr(t, "Move by another person", err, slots.ErrNotFound)
-	_, err = x.moveErr(c1, t0, "AAAA", "p1", "a")
+	_, err = x.moveErr(c1, Opening, "AAAA", "p1", "a")
 	wantErr(t, "Move of an unknown ID", err, slots.ErrNotFound)
-	if after := x.state(c1, t0, "p1", "p2", "p3"); after != before {
+	if after := x.state(c1, Opening, "p1", "p2", "p3"); after != before {
 		t.Fatalf("a refused Move changed the state:\nbefore %s\nafter  %s", before, after)
 	}
 	// To its own slot: nothing changes.
-	m2, err := x.moveErr(c1, t0, b.ID, "p1", "b")
+	m2, err := x.moveErr(c1, Opening, b.ID, "p1", "b")
 	if err != nil || m2.Slot != "b" {
 		t.Fatalf("Move to own slot = %+v, %v", m2, err)
 	}
-	if after := x.state(c1, t0, "p1", "p2", "p3"); after != before {
+	if after := x.state(c1, Opening, "p1", "p2", "p3"); after != before {
 		t.Fatalf("Move to its own slot changed the state:\nbefore %s\nafter  %s", before, after)
 	}
 	// Once the hold on c expires, the move goes through.
-	later := t0.Add(time.Minute)
+	later := Opening.Add(time.Minute)
 	if _, err := x.moveErr(c1, later, b.ID, "p1", "c"); err != nil {
 		t.Fatalf("Move once c is free: %v", err)
 	}
@@ -645,84 +654,84 @@ func testMove(t *testing.T, s slots.Store) {
 
 func testLookup(t *testing.T, s slots.Store) {
 	x := h{t, s}
-	_, err := x.lookup(c1, t0, "p1")
+	_, err := x.lookup(c1, Opening, "p1")
 	wantErr(t, "Lookup in an empty campaign", err, slots.ErrNotFound)
-	x.define(c1, t0, slots.Slot{ID: "a", Capacity: 3})
-	hd := x.hold(c1, t0, "a", "p1", time.Minute)
-	e, err := x.lookup(c1, t0, "p1")
+	x.define(c1, Opening, slots.Slot{ID: "a", Capacity: 3})
+	hd := x.hold(c1, Opening, "a", "p1", time.Minute)
+	e, err := x.lookup(c1, Opening, "p1")
 	if err != nil || e.Hold == nil || *e.Hold != hd {
 		t.Fatalf("Lookup = %+v, %v; want hold %+v", e, err, hd)
 	}
-	_, err = x.lookup(c1, t0, "p2")
+	_, err = x.lookup(c1, Opening, "p2")
 	wantErr(t, "Lookup of a person with nothing", err, slots.ErrNotFound)
-	_, err = x.lookup(c2, t0, "p1")
+	_, err = x.lookup(c2, Opening, "p1")
 	wantErr(t, "Lookup in another campaign", err, slots.ErrNotFound)
-	_, err = x.lookup(c1, t0, "P1")
+	_, err = x.lookup(c1, Opening, "P1")
 	wantErr(t, "Lookup is exact, not case-folded", err, slots.ErrNotFound)
 }
 
 func testIdempotency(t *testing.T, s slots.Store) {
 	x := h{t, s}
-	ctx := context.Background()
-	x.define(c1, t0, slots.Slot{ID: "a", Capacity: 2}, slots.Slot{ID: "b", Capacity: 2})
+	ctx := t.Context()
+	x.define(c1, Opening, slots.Slot{ID: "a", Capacity: 2}, slots.Slot{ID: "b", Capacity: 2})
 
 	// Hold: a retry, even later, returns the first result and holds nothing
 	// more.
 	hr := slots.HoldRequest{Campaign: c1, Slot: "a", Person: "p1", TTL: time.Minute, Key: "hold-1"}
-	h1, err := s.Hold(ctx, t0, hr)
+	h1, err := s.Hold(ctx, Opening, hr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h1b, err := s.Hold(ctx, t0.Add(10*time.Second), hr)
+	h1b, err := s.Hold(ctx, Opening.Add(10*time.Second), hr)
 	if err != nil || h1b != h1 {
 		t.Fatalf("retried Hold = %+v, %v; want %+v", h1b, err, h1)
 	}
-	x.counts(c1, t0, "a", 2, 0, 1)
+	x.counts(c1, Opening, "a", 2, 0, 1)
 	// Same key, different request: conflict, nothing changes; the first
 	// result is still there.
-	before := x.state(c1, t0, "p1", "p2")
+	before := x.state(c1, Opening, "p1", "p2")
 	for _, bad := range []slots.HoldRequest{
 		{Campaign: c1, Slot: "b", Person: "p1", TTL: time.Minute, Key: "hold-1"},
 		{Campaign: c1, Slot: "a", Person: "p2", TTL: time.Minute, Key: "hold-1"},
 		{Campaign: c1, Slot: "a", Person: "p1", TTL: time.Hour, Key: "hold-1"},
 	} {
-		_, err := s.Hold(ctx, t0, bad)
+		_, err := s.Hold(ctx, Opening, bad)
 		wantErr(t, fmt.Sprintf("Hold %+v under a used key", bad), err, slots.ErrConflict)
 	}
-	_, err = s.Confirm(ctx, t0, slots.ConfirmRequest{Campaign: c1, HoldID: h1.ID, Person: "p1", Key: "hold-1"})
+	_, err = s.Confirm(ctx, Opening, slots.ConfirmRequest{Campaign: c1, HoldID: h1.ID, Person: "p1", Key: "hold-1"})
 	wantErr(t, "Confirm under a Hold's key", err, slots.ErrConflict)
-	if after := x.state(c1, t0, "p1", "p2"); after != before {
+	if after := x.state(c1, Opening, "p1", "p2"); after != before {
 		t.Fatalf("a conflicting request changed the state:\nbefore %s\nafter  %s", before, after)
 	}
-	if again, err := s.Hold(ctx, t0, hr); err != nil || again != h1 {
+	if again, err := s.Hold(ctx, Opening, hr); err != nil || again != h1 {
 		t.Fatalf("Hold after a conflict = %+v, %v; want the first result", again, err)
 	}
 	// Keys are scoped to a campaign.
-	x.define(c2, t0, slots.Slot{ID: "a", Capacity: 1})
-	if _, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c2, Slot: "a", Person: "p9", TTL: time.Minute, Key: "hold-1"}); err != nil {
+	x.define(c2, Opening, slots.Slot{ID: "a", Capacity: 1})
+	if _, err := s.Hold(ctx, Opening, slots.HoldRequest{Campaign: c2, Slot: "a", Person: "p9", TTL: time.Minute, Key: "hold-1"}); err != nil {
 		t.Fatalf("same key in another campaign: %v", err)
 	}
 
 	// Confirm: retried, returns the same booking.
 	cr := slots.ConfirmRequest{Campaign: c1, HoldID: h1.ID, Person: "p1", Key: "confirm-1"}
-	b1, err := s.Confirm(ctx, t0.Add(time.Second), cr)
+	b1, err := s.Confirm(ctx, Opening.Add(time.Second), cr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b1b, err := s.Confirm(ctx, t0.Add(5*time.Second), cr)
+	b1b, err := s.Confirm(ctx, Opening.Add(5*time.Second), cr)
 	if err != nil || b1b != b1 {
 		t.Fatalf("retried Confirm = %+v, %v; want %+v", b1b, err, b1)
 	}
 	// A retried Hold still returns the first result (the hold), and does
 	// not hold again.
-	if again, err := s.Hold(ctx, t0.Add(6*time.Second), hr); err != nil || again != h1 {
+	if again, err := s.Hold(ctx, Opening.Add(6*time.Second), hr); err != nil || again != h1 {
 		t.Fatalf("Hold retried after Confirm = %+v, %v; want %+v", again, err, h1)
 	}
-	x.counts(c1, t0.Add(6*time.Second), "a", 2, 1, 0)
+	x.counts(c1, Opening.Add(6*time.Second), "a", 2, 1, 0)
 
 	// Move: retried after the booking moved back, returns the first result
 	// and moves nothing.
-	now := t0.Add(10 * time.Second)
+	now := Opening.Add(10 * time.Second)
 	mr := slots.MoveRequest{Campaign: c1, ID: b1.ID, Person: "p1", To: "b", Key: "move-1"}
 	m1, err := s.Move(ctx, now, mr)
 	if err != nil || m1.Slot != "b" {
@@ -787,15 +796,15 @@ func testIdempotency(t *testing.T, s slots.Store) {
 	x.counts(c1, now, "d", 3, 0, 0)
 
 	// Records are kept at least MinRetention after the call that made them.
-	if again, err := s.Hold(ctx, t0.Add(slots.MinRetention-time.Millisecond), hr); err != nil || again != h1 {
+	if again, err := s.Hold(ctx, Opening.Add(slots.MinRetention-time.Millisecond), hr); err != nil || again != h1 {
 		t.Fatalf("Hold retried just within MinRetention = %+v, %v; want %+v", again, err, h1)
 	}
 }
 
 func testIdempotencyConcurrent(t *testing.T, s slots.Store) {
 	x := h{t, s}
-	ctx := context.Background()
-	x.define(c1, t0, slots.Slot{ID: "a", Capacity: 100})
+	ctx := t.Context()
+	x.define(c1, Opening, slots.Slot{ID: "a", Capacity: 100})
 	const n = 32
 	run := func(f func(i int) (string, error)) []string {
 		out := make([]string, n)
@@ -816,36 +825,36 @@ func testIdempotencyConcurrent(t *testing.T, s slots.Store) {
 	}
 	hr := slots.HoldRequest{Campaign: c1, Slot: "a", Person: "p1", TTL: time.Minute, Key: "ch"}
 	run(func(i int) (string, error) {
-		hd, err := s.Hold(ctx, t0.Add(ms(i)), hr)
+		hd, err := s.Hold(ctx, Opening.Add(ms(i)), hr)
 		return hd.ID, err
 	})
-	x.counts(c1, t0.Add(time.Second), "a", 100, 0, 1)
-	e, err := x.lookup(c1, t0, "p1")
+	x.counts(c1, Opening.Add(time.Second), "a", 100, 0, 1)
+	e, err := x.lookup(c1, Opening, "p1")
 	if err != nil || e.Hold == nil {
 		t.Fatalf("Lookup: %+v, %v", e, err)
 	}
 	cr := slots.ConfirmRequest{Campaign: c1, HoldID: e.Hold.ID, Person: "p1", Key: "cc"}
 	run(func(i int) (string, error) {
-		b, err := s.Confirm(ctx, t0.Add(ms(100+i)), cr)
+		b, err := s.Confirm(ctx, Opening.Add(ms(100+i)), cr)
 		return fmt.Sprint(b), err
 	})
-	x.counts(c1, t0.Add(time.Second), "a", 100, 1, 0)
+	x.counts(c1, Opening.Add(time.Second), "a", 100, 1, 0)
 	// Another booking, so a double cancel would show.
-	h2 := x.hold(c1, t0, "a", "p2", time.Minute)
-	x.confirm(c1, t0, h2.ID, "p2")
+	h2 := x.hold(c1, Opening, "a", "p2", time.Minute)
+	x.confirm(c1, Opening, h2.ID, "p2")
 	kr := slots.CancelRequest{Campaign: c1, ID: e.Hold.ID, Person: "p1", Key: "ck"}
-	run(func(i int) (string, error) { return "", s.Cancel(ctx, t0.Add(ms(200+i)), kr) })
-	x.counts(c1, t0.Add(time.Second), "a", 100, 1, 0)
+	run(func(i int) (string, error) { return "", s.Cancel(ctx, Opening.Add(ms(200+i)), kr) })
+	x.counts(c1, Opening.Add(time.Second), "a", 100, 1, 0)
 	// Many people, one slot, one key each, every request sent four times
 	// at once: exactly capacity succeed.
-	x.define(c1, t0, slots.Slot{ID: "few", Capacity: 5})
+	x.define(c1, Opening, slots.Slot{ID: "few", Capacity: 5})
 	var wg sync.WaitGroup
 	var ok atomic.Int64
 	results := make([][4]string, 20)
 	for p := range 20 {
 		for c := range 4 {
 			wg.Go(func() {
-				hd, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c1, Slot: "few", Person: fmt.Sprint("q", p), TTL: time.Minute, Key: fmt.Sprint("few-", p)})
+				hd, err := s.Hold(ctx, Opening, slots.HoldRequest{Campaign: c1, Slot: "few", Person: fmt.Sprint("q", p), TTL: time.Minute, Key: fmt.Sprint("few-", p)})
 				results[p][c] = fmt.Sprintf("%s %v", hd.ID, err)
 				if err == nil && c == 0 {
 					ok.Add(1)
@@ -864,66 +873,66 @@ func testIdempotencyConcurrent(t *testing.T, s slots.Store) {
 	if ok.Load() != 5 {
 		t.Fatalf("%d holds succeeded on a slot of 5", ok.Load())
 	}
-	x.counts(c1, t0, "few", 5, 0, 5)
+	x.counts(c1, Opening, "few", 5, 0, 5)
 }
 
 func testInvalid(t *testing.T, s slots.Store) {
 	x := h{t, s}
-	ctx := context.Background()
-	x.define(c1, t0, slots.Slot{ID: "a", Capacity: 2})
-	hd := x.hold(c1, t0, "a", "p1", time.Minute)
+	ctx := t.Context()
+	x.define(c1, Opening, slots.Slot{ID: "a", Capacity: 2})
+	hd := x.hold(c1, Opening, "a", "p1", time.Minute)
 	long := strings.Repeat("x", slots.MaxIDLen+1)
 	huge := strings.Repeat("y", 10<<10)
-	before := x.state(c1, t0, "p1")
+	before := x.state(c1, Opening, "p1")
 
 	badCampaigns := []slots.Campaign{"", "{c1}", "c1}", "c:1", "c 1", "c\x00", "\xff", slots.Campaign(strings.Repeat("c", slots.MaxCampaignLen+1)), slots.Campaign(huge)}
 	for _, c := range badCampaigns {
 		what := fmt.Sprintf("campaign %.40q", c)
-		wantErr(t, what+": DefineSlots", s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 1}}, Key: key()}), slots.ErrInvalid)
-		_, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: "p2", TTL: time.Minute, Key: key()})
+		wantErr(t, what+": DefineSlots", s.DefineSlots(ctx, Opening, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "a", Capacity: 1}}, Key: key()}), slots.ErrInvalid)
+		_, err := s.Hold(ctx, Opening, slots.HoldRequest{Campaign: c, Slot: "a", Person: "p2", TTL: time.Minute, Key: key()})
 		wantErr(t, what+": Hold", err, slots.ErrInvalid)
-		_, err = s.Confirm(ctx, t0, slots.ConfirmRequest{Campaign: c, HoldID: hd.ID, Person: "p1", Key: key()})
+		_, err = s.Confirm(ctx, Opening, slots.ConfirmRequest{Campaign: c, HoldID: hd.ID, Person: "p1", Key: key()})
 		wantErr(t, what+": Confirm", err, slots.ErrInvalid)
-		wantErr(t, what+": Cancel", s.Cancel(ctx, t0, slots.CancelRequest{Campaign: c, ID: hd.ID, Person: "p1", Key: key()}), slots.ErrInvalid)
-		_, err = s.Move(ctx, t0, slots.MoveRequest{Campaign: c, ID: hd.ID, Person: "p1", To: "a", Key: key()})
+		wantErr(t, what+": Cancel", s.Cancel(ctx, Opening, slots.CancelRequest{Campaign: c, ID: hd.ID, Person: "p1", Key: key()}), slots.ErrInvalid)
+		_, err = s.Move(ctx, Opening, slots.MoveRequest{Campaign: c, ID: hd.ID, Person: "p1", To: "a", Key: key()})
 		wantErr(t, what+": Move", err, slots.ErrInvalid)
-		_, err = s.Lookup(ctx, t0, c, "p1")
+		_, err = s.Lookup(ctx, Opening, c, "p1")
 		wantErr(t, what+": Lookup", err, slots.ErrInvalid)
-		_, err = s.Availability(ctx, t0, c, nil)
+		_, err = s.Availability(ctx, Opening, c, nil)
 		wantErr(t, what+": Availability", err, slots.ErrInvalid)
 	}
 	for _, text := range []string{"", long, huge} {
 		what := fmt.Sprintf("%d-byte identifier", len(text))
-		_, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c1, Slot: text, Person: "p2", TTL: time.Minute, Key: key()})
+		_, err := s.Hold(ctx, Opening, slots.HoldRequest{Campaign: c1, Slot: text, Person: "p2", TTL: time.Minute, Key: key()})
 		wantErr(t, what+" as slot", err, slots.ErrInvalid)
-		_, err = s.Hold(ctx, t0, slots.HoldRequest{Campaign: c1, Slot: "a", Person: text, TTL: time.Minute, Key: key()})
+		_, err = s.Hold(ctx, Opening, slots.HoldRequest{Campaign: c1, Slot: "a", Person: text, TTL: time.Minute, Key: key()})
 		wantErr(t, what+" as person", err, slots.ErrInvalid)
-		_, err = s.Hold(ctx, t0, slots.HoldRequest{Campaign: c1, Slot: "a", Person: "p2", TTL: time.Minute, Key: text})
+		_, err = s.Hold(ctx, Opening, slots.HoldRequest{Campaign: c1, Slot: "a", Person: "p2", TTL: time.Minute, Key: text})
 		wantErr(t, what+" as key", err, slots.ErrInvalid)
-		wantErr(t, what+" as defined slot", s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c1, Slots: []slots.Slot{{ID: text, Capacity: 1}}, Key: key()}), slots.ErrInvalid)
-		wantErr(t, what+" as define key", s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c1, Slots: []slots.Slot{{ID: "n", Capacity: 1}}, Key: text}), slots.ErrInvalid)
-		_, err = s.Confirm(ctx, t0, slots.ConfirmRequest{Campaign: c1, HoldID: hd.ID, Person: text, Key: key()})
+		wantErr(t, what+" as defined slot", s.DefineSlots(ctx, Opening, slots.DefineRequest{Campaign: c1, Slots: []slots.Slot{{ID: text, Capacity: 1}}, Key: key()}), slots.ErrInvalid)
+		wantErr(t, what+" as define key", s.DefineSlots(ctx, Opening, slots.DefineRequest{Campaign: c1, Slots: []slots.Slot{{ID: "n", Capacity: 1}}, Key: text}), slots.ErrInvalid)
+		_, err = s.Confirm(ctx, Opening, slots.ConfirmRequest{Campaign: c1, HoldID: hd.ID, Person: text, Key: key()})
 		wantErr(t, what+" as confirming person", err, slots.ErrInvalid)
-		_, err = s.Confirm(ctx, t0, slots.ConfirmRequest{Campaign: c1, HoldID: hd.ID, Person: "p1", Key: text})
+		_, err = s.Confirm(ctx, Opening, slots.ConfirmRequest{Campaign: c1, HoldID: hd.ID, Person: "p1", Key: text})
 		wantErr(t, what+" as confirm key", err, slots.ErrInvalid)
-		wantErr(t, what+" as cancel key", s.Cancel(ctx, t0, slots.CancelRequest{Campaign: c1, ID: hd.ID, Person: "p1", Key: text}), slots.ErrInvalid)
-		_, err = s.Move(ctx, t0, slots.MoveRequest{Campaign: c1, ID: hd.ID, Person: "p1", To: text, Key: key()})
+		wantErr(t, what+" as cancel key", s.Cancel(ctx, Opening, slots.CancelRequest{Campaign: c1, ID: hd.ID, Person: "p1", Key: text}), slots.ErrInvalid)
+		_, err = s.Move(ctx, Opening, slots.MoveRequest{Campaign: c1, ID: hd.ID, Person: "p1", To: text, Key: key()})
 		wantErr(t, what+" as move target", err, slots.ErrInvalid)
-		_, err = s.Lookup(ctx, t0, c1, text)
+		_, err = s.Lookup(ctx, Opening, c1, text)
 		wantErr(t, what+" as looked-up person", err, slots.ErrInvalid)
-		_, err = s.Availability(ctx, t0, c1, []string{"a", text})
+		_, err = s.Availability(ctx, Opening, c1, []string{"a", text})
 		wantErr(t, what+" in Availability", err, slots.ErrInvalid)
 	}
 	for _, id := range []string{"", "{x}", "a:b", "a|b", "\xff", strings.Repeat("A", slots.MaxHoldIDLen+1)} {
 		what := fmt.Sprintf("hold id %.20q", id)
-		_, err := s.Confirm(ctx, t0, slots.ConfirmRequest{Campaign: c1, HoldID: id, Person: "p1", Key: key()})
+		_, err := s.Confirm(ctx, Opening, slots.ConfirmRequest{Campaign: c1, HoldID: id, Person: "p1", Key: key()})
 		wantErr(t, what+": Confirm", err, slots.ErrInvalid)
-		wantErr(t, what+": Cancel", s.Cancel(ctx, t0, slots.CancelRequest{Campaign: c1, ID: id, Person: "p1", Key: key()}), slots.ErrInvalid)
-		_, err = s.Move(ctx, t0, slots.MoveRequest{Campaign: c1, ID: id, Person: "p1", To: "a", Key: key()})
+		wantErr(t, what+": Cancel", s.Cancel(ctx, Opening, slots.CancelRequest{Campaign: c1, ID: id, Person: "p1", Key: key()}), slots.ErrInvalid)
+		_, err = s.Move(ctx, Opening, slots.MoveRequest{Campaign: c1, ID: id, Person: "p1", To: "a", Key: key()})
 		wantErr(t, what+": Move", err, slots.ErrInvalid)
 	}
 	for _, ttl := range []time.Duration{0, -time.Second, slots.MaxHoldTTL + time.Millisecond} {
-		_, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c1, Slot: "a", Person: "p2", TTL: ttl, Key: key()})
+		_, err := s.Hold(ctx, Opening, slots.HoldRequest{Campaign: c1, Slot: "a", Person: "p2", TTL: ttl, Key: key()})
 		wantErr(t, fmt.Sprintf("TTL %v", ttl), err, slots.ErrInvalid)
 	}
 	for _, sl := range [][]slots.Slot{
@@ -933,13 +942,13 @@ func testInvalid(t *testing.T, s slots.Store) {
 		{{ID: "n", Capacity: 1}, {ID: "n", Capacity: 2}},
 		make([]slots.Slot, slots.MaxBatch+1),
 	} {
-		wantErr(t, fmt.Sprintf("DefineSlots(%.60v)", sl), s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c1, Slots: sl, Key: key()}), slots.ErrInvalid)
+		wantErr(t, fmt.Sprintf("DefineSlots(%.60v)", sl), s.DefineSlots(ctx, Opening, slots.DefineRequest{Campaign: c1, Slots: sl, Key: key()}), slots.ErrInvalid)
 	}
 	many := make([]string, slots.MaxBatch+1)
 	for i := range many {
 		many[i] = "a"
 	}
-	_, err := s.Availability(ctx, t0, c1, many)
+	_, err := s.Availability(ctx, Opening, c1, many)
 	wantErr(t, "Availability of too many slots", err, slots.ErrInvalid)
 	// A zero or pre-1970 now is refused.
 	for _, now := range []time.Time{{}, time.Unix(-1, 0)} {
@@ -948,10 +957,10 @@ func testInvalid(t *testing.T, s slots.Store) {
 		_, err = s.Lookup(ctx, now, c1, "p1")
 		wantErr(t, fmt.Sprintf("Lookup at %v", now), err, slots.ErrInvalid)
 	}
-	if after := x.state(c1, t0, "p1"); after != before {
+	if after := x.state(c1, Opening, "p1"); after != before {
 		t.Fatalf("invalid requests changed the state:\nbefore %s\nafter  %s", before, after)
 	}
-	if _, err := s.Availability(ctx, t0, c1, []string{"n"}); !errors.Is(err, slots.ErrNotFound) {
+	if _, err := s.Availability(ctx, Opening, c1, []string{"n"}); !errors.Is(err, slots.ErrNotFound) {
 		t.Fatalf("a slot from an invalid DefineSlots exists: %v", err)
 	}
 }
@@ -968,15 +977,15 @@ var hostile = []string{
 
 func testHostile(t *testing.T, s slots.Store) {
 	x := h{t, s}
-	ctx := context.Background()
+	ctx := t.Context()
 	defs := make([]slots.Slot, len(hostile))
 	for i, id := range hostile {
 		defs[i] = slots.Slot{ID: id, Capacity: 1}
 	}
-	if err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c1, Slots: defs, Key: "{c1}:" + hostile[0]}); err != nil {
+	if err := s.DefineSlots(ctx, Opening, slots.DefineRequest{Campaign: c1, Slots: defs, Key: "{c1}:" + hostile[0]}); err != nil {
 		t.Fatalf("DefineSlots with hostile ids: %v", err)
 	}
-	all := x.avail(c1, t0)
+	all := x.avail(c1, Opening)
 	if len(all) != len(hostile) {
 		t.Fatalf("Availability(all) has %d slots, want %d (identifiers collided?)", len(all), len(hostile))
 	}
@@ -992,7 +1001,7 @@ func testHostile(t *testing.T, s slots.Store) {
 	holds := make([]slots.Hold, len(hostile))
 	for i, id := range hostile {
 		person := hostile[(i+1)%len(hostile)]
-		hd, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c1, Slot: id, Person: person, TTL: time.Minute, Key: id})
+		hd, err := s.Hold(ctx, Opening, slots.HoldRequest{Campaign: c1, Slot: id, Person: person, TTL: time.Minute, Key: id})
 		if err != nil {
 			t.Fatalf("Hold(slot %q, person %q): %v", id, person, err)
 		}
@@ -1003,11 +1012,11 @@ func testHostile(t *testing.T, s slots.Store) {
 	}
 	for i, id := range hostile {
 		person := hostile[(i+1)%len(hostile)]
-		e, err := x.lookup(c1, t0, person)
+		e, err := x.lookup(c1, Opening, person)
 		if err != nil || e.Hold == nil || *e.Hold != holds[i] {
 			t.Fatalf("Lookup(%q) = %+v, %v; want %+v", person, e, err, holds[i])
 		}
-		a := x.avail(c1, t0, id)
+		a := x.avail(c1, Opening, id)
 		if a[0].Slot != id || a[0].Held != 1 || a[0].Free != 0 {
 			t.Fatalf("Availability(%q) = %+v", id, a)
 		}
@@ -1015,19 +1024,19 @@ func testHostile(t *testing.T, s slots.Store) {
 	// Confirm half, move one, cancel one: counts stay per slot.
 	for i := 0; i < len(hostile); i += 2 {
 		person := hostile[(i+1)%len(hostile)]
-		if _, err := s.Confirm(ctx, t0, slots.ConfirmRequest{Campaign: c1, HoldID: holds[i].ID, Person: person, Key: fmt.Sprintf("c{%d}", i)}); err != nil {
+		if _, err := s.Confirm(ctx, Opening, slots.ConfirmRequest{Campaign: c1, HoldID: holds[i].ID, Person: person, Key: fmt.Sprintf("c{%d}", i)}); err != nil {
 			t.Fatalf("Confirm in slot %q: %v", hostile[i], err)
 		}
 	}
-	x.define(c1, t0, slots.Slot{ID: "{c2}", Capacity: 1})
-	if _, err := s.Move(ctx, t0, slots.MoveRequest{Campaign: c1, ID: holds[0].ID, Person: hostile[1], To: "{c2}", Key: "m{"}); err != nil {
+	x.define(c1, Opening, slots.Slot{ID: "{c2}", Capacity: 1})
+	if _, err := s.Move(ctx, Opening, slots.MoveRequest{Campaign: c1, ID: holds[0].ID, Person: hostile[1], To: "{c2}", Key: "m{"}); err != nil {
 		t.Fatalf("Move to {c2}: %v", err)
 	}
-	if err := s.Cancel(ctx, t0, slots.CancelRequest{Campaign: c1, ID: holds[1].ID, Person: hostile[2], Key: "k}"}); err != nil {
+	if err := s.Cancel(ctx, Opening, slots.CancelRequest{Campaign: c1, ID: holds[1].ID, Person: hostile[2], Key: "k}"}); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
 	for i, id := range hostile {
-		a := x.avail(c1, t0, id)[0]
+		a := x.avail(c1, Opening, id)[0]
 		var want slots.Availability
 		switch {
 		case i == 0:
@@ -1043,40 +1052,40 @@ func testHostile(t *testing.T, s slots.Store) {
 			t.Fatalf("Availability(%q) = %+v, want %+v", id, a, want)
 		}
 	}
-	x.counts(c1, t0, "{c2}", 1, 1, 0)
+	x.counts(c1, Opening, "{c2}", 1, 1, 0)
 	// The same identifiers in campaign c2 do not see c1's state.
-	_, err := x.lookup(c2, t0, hostile[1])
+	_, err := x.lookup(c2, Opening, hostile[1])
 	wantErr(t, "Lookup of a c1 person in c2", err, slots.ErrNotFound)
-	x.state(c1, t0, hostile...)
+	x.state(c1, Opening, hostile...)
 }
 
 func testContextDone(t *testing.T, s slots.Store) {
 	x := h{t, s}
-	x.define(c1, t0, slots.Slot{ID: "a", Capacity: 2})
-	hd := x.hold(c1, t0, "a", "p1", time.Minute)
-	before := x.state(c1, t0, "p1", "p2")
-	ctx, cancel := context.WithCancel(context.Background())
+	x.define(c1, Opening, slots.Slot{ID: "a", Capacity: 2})
+	hd := x.hold(c1, Opening, "a", "p1", time.Minute)
+	before := x.state(c1, Opening, "p1", "p2")
+	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	expired, cancel2 := context.WithDeadline(context.Background(), time.Unix(1, 0))
+	expired, cancel2 := context.WithDeadline(t.Context(), time.Unix(1, 0))
 	defer cancel2()
 	for _, ctx := range []context.Context{ctx, expired} {
-		wantErr(t, "DefineSlots", s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c1, Slots: []slots.Slot{{ID: "a", Capacity: 9}}, Key: key()}), slots.ErrUnavailable)
-		_, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c1, Slot: "a", Person: "p2", TTL: time.Minute, Key: key()})
+		wantErr(t, "DefineSlots", s.DefineSlots(ctx, Opening, slots.DefineRequest{Campaign: c1, Slots: []slots.Slot{{ID: "a", Capacity: 9}}, Key: key()}), slots.ErrUnavailable)
+		_, err := s.Hold(ctx, Opening, slots.HoldRequest{Campaign: c1, Slot: "a", Person: "p2", TTL: time.Minute, Key: key()})
 		wantErr(t, "Hold", err, slots.ErrUnavailable)
-		_, err = s.Confirm(ctx, t0, slots.ConfirmRequest{Campaign: c1, HoldID: hd.ID, Person: "p1", Key: key()})
+		_, err = s.Confirm(ctx, Opening, slots.ConfirmRequest{Campaign: c1, HoldID: hd.ID, Person: "p1", Key: key()})
 		wantErr(t, "Confirm", err, slots.ErrUnavailable)
-		wantErr(t, "Cancel", s.Cancel(ctx, t0, slots.CancelRequest{Campaign: c1, ID: hd.ID, Person: "p1", Key: key()}), slots.ErrUnavailable)
-		_, err = s.Move(ctx, t0, slots.MoveRequest{Campaign: c1, ID: hd.ID, Person: "p1", To: "a", Key: key()})
+		wantErr(t, "Cancel", s.Cancel(ctx, Opening, slots.CancelRequest{Campaign: c1, ID: hd.ID, Person: "p1", Key: key()}), slots.ErrUnavailable)
+		_, err = s.Move(ctx, Opening, slots.MoveRequest{Campaign: c1, ID: hd.ID, Person: "p1", To: "a", Key: key()})
 		wantErr(t, "Move", err, slots.ErrUnavailable)
-		_, err = s.Lookup(ctx, t0, c1, "p1")
+		_, err = s.Lookup(ctx, Opening, c1, "p1")
 		wantErr(t, "Lookup", err, slots.ErrUnavailable)
-		_, err = s.Availability(ctx, t0, c1, nil)
+		_, err = s.Availability(ctx, Opening, c1, nil)
 		wantErr(t, "Availability", err, slots.ErrUnavailable)
 		if !errors.Is(err, ctx.Err()) {
 			t.Fatalf("Availability with a done context: %v does not wrap %v", err, ctx.Err())
 		}
 	}
-	if after := x.state(c1, t0, "p1", "p2"); after != before {
+	if after := x.state(c1, Opening, "p1", "p2"); after != before {
 		t.Fatalf("calls with a done context changed the state:\nbefore %s\nafter  %s", before, after)
 	}
 }
