@@ -94,7 +94,7 @@ func Example() {
 		panic(err)
 	}
 	fmt.Println("20:00 room:", st.State, "pass issued:", st.Pass != "")
-	fmt.Println("20:00 pass verifies:", room.Verify(st.Pass, "user-42", clk.Now()) == nil)
+	fmt.Println("20:00 pass verifies:", room.Verify(clk.Now(), st.Pass, "user-42") == nil)
 	hold, err := svc.Hold(ctx, slots.HoldRequest{Campaign: c, Slot: "clinic-a-0900", Person: "user-42", Key: "hold-2"})
 	if err != nil {
 		panic(err)

@@ -36,17 +36,17 @@ func ExampleKeyring_Verify() {
 	fmt.Println("token:", token)
 
 	now := opening.Add(time.Minute)
-	fmt.Println("alice:", keys.Verify(token, "vaccine-55-59", alice, now))
-	fmt.Println("bob with alice's pass:", keys.Verify(token, "vaccine-55-59", bob, now))
-	fmt.Println("another room:", keys.Verify(token, "vaccine-50-54", alice, now))
+	fmt.Println("alice:", keys.Verify(now, token, "vaccine-55-59", alice))
+	fmt.Println("bob with alice's pass:", keys.Verify(now, token, "vaccine-55-59", bob))
+	fmt.Println("another room:", keys.Verify(now, token, "vaccine-50-54", alice))
 
-	err = keys.Verify(token, "vaccine-55-59", alice, opening.Add(10*time.Minute))
+	err = keys.Verify(opening.Add(10*time.Minute), token, "vaccine-55-59", alice)
 	fmt.Println("at expiry:", err, errors.Is(err, admission.ErrInvalidPass))
 
 	retired, _ := admission.NewKeyring(admission.Key{ID: "2021-07c", Secret: []byte("a secret from the next rotation.........")})
-	fmt.Println("key retired:", retired.Verify(token, "vaccine-55-59", alice, now))
+	fmt.Println("key retired:", retired.Verify(now, token, "vaccine-55-59", alice))
 
-	p, _ := keys.Decode(token, now)
+	p, _ := keys.Decode(now, token)
 	fmt.Println("decoded:", p.Room, p.Identity.Short(), p.Expires, p.KeyID)
 	// Output:
 	// token: gh1.2021-07b.84NgJYLNNr8g3ACLNsWxtNbgPISpgvV58R_sfmEmgS8AAAF6ml-vgAAAAXqaaNdAdmFjY2luZS01NS01OQ.vlEs8AAWU2USiXWz9-P9q5Jsc8Bq8Y_iu_vGd3PKDy8

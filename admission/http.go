@@ -357,7 +357,7 @@ func (r *Room) Protect(next http.Handler, identity IdentityFunc) http.Handler {
 				"Wait for your turn in the waiting room.", nil)
 			return
 		}
-		if err := r.Verify(token, id, r.o.Clock.Now()); err != nil {
+		if err := r.Verify(r.o.Clock.Now(), token, id); err != nil {
 			r.o.Logger.Debug("admission: pass refused", "room", r.o.Name, "id", r.Hash(id).Short(), "err", err)
 			r.Deny(w, req, err)
 			return

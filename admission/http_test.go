@@ -229,7 +229,7 @@ func TestHandler(t *testing.T) {
 		!cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteLaxMode || cookies[0].MaxAge <= 0 {
 		t.Fatalf("pass cookie: %+v", cookies)
 	}
-	if err := room.Verify(m["pass"].(string), alice, clk.Now()); err != nil {
+	if err := room.Verify(clk.Now(), m["pass"].(string), alice); err != nil {
 		t.Fatal(err)
 	}
 	f = decode(do(t, h, call{path: "/queue/fairness"}))

@@ -315,7 +315,7 @@ func passTimeOK(t time.Time, ms int64) bool {
 // Verify runs on every protected request: it does not allocate when the
 // pass is valid (nor when it is not, unless the error is wrapped further),
 // and takes well under a microsecond. It is safe for concurrent use.
-func (k *Keyring) Verify(token, room string, id IdentityHash, now time.Time) error {
+func (k *Keyring) Verify(now time.Time, token, room string, id IdentityHash) error {
 	var body [passMaxBody]byte
 	n, _, err := k.open(token, &body, now)
 	if err != nil {
@@ -334,7 +334,7 @@ func (k *Keyring) Verify(token, room string, id IdentityHash, now time.Time) err
 // [Keyring.Verify], without comparing room and identity, and returns the
 // pass it carries: for status pages, operators' tools and tests. Times are
 // returned in UTC. On error the Pass is zero.
-func (k *Keyring) Decode(token string, now time.Time) (Pass, error) {
+func (k *Keyring) Decode(now time.Time, token string) (Pass, error) {
 	var body [passMaxBody]byte
 	n, key, err := k.open(token, &body, now)
 	if err != nil {

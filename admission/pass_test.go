@@ -118,7 +118,7 @@ func TestNewKeyring(t *testing.T) {
 	k2 := mustKeyring(t, Key{ID: passKeyCur.ID, Secret: secret})
 	tok := mustSign(t, k2, alicePass())
 	secret[0] ^= 0xff
-	if err := k2.Verify(tok, "vaccine-55-59", passAlice, passT0); err != nil {
+	if err := k2.Verify(passT0, tok, "vaccine-55-59", passAlice); err != nil {
 		t.Fatalf("keyring changed with its caller's secret: %v", err)
 	}
 
@@ -128,10 +128,10 @@ func TestNewKeyring(t *testing.T) {
 		if _, err := kr.Sign(alicePass()); err == nil {
 			t.Errorf("%s keyring signed", name)
 		}
-		if err := kr.Verify(tok, "vaccine-55-59", passAlice, passT0); !errors.Is(err, ErrInvalidPass) {
+		if err := kr.Verify(passT0, tok, "vaccine-55-59", passAlice); !errors.Is(err, ErrInvalidPass) {
 			t.Errorf("%s keyring: Verify = %v", name, err)
 		}
-		if _, err := kr.Decode(tok, passT0); !errors.Is(err, ErrInvalidPass) {
+		if _, err := kr.Decode(passT0, tok); !errors.Is(err, ErrInvalidPass) {
 			t.Errorf("%s keyring: Decode = %v", name, err)
 		}
 		if kr.SigningKeyID() != "" || len(kr.KeyIDs()) != 0 {
@@ -145,10 +145,10 @@ func TestPassRoundTrip(t *testing.T) {
 	p := alicePass()
 	p.KeyID = "ignored"
 	tok := mustSign(t, k, p)
-	if err := k.Verify(tok, p.Room, p.Identity, passT0); err != nil {
+	if err := k.Verify(passT0, tok, p.Room, p.Identity); err != nil {
 		t.Fatalf("Verify: %v", err)
 	}
-	got, err := k.Decode(tok, passT0)
+	got, err := k.Decode(passT0, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestPassRoundTrip(t *testing.T) {
 	seoul := time.FixedZone("KST", 9*3600)
 	p2 := Pass{Room: "r", Identity: passBob, Issued: time.Now().Round(0).Truncate(time.Millisecond).In(seoul)}
 	p2.Expires = p2.Issued.Add(time.Hour)
-	got2, err := k.Decode(mustSign(t, k, p2), p2.Issued)
+	got2, err := k.Decode(p2.Issued, mustSign(t, k, p2))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestPassMillisecondPrecision(t *testing.T) {
 	p := alicePass()
 	p.Issued = passT0.Add(1500 * time.Microsecond)   // 1.5 ms
 	p.Expires = passT0.Add(60*time.Second + 999_999) // 60 s + 0.999999 ms
-	got, err := k.Decode(mustSign(t, k, p), p.Issued)
+	got, err := k.Decode(p.Issued, mustSign(t, k, p))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestPassFormat(t *testing.T) {
 	short := mustKeyring(t, Key{ID: "k", Secret: passKeyCur.Secret})
 	if tok := mustSign(t, short, sp); len(tok) < passMinToken {
 		t.Fatalf("shortest token is %d bytes, below the floor %d", len(tok), passMinToken)
-	} else if err := short.Verify(tok, "r", passAlice, passT0); err != nil {
+	} else if err := short.Verify(passT0, tok, "r", passAlice); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -305,12 +305,12 @@ func TestVerifyAccepts(t *testing.T) {
 	p := alicePass()
 	for name, tok := range map[string]string{"current key": mustSign(t, cur, p), "older accepted key": mustSign(t, old, p)} {
 		for _, now := range []time.Time{p.Issued.Add(-PassClockSkew), p.Issued, p.Issued.Add(time.Minute), p.Expires.Add(-time.Nanosecond)} {
-			if err := cur.Verify(tok, p.Room, p.Identity, now); err != nil {
+			if err := cur.Verify(now, tok, p.Room, p.Identity); err != nil {
 				t.Errorf("%s at %v: %v", name, now, err)
 			}
 		}
 	}
-	got, err := cur.Decode(mustSign(t, old, p), passT0)
+	got, err := cur.Decode(passT0, mustSign(t, old, p))
 	if err != nil || got.KeyID != passKeyOld.ID {
 		t.Fatalf("Decode of an old-key pass = %+v, %v", got, err)
 	}
@@ -371,7 +371,7 @@ func TestVerifyRefuses(t *testing.T) {
 		{"other version", "gh2" + tok[3:], passT0, ErrInvalidPass},
 	}
 	for _, c := range cases {
-		err := cur.Verify(c.token, p.Room, p.Identity, c.now)
+		err := cur.Verify(c.now, c.token, p.Room, p.Identity)
 		if !errors.Is(err, c.want) || !errors.Is(err, ErrInvalidPass) {
 			t.Errorf("%s: Verify = %v, want %v", c.name, err, c.want)
 		}
@@ -382,18 +382,18 @@ func TestVerifyRefuses(t *testing.T) {
 
 	// A pass signed with a key the keyring no longer accepts (retired).
 	oldTok := mustSign(t, retiring, p)
-	if err := mustKeyring(t, passKeyCur).Verify(oldTok, p.Room, p.Identity, passT0); !errors.Is(err, ErrInvalidPass) {
+	if err := mustKeyring(t, passKeyCur).Verify(passT0, oldTok, p.Room, p.Identity); !errors.Is(err, ErrInvalidPass) {
 		t.Errorf("retired key: Verify = %v", err)
 	}
-	if _, err := mustKeyring(t, passKeyCur).Decode(oldTok, passT0); !errors.Is(err, ErrInvalidPass) {
+	if _, err := mustKeyring(t, passKeyCur).Decode(passT0, oldTok); !errors.Is(err, ErrInvalidPass) {
 		t.Errorf("retired key: Decode = %v", err)
 	}
 	// Decode refuses what Verify refuses for reasons other than room and
 	// identity.
-	if _, err := cur.Decode(tok, p.Expires); !errors.Is(err, ErrPassExpired) {
+	if _, err := cur.Decode(p.Expires, tok); !errors.Is(err, ErrPassExpired) {
 		t.Errorf("expired: Decode = %v", err)
 	}
-	if _, err := cur.Decode(mustSign(t, cur, notYet), passT0); !errors.Is(err, ErrInvalidPass) {
+	if _, err := cur.Decode(passT0, mustSign(t, cur, notYet)); !errors.Is(err, ErrInvalidPass) {
 		t.Errorf("not yet issued: Decode = %v", err)
 	}
 }
@@ -415,18 +415,18 @@ func TestVerifyEveryMutation(t *testing.T) {
 				continue
 			}
 			b[i] = alphabet[j]
-			if err := k.Verify(string(b), p.Room, p.Identity, passT0); !errors.Is(err, ErrInvalidPass) {
+			if err := k.Verify(passT0, string(b), p.Room, p.Identity); !errors.Is(err, ErrInvalidPass) {
 				t.Fatalf("token with byte %d changed to %q: Verify = %v", i, alphabet[j], err)
 			}
 		}
 		b[i] = orig
 		cut := tok[:i] + tok[i+1:]
-		if err := k.Verify(cut, p.Room, p.Identity, passT0); !errors.Is(err, ErrInvalidPass) {
+		if err := k.Verify(passT0, cut, p.Room, p.Identity); !errors.Is(err, ErrInvalidPass) {
 			t.Fatalf("token without byte %d: Verify = %v", i, err)
 		}
 	}
 	for i := 0; i < len(tok); i++ {
-		if err := k.Verify(tok[:i], p.Room, p.Identity, passT0); !errors.Is(err, ErrInvalidPass) {
+		if err := k.Verify(passT0, tok[:i], p.Room, p.Identity); !errors.Is(err, ErrInvalidPass) {
 			t.Fatalf("token truncated to %d bytes: Verify = %v", i, err)
 		}
 	}
@@ -450,7 +450,7 @@ func TestVerifyNoAllocs(t *testing.T) {
 	for name, tok := range map[string]string{"current key": tok, "older key": old} {
 		var err error
 		allocs := testing.AllocsPerRun(100, func() {
-			err = k.Verify(tok, p.Room, p.Identity, passT0)
+			err = k.Verify(passT0, tok, p.Room, p.Identity)
 		})
 		if err != nil || allocs != 0 {
 			t.Errorf("%s: Verify = %v with %v allocations per run, want nil with 0", name, err, allocs)
@@ -459,9 +459,9 @@ func TestVerifyNoAllocs(t *testing.T) {
 	// Refusals do not allocate either, so a flood of forgeries is cheap.
 	forged := tok[:len(tok)-2] + "AA"
 	allocs := testing.AllocsPerRun(100, func() {
-		_ = k.Verify(forged, p.Room, p.Identity, passT0)
-		_ = k.Verify(tok, p.Room, p.Identity, p.Expires)
-		_ = k.Verify("garbage", p.Room, p.Identity, passT0)
+		_ = k.Verify(passT0, forged, p.Room, p.Identity)
+		_ = k.Verify(p.Expires, tok, p.Room, p.Identity)
+		_ = k.Verify(passT0, "garbage", p.Room, p.Identity)
 	})
 	if allocs != 0 {
 		t.Errorf("refusals: %v allocations per run", allocs)
@@ -483,9 +483,9 @@ func TestKeyringConcurrent(t *testing.T) {
 				p.Identity = HashIdentity([]byte("k"), fmt.Sprint(g, i))
 				tok, err := k.Sign(p)
 				if err == nil {
-					err = k.Verify(tok, p.Room, p.Identity, passT0)
+					err = k.Verify(passT0, tok, p.Room, p.Identity)
 				}
-				if err == nil && k.Verify(tok, p.Room, passAlice, passT0) == nil {
+				if err == nil && k.Verify(passT0, tok, p.Room, passAlice) == nil {
 					err = errors.New("pass verified for another identity")
 				}
 				if err != nil {
@@ -543,8 +543,8 @@ func FuzzVerifyPass(f *testing.F) {
 	f.Add("gh1.")
 	f.Add("gh1.k2021b..")
 	f.Fuzz(func(t *testing.T, token string) {
-		err := k.Verify(token, room, id, now)
-		p, derr := k.Decode(token, now)
+		err := k.Verify(now, token, room, id)
+		p, derr := k.Decode(now, token)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidPass) {
 				t.Fatalf("Verify error %v is not ErrInvalidPass", err)
@@ -567,7 +567,7 @@ func FuzzVerifyPass(f *testing.F) {
 		if serr != nil {
 			t.Fatalf("re-signing %+v: %v", p, serr)
 		}
-		if err := k.Verify(resigned, room, id, now); err != nil {
+		if err := k.Verify(now, resigned, room, id); err != nil {
 			t.Fatalf("re-signed token refused: %v", err)
 		}
 		if p.KeyID == k.SigningKeyID() && resigned != token {
@@ -587,7 +587,7 @@ func FuzzVerifyPass(f *testing.F) {
 // garbage.
 func TestFuzzVerifyPassCorpus(t *testing.T) {
 	k, _, room, id, now := fuzzPassSetup(t)
-	checkCorpus(t, "FuzzVerifyPass", func(tok string) error { return k.Verify(tok, room, id, now) })
+	checkCorpus(t, "FuzzVerifyPass", func(tok string) error { return k.Verify(now, tok, room, id) })
 }
 
 // checkCorpus reads the committed corpus of the string fuzz target name
@@ -667,7 +667,7 @@ func BenchmarkVerifyPass(b *testing.B) {
 	tok := mustSign(b, k, p)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := k.Verify(tok, p.Room, p.Identity, passT0); err != nil {
+		if err := k.Verify(passT0, tok, p.Room, p.Identity); err != nil {
 			b.Fatal(err)
 		}
 	}

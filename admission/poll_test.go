@@ -145,7 +145,7 @@ func TestPollCostsNoStoreCall(t *testing.T) {
 				}
 				if st.State == admission.StateAdmitted {
 					admitted[person(n)] = true
-					if err := room.Verify(st.Pass, person(n), clk.Now()); err != nil {
+					if err := room.Verify(clk.Now(), st.Pass, person(n)); err != nil {
 						t.Errorf("pass of %s: %v", person(n), err)
 					}
 				} else if st.Place < 12 || st.Ahead != st.Place-12 {
@@ -227,7 +227,7 @@ func TestPollRefusesBadTickets(t *testing.T) {
 		if store.calls.Load() == before {
 			t.Fatalf("%s ticket answered without the store", name)
 		}
-		if _, _, _, err := mustKeyring(t, keyCur, keyOld).VerifyTicket(got.Ticket, "tickets", room.Hash(person(1)), clk.Now()); err != nil {
+		if _, _, _, err := mustKeyring(t, keyCur, keyOld).VerifyTicket(clk.Now(), got.Ticket, "tickets", room.Hash(person(1))); err != nil {
 			t.Fatalf("%s ticket: new ticket refused: %v", name, err)
 		}
 	}

@@ -173,7 +173,7 @@ func (r *Room) Poll(ctx context.Context, identity, ticket string) (Status, error
 	}
 	h := r.Hash(identity)
 	now := r.o.Clock.Now()
-	idx, pl, joined, err := r.o.Keyring.VerifyTicket(ticket, r.o.Name, h, now)
+	idx, pl, joined, err := r.o.Keyring.VerifyTicket(now, ticket, r.o.Name, h)
 	if err != nil {
 		return r.claim(ctx, h, 0, -1, Line{})
 	}
@@ -614,9 +614,9 @@ func (r *Room) stats(line Line) Stats {
 // now. It needs no store: protected routes keep working while the store
 // is down, for people already admitted. Failures wrap [ErrInvalidPass]
 // (and [ErrPassExpired] for an expired pass).
-func (r *Room) Verify(token, identity string, now time.Time) error {
+func (r *Room) Verify(now time.Time, token, identity string) error {
 	if identity == "" {
 		return fmt.Errorf("%w: no identity", ErrInvalidPass)
 	}
-	return r.o.Keyring.Verify(token, r.o.Name, r.Hash(identity), now)
+	return r.o.Keyring.Verify(now, token, r.o.Name, r.Hash(identity))
 }

@@ -87,10 +87,10 @@ func TestRoomErrors(t *testing.T) {
 	if s := mustStats(t, room); s.Joined != 1 {
 		t.Fatalf("joined %d, want 1", s.Joined)
 	}
-	if err := room.Verify("", person(1), clk.Now()); !errors.Is(err, admission.ErrInvalidPass) {
+	if err := room.Verify(clk.Now(), "", person(1)); !errors.Is(err, admission.ErrInvalidPass) {
 		t.Fatalf("empty pass: %v", err)
 	}
-	if err := room.Verify("x", "", clk.Now()); !errors.Is(err, admission.ErrInvalidPass) {
+	if err := room.Verify(clk.Now(), "x", ""); !errors.Is(err, admission.ErrInvalidPass) {
 		t.Fatalf("no identity: %v", err)
 	}
 }

@@ -375,7 +375,7 @@ func scenarioAway(t *testing.T, newStore func(testing.TB) admission.Store) {
 	if st.State != admission.StateAdmitted || st.Pass == "" {
 		t.Fatalf("a once b is done: %+v, want admitted", st)
 	}
-	if err := rooms[0].Verify(st.Pass, a, clk.Now()); err != nil {
+	if err := rooms[0].Verify(clk.Now(), st.Pass, a); err != nil {
 		t.Fatalf("a's pass: %v", err)
 	}
 }

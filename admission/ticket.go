@@ -93,7 +93,7 @@ func (k *Keyring) SignTicket(t Ticket) (string, error) {
 // at now and returns its index and place (-1 if not fixed). It compares
 // the MAC in constant time and does not allocate. Failures wrap
 // [ErrInvalidTicket].
-func (k *Keyring) VerifyTicket(token, room string, id IdentityHash, now time.Time) (index uint64, place int64, joined time.Time, err error) {
+func (k *Keyring) VerifyTicket(now time.Time, token, room string, id IdentityHash) (index uint64, place int64, joined time.Time, err error) {
 	var body [ticketMaxBody]byte
 	n, _, err := k.openToken(token, ticketPrefix, ticketFixed, ticketMinToken, ticketMaxToken, body[:], now)
 	if err != nil {
@@ -111,7 +111,7 @@ func (k *Keyring) VerifyTicket(token, room string, id IdentityHash, now time.Tim
 
 // DecodeTicket checks token like [Keyring.VerifyTicket] without comparing
 // room and identity, and returns what it carries (times in UTC).
-func (k *Keyring) DecodeTicket(token string, now time.Time) (Ticket, error) {
+func (k *Keyring) DecodeTicket(now time.Time, token string) (Ticket, error) {
 	var body [ticketMaxBody]byte
 	n, key, err := k.openToken(token, ticketPrefix, ticketFixed, ticketMinToken, ticketMaxToken, body[:], now)
 	if err != nil {

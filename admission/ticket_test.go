@@ -76,11 +76,11 @@ func TestTicketRoundTrip(t *testing.T) {
 	if !strings.HasPrefix(tok, "gt1."+passKeyCur.ID+".") || len(tok) > ticketMaxToken || len(tok) < ticketMinToken {
 		t.Fatalf("token %q (len %d, bounds %d..%d)", tok, len(tok), ticketMinToken, ticketMaxToken)
 	}
-	idx, pl, joined, err := cur.VerifyTicket(tok, tk.Room, tk.Identity, now)
+	idx, pl, joined, err := cur.VerifyTicket(now, tok, tk.Room, tk.Identity)
 	if err != nil || idx != tk.Index || pl != tk.Place || !joined.Equal(tk.Joined) {
 		t.Fatalf("VerifyTicket: %d %d %v %v", idx, pl, joined, err)
 	}
-	got, err := cur.DecodeTicket(tok, now)
+	got, err := cur.DecodeTicket(now, tok)
 	if err != nil || got.Room != tk.Room || got.Identity != tk.Identity || got.Index != tk.Index || got.Place != tk.Place ||
 		!got.Joined.Equal(tk.Joined) || !got.Expires.Equal(tk.Expires) || got.KeyID != passKeyCur.ID {
 		t.Fatalf("DecodeTicket: %+v %v", got, err)
@@ -103,13 +103,13 @@ func TestTicketRoundTrip(t *testing.T) {
 func TestTicketRefused(t *testing.T) {
 	cur, _, room, id, now := fuzzTicketSetup(t)
 	for name, tok := range fuzzTicketTokens(t) {
-		_, _, _, err := cur.VerifyTicket(tok, room, id, now)
+		_, _, _, err := cur.VerifyTicket(now, tok, room, id)
 		if strings.HasPrefix(name, "valid_") {
 			if err != nil {
 				t.Errorf("%s: refused: %v", name, err)
 			}
 			// A ticket is never a pass.
-			if perr := cur.Verify(tok, room, id, now); !errors.Is(perr, ErrInvalidPass) {
+			if perr := cur.Verify(now, tok, room, id); !errors.Is(perr, ErrInvalidPass) {
 				t.Errorf("%s accepted as a pass: %v", name, perr)
 			}
 			continue
@@ -125,10 +125,10 @@ func TestVerifyTicketNoAllocs(t *testing.T) {
 	tok := mustSignTicket(t, cur, aliceTicket(now))
 	bad := fuzzTicketTokens(t)["mac_flipped"]
 	if n := testing.AllocsPerRun(100, func() {
-		if _, _, _, err := cur.VerifyTicket(tok, room, id, now); err != nil {
+		if _, _, _, err := cur.VerifyTicket(now, tok, room, id); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, _, err := cur.VerifyTicket(bad, room, id, now); err == nil {
+		if _, _, _, err := cur.VerifyTicket(now, bad, room, id); err == nil {
 			t.Fatal("forged ticket accepted")
 		}
 	}); n != 0 {
@@ -142,9 +142,9 @@ func FuzzVerifyTicket(f *testing.F) {
 		f.Add(tok)
 	}
 	f.Fuzz(func(t *testing.T, token string) {
-		idx, pl, _, err := k.VerifyTicket(token, room, id, now)
-		tk, derr := k.DecodeTicket(token, now)
-		if perr := k.Verify(token, room, id, now); perr == nil && err == nil {
+		idx, pl, _, err := k.VerifyTicket(now, token, room, id)
+		tk, derr := k.DecodeTicket(now, token)
+		if perr := k.Verify(now, token, room, id); perr == nil && err == nil {
 			t.Fatalf("%q verifies as both a pass and a ticket", token)
 		}
 		if err != nil {
@@ -181,7 +181,7 @@ func TestFuzzVerifyTicketCorpus(t *testing.T) {
 		}
 	}
 	checkCorpus(t, "FuzzVerifyTicket", func(tok string) error {
-		_, _, _, err := k.VerifyTicket(tok, room, id, now)
+		_, _, _, err := k.VerifyTicket(now, tok, room, id)
 		return err
 	})
 }
@@ -191,7 +191,7 @@ func BenchmarkVerifyTicket(b *testing.B) {
 	tok := mustSignTicket(b, cur, aliceTicket(now))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, _, err := cur.VerifyTicket(tok, room, id, now); err != nil {
+		if _, _, _, err := cur.VerifyTicket(now, tok, room, id); err != nil {
 			b.Fatal(err)
 		}
 	}

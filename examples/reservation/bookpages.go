@@ -213,7 +213,7 @@ func (s *server) renderBooking(w http.ResponseWriter, r *http.Request, status in
 	v := bookingView{Key: formKey()}
 	if phase == window.Open {
 		room := s.roomAt(now)
-		v.CanChange = room != nil && room.Verify(passFor(r), sess.identity(), now) == nil
+		v.CanChange = room != nil && room.Verify(now, passFor(r), sess.identity()) == nil
 		v.NeedPass = !v.CanChange
 	}
 	b, err := s.myBooking(r.Context(), sess)

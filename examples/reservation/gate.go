@@ -45,7 +45,7 @@ func (g commitGate) Require(ctx context.Context, now time.Time, a slots.Attempt)
 	if room == nil {
 		return errNoRoom
 	}
-	return room.Verify(b.pass, b.sess.identity(), now)
+	return room.Verify(now, b.pass, b.sess.identity())
 }
 
 // passFor returns the pass a request carries: the Gatehouse-Pass header,

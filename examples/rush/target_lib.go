@@ -356,7 +356,7 @@ func (t *libTarget) admit(ctx context.Context, person, pass string) error {
 	if err := t.gate.Require(ctx, now); err != nil {
 		return libErr(err)
 	}
-	if err := t.room.Verify(pass, person, now); err != nil {
+	if err := t.room.Verify(now, pass, person); err != nil {
 		return libErr(err)
 	}
 	return nil
