@@ -57,6 +57,18 @@
 //     inside the range shown at join.
 //   - It fails closed: every store error is [ErrUnavailable] (HTTP 503 with
 //     Retry-After) and admits nobody.
+//   - It knows the supply behind it, when the host tells it
+//     (Options.Supply, a [Supply] over the booking system's availability;
+//     admission/slotsupply wires gatehouse's slots): it never has more
+//     people active than places remain (times Options.Overbooking), and
+//     once every place is booked it is sold out ([StateSoldOut]): waiting
+//     people hear it at their next poll, from the snapshot, and a newcomer
+//     at once, instead of at the end of the line. If holds lapse and places
+//     come back, the line resumes.
+//   - Its rate can follow the booking backend's health: a [Pacer]
+//     (additive increase, multiplicative decrease, between an operator's
+//     minimum and maximum) reads the booking calls' latency and errors and
+//     sets one rate for every instance through the store.
 //
 // # Time
 //

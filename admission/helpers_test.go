@@ -152,3 +152,9 @@ func (brokenStore) Advance(context.Context, time.Time, string, admission.Params)
 func (brokenStore) SetLimits(context.Context, time.Time, string, admission.Params, admission.Limits) (admission.Line, error) {
 	return admission.Line{}, errBroken
 }
+func (brokenStore) AdjustLimits(context.Context, time.Time, string, admission.Params, admission.Limits, time.Time) (admission.Line, error) {
+	return admission.Line{}, errBroken
+}
+func (brokenStore) SetSupply(context.Context, time.Time, string, admission.Params, admission.Places, int64) (admission.Line, error) {
+	return admission.Line{}, errBroken
+}

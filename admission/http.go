@@ -161,7 +161,7 @@ func (r *Room) setTicketCookie(w http.ResponseWriter, req *http.Request, st Stat
 			Name: r.o.TicketCookie, Value: st.Ticket, Path: "/", MaxAge: int(r.o.TicketTTL.Seconds()),
 			HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
 		})
-	case st.Ticket == "" && st.State != StateWaiting:
+	case st.Ticket == "" && st.State != StateWaiting && st.State != StateSoldOut:
 		if _, err := req.Cookie(r.o.TicketCookie); err == nil {
 			http.SetCookie(w, &http.Cookie{
 				Name: r.o.TicketCookie, Value: "", Path: "/", MaxAge: -1,

@@ -38,6 +38,8 @@ type memRoom struct {
 	e    int64 // -1 until fixed
 
 	limits   Limits
+	changed  int64 // limits last changed (ms), 0 never
+	supply   SupplyFigures
 	lim      *rate.Limiter // from the opening on
 	lineAt   int64         // the instant the line was brought to (ms)
 	admitted uint64
@@ -230,13 +232,19 @@ func (r *memRoom) advance(now int64, p Params) {
 				blocked = free <= k
 				k = min(k, free)
 			}
+			if r.supply.Known {
+				k = min(k, r.supply.Budget)
+			}
 			if k > 0 {
 				r.admit(t, k, p)
 				waiting -= k
 			}
 		}
+		// With the supply budget spent the line stands still until the
+		// next reading: nothing to wait for, and no busy time.
+		stuck := r.supply.Known && r.supply.Budget <= 0
 		next := int64(-1)
-		if waiting > 0 {
+		if waiting > 0 && !stuck {
 			if blocked {
 				next = r.nextLease()
 			} else {
@@ -247,10 +255,10 @@ func (r *memRoom) advance(now int64, p Params) {
 		if next >= 0 && next < now {
 			end = next
 		}
-		if waiting > 0 {
+		if waiting > 0 && !stuck {
 			r.addBusy(end-t, p)
 		}
-		r.busy = waiting > 0
+		r.busy = waiting > 0 && !stuck
 		if next < 0 || next > now {
 			break
 		}
@@ -279,6 +287,9 @@ func (r *memRoom) admit(t, k int64, p Params) {
 		r.s++
 	}
 	r.admitted += uint64(k)
+	if r.supply.Known {
+		r.supply.Budget -= k
+	}
 	if r.busy {
 		r.mc += k
 	}
@@ -309,6 +320,9 @@ func (r *memRoom) line() Line {
 		Admitted:  r.admitted,
 		Drain:     r.drain(),
 		Limits:    r.limits,
+
+		LimitsChanged: fromMS(r.changed),
+		Supply:        r.supply,
 	}
 	return l
 }
@@ -503,6 +517,16 @@ func (m *memoryStore) Advance(ctx context.Context, now time.Time, room string, p
 }
 
 func (m *memoryStore) SetLimits(ctx context.Context, now time.Time, room string, p Params, l Limits) (Line, error) {
+	return m.setLimits(ctx, now, room, p, l, -1)
+}
+
+func (m *memoryStore) AdjustLimits(ctx context.Context, now time.Time, room string, p Params, l Limits, since time.Time) (Line, error) {
+	return m.setLimits(ctx, now, room, p, l, ms(since))
+}
+
+// setLimits changes the limits at now, if since < 0 or they were last
+// changed before since (ms).
+func (m *memoryStore) setLimits(ctx context.Context, now time.Time, room string, p Params, l Limits, since int64) (Line, error) {
 	if err := l.Validate(); err != nil {
 		return Line{}, err
 	}
@@ -511,12 +535,30 @@ func (m *memoryStore) SetLimits(ctx context.Context, now time.Time, room string,
 		return Line{}, err
 	}
 	defer r.mu.Unlock()
+	if since >= 0 && r.changed >= since {
+		return r.line(), nil
+	}
+	r.changed = t
 	if r.lim != nil {
 		at := time.UnixMilli(t)
 		r.lim.SetLimitAt(at, limitOf(l.Rate))
 		r.lim.SetBurstAt(at, l.Burst)
 	}
 	r.limits = l
+	r.advance(t, p)
+	return r.line(), nil
+}
+
+func (m *memoryStore) SetSupply(ctx context.Context, now time.Time, room string, p Params, pl Places, allowance int64) (Line, error) {
+	if err := pl.validate(allowance); err != nil {
+		return Line{}, err
+	}
+	r, t, err := m.begin(ctx, room, p, now)
+	if err != nil {
+		return Line{}, err
+	}
+	defer r.mu.Unlock()
+	r.supply = SupplyFigures{Known: true, Free: pl.Free, Held: pl.Held, Budget: max(0, allowance-int64(len(r.active)))}
 	r.advance(t, p)
 	return r.line(), nil
 }

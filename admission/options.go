@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -144,6 +145,24 @@ type Options struct {
 	// ticket from, before the cookie. "" means DefaultTicketHeader; "-"
 	// disables it.
 	TicketHeader string
+
+	// Supply, if not nil, tells the room the places left behind it; the
+	// room reads it at each snapshot refresh and never has more people
+	// active than the free places times Overbooking. When no place is
+	// free and no hold is live the room is sold out: waiting people are
+	// told so (StateSoldOut) at their next poll, a new join at once, and
+	// nobody is admitted until places come back. nil: the room does not
+	// know its supply.
+	Supply Supply
+
+	// Overbooking is the factor applied to the free places to bound the
+	// active people (raise it above 1 to cover people who are admitted
+	// and never book). 0 means 1; at most MaxOverbooking.
+	Overbooking float64
+
+	// Pacer, if not nil, sets the room's rate from the booking backend's
+	// health (see [Pacer]); each Room needs its own.
+	Pacer *Pacer
 }
 
 // withDefaults returns o with defaults filled in, or an error naming the
@@ -220,6 +239,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.StaleAfter, err = duration("StaleAfter", o.StaleAfter, max(5*time.Second, 10*o.RefreshInterval)); err != nil {
 		return o, err
+	}
+	switch {
+	case o.Overbooking == 0:
+		o.Overbooking = 1
+	case o.Overbooking < 0 || o.Overbooking > MaxOverbooking || math.IsNaN(o.Overbooking):
+		return o, fmt.Errorf("admission: options: Overbooking %v, want (0, %d]", o.Overbooking, MaxOverbooking)
 	}
 	if o.StaleAfter < o.RefreshInterval {
 		return o, fmt.Errorf("admission: options: StaleAfter %v is shorter than RefreshInterval %v", o.StaleAfter, o.RefreshInterval)

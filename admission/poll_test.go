@@ -66,6 +66,21 @@ func (c *countingStore) SetLimits(ctx context.Context, now time.Time, room strin
 	return c.Store.SetLimits(ctx, now, room, p, l)
 }
 
+func (c *countingStore) AdjustLimits(ctx context.Context, now time.Time, room string, p admission.Params, l admission.Limits, since time.Time) (admission.Line, error) {
+	if err := c.count(); err != nil {
+		return admission.Line{}, err
+	}
+	return c.Store.AdjustLimits(ctx, now, room, p, l, since)
+}
+
+func (c *countingStore) SetSupply(ctx context.Context, now time.Time, room string, p admission.Params, pl admission.Places, allowance int64) (admission.Line, error) {
+	c.advances.Add(1)
+	if err := c.count(); err != nil {
+		return admission.Line{}, err
+	}
+	return c.Store.SetSupply(ctx, now, room, p, pl, allowance)
+}
+
 func mustPoll(t testing.TB, r *admission.Room, id, ticket string) admission.Status {
 	t.Helper()
 	st, err := r.Poll(ctx, id, ticket)

@@ -48,12 +48,15 @@ var (
 	luaAdvance string
 	//go:embed lua/limits.lua
 	luaLimits string
+	//go:embed lua/supply.lua
+	luaSupply string
 
 	scriptJoin    = redis.NewScript(luaCommon + luaJoin)
 	scriptStatus  = redis.NewScript(luaCommon + luaStatus)
 	scriptDone    = redis.NewScript(luaCommon + luaDone)
 	scriptAdvance = redis.NewScript(luaCommon + luaAdvance)
 	scriptLimits  = redis.NewScript(luaCommon + luaLimits)
+	scriptSupply  = redis.NewScript(luaCommon + luaSupply)
 )
 
 // NewRedisStore returns a [Store] that keeps rooms in Redis (standalone,
@@ -165,7 +168,7 @@ const (
 
 // Reply lengths: a record reply is 15 numbers then the figures.
 const (
-	figuresLen = 12
+	figuresLen = 19
 	recordLen  = 15 + figuresLen
 )
 
@@ -266,7 +269,10 @@ func parseLine(v []int64) Line {
 		Returning: v[5],
 		Admitted:  uint64(v[6]),
 		Drain:     Drain{Admissions: v[7], Over: time.Duration(v[8]) * time.Millisecond},
-		Limits:    Limits{Rate: int(v[9]), Burst: int(v[10]), Cap: int(v[11])},
+		Limits:    Limits{Rate: int(v[9]), Burst: int(v[10]), Cap: int(v[11]), MinRate: int(v[12]), MaxRate: int(v[13])},
+
+		LimitsChanged: fromMS(v[14]),
+		Supply:        SupplyFigures{Known: v[15] == 1, Free: v[16], Held: v[17], Budget: v[18]},
 	}
 }
 
@@ -278,7 +284,21 @@ func (s *redisStore) SetLimits(ctx context.Context, now time.Time, room string, 
 	if err := l.Validate(); err != nil {
 		return Line{}, err
 	}
-	return s.line(ctx, scriptLimits, room, p, args(p, now, "", l.Rate, l.Burst, l.Cap))
+	return s.line(ctx, scriptLimits, room, p, args(p, now, "", l.Rate, l.Burst, l.Cap, l.MinRate, l.MaxRate, -1))
+}
+
+func (s *redisStore) AdjustLimits(ctx context.Context, now time.Time, room string, p Params, l Limits, since time.Time) (Line, error) {
+	if err := l.Validate(); err != nil {
+		return Line{}, err
+	}
+	return s.line(ctx, scriptLimits, room, p, args(p, now, "", l.Rate, l.Burst, l.Cap, l.MinRate, l.MaxRate, ms(since)))
+}
+
+func (s *redisStore) SetSupply(ctx context.Context, now time.Time, room string, p Params, pl Places, allowance int64) (Line, error) {
+	if err := pl.validate(allowance); err != nil {
+		return Line{}, err
+	}
+	return s.line(ctx, scriptSupply, room, p, args(p, now, "", pl.Free, pl.Held, allowance))
 }
 
 // line runs a script that answers with the room's figures.

@@ -26,6 +26,7 @@ type Room struct {
 	snap    atomic.Pointer[snapshot]
 	refresh sync.Mutex   // single flight of snapshot refreshes
 	tried   atomic.Int64 // Unix ms of the latest failed refresh
+	readAt  atomic.Int64 // Unix ms of the latest refresh (supply read, pacer asked)
 
 	samples, inside atomic.Int64
 }
@@ -109,6 +110,15 @@ func (r *Room) Join(ctx context.Context, identity string) (Status, error) {
 	}
 	h := r.Hash(identity)
 	now := r.o.Clock.Now()
+	if r.o.Supply != nil {
+		// Sold out: say so at once, without taking a place.
+		if s, err := r.snapshot(ctx, now); err == nil && s.line.Supply.SoldOut() {
+			st := Status{Room: r.o.Name, State: StateSoldOut, Place: -1, Ahead: -1, Opening: r.o.Opening}
+			st.PollAfter = r.pollAfter(st, now, s.line.Supply)
+			r.event(Event{Op: OpJoin, Room: r.o.Name, State: StateSoldOut})
+			return st, nil
+		}
+	}
 	rec, err := r.store.Join(ctx, now, r.o.Name, r.p, h)
 	if err != nil {
 		err = r.storeError(OpJoin, h, err)
@@ -194,8 +204,11 @@ func (r *Room) Poll(ctx context.Context, identity, ticket string) (Status, error
 		st.Place, st.Ahead = pl, l.Returning+int64(uint64(pl)-l.Serving)
 		st.ETA = r.estimate(st.Ahead, l.Drain, l.Limits)
 	}
-	st.PollAfter = r.pollAfter(st, now)
-	r.event(Event{Op: OpPoll, Room: r.o.Name, State: StateWaiting})
+	if l.Supply.SoldOut() {
+		st.State, st.ETA = StateSoldOut, ETA{}
+	}
+	st.PollAfter = r.pollAfter(st, now, l.Supply)
+	r.event(Event{Op: OpPoll, Room: r.o.Name, State: st.State})
 	return st, nil
 }
 
@@ -204,6 +217,11 @@ func (r *Room) Poll(ctx context.Context, identity, ticket string) (Status, error
 // figures they were computed with.
 func (r *Room) claim(ctx context.Context, h IdentityHash, idx uint64, pl int64, l Line) (Status, error) {
 	now := r.o.Clock.Now()
+	if r.o.Supply != nil {
+		// Read the supply first when due, so that the store's answer
+		// carries it (a failure leaves the store's previous reading).
+		_, _ = r.snapshot(ctx, now)
+	}
 	var hint PlaceHint
 	if pl >= 0 && l.Opened {
 		hint = PlaceHint{Known: true, Index: idx, Early: uint64(l.Early), Place: uint64(pl)}
@@ -328,20 +346,20 @@ func (r *Room) refreshEvery(l Limits) time.Duration {
 // refresh it is ErrUnavailable.
 func (r *Room) snapshot(ctx context.Context, now time.Time) (*snapshot, error) {
 	s := r.snap.Load()
-	if s != nil && now.Sub(s.at) < r.refreshEvery(s.line.Limits) {
+	if s != nil && now.Sub(s.at) < r.refreshEvery(s.line.Limits) && r.readRecently(now, s.line.Limits) {
 		return s, nil
 	}
 	usable := s != nil && now.Sub(s.at) < r.o.StaleAfter
 	if r.refresh.TryLock() {
 		defer r.refresh.Unlock()
-		if s2 := r.snap.Load(); s2 != s && s2 != nil {
+		if s2 := r.snap.Load(); s2 != s && s2 != nil && r.readRecently(now, s2.line.Limits) {
 			return s2, nil
 		}
 		// After a failure, try again only a refresh interval later.
 		if t := r.tried.Load(); usable && t != 0 && now.UnixMilli()-t < r.o.RefreshInterval.Milliseconds() {
 			return s, nil
 		}
-		line, err := r.store.Advance(ctx, now, r.o.Name, r.p)
+		line, err := r.read(ctx, now)
 		if err != nil {
 			err = r.storeError(OpRefresh, IdentityHash{}, err)
 		}
@@ -370,6 +388,43 @@ func (r *Room) snapshot(ctx context.Context, now time.Time) (*snapshot, error) {
 	return nil, fmt.Errorf("%w: the room's snapshot is older than %v", ErrUnavailable, r.o.StaleAfter)
 }
 
+// readRecently reports whether the room's supply and pacer were asked
+// within the refresh interval: other store calls keep the snapshot fresh,
+// but only a refresh reads the supply and asks the pacer.
+func (r *Room) readRecently(now time.Time, l Limits) bool {
+	if r.o.Supply == nil && r.o.Pacer == nil {
+		return true
+	}
+	return now.UnixMilli()-r.readAt.Load() < r.refreshEvery(l).Milliseconds()
+}
+
+// read brings the line to now and returns its figures: with a supply
+// reading when the room has a Supply (the store keeps the previous
+// budget if it cannot be read), then with the pacer's decision when the
+// room has a Pacer.
+func (r *Room) read(ctx context.Context, now time.Time) (Line, error) {
+	var (
+		line Line
+		ok   bool
+		err  error
+	)
+	if r.o.Supply != nil {
+		line, ok, err = r.readSupply(ctx, now)
+	}
+	if !ok && err == nil {
+		line, err = r.store.Advance(ctx, now, r.o.Name, r.p)
+	}
+	if err != nil {
+		return Line{}, err
+	}
+	if r.o.Pacer != nil {
+		// A failed rate change is logged and leaves the rate as it was.
+		line, _ = r.pace(ctx, now, line)
+	}
+	r.readAt.Store(now.UnixMilli())
+	return line, nil
+}
+
 // Line returns the room's public figures from its snapshot (refreshed as
 // [Room.Poll] does): what the line endpoint of [Room.Handler] publishes.
 func (r *Room) Line(ctx context.Context) (PublicLine, error) {
@@ -391,6 +446,9 @@ func (r *Room) Line(ctx context.Context) (PublicLine, error) {
 	}
 	if l.Drain.Known() {
 		pl.DrainPerMinute = l.Drain.PerMinute()
+	}
+	if l.Supply.Known {
+		pl.Supply = &PublicSupply{Free: l.Supply.Free, Held: l.Supply.Held, SoldOut: l.Supply.SoldOut()}
 	}
 	return pl, nil
 }
@@ -424,12 +482,24 @@ func (r *Room) storeError(op Op, h IdentityHash, err error) error {
 }
 
 // estimate is the room's ETA for ahead people before someone, under the
-// limits l in force (the room's own options if l is zero).
+// limits l in force (the room's own options if l is zero). With a pacer,
+// which may raise the rate meanwhile (after a slowdown of the backend the
+// rate in force, and the drain measured over the last minutes, are below
+// its maximum), the low end is what the maximum would allow: the wait
+// lies between the two.
 func (r *Room) estimate(ahead int64, d Drain, l Limits) ETA {
 	if l.Rate <= 0 {
 		l = r.p.limits()
 	}
-	return estimate(ahead, d, l.Rate, l.Burst)
+	e := estimate(ahead, d, l.Rate, l.Burst)
+	if p := r.o.Pacer; p != nil && e.Known {
+		if _, hi := p.bounds(l); float64(hi) > d.PerMinute() {
+			if f := estimate(ahead, Drain{Admissions: int64(hi), Over: time.Minute}, hi, l.Burst); f.Min < e.Min {
+				e.Min = f.Min
+			}
+		}
+	}
+	return e
 }
 
 // status turns a store record into the person's Status, signing the pass
@@ -450,7 +520,10 @@ func (r *Room) status(rec Record, h IdentityHash, now time.Time) (Status, error)
 	switch rec.State {
 	case StateWaiting:
 		st.ETA = r.estimate(rec.Ahead, rec.Line.Drain, rec.Line.Limits)
-		st.PollAfter = r.pollAfter(st, now)
+		if rec.Line.Supply.SoldOut() {
+			st.State, st.ETA = StateSoldOut, ETA{}
+		}
+		st.PollAfter = r.pollAfter(st, now, rec.Line.Supply)
 		pl := rec.Place
 		if !rec.Line.Opened {
 			pl = -1
@@ -477,13 +550,24 @@ func (r *Room) status(rec Record, h IdentityHash, now time.Time) (Status, error)
 
 // pollAfter suggests when a waiting person should ask again: a quarter of
 // the shortest ETA, between 1s and a quarter of the claim window (at most
-// 30s), so that nobody polling as told misses a call; sooner for returners
-// and right before the opening.
-func (r *Room) pollAfter(st Status, now time.Time) time.Duration {
-	hi := min(30*time.Second, r.o.ClaimWindow/4)
+// 30s: [Room.MaxPollAfter]), so that nobody polling as told misses a
+// call; sooner for returners and right before the opening. A person
+// beyond the places left (as many people ahead as the supply budget and
+// the live holds) polls at most every half of it, to hear "sold out"
+// soon; a person told "sold out" polls at the longest interval, to hear
+// if places come back.
+func (r *Room) pollAfter(st Status, now time.Time, sup SupplyFigures) time.Duration {
+	hi := r.MaxPollAfter()
 	lo := min(time.Second, hi)
 	var d time.Duration
 	switch {
+	case st.State == StateSoldOut:
+		d = hi
+	case sup.Known && st.Ahead >= sup.Budget+sup.Held:
+		d = hi / 2
+		if st.ETA.Known {
+			d = min(d, st.ETA.Min/4)
+		}
 	case st.Returning:
 		d = lo
 	case st.Ahead < 0: // before the opening
@@ -496,12 +580,16 @@ func (r *Room) pollAfter(st Status, now time.Time) time.Duration {
 	return max(lo, min(hi, d))
 }
 
+// MaxPollAfter is the longest Status.PollAfter the room suggests: a
+// quarter of the claim window, at most 30s.
+func (r *Room) MaxPollAfter() time.Duration { return min(30*time.Second, r.o.ClaimWindow/4) }
+
 // Stats moves the line and returns the room's figures for an operator
 // console (a store call; it refreshes the room's snapshot too). It wraps
 // [ErrUnavailable] when the store cannot be asked.
 func (r *Room) Stats(ctx context.Context) (Stats, error) {
 	now := r.o.Clock.Now()
-	line, err := r.store.Advance(ctx, now, r.o.Name, r.p)
+	line, err := r.read(ctx, now)
 	if err != nil {
 		err = r.storeError(OpStats, IdentityHash{}, err)
 	}

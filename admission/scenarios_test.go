@@ -24,6 +24,8 @@ var scenarios = []struct {
 	{"ReconnectStorm", scenarioReconnectStorm},
 	{"AwayWhenCalled", scenarioAway},
 	{"TicketsAndStaleSnapshot", scenarioTickets},
+	{"SoldOut", scenarioSoldOut},
+	{"PacerSharedByThreeInstances", scenarioPacer},
 }
 
 // instances returns three rooms over one store, built with the same

@@ -34,12 +34,16 @@ type State string
 // The states. A person is waiting from joining until called; admitted
 // while holding an active place (the pass is valid until its expiry);
 // expired once a claimed session is over; done after Done. Expired and
-// done are final: one place per identity.
+// done are final: one place per identity. Sold out is said to a person
+// who would be waiting in a room whose supply is gone (Options.Supply):
+// no place free and no hold that might lapse; the place is kept, and if
+// places come back the person is waiting again.
 const (
 	StateWaiting  State = "waiting"
 	StateAdmitted State = "admitted"
 	StateExpired  State = "expired"
 	StateDone     State = "done"
+	StateSoldOut  State = "sold_out"
 )
 
 // ETA is an estimated wait until admission, as a range. It is known only
@@ -100,7 +104,7 @@ func ceilSecond(d time.Duration) time.Duration {
 //
 //	{
 //	  "room": "vaccine-55-59",
-//	  "state": "waiting",           // waiting | admitted | expired | done
+//	  "state": "waiting",           // waiting | admitted | expired | done | sold_out
 //	  "early": true,                // joined before the opening
 //	  "returning": false,           // called while away, back at the head
 //	  "index": 1234,                // arrival index
@@ -256,6 +260,10 @@ const (
 	OpRefresh Op = "refresh"
 	// OpLimits is a change of the room's limits.
 	OpLimits Op = "limits"
+	// OpSupply is a reading of Options.Supply (Duration is the host's).
+	OpSupply Op = "supply"
+	// OpPace is a rate change asked by Options.Pacer.
+	OpPace Op = "pace"
 )
 
 // Event describes one finished room operation, for Options.Observer: to
@@ -299,4 +307,13 @@ type PublicLine struct {
 	DrainPerMinute float64   `json:"drain_per_minute,omitempty"` // measured, once known
 	SeedCommitment string    `json:"seed_commitment"`
 	Seed           string    `json:"seed,omitempty"` // from the opening on
+	// Supply is the latest supply reading, when the room has a Supply.
+	Supply *PublicSupply `json:"supply,omitempty"`
+}
+
+// PublicSupply is the supply part of [PublicLine].
+type PublicSupply struct {
+	Free    int64 `json:"free"`     // places neither booked nor held
+	Held    int64 `json:"held"`     // places held by live holds
+	SoldOut bool  `json:"sold_out"` // no place free, no hold live: nobody is admitted
 }

@@ -40,9 +40,12 @@ import (
 //  1. leases whose deadline is <= t end (their place stops counting
 //     against the cap at its own deadline, not at the next call);
 //  2. k = min(whole tokens of the bucket at t, Cap - active (when Cap > 0),
-//     returners + N - S) people are admitted at t: first the k oldest
-//     returners, then places S, S+1, ... (S advances); each gets the
-//     lease deadline t + ClaimWindow, and the bucket spends k tokens at t.
+//     the supply budget (once SetSupply gave one), returners + N - S)
+//     people are admitted at t: first the k oldest returners, then places
+//     S, S+1, ... (S advances); each gets the lease deadline
+//     t + ClaimWindow, the bucket spends k tokens at t and the supply
+//     budget k. While the budget is spent and people wait, the line stands
+//     still and that time is not busy time for the drain measurement.
 //
 // The bucket is golang.org/x/time/rate's token bucket driven with explicit
 // times: rate Rate/60 tokens a second, depth Burst, full at the opening,
@@ -102,7 +105,63 @@ type Store interface {
 	// as x/time/rate's SetLimitAt and SetBurstAt at now. It returns the
 	// figures after the change.
 	SetLimits(ctx context.Context, now time.Time, room string, p Params, l Limits) (Line, error)
+
+	// AdjustLimits is SetLimits on a condition, for a pacing controller
+	// shared by several instances: it brings the line to now and makes l
+	// the limits only if they were last changed before since
+	// (Line.LimitsChanged < since), so that of several instances deciding
+	// over one interval only the first changes the rate. The figures it
+	// returns tell whether it did (Line.LimitsChanged is now).
+	AdjustLimits(ctx context.Context, now time.Time, room string, p Params, l Limits, since time.Time) (Line, error)
+
+	// SetSupply brings the line to now, then records the places left
+	// behind the room as the host read them at now: from now on, until
+	// the next SetSupply, at most max(0, allowance - active) more people
+	// are admitted (the supply budget, spent by each admission), whatever
+	// the rate and cap allow. allowance is pl.Free times the room's
+	// overbooking factor, rounded down. Every admitted person can take at
+	// most one place, so with a factor of 1 the room never lets more
+	// people in than places remain, even between two readings. Line.Supply
+	// reports the reading and the budget left; at pl.Free = pl.Held = 0 the
+	// room is sold out ([SupplyFigures.SoldOut]). Negative figures are an
+	// error and change nothing.
+	SetSupply(ctx context.Context, now time.Time, room string, p Params, pl Places, allowance int64) (Line, error)
 }
+
+// Places are the places left behind a room, as a [Supply] reads them.
+type Places struct {
+	// Free counts the places that can still be booked: neither booked nor
+	// held by a live hold.
+	Free int64
+	// Held counts the places held by live holds: they may come back if
+	// the holds lapse.
+	Held int64
+}
+
+// validate reports whether pl and allowance are usable.
+func (pl Places) validate(allowance int64) error {
+	if pl.Free < 0 || pl.Held < 0 || allowance < 0 {
+		return fmt.Errorf("admission: supply: free %d, held %d, allowance %d: want >= 0", pl.Free, pl.Held, allowance)
+	}
+	return nil
+}
+
+// SupplyFigures are the room's latest supply reading ([Store.SetSupply])
+// and the budget left of it.
+type SupplyFigures struct {
+	// Known reports that the room has had a reading; without one the
+	// supply does not limit admissions.
+	Known bool
+	// Free and Held are the reading's places (see [Places]).
+	Free, Held int64
+	// Budget is how many more people may be admitted until the next
+	// reading.
+	Budget int64
+}
+
+// SoldOut reports a room whose places are all booked: no place free and
+// no hold that might lapse. Nobody is admitted while it is.
+func (s SupplyFigures) SoldOut() bool { return s.Known && s.Free <= 0 && s.Held <= 0 }
 
 // PlaceHint is a person's place as the caller computed it: Place is
 // NewShuffle(seed, Early).Place(Index), or Index for a later arrival.
@@ -124,6 +183,12 @@ type Limits struct {
 	Burst int `json:"burst"`
 	// Cap bounds the number of active people; 0 means no cap.
 	Cap int `json:"cap"`
+	// MinRate and MaxRate bound the rate a pacing controller ([Pacer])
+	// may set, people per minute; 0 means the controller's own
+	// PacingOptions.Min or Max. Kept with the limits so that an operator
+	// changes them for every instance at once.
+	MinRate int `json:"min_rate_per_minute,omitempty"`
+	MaxRate int `json:"max_rate_per_minute,omitempty"`
 }
 
 // Validate reports whether l is usable.
@@ -135,6 +200,10 @@ func (l Limits) Validate() error {
 		return fmt.Errorf("admission: limits: burst %d, want > 0", l.Burst)
 	case l.Cap < 0:
 		return fmt.Errorf("admission: limits: cap %d, want >= 0", l.Cap)
+	case l.MinRate < 0 || l.MaxRate < 0:
+		return fmt.Errorf("admission: limits: min rate %d, max rate %d, want >= 0", l.MinRate, l.MaxRate)
+	case l.MaxRate > 0 && l.MinRate > l.MaxRate:
+		return fmt.Errorf("admission: limits: min rate %d above max rate %d", l.MinRate, l.MaxRate)
 	}
 	return nil
 }
@@ -260,6 +329,11 @@ type Line struct {
 	Drain Drain
 	// Limits are the limits in force.
 	Limits Limits
+	// LimitsChanged is when the limits were last changed (SetLimits or
+	// AdjustLimits), zero if never.
+	LimitsChanged time.Time
+	// Supply is the latest supply reading and the budget left of it.
+	Supply SupplyFigures
 }
 
 // Waiting returns the number of people not yet called plus returners.

@@ -97,6 +97,9 @@ func Run(t *testing.T, newStore func(t *testing.T) admission.Store) {
 		{"RoomsAreIndependent", testRoomsIndependent},
 		{"ConcurrentJoins", testConcurrentJoins},
 		{"MatchesMemoryStore", testMatchesMemory},
+		{"Supply", testSupply},
+		{"SupplyBadInput", testSupplyBadInput},
+		{"AdjustLimits", testAdjustLimits},
 		{"ContextDone", testContextDone},
 	}
 	for _, tc := range tests {
@@ -602,6 +605,127 @@ func testCap(t *testing.T, s admission.Store) {
 	}
 }
 
+func setSupply(t *testing.T, s admission.Store, p admission.Params, now time.Time, free, held, allowance int64) admission.Line {
+	t.Helper()
+	l, err := s.SetSupply(ctx, now, room, p, admission.Places{Free: free, Held: held}, allowance)
+	if err != nil {
+		t.Fatalf("SetSupply(%d, %d, %d at %v): %v", free, held, allowance, now, err)
+	}
+	return l
+}
+
+// testSupply: the supply budget bounds admissions between readings, zero
+// supply with no holds is sold out and admits nobody, and the room
+// resumes when places come back.
+func testSupply(t *testing.T, s admission.Store) {
+	p := Params()
+	p.Rate, p.Burst = 600, 10
+	for n := range 20 {
+		join(t, s, p, n, at(-time.Second))
+	}
+	if l := advance(t, s, p, at(-2*time.Millisecond)); l.Supply.Known {
+		t.Fatalf("supply known before any reading: %+v", l.Supply)
+	}
+	setSupply(t, s, p, at(-time.Millisecond), 3, 0, 3)
+	l := advance(t, s, p, at(0))
+	if l.Admitted != 3 || l.Supply.Budget != 0 || !l.Supply.Known || l.Supply.SoldOut() {
+		t.Fatalf("3 places at the opening: %+v", l)
+	}
+	// The three claim their place (a session of 60s).
+	var admitted []int
+	for n := range 20 {
+		if rec := status(t, s, p, n, at(time.Second)); rec.State == admission.StateAdmitted {
+			admitted = append(admitted, n)
+		}
+	}
+	if len(admitted) != 3 {
+		t.Fatalf("admitted %v, want 3", admitted)
+	}
+	// The rate would let 17 more in over 10s: the budget holds them.
+	if l := advance(t, s, p, at(10*time.Second)); l.Admitted != 3 {
+		t.Fatalf("admitted %d beyond the budget of 3", l.Admitted)
+	}
+	// Two of the three leave (booked); 2 places remain free, 1 person is
+	// still active: budget 1.
+	for _, n := range admitted[:2] {
+		if _, err := s.Done(ctx, at(11*time.Second), room, p, ID(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l := advance(t, s, p, at(12*time.Second)); l.Admitted != 3 || l.Active != 1 {
+		t.Fatalf("after 2 done, before a reading: %+v", l)
+	}
+	if l := setSupply(t, s, p, at(12*time.Second), 2, 0, 2); l.Admitted != 4 || l.Active != 2 || l.Supply.Budget != 0 {
+		t.Fatalf("2 places, 1 active: %+v, want 1 more admitted", l)
+	}
+	// Nothing free, one hold live: not sold out, nobody admitted.
+	if l := setSupply(t, s, p, at(13*time.Second), 0, 1, 0); l.Supply.SoldOut() || l.Admitted != 4 {
+		t.Fatalf("a hold live: %+v", l)
+	}
+	// Sold out.
+	l = setSupply(t, s, p, at(14*time.Second), 0, 0, 0)
+	if !l.Supply.SoldOut() || l.Admitted != 4 {
+		t.Fatalf("sold out: %+v", l)
+	}
+	// The drain does not count the time the line stood still.
+	busy := l.Drain
+	if l := advance(t, s, p, at(60*time.Second)); l.Admitted != 4 || l.Drain != busy {
+		t.Fatalf("sold out, a minute later: %+v (drain was %+v)", l, busy)
+	}
+	// A hold lapses: one place back, nobody active (leases over): one more.
+	if l := setSupply(t, s, p, at(90*time.Second), 1, 0, 1); l.Supply.SoldOut() || l.Admitted != 5 {
+		t.Fatalf("a place back: %+v", l)
+	}
+	// An overbooking factor: 4 free at 1.5 -> 6 people (1 already active).
+	if l := setSupply(t, s, p, at(91*time.Second), 4, 0, 6); l.Admitted != 10 || l.Active != 6 {
+		t.Fatalf("overbooking 1.5 over 4 places: %+v", l)
+	}
+}
+
+func testSupplyBadInput(t *testing.T, s admission.Store) {
+	p := Params()
+	for _, c := range [][3]int64{{-1, 0, 0}, {0, -1, 0}, {0, 0, -1}} {
+		if _, err := s.SetSupply(ctx, at(0), room, p, admission.Places{Free: c[0], Held: c[1]}, c[2]); err == nil {
+			t.Fatalf("SetSupply(%v): no error", c)
+		}
+	}
+	if l := advance(t, s, p, at(time.Second)); l.Supply.Known {
+		t.Fatalf("a refused reading changed the room: %+v", l.Supply)
+	}
+}
+
+// testAdjustLimits: a conditional change goes through only if the limits
+// were not changed since the given instant.
+func testAdjustLimits(t *testing.T, s admission.Store) {
+	p := Params()
+	join(t, s, p, 0, at(-time.Second))
+	l, err := s.SetLimits(ctx, at(time.Second), room, p, admission.Limits{Rate: 120, Burst: 2, MinRate: 30, MaxRate: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.LimitsChanged.Equal(at(time.Second)) || l.Limits.MinRate != 30 || l.Limits.MaxRate != 300 {
+		t.Fatalf("after SetLimits: %+v", l)
+	}
+	// Changed at 1s: a change conditional on "not since 1s" is refused.
+	l, err = s.AdjustLimits(ctx, at(2*time.Second), room, p, admission.Limits{Rate: 60, Burst: 2}, at(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Limits.Rate != 120 || !l.LimitsChanged.Equal(at(time.Second)) {
+		t.Fatalf("conditional change went through: %+v", l)
+	}
+	l, err = s.AdjustLimits(ctx, at(3*time.Second), room, p, admission.Limits{Rate: 60, Burst: 2, MinRate: 30, MaxRate: 300}, at(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Limits.Rate != 60 || !l.LimitsChanged.Equal(at(3*time.Second)) {
+		t.Fatalf("conditional change refused: %+v", l)
+	}
+	if _, err := s.AdjustLimits(ctx, at(4*time.Second), room, p, admission.Limits{Rate: 60, Burst: 2, MinRate: 90, MaxRate: 30}, at(4*time.Second)); err == nil {
+		t.Fatal("min above max: no error")
+	}
+}
+
 func testClaim(t *testing.T, s admission.Store) {
 	p := Params()
 	join(t, s, p, 1, at(-time.Second))
@@ -956,6 +1080,23 @@ func testMatchesMemory(t *testing.T, s admission.Store) {
 				op = fmt.Sprintf("SetLimits(%+v)", l)
 				got, gotErr = s.SetLimits(ctx, callAt, name, p, l)
 				want, wantErr = ref.SetLimits(ctx, callAt, name, p, l)
+			case step%53 == 20:
+				// A supply reading, now and then from zero.
+				pl := admission.Places{Free: int64(rng.IntN(8)), Held: int64(rng.IntN(3))}
+				if rng.IntN(4) == 0 {
+					pl = admission.Places{}
+				}
+				a := pl.Free * int64(1+rng.IntN(2))
+				op = fmt.Sprintf("SetSupply(%+v, %d)", pl, a)
+				got, gotErr = s.SetSupply(ctx, callAt, name, p, pl, a)
+				want, wantErr = ref.SetSupply(ctx, callAt, name, p, pl, a)
+			case step%61 == 30:
+				// A pacer's conditional change.
+				l := admission.Limits{Rate: 30 + rng.IntN(300), Burst: 1 + rng.IntN(4), Cap: rng.IntN(6)}
+				since := callAt.Add(-time.Duration(rng.IntN(30)) * time.Second)
+				op = fmt.Sprintf("AdjustLimits(%+v, since %v)", l, since.Sub(Opening))
+				got, gotErr = s.AdjustLimits(ctx, callAt, name, p, l, since)
+				want, wantErr = ref.AdjustLimits(ctx, callAt, name, p, l, since)
 			case k < 3:
 				op = "Join"
 				got, gotErr = s.Join(ctx, callAt, name, p, id)

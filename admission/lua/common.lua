@@ -45,8 +45,10 @@ local commitment = ARGV[6]
 --   bound of the earliest lease deadline (0 when ac is 0); rc returners;
 --   and the drain measurement: bz someone waiting right before la (0/1),
 --   mb/mc busy ms and admissions of the current window, pb/pc those of the
---   previous window.
-local SFMT = '<dddddddddddddddddddd'
+--   previous window; mn, mx the pacing bounds of the limits; lc when the
+--   limits last changed (0: never); and the supply: sk a reading was given
+--   (0/1), sf, sh its free and held places, sb the budget left.
+local SFMT = '<ddddddddddddddddddddddddddd'
 
 -- load reads the room state; it returns nil and an error reply when the
 -- caller's opening or seed differ from the ones the room was created with.
@@ -63,12 +65,14 @@ local function load()
     S.lt, S.la, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq = now, now, now, 0, 0, -1, 0, 0, 0
     S.rate, S.burst, S.cap = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
     S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc = 0, 0, 0, 0, 0, 0, 0, 0
+    S.mn, S.mx, S.lc, S.sk, S.sf, S.sh, S.sb = 0, 0, 0, 0, 0, 0, 0
   elseif v[1] ~= commitment or tonumber(v[2]) ~= opening then
     return nil, redis.error_reply('GATEHOUSE_MISCONFIGURED room was first called with another opening or seed')
   else
     S.packed = v[3]
     S.lt, S.la, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq, S.rate, S.burst, S.cap,
-      S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc = struct.unpack(SFMT, v[3])
+      S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc,
+      S.mn, S.mx, S.lc, S.sk, S.sf, S.sh, S.sb = struct.unpack(SFMT, v[3])
   end
   S.recv = v[4]
   -- Time never goes back within a room.
@@ -97,7 +101,7 @@ end
 local function save(S, R)
   local args = {}
   local v = struct.pack(SFMT, S.lt, S.la, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq, S.rate, S.burst, S.cap,
-    S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc)
+    S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc, S.mn, S.mx, S.lc, S.sk, S.sf, S.sh, S.sb)
   if S.fresh then
     args = {'cm', commitment, 'op', ARGV[2], 'v', v}
   elseif v ~= S.packed then
@@ -189,9 +193,10 @@ local function lease(S, place, deadline)
 end
 
 -- advance brings the line from S.la to now: at each instant t, leases
--- whose deadline is <= t end, then min(whole tokens, cap room, waiting)
--- people are admitted at t, returners first, each with the lease deadline
--- t + claim.
+-- whose deadline is <= t end, then min(whole tokens, cap room, supply
+-- budget, waiting) people are admitted at t, returners first, each with
+-- the lease deadline t + claim. With the supply budget spent the line
+-- stands still (no busy time) until the next reading.
 local function advance(S)
   if S.e < 0 or now < S.la then return end
   local t = S.la
@@ -227,6 +232,7 @@ local function advance(S)
         blocked = free <= k
         if free < k then k = free end
       end
+      if S.sk == 1 and S.sb < k then k = S.sb end
       if k > 0 then
         -- AllowN(t, k)
         S.tk = tokens - k
@@ -251,13 +257,15 @@ local function advance(S)
         S.ac = S.ac + k
         live = live + k
         S.ad = S.ad + k
+        if S.sk == 1 then S.sb = S.sb - k end
         if S.bz == 1 then S.mc = S.mc + k end
         if capped and deadline <= now then granted[#granted + 1] = deadline end
         waiting = waiting - k
       end
     end
+    local stuck = S.sk == 1 and S.sb <= 0
     local nxt = -1
-    if waiting > 0 then
+    if waiting > 0 and not stuck then
       if blocked then
         local a, b = ending[ei + 1], granted[gi]
         if a then nxt = tonumber(a) end
@@ -268,7 +276,7 @@ local function advance(S)
     end
     local stop = now
     if nxt >= 0 and nxt < now then stop = nxt end
-    if waiting > 0 then
+    if waiting > 0 and not stuck then
       addBusy(S, stop - t)
       S.bz = 1
     else
@@ -284,7 +292,8 @@ end
 
 -- setLimits applies new limits at now, as x/time/rate's SetLimitAt then
 -- SetBurstAt.
-local function setLimits(S, rate, burst, cap)
+local function setLimits(S, rate, burst, cap, mn, mx)
+  S.mn, S.mx, S.lc = mn, mx, now
   if S.e >= 0 then
     S.tk = tokensAt(S, now)
     S.tl = now
@@ -303,12 +312,14 @@ local function drain(S)
 end
 
 -- figures: opened, N, E (-1), S, active, returners, admitted, drain count,
--- drain ms, rate, burst, cap
+-- drain ms, rate, burst, cap, min rate, max rate, limits changed, supply
+-- known, free, held, budget
 local function figures(S)
   local dc, dm = drain(S)
   local opened = 0
   if S.e >= 0 then opened = 1 end
-  return {opened, S.n, S.e, S.s, S.ac, S.rc, S.ad, dc, dm, S.rate, S.burst, S.cap}
+  return {opened, S.n, S.e, S.s, S.ac, S.rc, S.ad, dc, dm, S.rate, S.burst, S.cap,
+    S.mn, S.mx, S.lc, S.sk, S.sf, S.sh, S.sb}
 end
 
 -- Reply codes.

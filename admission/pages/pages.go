@@ -96,6 +96,11 @@ type Options struct {
 	IconURL string
 	// Clock gives "last updated". Nil means clock.New().
 	Clock clock.Clock
+	// Notice, when set, gives the operator's message for the waiting
+	// page of request r, shown above the person's place and refreshed
+	// with it ("" for none). It is the host's own text, in whatever
+	// language the operator wrote it.
+	Notice func(r *http.Request) string
 }
 
 // Pages renders the waiting room and the refusals of the gate and the room
@@ -235,6 +240,8 @@ type WaitingData struct {
 	State string
 	// NextURL is where an admitted person goes to book.
 	NextURL string
+	// Notice is the operator's message (Options.Notice), "" for none.
+	Notice string
 	// Place is the place in line counted from 1; 0 before the draw.
 	Place int64
 	// Ahead is the number of people ahead, -1 before the draw.
@@ -270,6 +277,9 @@ type RefusalData struct {
 func (p *Pages) Waiting(w http.ResponseWriter, r *http.Request, st admission.Status, nextURL string) {
 	l := p.Lang(r)
 	d := &WaitingData{Status: st, State: string(st.State), NextURL: nextURL, Ahead: -1}
+	if p.o.Notice != nil {
+		d.Notice = p.o.Notice(r)
+	}
 	if st.Place >= 0 && st.Ahead >= 0 {
 		d.Place, d.Ahead = st.Place+1, st.Ahead
 		d.Total = max(st.Place, st.Ahead)
@@ -285,7 +295,9 @@ func (p *Pages) Waiting(w http.ResponseWriter, r *http.Request, st admission.Sta
 		d.ETA = l.Range(st.ETA.Min, st.ETA.Max)
 	}
 	poll := 0
-	if st.State == admission.StateWaiting {
+	if st.State == admission.StateWaiting || st.State == admission.StateSoldOut {
+		// Sold out keeps asking, slowly (the room says when): if holds
+		// lapse and places come back, the line resumes.
 		poll = p.pollSeconds(st.PollAfter)
 	}
 	title := l.T("waiting.title")

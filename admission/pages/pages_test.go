@@ -179,9 +179,12 @@ func TestWaitingPage(t *testing.T) {
 		_, body = render(p, lang, func(w http.ResponseWriter, r *http.Request) { p.Waiting(w, r, before, "/book") })
 		mustContain(t, lang+" before the draw", body, l.T("waiting.before_opening", "time", l.When(opening)), `<progress id="gh-progress"></progress>`)
 		sold := waiting(5)
-		sold.State = "sold_out"
+		sold.State = admission.StateSoldOut
 		_, body = render(p, lang, func(w http.ResponseWriter, r *http.Request) { p.Waiting(w, r, sold, "/book") })
-		mustContain(t, lang+" sold out", body, l.T("sold_out.heading"))
+		mustContain(t, lang+" sold out", body, l.T("sold_out.heading"), l.T("sold_out.body"), `data-poll="7"`)
+		if strings.Contains(body, "gh-notice") {
+			t.Errorf("%s: a notice without Options.Notice", lang)
+		}
 	}
 }
 
@@ -304,5 +307,18 @@ func TestFocusRingContrast(t *testing.T) {
 	p.Assets().ServeHTTP(rec, httptest.NewRequest("GET", "/gatehouse/waiting.js", nil))
 	if rec.Code != 200 || !strings.Contains(rec.Header().Get("Content-Type"), "javascript") {
 		t.Fatalf("script: %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+}
+
+// TestWaitingNotice: the host's message (an operator's) is on the waiting
+// page, escaped, and on no page without one.
+func TestWaitingNotice(t *testing.T) {
+	msg := "Second doses open at 21:00 <b>"
+	p := newPages(t, func(o *pages.Options) { o.Notice = func(*http.Request) string { return msg } })
+	_, body := render(p, "ko", func(w http.ResponseWriter, r *http.Request) { p.Waiting(w, r, waiting(5), "/book") })
+	mustContain(t, "notice", body, `<p class="gh-notice" id="gh-notice">Second doses open at 21:00 &lt;b&gt;</p>`)
+	p = newPages(t, func(o *pages.Options) { o.Notice = func(*http.Request) string { return "" } })
+	if _, body := render(p, "en", func(w http.ResponseWriter, r *http.Request) { p.Waiting(w, r, waiting(5), "/book") }); strings.Contains(body, "gh-notice") {
+		t.Error("an empty notice shown")
 	}
 }

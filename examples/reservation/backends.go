@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-go/gatehouse/admission"
+	"github.com/gatehouse-go/gatehouse/admission/slotsupply"
 	"github.com/gatehouse-go/gatehouse/slots"
 	"github.com/gatehouse-go/gatehouse/window"
 )
@@ -91,36 +92,6 @@ func (s *server) initBackends(secret []byte) error {
 		return err
 	}
 
-	// One waiting room per opening.
-	passKeys, err := admission.NewKeyring(admission.Key{ID: "p1", Secret: key("pass")})
-	if err != nil {
-		return err
-	}
-	for i, o := range s.camp.schedule.Openings {
-		name := roomName(i, o.Booking.Start)
-		var seed admission.Seed
-		copy(seed[:], key("seed/"+name))
-		room, err := admission.NewRoom(roomStore, admission.Options{
-			Name:         name,
-			Opening:      o.Booking.Start,
-			Rate:         s.cfg.Rate,
-			Cap:          s.cfg.MaxActive,
-			Keyring:      passKeys,
-			IdentityKey:  key("identity"),
-			Seed:         seed,
-			Clock:        s.clk,
-			Logger:       s.log,
-			Observer:     s.metrics.observeRoom,
-			PassCookie:   passCookie,
-			TicketCookie: ticketCookie,
-			Deny:         s.roomDeny,
-		})
-		if err != nil {
-			return fmt.Errorf("waiting room %d: %w", i, err)
-		}
-		s.rooms = append(s.rooms, room)
-	}
-
 	// The slot service. Its gate is the commit check: window, eligibility
 	// and pass, all at the instant the service gives the store.
 	s.personKey = key("person")
@@ -136,6 +107,65 @@ func (s *server) initBackends(secret []byte) error {
 	if err != nil {
 		return err
 	}
+
+	// With -pacing, each booking call tells the current opening's pacer
+	// its latency and whether the backend failed.
+	if s.cfg.Pacing {
+		s.metrics.pace = func(e slots.Event) {
+			if i := s.openingAt(s.clk.Now()); i >= 0 && i < len(s.pacers) {
+				var err error
+				if errors.Is(e.Err, slots.ErrUnavailable) {
+					err = e.Err // a refusal (full, already booked) is not the backend's failure
+				}
+				s.pacers[i].Observe(e.Duration, err)
+			}
+		}
+	}
+	// One waiting room per opening.
+	passKeys, err := admission.NewKeyring(admission.Key{ID: "p1", Secret: key("pass")})
+	if err != nil {
+		return err
+	}
+	for i, o := range s.camp.schedule.Openings {
+		name := roomName(i, o.Booking.Start)
+		var seed admission.Seed
+		copy(seed[:], key("seed/"+name))
+		var pacer *admission.Pacer
+		if s.cfg.Pacing {
+			// The rate follows the booking calls' health, between a tenth
+			// of -rate and -rate (the console moves both live).
+			pacer, err = admission.NewPacer(admission.PacingOptions{Min: max(1, s.cfg.Rate/10), Max: s.cfg.Rate, Target: 500 * time.Millisecond})
+			if err != nil {
+				return err
+			}
+			s.pacers = append(s.pacers, pacer)
+		}
+		room, err := admission.NewRoom(roomStore, admission.Options{
+			Name:         name,
+			Opening:      o.Booking.Start,
+			Rate:         s.cfg.Rate,
+			Cap:          s.cfg.MaxActive,
+			Keyring:      passKeys,
+			IdentityKey:  key("identity"),
+			Seed:         seed,
+			Clock:        s.clk,
+			Logger:       s.log,
+			Observer:     s.metrics.observeRoom,
+			PassCookie:   passCookie,
+			TicketCookie: ticketCookie,
+			Deny:         s.roomDeny,
+			// The room knows the places left: never more people admitted
+			// than places, "sold out" said at once.
+			Supply:      slotsupply.New(s.booking, slotCampaign),
+			Overbooking: s.cfg.Overbooking,
+			Pacer:       pacer,
+		})
+		if err != nil {
+			return fmt.Errorf("waiting room %d: %w", i, err)
+		}
+		s.rooms = append(s.rooms, room)
+	}
+
 	def := slots.DefineRequest{Campaign: slotCampaign, Key: "define-" + slotsDigest(s.slots)}
 	for _, sl := range s.slots {
 		def.Slots = append(def.Slots, slots.Slot{ID: sl.ID, Capacity: sl.Capacity})

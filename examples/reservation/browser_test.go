@@ -203,6 +203,10 @@ func TestBrowserFlowMemory(t *testing.T) {
 func browserConfig(c *config) {
 	c.Rate = 10
 	c.MaxPoll = time.Second // the page polls every (real) second
+	// Thirty people join early and never book, for 18 places: let the
+	// room admit three people per free place so that the line reaches
+	// the newcomer.
+	c.Overbooking = 3
 }
 
 // browserFlow is a person's whole evening in headless Chromium, on a mock

@@ -33,6 +33,12 @@ type config struct {
 
 	Rate      int // people admitted per minute
 	MaxActive int // most people admitted at once
+	// Pacing lets the booking calls' latency and errors set the rate,
+	// between a tenth of Rate and Rate (admission.Pacer).
+	Pacing bool
+	// Overbooking is the room's overbooking factor: people admitted at
+	// once per free place (admission.Options.Overbooking); 0 means 1.
+	Overbooking float64
 
 	// MaxPoll caps how long the waiting room page's script waits between
 	// two status requests (it otherwise waits as long as the room says,

@@ -77,7 +77,9 @@
 //	            POST /api/bookings/me/move, DELETE /api/bookings/me
 //	my-booking  GET /booking, GET /api/bookings/me                     no       no         yes   yes     no
 //	operator    GET /operator, POST /operator/maintenance,             operators only, in every phase
-//	            POST /operator/signout, GET /api/operator/stats
+//	            POST /operator/signout, GET /api/operator/stats,
+//	            POST /operator/limits, POST /api/operator/limits,
+//	            POST /operator/message, POST /api/operator/message
 //
 // A refusal is an RFC 9457 problem (application/problem+json) with the
 // phase and, where known, "opens_at" and "closes_at" in the campaign's
@@ -114,7 +116,23 @@
 //	GET    /api/bookings/me         -> {"booking": {...}} or {"hold": {...}}; 404 if neither
 //	POST   /api/bookings/me/move    {"slot"} -> {"booking": {...}}
 //	DELETE /api/bookings/me         -> {"cancelled": id}
-//	GET    /api/operator/stats      -> the console's figures (operators: "Authorization: Operator <token>")
+//	GET    /api/operator/stats      -> the console's figures (operators: "Authorization: Operator <token>"):
+//	                                   limits in force, drain estimate, places free and held, sold out
+//	POST   /api/operator/limits     {"rate_per_minute", "burst", "cap", "min_rate_per_minute",
+//	                                 "max_rate_per_minute"} (any of them) -> the limits now in
+//	                                   force, for every instance, without a restart
+//	POST   /api/operator/message    {"message": "..."} -> shown on the waiting page and in the
+//	                                   status JSON (operator_message); this instance's
+//
+// The console (GET /operator) reloads itself every 15 s, shows the line's
+// drain estimate and the places left (SOLD OUT once every place is
+// booked), changes the same limits by form, writes the message, and asks
+// for confirmation before it turns maintenance on or off. The waiting room
+// knows the places left (admission/slotsupply over the slots): it never
+// admits more people at once than places remain times -overbooking, and
+// says "sold out" at once when they are gone. -pacing lets the booking
+// calls' latency and errors set the rate (admission.Pacer).
+//
 //	GET    /healthz                 -> 200 "ok", always
 //
 // Poll /api/queue/status after poll_after_seconds: the room says when a

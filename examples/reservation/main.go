@@ -153,6 +153,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.PreQueue, "prequeue", cfg.PreQueue, "campaign file: the waiting room opens this long before each booking window")
 	fs.IntVar(&cfg.Rate, "rate", cfg.Rate, "people the waiting room admits per minute")
 	fs.IntVar(&cfg.MaxActive, "max-active", cfg.MaxActive, "most people admitted and booking at once")
+	fs.Float64Var(&cfg.Overbooking, "overbooking", 1, "people the room admits at once per free place (above 1 covers people who never book)")
+	fs.BoolVar(&cfg.Pacing, "pacing", false, "let the booking calls' latency and errors set the admission rate, between a tenth of -rate and -rate")
 	fs.DurationVar(&cfg.HoldFor, "hold-for", cfg.HoldFor, "how long a held slot waits for confirmation")
 	fs.Float64Var(&cfg.ClientLimit, "client-limit", cfg.ClientLimit, "sign-ins and joins allowed per person (or per address, see -client-limit-by) per minute (0: no limit)")
 	fs.StringVar(&cfg.LimitBy, "client-limit-by", limitByIdentity, "what -client-limit counts per: identity (each person) or address (each client IP; carrier-grade NAT puts whole networks behind one)")

@@ -22,6 +22,8 @@ import (
 // its own registry (tests build several in one process).
 type metrics struct {
 	reg *prometheus.Registry
+	// pace, when set, hears every hold and confirm (the pacer's input).
+	pace func(slots.Event)
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -127,6 +129,9 @@ func (m *metrics) observeRoom(e admission.Event) {
 func (m *metrics) observeSlots(e slots.Event) {
 	m.slotOps.WithLabelValues(string(e.Op), e.Outcome).Inc()
 	m.slotLatency.WithLabelValues(string(e.Op)).Observe(e.Duration.Seconds())
+	if m.pace != nil && (e.Op == slots.OpHold || e.Op == slots.OpConfirm) {
+		m.pace(e)
+	}
 }
 
 // figuresCollector reports the current waiting room's and the slots'

@@ -40,12 +40,15 @@ type view struct {
 	Errors   []fieldError
 	Form     map[string]string
 	Refresh  int // seconds; a <noscript> meta refresh when non-zero
-	Data     any
+	// AutoRefresh, when non-zero, reloads the page every so many seconds
+	// (the operator console).
+	AutoRefresh int
+	Data        any
 }
 
 var pageNames = []string{
 	"landing", "signin", "eligibility", "book", "hold", "booking",
-	"operator", "operator_signin", "error",
+	"operator", "operator_signin", "operator_confirm", "error",
 }
 
 func loadTemplates() (*templates, error) {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"github.com/gatehouse-go/gatehouse/admission"
 	"html"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -136,9 +138,7 @@ func TestPagesWithoutJavaScript(t *testing.T) {
 // else while the health check and metrics keep answering.
 func TestOperatorConsole(t *testing.T) {
 	ts := newTestServer(t, nil)
-	person := ts.newClient()
-	person.signIn("Kim", "1967-03-15")
-	person.must(http.StatusOK, "POST", "/api/queue/join", nil)
+	person := ts.personInLine("Kim", "1967-03-15")
 
 	op := ts.newClient()
 	op.page("GET", "/operator", "").expect(404, "")
@@ -147,7 +147,12 @@ func TestOperatorConsole(t *testing.T) {
 	op.page("GET", "/operator", "").expect(200, "", "Maintenance is off.",
 		"Shuffle seed commitment (SHA-256)", commitment, "published at opening", "Joined</dt><dd>1</dd>")
 
-	op.page("POST", "/operator/maintenance", form("on", "true")).expect(303, "/operator")
+	// The console asks before it closes the site; nothing changes until
+	// the operator confirms.
+	op.page("POST", "/operator/maintenance", form("on", "true")).expect(200, "", "Confirm maintenance",
+		`name="confirm" value="yes"`, "Yes, turn maintenance on")
+	person.page("GET", "/", "").expect(200, "")
+	op.page("POST", "/operator/maintenance", form("on", "true", "confirm", "yes")).expect(303, "/operator")
 	person.page("GET", "/", "").expect(503, "", "Under maintenance")
 	if r := person.do("GET", "/api/queue/status", nil); r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("status in maintenance: %s", r)
@@ -174,7 +179,7 @@ func TestOperatorConsole(t *testing.T) {
 			t.Errorf("metrics do not have %s", want)
 		}
 	}
-	op.page("POST", "/operator/maintenance", form("on", "false")).expect(303, "/operator")
+	op.page("POST", "/operator/maintenance", form("on", "false", "confirm", "yes")).expect(303, "/operator")
 	person.page("GET", "/", "").expect(200, "")
 
 	// After the opening the seed itself is published.
@@ -183,4 +188,85 @@ func TestOperatorConsole(t *testing.T) {
 	op.page("GET", "/operator", "").expect(200, "", seed.String())
 	op.page("POST", "/operator/signout", "").expect(303, "/")
 	op.page("GET", "/operator", "").expect(404, "")
+}
+
+// TestOperatorSteersLive: the console and the JSON API change the room's
+// rate, cap and pacing bounds without a restart (the room's figures show
+// them at once), the console refreshes itself and shows the drain estimate
+// and the places, and the operator's message reaches the waiting page and
+// the status JSON; bad input changes nothing.
+func TestOperatorSteersLive(t *testing.T) {
+	ts := newTestServer(t, nil)
+	person := ts.personInLine("Kim", "1967-03-15")
+	op := ts.newClient()
+	op.page("POST", "/operator/signin", form("token", ts.s.operatorToken())).expect(303, "/operator")
+	op.page("GET", "/operator", "").expect(200, "", `<meta http-equiv="refresh" content="15">`,
+		"Line drained in", "Places</dt><dd>18 free, 0 held</dd>", `action="/operator/limits"`)
+
+	op.page("POST", "/operator/limits", form("rate_per_minute", "120", "cap", "7", "min_rate_per_minute", "30", "max_rate_per_minute", "240")).expect(303, "/operator")
+	st, err := ts.s.rooms[0].Stats(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := st.Limits; l.Rate != 120 || l.Cap != 7 || l.MinRate != 30 || l.MaxRate != 240 || l.Burst < 1 {
+		t.Fatalf("limits after the console: %+v", l)
+	}
+	got := op.must(http.StatusOK, "POST", "/api/operator/limits", map[string]any{"rate_per_minute": 90})
+	if got["rate_per_minute"] != float64(90) || got["cap"] != float64(7) {
+		t.Fatalf("limits after the API: %v", got)
+	}
+	stats := op.must(http.StatusOK, "GET", "/api/operator/stats", nil)["room"].(map[string]any)
+	if stats["rate_limit_per_minute"] != float64(90) || stats["max_active"] != float64(7) || stats["places_free"] != float64(18) ||
+		stats["sold_out"] != false || stats["drain_estimate_seconds"] == nil {
+		t.Fatalf("stats: %v", stats)
+	}
+	// Bad input: a clear error, nothing changed.
+	op.page("POST", "/operator/limits", form("rate_per_minute", "fast")).expect(422, "")
+	if r := op.do("POST", "/api/operator/limits", map[string]any{"min_rate_per_minute": 500, "max_rate_per_minute": 100}); r.Status != 422 {
+		t.Fatalf("min above max: %s", r)
+	}
+	if st, _ := ts.s.rooms[0].Stats(t.Context()); st.Limits.Rate != 90 || st.Limits.MinRate != 30 {
+		t.Fatalf("bad input changed the limits: %+v", st.Limits)
+	}
+
+	// The message.
+	op.page("POST", "/operator/message", form("message", "Second-dose slots open at 21:00.")).expect(303, "/operator")
+	person.page("GET", "/queue", "").expect(200, "", "Second-dose slots open at 21:00.")
+	if m := person.must(http.StatusOK, "GET", "/api/queue/status", nil); m["operator_message"] != "Second-dose slots open at 21:00." {
+		t.Fatalf("status JSON: %v", m)
+	}
+	if r := op.do("POST", "/api/operator/message", map[string]any{"message": strings.Repeat("x", 501)}); r.Status != 422 {
+		t.Fatalf("a message too long: %s", r)
+	}
+	op.must(http.StatusOK, "POST", "/api/operator/message", map[string]any{"message": ""})
+	if m := person.must(http.StatusOK, "GET", "/api/queue/status", nil); m["operator_message"] != "" {
+		t.Fatalf("message not removed: %v", m)
+	}
+	// Signed-out people cannot steer.
+	if r := person.do("POST", "/api/operator/limits", map[string]any{"rate_per_minute": 1}); r.Status != 404 {
+		t.Fatalf("a person steering: %s", r)
+	}
+}
+
+// TestSoldOutOnTheWaitingPage: a room that says sold_out is told in the
+// status JSON's words, in Korean and English.
+func TestSoldOutOnTheWaitingPage(t *testing.T) {
+	ts := newTestServer(t, nil)
+	st := admission.Status{State: admission.StateSoldOut, Ahead: -1, Place: -1}
+	for _, lang := range []string{"en", "ko"} {
+		r := httptest.NewRequest("GET", "/api/queue/status", nil)
+		r.Header.Set("Accept-Language", lang)
+		l := ts.s.lang(r)
+		if h := headline(l, st); h != l.T("sold_out.heading") || h == "" {
+			t.Fatalf("%s headline: %q", lang, h)
+		}
+	}
+}
+
+// personInLine signs a person in and joins the waiting room.
+func (ts *testServer) personInLine(name, birth string) *client {
+	c := ts.newClient()
+	c.signIn(name, birth)
+	c.must(http.StatusOK, "POST", "/api/queue/join", nil)
+	return c
 }

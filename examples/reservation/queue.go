@@ -166,6 +166,7 @@ func (s *server) writeStatus(w http.ResponseWriter, r *http.Request, st admissio
 	l := s.lang(r)
 	m["headline"] = headline(l, st)
 	m["eta_text"] = etaText(l, st)
+	m["operator_message"] = s.currentNotice()
 	writeJSON(w, http.StatusOK, m)
 }
 
@@ -179,6 +180,8 @@ func headline(l *pages.Lang, st admission.Status) string {
 		return l.T("expired.heading")
 	case admission.StateDone:
 		return l.T("done.heading")
+	case admission.StateSoldOut:
+		return l.T("sold_out.heading")
 	}
 	switch {
 	case st.Returning:

@@ -133,5 +133,9 @@ func (s *server) routes() []route {
 		{"POST /operator/maintenance", accessOperator, h(s.operatorMaintenance)},
 		{"POST /operator/signout", accessOperator, h(s.operatorSignOut)},
 		{"GET /api/operator/stats", accessOperator, h(s.apiOperatorStats)},
+		{"POST /operator/limits", accessOperator, h(s.operatorLimits)},
+		{"POST /api/operator/limits", accessOperator, h(s.operatorLimits)},
+		{"POST /operator/message", accessOperator, h(s.operatorNotice)},
+		{"POST /api/operator/message", accessOperator, h(s.operatorNotice)},
 	}
 }

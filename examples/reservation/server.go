@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -45,12 +46,18 @@ type server struct {
 	// limitHashKey keys the limiter's hash of an identity.
 	limitHashKey []byte
 
-	sw        window.Switch     // maintenance
-	operators *window.Keyring   // operator tokens
-	opToken   string            // the token printed at start
-	gate      *window.Gate      // around the whole mux
-	rooms     []*admission.Room // one per opening of the schedule
-	booking   *slots.Service    // holds and bookings
+	sw        window.Switch      // maintenance
+	operators *window.Keyring    // operator tokens
+	opToken   string             // the token printed at start
+	gate      *window.Gate       // around the whole mux
+	rooms     []*admission.Room  // one per opening of the schedule
+	booking   *slots.Service     // holds and bookings
+	pacers    []*admission.Pacer // with -pacing, one per room
+
+	// notice is the operator's message to the people waiting (this
+	// instance's; empty for none).
+	noticeMu sync.Mutex
+	notice   string
 
 	table   []route
 	mux     *window.Mux
@@ -115,6 +122,7 @@ func newServer(cfg config) (*server, error) {
 		IconURL:    "/static/favicon.svg",
 		MaxPoll:    s.cfg.MaxPoll,
 		Clock:      s.clk,
+		Notice:     func(*http.Request) string { return s.currentNotice() },
 	}); err != nil {
 		return nil, err
 	}

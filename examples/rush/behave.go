@@ -215,6 +215,9 @@ func (s *sim) observe(w *worker, pi int, p *person, st standing, plan bool) {
 	case stAdmitted:
 		s.led.admission(now, st.Admitted)
 		p.mu.Lock()
+		if st.Admitted.After(p.lastAdmitted) {
+			p.lastAdmitted = st.Admitted
+		}
 		if st.Pass != "" {
 			if !hasPass(p, st.Pass) {
 				p.passes = append(p.passes, passRec{token: st.Pass, expires: st.PassExpires})
@@ -269,6 +272,16 @@ func (s *sim) observe(w *worker, pi int, p *person, st standing, plan bool) {
 				// The second device books at the same moment.
 				w.after(think, event{p: int32(pi), act: actHold, dev: 1})
 			}
+		}
+	case stSoldOut:
+		// Told there is no place left: the person goes home.
+		p.mu.Lock()
+		if !p.toldSoldOut {
+			p.toldSoldOut, p.toldAt = true, w.off
+		}
+		p.mu.Unlock()
+		if plan {
+			s.finish(w, pi, p, fSoldOut)
 		}
 	case stWaiting:
 		if st.Place >= 0 {
@@ -631,6 +644,9 @@ func (s *sim) confirm(w *worker, pi int, p *person, dev int, retry bool) {
 	switch k {
 	case kOK:
 		s.ser.bookings[s.ser.at(w.off)].Add(1)
+		if s.booked.Add(1) == int64(s.cfg.Slots) {
+			s.soldOut.Store(int64(w.off) + 1)
+		}
 		s.finish(w, pi, p, fBooked)
 	case kHoldExpired, kNotFound:
 		if !s.errored(pi, p) {

@@ -58,6 +58,21 @@ type config struct {
 	SessionTTL  time.Duration
 	HoldTTL     time.Duration
 	OpenFor     time.Duration // booking window length
+	Supply      bool          // the room knows the places left (in process)
+	Overbooking float64       // the room's overbooking factor
+
+	// The booking backend and the pacing controller.
+	BackendCapacity float64       // calls per simulated second; 0: unbounded
+	BackendLatency  time.Duration // base latency
+	BackendTimeout  time.Duration // a call waiting longer times out
+	Pacing          bool          // the room's rate follows the backend's health
+	PacingMin       int           // the controller's bounds (0: auto)
+	PacingMax       int
+	PacingTarget    time.Duration // booking latency objective (0: 4 x base latency)
+	PacingInterval  time.Duration // the controller's decision interval
+	PacingStep      int           // additive increase per interval (0: (max-min)/100)
+	PacingCompare   bool          // run the same crowd with the controller off first
+	baseline        *pacingStat   // that run's pacing figures
 
 	// Run.
 	Tick       time.Duration
@@ -98,10 +113,10 @@ func parseFault(s string) (fault, error) {
 	}
 	var f fault
 	switch kindS {
-	case "redis-restart", "maintenance":
+	case "redis-restart", "maintenance", "backend-slow":
 		f.Kind = kindS
 	default:
-		return fault{}, fmt.Errorf("fault %q: unknown kind %q (redis-restart, maintenance)", s, kindS)
+		return fault{}, fmt.Errorf("fault %q: unknown kind %q (redis-restart, maintenance, backend-slow)", s, kindS)
 	}
 	atS, forS, hasFor := strings.Cut(rest, "+")
 	at, err := time.ParseDuration(atS)
@@ -116,8 +131,8 @@ func parseFault(s string) (fault, error) {
 		}
 		f.For = d
 	}
-	if f.Kind == "maintenance" && f.For <= 0 {
-		return fault{}, fmt.Errorf("fault %q: maintenance needs a duration, e.g. maintenance@10m+2m", s)
+	if (f.Kind == "maintenance" || f.Kind == "backend-slow") && f.For <= 0 {
+		return fault{}, fmt.Errorf("fault %q: %s needs a duration, e.g. %s@10m+2m", s, f.Kind, f.Kind)
 	}
 	return f, nil
 }
@@ -174,6 +189,10 @@ func defaultConfig() config {
 		SessionTTL:     10 * time.Minute,
 		HoldTTL:        5 * time.Minute,
 		OpenFor:        24 * time.Hour,
+		Supply:         true,
+		Overbooking:    1,
+		BackendLatency: 50 * time.Millisecond,
+		BackendTimeout: 2 * time.Second,
 		Tick:           100 * time.Millisecond,
 		Workers:        4 * runtime.GOMAXPROCS(0) * 8,
 		MaxSim:         6 * time.Hour,
@@ -235,6 +254,18 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a pass is valid")
 	fs.DurationVar(&c.HoldTTL, "hold-ttl", c.HoldTTL, "how long a hold waits for confirmation")
 	fs.DurationVar(&c.OpenFor, "open-for", c.OpenFor, "booking window length from the opening")
+	fs.BoolVar(&c.Supply, "supply", c.Supply, "the room knows the places left (admission.Options.Supply over the slots' availability; in process)")
+	fs.Float64Var(&c.Overbooking, "overbooking", c.Overbooking, "the room's overbooking factor: people active per free place")
+	fs.Float64Var(&c.BackendCapacity, "backend-capacity", 0, "booking calls (holds, confirms) the backend serves per simulated second; beyond it they queue and time out (0: unbounded)")
+	fs.DurationVar(&c.BackendLatency, "backend-latency", c.BackendLatency, "the backend's latency when not queueing (simulated)")
+	fs.DurationVar(&c.BackendTimeout, "backend-timeout", c.BackendTimeout, "a booking call queued longer than this times out, unserved (simulated)")
+	fs.BoolVar(&c.Pacing, "pacing", false, "an admission.Pacer sets the room's rate from the booking calls' latency and errors (in process)")
+	fs.IntVar(&c.PacingMin, "pacing-min", 0, "the controller's lowest rate, per minute (0: a tenth of -rate)")
+	fs.IntVar(&c.PacingMax, "pacing-max", 0, "the controller's highest rate, per minute (0: -rate)")
+	fs.DurationVar(&c.PacingTarget, "pacing-target", 0, "booking latency the controller keeps the p90 under (0: 4 x -backend-latency)")
+	fs.DurationVar(&c.PacingInterval, "pacing-interval", time.Second, "the controller's decision interval")
+	fs.IntVar(&c.PacingStep, "pacing-step", 0, "the controller's increase per interval, per minute (0: a hundredth of max - min, at least 1)")
+	fs.BoolVar(&c.PacingCompare, "pacing-compare", false, "first run the same crowd with the controller off, and report its figures beside (implies -pacing)")
 
 	fs.DurationVar(&c.Tick, "tick", c.Tick, "simulated time step: events within one tick run concurrently at the tick's instant")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "concurrent callers")
@@ -242,7 +273,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.MaxSim, "max-sim", c.MaxSim, "stop after this much simulated time past the opening")
 	fs.DurationVar(&c.MaxWall, "max-wall", c.MaxWall, "stop after this much wall time")
 	fs.DurationVar(&c.Timeout, "timeout", c.Timeout, "per-request timeout (wall)")
-	fs.Var(&faults, "fault", "fault KIND@AT[+FOR], AT from the opening in simulated time: redis-restart@30s[+10s], maintenance@10m+2m (repeatable)")
+	fs.Var(&faults, "fault", "fault KIND@AT[+FOR], AT from the opening in simulated time: redis-restart@30s[+10s], maintenance@10m+2m, backend-slow@5m+3m (capacity / 5) (repeatable)")
 	fs.StringVar(&c.JSONPath, "json", "", "write the report as JSON to this file")
 	fs.StringVar(&c.PlotDir, "plot", "", "write PNG charts to this directory")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no progress bar")
@@ -285,6 +316,21 @@ func (c *config) finish() error {
 	}
 	if c.Cap == 0 {
 		c.Cap = 5 * c.Rate
+	}
+	if c.PacingCompare {
+		c.Pacing = true
+	}
+	if c.PacingMax == 0 {
+		c.PacingMax = c.Rate
+	}
+	if c.PacingMin == 0 {
+		c.PacingMin = max(1, c.PacingMax/10)
+	}
+	if c.PacingTarget == 0 {
+		c.PacingTarget = 4 * c.BackendLatency
+	}
+	if c.PacingStep == 0 {
+		c.PacingStep = max(1, (c.PacingMax-c.PacingMin+99)/100)
 	}
 	switch c.Mode {
 	case "inprocess":
@@ -350,6 +396,16 @@ func (c *config) finish() error {
 		return bad("-max-sim, -max-wall and -timeout must be positive")
 	case c.ClaimWindow <= 0 || c.SessionTTL <= 0 || c.HoldTTL <= 0 || c.OpenFor <= 0:
 		return bad("-claim-window, -session-ttl, -hold-ttl and -open-for must be positive")
+	case c.Overbooking <= 0 || c.Overbooking > 10:
+		return bad("-overbooking must be in (0, 10]")
+	case c.BackendCapacity < 0 || c.BackendLatency <= 0 || c.BackendTimeout <= c.BackendLatency:
+		return bad("need -backend-capacity >= 0 and 0 < -backend-latency < -backend-timeout")
+	case c.Pacing && (c.PacingMin <= 0 || c.PacingMax < c.PacingMin):
+		return bad("need 0 < -pacing-min <= -pacing-max")
+	case c.Pacing && (c.PacingInterval < time.Millisecond || c.PacingStep < 0):
+		return bad("need -pacing-interval >= 1ms and -pacing-step >= 0")
+	case c.Pacing && c.Mode != "inprocess":
+		return bad("-pacing needs -mode inprocess")
 	}
 	for _, s := range []struct {
 		name string
@@ -371,6 +427,9 @@ func (c *config) finish() error {
 			if c.RedisFsync == "off" {
 				return bad("fault %s needs the AOF: not with -redis-fsync off", f)
 			}
+		}
+		if f.Kind == "backend-slow" && (c.BackendCapacity <= 0 || c.Mode != "inprocess") {
+			return bad("fault %s needs a modelled backend: -backend-capacity > 0, -mode inprocess", f)
 		}
 		if f.Kind == "maintenance" && c.Mode == "http" && c.Operator == "" && c.ServerCmd == "" {
 			return bad("fault %s in http mode needs -operator-token", f)

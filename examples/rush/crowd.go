@@ -78,36 +78,39 @@ type person struct {
 
 	mu sync.Mutex
 	// state
-	fate        fate
-	joined      bool
-	joinedAt    time.Duration
-	etaKnown    bool
-	etaLo       time.Duration
-	etaHi       time.Duration
-	admitted    bool          // first admission seen
-	admittedAt  time.Duration // observed (poll instant)
-	prevPoll    time.Duration // poll before the one that saw the admission
-	lastPoll    time.Duration
-	reported    time.Time // library's admission instant (first admission)
-	place       int64
-	skipped     bool // trick attempted
-	pass        string
-	passExp     time.Time
-	passes      []passRec
-	holds       [2]hold
-	holding     [2]bool
-	booked      bool
-	tries       int
-	seq         int // idempotency key counter
-	errs        int // consecutive errors
-	away        bool
-	wentAway    bool
-	returnedAt  time.Duration
-	calledAway  bool // admission observed on return: called while away
-	retryFirst  [2]retryRec
-	uncertain   bool // a mutating call's outcome never became known
-	admitting   bool // hold scheduled after admission
-	expiredDone bool
+	fate         fate
+	joined       bool
+	joinedAt     time.Duration
+	etaKnown     bool
+	etaLo        time.Duration
+	etaHi        time.Duration
+	admitted     bool          // first admission seen
+	admittedAt   time.Duration // observed (poll instant)
+	prevPoll     time.Duration // poll before the one that saw the admission
+	lastPoll     time.Duration
+	reported     time.Time     // library's admission instant (first admission)
+	lastAdmitted time.Time     // library's latest admission instant reported
+	toldSoldOut  bool          // the room answered sold_out
+	toldAt       time.Duration // offset of the first such answer
+	place        int64
+	skipped      bool // trick attempted
+	pass         string
+	passExp      time.Time
+	passes       []passRec
+	holds        [2]hold
+	holding      [2]bool
+	booked       bool
+	tries        int
+	seq          int // idempotency key counter
+	errs         int // consecutive errors
+	away         bool
+	wentAway     bool
+	returnedAt   time.Duration
+	calledAway   bool // admission observed on return: called while away
+	retryFirst   [2]retryRec
+	uncertain    bool // a mutating call's outcome never became known
+	admitting    bool // hold scheduled after admission
+	expiredDone  bool
 }
 
 // retryRec is the result of the first call of a timed-out request, to
@@ -128,6 +131,8 @@ type crowd struct {
 	slotIDs   []string
 	slotCap   []int
 	slotIdx   map[string]int
+	// backend is the booking backend's model, nil when unbounded.
+	backend *backendModel
 }
 
 // setSlots sets the slots the crowd books.

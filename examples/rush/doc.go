@@ -90,6 +90,24 @@
 //     simulated), restart them from their AOF. Requests fail closed
 //     meanwhile; the audit then checks no confirmed booking was lost.
 //   - maintenance@10m+2m: an operator turns maintenance on for FOR.
+//   - backend-slow@5m+3m: the modelled booking backend (-backend-capacity)
+//     serves a fifth of its capacity for FOR.
+//
+// # Supply and the booking backend
+//
+// In process the room knows the places left (-supply, on by default:
+// admission.Options.Supply over the campaign's availability, through
+// admission/slotsupply; -overbooking sets the factor): it admits no more
+// people than places remain and says sold_out once the last one is
+// booked; a person told so goes home. With -backend-capacity N, holds and
+// confirms pass through a model of the booking backend that serves N calls
+// per simulated second: beyond it calls queue (latency is -backend-latency
+// plus the queue's wait) and a call that would wait more than
+// -backend-timeout times out unserved. -pacing gives the room an
+// admission.Pacer fed with every booking call (bounds -pacing-min and
+// -pacing-max, target -pacing-target, decisions every -pacing-interval,
+// step -pacing-step); -pacing-compare first runs the same crowd with the
+// controller off and reports its pacing figures beside.
 //
 // # Checks
 //
@@ -168,11 +186,31 @@
 //	                    that saw it); observed_post_opening_spearman
 //	eta                 with_estimate, inside, calibration, admitted_sooner,
 //	                    admitted_later, without_estimate, median_low_s,
-//	                    median_high_s, median_real_s, max_shown_high_s
+//	                    median_high_s, median_real_s, max_shown_high_s, not_admitted
 //	comebacks           went_away, admitted_after_return,
 //	                    median_wait_after_return_s, max_wait_after_return_s
 //	attacks             skippers.TRICK, backdoor, second_device: {tried,
 //	                    refused, succeeded}
+//	supply              room_knows_supply, overbooking, sold_out_at_s (when
+//	                    the ledger saw the last place booked, from the
+//	                    opening; null if never), waiting_at_sold_out, told,
+//	                    told_sold_out_p50_s, told_sold_out_p99_s,
+//	                    told_sold_out_max_s (sell-out to each waiting
+//	                    person's first sold_out answer), never_told,
+//	                    told_at_join, told_before_sold_out (must be 0),
+//	                    admitted_after_sold_out (the room's admission
+//	                    instant after the sell-out), longest_poll_interval_s
+//	pacing              with -backend-capacity: controller, min/max_rate_per_minute,
+//	                    target_latency_ms, backend_capacity_per_s,
+//	                    backend_timeout_s, calls, timeouts,
+//	                    calls_during_fault, timeouts_during_fault,
+//	                    timeout_share_during_fault, latency_p99_ms {before,
+//	                    during, after}, rate_before_fault, recovered_after_s
+//	                    (fault end to the rate back at 90 % of it),
+//	                    eta_calibration_outside_fault,
+//	                    eta_samples_outside_fault, series [{t_s,
+//	                    rate_per_minute, calls, timeouts, mean_latency_ms}
+//	                    per 10 s], without_controller (-pacing-compare)
 //	audit               performed, method, error, slots, capacity, booked,
 //	                    people_with_booking, ledger_booked, overbooked_slots,
 //	                    double_bookings, lost_bookings, phantom_bookings,
@@ -189,7 +227,8 @@
 // admissions and bookings per simulated second), rush-eta.png (for each
 // person the ETA range shown at join against the real wait) and
 // rush-eta-time.png (mean low and high ends shown and mean real wait, by
-// join time).
+// join time), and with -backend-capacity rush-pacing.png (the rate in
+// force, the booking calls' mean latency and timeouts over time).
 //
 // # Reading the report
 //

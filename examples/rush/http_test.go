@@ -26,7 +26,9 @@ func TestRushHTTP(t *testing.T) {
 		t.Fatalf("go build reservation: %v\n%s", err, out)
 	}
 	args := []string{"-mode", "http",
-		"-server-cmd", bin + " -addr {addr} -client-limit 0 -opens-in 5s -rate 600 -max-active 100",
+		// A crowd with many no-shows (skippers, double bookers) for 18
+		// places: the room admits up to three people per free place.
+		"-server-cmd", bin + " -addr {addr} -client-limit 0 -opens-in 5s -rate 600 -max-active 100 -overbooking 3",
 		"-people", "60", "-prequeue", "4s", "-spike-width", "2s", "-tail", "5s",
 		"-think", "1s", "-confirm-think", "500ms", "-poll-min", "1s", "-comeback", "0",
 		"-skippers", "0.15", "-backdoor", "0.1", "-double", "0.1", "-retry", "0.1", "-abandon-within", "10s",

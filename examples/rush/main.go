@@ -56,12 +56,32 @@ func runWith(ctx context.Context, args []string, env runEnv) int {
 		return exitUsage
 	}
 	env.progress = !cfg.Quiet && isTerminal(stderr)
+	status := exitOK
+	if cfg.PacingCompare {
+		// The same crowd first with the controller off; its pacing
+		// figures go beside the controller's in the report.
+		off := cfg
+		off.Pacing, off.PacingCompare, off.JSONPath, off.PlotDir = false, false, "", ""
+		if env.stdout != nil {
+			fmt.Fprintln(env.stdout, "== the same crowd with the controller off ==")
+		}
+		rep, err := simulate(ctx, &off, env)
+		if err != nil {
+			fmt.Fprintln(stderr, "rush:", err)
+			return exitError
+		}
+		status = exitStatus(rep)
+		cfg.baseline = rep.Pacing
+		if env.stdout != nil {
+			fmt.Fprintln(env.stdout, "== with the controller ==")
+		}
+	}
 	rep, err := simulate(ctx, &cfg, env)
 	if err != nil {
 		fmt.Fprintln(stderr, "rush:", err)
 		return exitError
 	}
-	return exitStatus(rep)
+	return max(status, exitStatus(rep))
 }
 
 type quietRedis struct{}
@@ -109,6 +129,7 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 		open = openingInstant
 		clk = newSimClock(simStartFor(cfg, open))
 	}
+	cr.backend = newBackendModel(cfg, simStartFor(cfg, open), open, int((cfg.openAt()+cfg.MaxSim)/time.Second)+2)
 	factory := env.newTarget
 	if factory == nil {
 		factory = defaultTarget
@@ -191,6 +212,9 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 	}
 	rep := s.buildReport(wall, &stats, noop, audit)
 	rep.Store = store
+	if rep.Pacing != nil {
+		rep.Pacing.WithoutController = cfg.baseline
+	}
 	if store != nil && noop != nil && noop.ParallelPerSec > 0 {
 		store.FloorWallSeconds = float64(cfg.People) * 4 / noop.ParallelPerSec
 		store.WallOverFloor = wall.Seconds() / store.FloorWallSeconds

@@ -36,10 +36,14 @@ func (s *sim) writePlots(dir string) ([]string, error) {
 		{"rush-flow.png", s.plotFlow},
 		{"rush-eta.png", s.plotETA},
 		{"rush-eta-time.png", s.plotETAOverTime},
+		{"rush-pacing.png", s.plotPacing},
 	} {
 		p, err := c.make()
 		if err != nil {
 			return files, fmt.Errorf("%s: %w", c.name, err)
+		}
+		if p == nil {
+			continue // nothing to chart in this run
 		}
 		path := filepath.Join(dir, c.name)
 		if err := p.Save(8*vg.Inch, 4.5*vg.Inch, path); err != nil {

@@ -52,6 +52,10 @@ type report struct {
 	Comebacks comebacks   `json:"comebacks"`
 	Attacks   attacks     `json:"attacks"`
 	Audit     auditResult `json:"audit"`
+	// Supply and Pacing: the room's knowledge of the places left, and
+	// the modelled booking backend with the rate (see supplyreport.go).
+	Supply *supplyStat `json:"supply,omitempty"`
+	Pacing *pacingStat `json:"pacing,omitempty"`
 
 	Violations violations `json:"violations"`
 }
@@ -156,6 +160,9 @@ type etaStat struct {
 	MedianRealS float64 `json:"median_real_s"`
 	// MaxShownHighS is the largest high end shown (the "93 hours" check).
 	MaxShownHighS float64 `json:"max_shown_high_s"`
+	// NotAdmitted: shown a range, waited normally, never admitted (told
+	// sold out, or the run ended): no real wait to compare.
+	NotAdmitted int `json:"not_admitted"`
 }
 
 type comebacks struct {
@@ -274,6 +281,8 @@ func (s *sim) buildReport(wall time.Duration, stats *workerStats, noop *noopStat
 	r.Attacks.Backdoor = attackStat{s.backdoor[0].Load(), s.backdoor[1].Load(), s.backdoor[2].Load()}
 	r.Attacks.SecondDevice = attackStat{s.doubles[0].Load(), s.doubles[1].Load(), s.doubles[2].Load()}
 	r.Violations = s.led.violations(audit)
+	r.Supply = s.supplyStat()
+	r.Pacing = s.pacingStat()
 	return r
 }
 
@@ -339,11 +348,15 @@ func nanZero(x float64) float64 {
 	return x
 }
 
-func (s *sim) etaStat() etaStat {
+func (s *sim) etaStat() etaStat { return s.etaStatWhere(func(*person) bool { return true }) }
+
+// etaStatWhere is etaStat over the people keep accepts. People never
+// admitted (told sold out, say) have no real wait to compare with.
+func (s *sim) etaStatWhere(keep func(*person) bool) etaStat {
 	var e etaStat
 	var lo, hi, real []float64
 	for _, p := range s.cr.people {
-		if !p.joined {
+		if !p.joined || !keep(p) {
 			continue
 		}
 		if !p.etaKnown {
@@ -354,6 +367,10 @@ func (s *sim) etaStat() etaStat {
 		}
 		e.MaxShownHighS = max(e.MaxShownHighS, p.etaHi.Seconds())
 		if !plain(p) {
+			continue
+		}
+		if !p.admitted {
+			e.NotAdmitted++
 			continue
 		}
 		e.WithEstimate++
@@ -517,6 +534,7 @@ func (r *report) writeText(w io.Writer) {
 	} else {
 		p("audit of the store: NOT PERFORMED %s", a.Error)
 	}
+	r.writeSupplyPacing(w)
 	p("")
 	v := r.Violations
 	p("violations (each must be 0):")

@@ -56,7 +56,11 @@ type sim struct {
 	backdoor [3]atomic.Int64
 	doubles  [3]atomic.Int64 // second holds tried, refused, succeeded
 	retries  atomic.Int64    // timed-out calls retried with the same key
-	stopped  string          // why the loop stopped early, "" if it ran out of events
+	// booked counts confirmed bookings; soldOut is the offset (+1) of the
+	// tick at which they reached the places (0: never).
+	booked   atomic.Int64
+	soldOut  atomic.Int64
+	stopped  string // why the loop stopped early, "" if it ran out of events
 	faultLog []faultRecord
 
 	events atomic.Int64
@@ -184,6 +188,11 @@ func (s *sim) run() time.Duration {
 			if n, err := lr.line(s.ctx); err == nil {
 				s.ser.line[s.ser.at(off)].Store(n)
 			}
+			if rr, ok := s.tgt.(rateReader); ok && s.cr.backend != nil {
+				if r, err := rr.rate(s.ctx); err == nil {
+					s.cr.backend.sampleRate(now, r)
+				}
+			}
 		}
 		if t := time.Now(); t.Sub(lastProgress) > 200*time.Millisecond {
 			lastProgress = t
@@ -282,6 +291,10 @@ func (s *sim) controls() []controlEvent {
 					rec.WallSeconds += time.Since(t0).Seconds()
 					s.faultLog = append(s.faultLog, *rec)
 				}})
+		case "backend-slow":
+			// The backend model divides its capacity by itself over the
+			// window; the log records it.
+			s.faultLog = append(s.faultLog, faultRecord{Kind: f.Kind, At: f.At.String(), For: f.For.String()})
 		case "redis-restart":
 			down := f.For
 			if down == 0 {

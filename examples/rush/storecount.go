@@ -20,10 +20,12 @@ const (
 	scLimits
 	scHold
 	scConfirm
+	scSupply
+	scPace
 	numStoreOps
 )
 
-var storeOpNames = [numStoreOps]string{"join", "status", "done", "advance", "limits", "hold", "confirm"}
+var storeOpNames = [numStoreOps]string{"join", "status", "done", "advance", "limits", "hold", "confirm", "supply", "pace"}
 
 // storeCounter counts the store calls a run makes, by operation, and those
 // made while answering status polls.
@@ -77,6 +79,16 @@ func (s countingStore) Advance(ctx context.Context, now time.Time, room string, 
 func (s countingStore) SetLimits(ctx context.Context, now time.Time, room string, p admission.Params, l admission.Limits) (admission.Line, error) {
 	s.c.add(ctx, scLimits)
 	return s.Store.SetLimits(ctx, now, room, p, l)
+}
+
+func (s countingStore) SetSupply(ctx context.Context, now time.Time, room string, p admission.Params, pl admission.Places, allowance int64) (admission.Line, error) {
+	s.c.add(ctx, scSupply)
+	return s.Store.SetSupply(ctx, now, room, p, pl, allowance)
+}
+
+func (s countingStore) AdjustLimits(ctx context.Context, now time.Time, room string, p admission.Params, l admission.Limits, since time.Time) (admission.Line, error) {
+	s.c.add(ctx, scPace)
+	return s.Store.AdjustLimits(ctx, now, room, p, l, since)
 }
 
 // storeStat is the report's store block: what the run cost the store.

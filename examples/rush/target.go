@@ -64,6 +64,12 @@ type standing struct {
 	PollAfter time.Duration
 }
 
+// rateReader is implemented by targets that can report the room's rate
+// in force; the main loop samples it once a simulated second.
+type rateReader interface {
+	rate(ctx context.Context) (int, error)
+}
+
 // lineReader is implemented by targets that can report the room's own
 // figure of people waiting; the main loop samples it once a simulated
 // second.
@@ -78,6 +84,7 @@ const (
 	stWaiting  roomState = iota // in line (or waiting for the opening)
 	stAdmitted                  // called: may book with the pass
 	stDone                      // finished or session over
+	stSoldOut                   // no place left: the room said so
 )
 
 func (s roomState) String() string {
@@ -88,6 +95,8 @@ func (s roomState) String() string {
 		return "admitted"
 	case stDone:
 		return "done"
+	case stSoldOut:
+		return "sold_out"
 	}
 	return fmt.Sprintf("state(%d)", s)
 }

@@ -338,6 +338,8 @@ func (s statusJSON) standing() standing {
 		st.State = stWaiting
 	case "admitted":
 		st.State = stAdmitted
+	case "sold_out":
+		st.State = stSoldOut
 	default:
 		st.State = stDone
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-go/gatehouse/admission"
+	"github.com/gatehouse-go/gatehouse/admission/slotsupply"
 	"github.com/gatehouse-go/gatehouse/slots"
 	"github.com/gatehouse-go/gatehouse/window"
 )
@@ -49,6 +50,10 @@ type libTarget struct {
 	tickets sync.Map
 	// count counts the store calls.
 	count *storeCounter
+	// backend models the booking backend's capacity (nil: unbounded);
+	// pacer, when set, hears every booking call's latency and outcome.
+	backend *backendModel
+	pacer   *admission.Pacer
 	// cpuStart is Redis's main-thread CPU when the run started (µs).
 	cpuStart float64
 	noopCPU  float64
@@ -92,22 +97,6 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	if roomCap < 0 {
 		roomCap = 0
 	}
-	count := &storeCounter{}
-	room, err := admission.NewRoom(countingStore{parts.admStore, count}, admission.Options{
-		Name:        libRoom,
-		Opening:     open,
-		Rate:        cfg.Rate,
-		Cap:         roomCap,
-		ClaimWindow: cfg.ClaimWindow,
-		SessionTTL:  cfg.SessionTTL,
-		Keyring:     ring,
-		IdentityKey: idKey,
-		Seed:        seedFrom(cfg.Seed),
-		Clock:       clk,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("room: %w", err)
-	}
 	seoul, err := window.LoadZone("Asia/Seoul")
 	if err != nil {
 		return nil, err
@@ -131,8 +120,41 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	if err != nil {
 		return nil, fmt.Errorf("slots: %w", err)
 	}
+	ro := admission.Options{
+		Name:        libRoom,
+		Opening:     open,
+		Rate:        cfg.Rate,
+		Cap:         roomCap,
+		ClaimWindow: cfg.ClaimWindow,
+		SessionTTL:  cfg.SessionTTL,
+		Keyring:     ring,
+		IdentityKey: idKey,
+		Seed:        seedFrom(cfg.Seed),
+		Clock:       clk,
+		Overbooking: cfg.Overbooking,
+	}
+	if cfg.Supply {
+		// The wiring a server does: the room reads the campaign's
+		// availability through the slots service.
+		ro.Supply = slotsupply.New(svc, libCampaign)
+	}
+	var pacer *admission.Pacer
+	if cfg.Pacing {
+		pacer, err = admission.NewPacer(admission.PacingOptions{
+			Min: cfg.PacingMin, Max: cfg.PacingMax, Target: cfg.PacingTarget, Interval: cfg.PacingInterval, Step: cfg.PacingStep,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("pacer: %w", err)
+		}
+		ro.Pacer = pacer
+	}
+	count := &storeCounter{}
+	room, err := admission.NewRoom(countingStore{parts.admStore, count}, ro)
+	if err != nil {
+		return nil, fmt.Errorf("room: %w", err)
+	}
 	t := &libTarget{clk: clk, room: room, svc: svc, store: parts.slotStore, gate: gate, sw: sw, rdb: parts.rdb,
-		slotIDs: cr.slotIDs, count: count}
+		slotIDs: cr.slotIDs, count: count, backend: cr.backend, pacer: pacer}
 	for _, p := range cr.people {
 		t.people = append(t.people, p.name)
 	}
@@ -250,6 +272,8 @@ func standingOf(s admission.Status) standing {
 		st.State = stWaiting
 	case admission.StateAdmitted:
 		st.State = stAdmitted
+	case admission.StateSoldOut:
+		st.State = stSoldOut
 	default:
 		st.State = stDone
 	}
@@ -342,6 +366,9 @@ func (t *libTarget) Hold(ctx context.Context, person, pass, slot, key string) (h
 	if err := t.admit(ctx, person, pass); err != nil {
 		return hold{}, err
 	}
+	if err := t.callBackend(); err != nil {
+		return hold{}, err
+	}
 	t.count.calls[scHold].Add(1)
 	h, err := t.svc.Hold(ctx, slots.HoldRequest{Campaign: libCampaign, Slot: slot, Person: person, Key: key})
 	if err != nil {
@@ -354,10 +381,40 @@ func (t *libTarget) Confirm(ctx context.Context, person, pass, holdID, key strin
 	if err := t.admit(ctx, person, pass); err != nil {
 		return err
 	}
+	if err := t.callBackend(); err != nil {
+		return err
+	}
 	t.count.calls[scConfirm].Add(1)
 	_, err := t.svc.Confirm(ctx, slots.ConfirmRequest{Campaign: libCampaign, HoldID: holdID, Person: person, Key: key})
 	return libErr(err)
 }
+
+// callBackend passes a booking call through the backend model, and tells
+// the pacer its latency and outcome (as a server's booking observer
+// would); a call the backend does not serve is a timeout.
+func (t *libTarget) callBackend() error {
+	if t.backend == nil {
+		return nil
+	}
+	lat, err := t.backend.call(t.clk.Now())
+	if t.pacer != nil {
+		t.pacer.Observe(lat, err)
+	}
+	if err != nil {
+		return terr(kTimeout, err)
+	}
+	return nil
+}
+
+// rate is the room's rate in force, from its snapshot.
+func (t *libTarget) rate(ctx context.Context) (int, error) {
+	l, err := t.room.Line(ctx)
+	return l.Limits.Rate, err
+}
+
+// maxPollAfter is the longest interval the room asks a client to wait
+// between polls.
+func (t *libTarget) maxPollAfter() time.Duration { return t.room.MaxPollAfter() }
 
 func (t *libTarget) Maintenance(ctx context.Context, on bool) error {
 	return t.sw.Set(ctx, on)

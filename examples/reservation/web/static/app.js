@@ -37,12 +37,18 @@
       setText("room-state", d.headline);
       setText("room-ahead", d.people_ahead == null ? "not drawn yet" : String(d.people_ahead));
       setText("room-eta", d.eta_text);
+      var notice = document.getElementById("room-notice");
+      if (notice) {
+        setText("room-notice", d.operator_message || "");
+        notice.hidden = !d.operator_message;
+      }
       if (d.state === "admitted") {
         document.getElementById("room-next").hidden = false;
         window.location.assign(room.dataset.next);
         return false;
       }
-      if (d.state !== "waiting") return false;
+      // Sold out: keep asking, slowly, in case places come back.
+      if (d.state !== "waiting" && d.state !== "sold_out") return false;
       return wait(d);
     });
   }
