@@ -197,6 +197,8 @@ type eligibilityResponse struct {
 	eligibility.Decision
 	Phase    string `json:"phase"`
 	MayQueue bool   `json:"may_queue"`
+	// Partition is the region the person books in, with -partition.
+	Partition string `json:"partition,omitempty"`
 }
 
 func (s *server) apiEligibility(w http.ResponseWriter, r *http.Request) {
@@ -207,7 +209,7 @@ func (s *server) apiEligibility(w http.ResponseWriter, r *http.Request) {
 	}
 	phase, st := s.phase(r.Context(), now)
 	d := s.decide(sess, now)
-	writeJSON(w, http.StatusOK, eligibilityResponse{Decision: d, Phase: phase.String(), MayQueue: s.mayQueue(d, phase, st)})
+	writeJSON(w, http.StatusOK, eligibilityResponse{Decision: d, Phase: phase.String(), MayQueue: s.mayQueue(d, phase, st), Partition: s.partOf(sess).name})
 }
 
 type landingView struct {

@@ -81,8 +81,16 @@ type config struct {
 	// derived from Secret apart too. Letters, digits, '-' and '_', at most
 	// 32; "" means "demo".
 	Namespace string
-	// Slots are the slots on offer; nil means the demo slots.
+	// Slots are the slots on offer (-slots); nil means the campaign
+	// file's, or else the demo slots.
 	Slots []slotSpec
+	// Partition splits the campaign by region: each region its own slots
+	// campaign and waiting room (see partition.go).
+	Partition bool
+	// OpensAt, for the demo campaign, is the instant booking opens
+	// (instead of OpensIn after start), so that instances started one
+	// after another serve the same opening.
+	OpensAt time.Time
 }
 
 // slotSpec is one bookable slot: an identifier for the store, what a person
@@ -91,6 +99,7 @@ type slotSpec struct {
 	ID       string
 	Label    string
 	Capacity int
+	Region   string // the slot's region ("" for the demo slots)
 }
 
 func defaultConfig() config {
@@ -163,18 +172,7 @@ func (c *config) validate() error {
 	if c.Secret != nil && len(c.Secret) < 32 {
 		bad("secret: %d bytes, want at least 32", len(c.Secret))
 	}
-	seen := map[string]bool{}
-	for i, s := range c.Slots {
-		switch {
-		case !slotIDRE.MatchString(s.ID):
-			bad("slot %d: id %q: letters, digits, '-' and '_' only, at most 64", i, s.ID)
-		case seen[s.ID]:
-			bad("slot %d: id %q twice", i, s.ID)
-		case s.Capacity < 1:
-			bad("slot %q: capacity %d, want at least 1", s.ID, s.Capacity)
-		}
-		seen[s.ID] = true
-	}
+	errs = append(errs, checkSlots(c.Slots)...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", errConfig, strings.Join(errs, "; "))
 	}
@@ -182,6 +180,24 @@ func (c *config) validate() error {
 }
 
 var slotIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// checkSlots says what is wrong with a slot list (flag or campaign file).
+func checkSlots(list []slotSpec) []string {
+	var errs []string
+	seen := map[string]bool{}
+	for i, s := range list {
+		switch {
+		case !slotIDRE.MatchString(s.ID):
+			errs = append(errs, fmt.Sprintf("slot %d: id %q: letters, digits, '-' and '_' only, at most 64", i, s.ID))
+		case seen[s.ID]:
+			errs = append(errs, fmt.Sprintf("slot %d: id %q twice", i, s.ID))
+		case s.Capacity < 1:
+			errs = append(errs, fmt.Sprintf("slot %q: capacity %d, want at least 1", s.ID, s.Capacity))
+		}
+		seen[s.ID] = true
+	}
+	return errs
+}
 
 // demoSlots are the slots of the built-in campaign: vaccination sessions at
 // three clinics on the day after booking opens, small enough that a few
