@@ -18,8 +18,9 @@ var ErrSplit = errors.New("admission: limits cannot be split")
 // together admit at most Rate*T/1min + Burst, as one room would; a cap,
 // the pacing bounds (when set) likewise add up to l's. Each part gets at
 // least 1 of each (a cap of 0, no cap, stays 0 in every part), by largest
-// remainder: part i gets total*w[i]/sum(w) rounded down, and the units
-// left over go to the largest remainders, ties to the lower index.
+// remainder: part i gets total*w[i]/sum(w) rounded down, the units left
+// over go to the largest remainders (ties to the lower index), and a part
+// left with none takes one from the largest part.
 //
 // A part's MinRate is never above its MaxRate: where rounding would put it
 // there it is lowered, so the parts' minimums may add up to less than
@@ -79,34 +80,45 @@ func (l Limits) Split(weights []int) ([]Limits, error) {
 	return out, nil
 }
 
-// apportion splits total (>= len(weights)) in proportion to weights, each
-// part at least 1, the parts adding up to total.
+// apportion splits total (>= len(weights)) in proportion to weights by
+// largest remainder, then gives each part left with none a unit from the
+// largest part, so that every part has at least 1 and the parts add up
+// to total.
 func apportion(total int, weights []int) []int {
-	n := len(weights)
-	// One unit to each part first; the rest in proportion.
-	rest := uint64(total - n)
 	var sum uint64
 	for _, w := range weights {
 		sum += uint64(w)
 	}
-	out := make([]int, n)
-	rem := make([]uint64, n)
+	out := make([]int, len(weights))
+	rem := make([]uint64, len(weights))
 	var given uint64
 	for i, w := range weights {
-		q := rest * uint64(w)
-		out[i] = 1 + int(q/sum)
+		q := uint64(total) * uint64(w)
+		out[i] = int(q / sum)
 		rem[i] = q % sum
 		given += q / sum
 	}
-	for left := rest - given; left > 0; left-- {
-		best := -1
+	for left := uint64(total) - given; left > 0; left-- {
+		best := 0
 		for i := range rem {
-			if best < 0 || rem[i] > rem[best] {
+			if rem[i] > rem[best] {
 				best = i
 			}
 		}
 		out[best]++
 		rem[best] = 0
+	}
+	for i := range out {
+		if out[i] == 0 {
+			big := 0
+			for j := range out {
+				if out[j] > out[big] {
+					big = j
+				}
+			}
+			out[big]--
+			out[i]++
+		}
 	}
 	return out
 }

@@ -34,10 +34,17 @@ func TestLimitsSplitAddsUp(t *testing.T) {
 			if p.Rate < 1 || p.Burst < 1 || (l.Cap > 0 && p.Cap < 1) || (l.Cap == 0 && p.Cap != 0) {
 				t.Fatalf("part %d %+v of %+v", i, p, l)
 			}
-			// Proportional to within one unit beyond the minimum of 1.
-			exact := float64(l.Rate-n) * float64(w[i]) / float64(sumInts(w))
-			if d := float64(p.Rate-1) - exact; d < -1 || d > 1 {
-				t.Fatalf("part %d rate %d, proportional share %.2f+1", i, p.Rate, exact)
+			// Proportional to within one unit, or n when some part's
+			// share is below 1 and takes its unit from the largest.
+			exact := float64(l.Rate) * float64(w[i]) / float64(sumInts(w))
+			slack := 1.0
+			for _, x := range w {
+				if float64(l.Rate)*float64(x)/float64(sumInts(w)) < 1 {
+					slack = float64(n)
+				}
+			}
+			if d := float64(p.Rate) - exact; d <= -slack || d >= slack {
+				t.Fatalf("part %d rate %d, proportional share %.2f", i, p.Rate, exact)
 			}
 			sum.Rate += p.Rate
 			sum.Burst += p.Burst

@@ -176,6 +176,22 @@
 //	              whose X-Forwarded-For is believed (from any other peer it is ignored)
 //	-secure-cookies  mark cookies Secure on plain HTTP (behind a TLS-terminating proxy)
 //	-now          start the clock at this RFC 3339 instant and let it run
+//	-opens-at     demo: booking opens at this RFC 3339 instant (instead of -opens-in
+//	              after start), so that instances started one after another serve one opening
+//	-slots        the slots on offer: REGION[/SITE]=COUNTxCAPACITY groups, comma-separated
+//	              (seoul=40x50,busan/haeundae=20x50: IDs seoul-0001, busan-haeundae-0001, ...);
+//	              a -campaign file may carry them instead, as {"eligibility": {the campaign},
+//	              "slots": [{"region", "site", "label", "count", "capacity"}]}
+//	-partition    split the campaign by region: each region is a slots campaign
+//	              ("booking.<region>") and a waiting room ("opening-1-<unix>.<region>") of
+//	              its own, under its own Redis hash tag, so that a Cluster spreads one
+//	              opening over its shards; -rate, the burst and -max-active are shared out
+//	              over the regions by places (admission.Limits.Split) and add up to the
+//	              whole; each person is routed to one region (slots.Partitions, a keyed
+//	              hash weighted by places; GET /api/eligibility says which, "partition"),
+//	              sees and books only its slots, on any instance, so one booking per person
+//	              holds over the whole opening; the operator's stats list each region
+//	              ("partitions") and every slot with its "partition"
 //
 // Invalid flags or a bad campaign file end the program with a message and
 // status 2. The key that signs sessions, passes and operator tokens comes
