@@ -100,7 +100,7 @@
 // "errors". Bodies are JSON objects of at most 8 KiB; unknown members are
 // refused. Times are RFC 3339 in the campaign's zone.
 //
-//	POST   /api/session             {"name", "birth_date": "YYYY-MM-DD"} -> {"name", "birth_date", "expires_at"}; sets the session cookie
+//	POST   /api/session             {"name", "birth_date": "YYYY-MM-DD"} -> {"name", "birth_date", "expires_at", "partition"}; sets the session cookie
 //	GET    /api/eligibility         -> {"status": "not_eligible"|"not_yet"|"open"|"closed", "reason", "cohort",
 //	                                    "opens_at", "closes_at", "at", "phase", "may_queue"}
 //	POST   /api/queue/join          -> the room's status (below); 403 if this opening is not the person's
