@@ -242,7 +242,9 @@
 //	                    summed), shards [{addr, redis_cpu_seconds (INFO cpu,
 //	                    main thread, during the run), redis_cpu_us_per_person,
 //	                    share, busy, hash_tags (the rooms' and campaigns'
-//	                    tags it serves)}], partitions,
+//	                    tags it serves), noop_cpu_us (CPU per EVAL of
+//	                    `return 0` on that master, before the run),
+//	                    redis_cpu_per_person_in_noops}], partitions,
 //	                    pacing_across_instances {rooms [{partition, room,
 //	                    rate_per_minute, burst, admissions_seen,
 //	                    room_admitted, max_excess, tolerance,

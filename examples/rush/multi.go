@@ -99,7 +99,44 @@ type multiRun struct {
 
 	cpu0   []float64          // each server's CPU seconds at the start
 	shard0 map[string]float64 // each Redis master's main-thread CPU (µs) at the start
+	noop   map[string]float64 // each master's CPU per no-op script call (µs)
 	wall0  time.Time
+}
+
+// noopCalls is how many no-op scripts each master runs before the run,
+// to measure its CPU per call, the unit of the shards' figures.
+const noopCalls = 2000
+
+// measureNoop runs noopCalls EVALs of `return 0` on each master, one at a
+// time, and returns the main-thread CPU each spent per call.
+func measureNoop(ctx context.Context, c redis.UniversalClient) map[string]float64 {
+	out := map[string]float64{}
+	var mu sync.Mutex
+	one := func(ctx context.Context, m *redis.Client) error {
+		before, err := redisCPUOne(ctx, m)
+		if err != nil {
+			return err
+		}
+		for range noopCalls {
+			if err := m.Eval(ctx, "return 0", nil).Err(); err != nil {
+				return err
+			}
+		}
+		after, err := redisCPUOne(ctx, m)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		out[m.Options().Addr] = (after - before) / noopCalls
+		mu.Unlock()
+		return nil
+	}
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		cc.ForEachMaster(ctx, one)
+	} else if cl, ok := c.(*redis.Client); ok {
+		one(ctx, cl)
+	}
+	return out
 }
 
 func (m *multiRun) begin(ctx context.Context) {
@@ -108,6 +145,7 @@ func (m *multiRun) begin(ctx context.Context) {
 		m.cpu0 = append(m.cpu0, procCPUSeconds(sp.cmd.Process.Pid))
 	}
 	if m.rdb != nil {
+		m.noop = measureNoop(ctx, m.rdb)
 		m.shard0, _ = shardCPU(ctx, m.rdb)
 	}
 }
@@ -340,6 +378,11 @@ type shardStat struct {
 	Share          float64  `json:"share"`
 	Busy           float64  `json:"busy"` // CPU seconds over wall seconds
 	Tags           []string `json:"hash_tags"`
+	// NoopUS is the shard's CPU per no-op script call (EVAL return 0,
+	// measured before the run); PerPersonNoops is CPUUSPerPerson in
+	// those: machine load moves both alike.
+	NoopUS         float64 `json:"noop_cpu_us"`
+	PerPersonNoops float64 `json:"redis_cpu_per_person_in_noops"`
 }
 
 // pacingCheck: for each room, the largest excess of admissions over
@@ -425,7 +468,7 @@ func (s *sim) multiReport(ctx context.Context, t *httpTarget, wall time.Duration
 		where := shardOf(ctx, run.rdb, tags)
 		var total float64
 		for addr, us1 := range end {
-			sh := shardStat{Addr: addr, CPUSeconds: (us1 - run.shard0[addr]) / 1e6, Tags: where[addr]}
+			sh := shardStat{Addr: addr, CPUSeconds: (us1 - run.shard0[addr]) / 1e6, Tags: where[addr], NoopUS: run.noop[addr]}
 			total += sh.CPUSeconds
 			m.Shards = append(m.Shards, sh)
 		}
@@ -434,6 +477,9 @@ func (s *sim) multiReport(ctx context.Context, t *httpTarget, wall time.Duration
 			sh := &m.Shards[i]
 			sh.CPUUSPerPerson = sh.CPUSeconds * 1e6 / people
 			sh.Busy = sh.CPUSeconds / wall.Seconds()
+			if sh.NoopUS > 0 {
+				sh.PerPersonNoops = sh.CPUUSPerPerson / sh.NoopUS
+			}
 			if total > 0 {
 				sh.Share = sh.CPUSeconds / total
 			}
@@ -537,8 +583,8 @@ func (r *report) writeMulti(w io.Writer) {
 			is.URL, is.Requests, is.Failed, is.RequestsPerWallSec, is.MeanUS, is.P99US, is.CPUSeconds, is.CPUUSPerRequest, is.CPUUSPerPerson, is.CoresBusyMeanPerWall)
 	}
 	for _, sh := range m.Shards {
-		p("  shard %-21s Redis main thread %6.1f s (%4.1f %%, busy %.2f): %6.1f µs/person; %s",
-			sh.Addr, sh.CPUSeconds, 100*sh.Share, sh.Busy, sh.CPUUSPerPerson, strings.Join(sh.Tags, " "))
+		p("  shard %-21s Redis main thread %6.1f s (%4.1f %%, busy %.2f): %6.1f µs/person = %.1f no-ops of %.1f µs; %s",
+			sh.Addr, sh.CPUSeconds, 100*sh.Share, sh.Busy, sh.CPUUSPerPerson, sh.PerPersonNoops, sh.NoopUS, strings.Join(sh.Tags, " "))
 	}
 	p("pacing across instances: %d admissions in %d rooms, %d rooms over rate x T + burst (exact: %v)",
 		m.Pacing.Admissions, len(m.Pacing.Rooms), m.Pacing.Exceeded, m.Pacing.Exact)
