@@ -50,25 +50,19 @@ func (l Limits) Split(weights []int) ([]Limits, error) {
 		}
 		return apportion(total, weights), nil
 	}
-	rate, err := field("rate", l.Rate, false)
-	if err != nil {
-		return nil, err
-	}
-	burst, err := field("burst", l.Burst, false)
-	if err != nil {
-		return nil, err
-	}
-	capacity, err := field("cap", l.Cap, true)
-	if err != nil {
-		return nil, err
-	}
-	minRate, err := field("min rate", l.MinRate, true)
-	if err != nil {
-		return nil, err
-	}
-	maxRate, err := field("max rate", l.MaxRate, true)
-	if err != nil {
-		return nil, err
+	var rate, burst, capacity, minRate, maxRate []int
+	for _, f := range []struct {
+		name     string
+		total    int
+		optional bool
+		dst      *[]int
+	}{{"rate", l.Rate, false, &rate}, {"burst", l.Burst, false, &burst}, {"cap", l.Cap, true, &capacity},
+		{"min rate", l.MinRate, true, &minRate}, {"max rate", l.MaxRate, true, &maxRate}} {
+		v, err := field(f.name, f.total, f.optional)
+		if err != nil {
+			return nil, err
+		}
+		*f.dst = v
 	}
 	out := make([]Limits, len(weights))
 	for i := range out {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"math/rand/v2"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -62,14 +61,7 @@ func TestRushHTTPInstances(t *testing.T) {
 		redistest.Start(t, redistest.Options{}) // skips, or fails under GATEHOUSE_REQUIRE_REDIS
 	}
 	t.Parallel()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the reservation server")
-	}
-	bin := filepath.Join(t.TempDir(), "reservation")
-	if out, err := exec.Command(goBin, "build", "-o", bin, "github.com/gatehouse-go/gatehouse/examples/reservation").CombinedOutput(); err != nil {
-		t.Fatalf("go build reservation: %v\n%s", err, out)
-	}
+	bin := buildReservation(t)
 	cfg := testConfig(t, "-mode", "http", "-servers", "3", "-store", "redis-cluster", "-redis-start", "-redis-fsync", "off",
 		"-server-cmd", bin+" -addr {addr} -client-limit 0 -store redis -redis-addr {redis} -opens-at {opens_at}"+
 			" -slots seoul=6x10,busan=3x10,daegu=2x10,jeju=1x10,incheon=2x10,gwangju=1x10 -partition -rate 1200 -max-active 400 -overbooking 2",
