@@ -255,7 +255,8 @@
 //	                    interval between two of them; exact when none
 //	                    exceeds the instants' 1 ms resolution (tolerance);
 //	                    store_bookings (every slot's booked count, every
-//	                    partition), people_with_booking
+//	                    partition), people_with_booking,
+//	                    client_cpu_seconds (the simulator's own CPU)
 //	violations          overbooked_slots, overbooked_places, double_bookings,
 //	                    admitted_before_opening, booked_before_opening,
 //	                    booked_without_valid_pass, booked_during_maintenance,

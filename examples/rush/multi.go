@@ -101,6 +101,7 @@ type multiRun struct {
 	shard0 map[string]float64 // each Redis master's main-thread CPU (µs) at the start
 	noop   map[string]float64 // each master's CPU per no-op script call (µs)
 	wall0  time.Time
+	self0  float64 // this process's CPU seconds at the start
 }
 
 // noopCalls is how many no-op scripts each master runs before the run,
@@ -141,6 +142,7 @@ func measureNoop(ctx context.Context, c redis.UniversalClient) map[string]float6
 
 func (m *multiRun) begin(ctx context.Context) {
 	m.wall0 = time.Now()
+	m.self0 = procCPUSeconds(os.Getpid())
 	for _, sp := range m.servers {
 		m.cpu0 = append(m.cpu0, procCPUSeconds(sp.cmd.Process.Pid))
 	}
@@ -355,6 +357,9 @@ type multiStat struct {
 	// across instances and partitions.
 	StoreBookings     int64 `json:"store_bookings"`
 	PeopleWithBooking int64 `json:"people_with_booking"`
+	// ClientCPUSeconds is the simulator's own CPU during the run (the
+	// crowd's side of every request, on the same machine).
+	ClientCPUSeconds float64 `json:"client_cpu_seconds"`
 }
 
 type instanceStat struct {
@@ -452,6 +457,9 @@ func (s *sim) multiReport(ctx context.Context, t *httpTarget, wall time.Duration
 		is.CPUUSPerPerson = is.CPUSeconds * 1e6 / people
 	}
 
+	if t.multi != nil {
+		m.ClientCPUSeconds = procCPUSeconds(os.Getpid()) - t.multi.self0
+	}
 	// The shards.
 	if run := t.multi; run != nil && run.rdb != nil {
 		end, _ := shardCPU(ctx, run.rdb)
@@ -586,6 +594,7 @@ func (r *report) writeMulti(w io.Writer) {
 		p("  shard %-21s Redis main thread %6.1f s (%4.1f %%, busy %.2f): %6.1f µs/person = %.1f no-ops of %.1f µs; %s",
 			sh.Addr, sh.CPUSeconds, 100*sh.Share, sh.Busy, sh.CPUUSPerPerson, sh.PerPersonNoops, sh.NoopUS, strings.Join(sh.Tags, " "))
 	}
+	p("  the simulator itself: CPU %.1f s", m.ClientCPUSeconds)
 	p("pacing across instances: %d admissions in %d rooms, %d rooms over rate x T + burst (exact: %v)",
 		m.Pacing.Admissions, len(m.Pacing.Rooms), m.Pacing.Exceeded, m.Pacing.Exact)
 	for _, rp := range m.Pacing.Rooms {
