@@ -167,6 +167,7 @@ func (s *server) initRooms(p *part, roomStore admission.Store, passKeys *admissi
 		room, err := admission.NewRoom(roomStore, admission.Options{
 			Name:         name,
 			Opening:      o.Booking.Start,
+			SessionTTL:   s.cfg.PassFor,
 			Rate:         p.limits.Rate,
 			Burst:        p.limits.Burst,
 			Cap:          p.limits.Cap,

@@ -30,6 +30,10 @@ type config struct {
 	OpenFor  time.Duration // demo: booking stays open this long
 	PreQueue time.Duration // campaign file: the waiting room opens this long before each opening
 	HoldFor  time.Duration // how long a hold waits for confirmation
+	// PassFor is how long an admitted person's pass stays valid once
+	// claimed (admission.Options.SessionTTL); 0 means the library's
+	// default.
+	PassFor time.Duration
 
 	Rate      int // people admitted per minute
 	MaxActive int // most people admitted at once
@@ -144,6 +148,9 @@ func (c *config) validate() error {
 	}
 	if c.HoldFor < 10*time.Second || c.HoldFor > time.Hour {
 		bad("-hold-for %v: want 10s to 1h", c.HoldFor)
+	}
+	if c.PassFor != 0 && (c.PassFor < time.Minute || c.PassFor > 2*time.Hour) {
+		bad("-pass-for %v: want 1m to 2h", c.PassFor)
 	}
 	if c.Rate < 1 || c.Rate > 1_000_000 {
 		bad("-rate %d: want 1 to 1000000 people per minute", c.Rate)

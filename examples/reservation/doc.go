@@ -168,6 +168,7 @@
 //	-rate         people admitted per minute (default 120)
 //	-max-active   most people admitted and booking at once (default 50)
 //	-hold-for     how long a hold waits for confirmation (default 5m)
+//	-pass-for     how long an admitted person's pass stays valid once claimed (default 15m)
 //	-client-limit sign-ins and joins per person per minute (default 20; 0 turns it off)
 //	-client-limit-by  identity (default: the limit counts per person) or address
 //	              (per client IP, an IPv6 /64; carrier-grade NAT puts whole mobile

@@ -156,6 +156,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&cfg.Overbooking, "overbooking", 1, "people the room admits at once per free place (above 1 covers people who never book)")
 	fs.BoolVar(&cfg.Pacing, "pacing", false, "let the booking calls' latency and errors set the admission rate, between a tenth of -rate and -rate")
 	fs.DurationVar(&cfg.HoldFor, "hold-for", cfg.HoldFor, "how long a held slot waits for confirmation")
+	fs.DurationVar(&cfg.PassFor, "pass-for", 0, "how long an admitted person's pass stays valid once claimed (0: the library's default, 15m)")
 	fs.Float64Var(&cfg.ClientLimit, "client-limit", cfg.ClientLimit, "sign-ins and joins allowed per person (or per address, see -client-limit-by) per minute (0: no limit)")
 	fs.StringVar(&cfg.LimitBy, "client-limit-by", limitByIdentity, "what -client-limit counts per: identity (each person) or address (each client IP; carrier-grade NAT puts whole networks behind one)")
 	proxies := fs.String("trusted-proxy", "", "with -client-limit-by address: comma-separated `IPs or CIDRs` of reverse proxies whose X-Forwarded-For is believed")

@@ -226,6 +226,12 @@ func TestSlotsFromFlagAndFile(t *testing.T) {
 	if fmt.Sprint(cfg.Slots) != fmt.Sprint(want) {
 		t.Errorf("slots %v, want %v", cfg.Slots, want)
 	}
+	if _, err := parseFlags([]string{"-pass-for", "10s"}, new(strings.Builder)); err == nil || !strings.Contains(err.Error(), "-pass-for") {
+		t.Errorf("-pass-for 10s: %v", err)
+	}
+	if _, err := parseFlags([]string{"-opens-at", "tomorrow"}, new(strings.Builder)); err == nil || !strings.Contains(err.Error(), "-opens-at") {
+		t.Errorf("-opens-at tomorrow: %v", err)
+	}
 	for _, bad := range []string{"seoul", "seoul=0x5", "seoul=2x0", "se.oul=1x1", "seoul=1x1,seoul=1x1"} {
 		if _, err := parseFlags([]string{"-slots", bad}, new(strings.Builder)); err == nil {
 			t.Errorf("-slots %q accepted", bad)
