@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -218,7 +219,7 @@ func shardOf(ctx context.Context, c redis.UniversalClient, tags []string) map[st
 		}
 		return out
 	}
-	ranges, err := cc.ClusterSlots(ctx).Result()
+	shards, err := cc.ClusterShards(ctx).Result()
 	if err != nil {
 		return out
 	}
@@ -227,9 +228,16 @@ func shardOf(ctx context.Context, c redis.UniversalClient, tags []string) map[st
 		if err != nil {
 			continue
 		}
-		for _, r := range ranges {
-			if int64(r.Start) <= slot && slot <= int64(r.End) && len(r.Nodes) > 0 {
-				out[r.Nodes[0].Addr] = append(out[r.Nodes[0].Addr], tag)
+		for _, sh := range shards {
+			for _, r := range sh.Slots {
+				if r.Start <= slot && slot <= r.End {
+					for _, n := range sh.Nodes {
+						if n.Role == "master" {
+							addr := net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10))
+							out[addr] = append(out[addr], tag)
+						}
+					}
+				}
 			}
 		}
 	}
