@@ -175,7 +175,7 @@ func (e benchEnv) run(b *testing.B, c slots.Campaign, op func(ctx context.Contex
 }
 
 // TestRedisOneRoundTripPerOperation counts the commands the store sends: one
-// per operation once the scripts are cached on the server (EVALSHA, or HGET
+// per operation once the library is loaded on the server (FCALL, or HGET
 // for Lookup).
 func TestRedisOneRoundTripPerOperation(t *testing.T) {
 	rdb := redistest.Start(t, redistest.Options{}).Client()
@@ -222,10 +222,10 @@ func TestRedisOneRoundTripPerOperation(t *testing.T) {
 			return s.Cancel(ctx, t0, slots.CancelRequest{Campaign: c, ID: hd.ID, Person: "p", Key: "k"})
 		})
 	}
-	ops(0) // loads the scripts (EVALSHA, NOSCRIPT, EVAL)
+	ops(0) // loads the library (FCALL, "Function not found", FUNCTION LOAD)
 	ops(1)
 	names.Range(func(k, _ any) bool {
-		if k != "evalsha" && k != "eval" && k != "hget" {
+		if k != "fcall" && k != "function" && k != "hget" {
 			t.Errorf("the store sent %q", k)
 		}
 		return true

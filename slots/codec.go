@@ -325,27 +325,33 @@ func decodeOutcome(s string) (outcome, error) {
 // DefaultRedisPrefix is the default RedisOptions.Prefix.
 const DefaultRedisPrefix = "gatehouse:slots:"
 
-// Key names within a campaign, in the order the scripts receive them as
-// KEYS[1..4] (a script that uses fewer gets the first ones).
+// Key names within a campaign, in the order the functions receive them
+// as keys (a function that uses fewer gets the first ones).
+//
+// The names carry the layout's version, v2 (free places counted per slot,
+// idempotency lists without instants, functions instead of scripts): data
+// written by an earlier version, under the unversioned names, is never
+// read by this one. It stays in Redis, untouched, until deleted; campaigns
+// are defined again under the new layout.
 var keyNames = [...]string{
-	// hash: "c:"..slot -> capacity, "u:"..slot -> bookings + live holds,
-	// "h:"..slot -> live holds; "p:"..person -> the person's hold, booking
-	// or trace (encodeRecord, followed by the list of the record's
-	// idempotency records, each when (15 digits) .. "k:"..key .. ",");
+	// hash: "c:"..slot -> capacity, "f:"..slot -> free places (capacity -
+	// bookings - live holds), "h:"..slot -> live holds; "p:"..person -> the
+	// person's hold, booking or trace (encodeRecord, followed by the list
+	// of the record's idempotency records, each "k:"..key .. ",");
 	// "k:"..key -> idempotency record: expires (15 digits), fingerprint
 	// (24 characters), outcome (encodeOutcome);
 	// "~t" -> no hold expires and no record may be dropped before this
 	// instant (15 digits).
-	"data",
+	"v2:data",
 	// list: when (15 digits) .. "p:"..person.."|"..id (the trace of hold
 	// id) and when .. "k:"..key (an idempotency record), in the order they
 	// were queued; when is the instant they may be dropped.
-	"gx",
+	"v2:gx",
 	// zset: "p:"..person scored by the expiry of their hold (entries of
 	// holds since confirmed or cancelled are skipped when they come due).
-	"hx",
+	"v2:hx",
 	// set: every slot of the campaign (encoded), for listing.
-	"slots",
+	"v2:slots",
 }
 
 // validPrefix reports whether p is usable as a key prefix: printable ASCII
