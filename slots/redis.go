@@ -52,6 +52,14 @@ type RedisOptions struct {
 	// caller's context still applies. Zero means DefaultRedisTimeout, plus
 	// WaitTimeout with WaitReplicas.
 	Timeout time.Duration
+	// Unbatched, when set, sends every operation in a round trip of its
+	// own. By default (false) concurrent Hold, Confirm, Cancel and Move
+	// calls on one campaign share round trips (group commit): a call that
+	// finds none of its campaign in flight is sent at once, alone; calls
+	// that arrive meanwhile go together in the next one. Each operation
+	// keeps every guarantee of the Store contract; under load Redis
+	// spends much less CPU per operation (BENCHMARKS.md).
+	Unbatched bool
 }
 
 // DefaultRedisTimeout is the default RedisOptions.Timeout: while Redis
@@ -72,6 +80,9 @@ type redisStore struct {
 	waitT     time.Duration
 	timeout   time.Duration
 	inline    bool // the client honours context deadlines (redisopt.HonoursDeadlines)
+	unbatched bool
+	batchers  sync.Map // Campaign -> *batcher
+	batched   atomic.Int64
 }
 
 var (
@@ -138,6 +149,7 @@ func NewRedisStore(rdb redis.UniversalClient, opts RedisOptions) (Store, error) 
 		return nil, fmt.Errorf("%w: Timeout %v must be longer than WaitTimeout %v", ErrInvalid, s.timeout, s.waitT)
 	}
 	s.inline = redisopt.HonoursDeadlines(rdb)
+	s.unbatched = opts.Unbatched
 	return s, nil
 }
 
@@ -302,7 +314,7 @@ func (s *redisStore) Hold(ctx context.Context, now time.Time, req HoldRequest) (
 	}
 	kf, slot, exp := "k:"+encodeID(req.Key), encodeID(req.Slot), ms+durMs(req.TTL)
 	rec := encodeRecord(newID(), record{state: stateHeld, slot: req.Slot, created: ms, expires: exp}) + kf + ","
-	o, err := result(s.run(ctx, holdFunc, req.Campaign, true,
+	o, err := result(s.write(ctx, holdFunc, req.Campaign,
 		padMs(ms), s.gf(ms, req.fingerprint()), kf, "p:"+encodeID(req.Person), "f:"+slot, "h:"+slot, padMs(exp), rec))
 	if err == nil {
 		err = o.err()
@@ -325,7 +337,7 @@ func (s *redisStore) Confirm(ctx context.Context, now time.Time, req ConfirmRequ
 	if err != nil {
 		return Booking{}, err
 	}
-	o, err := result(s.run(ctx, confirmFunc, req.Campaign, true,
+	o, err := result(s.write(ctx, confirmFunc, req.Campaign,
 		padMs(ms), s.gf(ms, req.fingerprint()), "k:"+encodeID(req.Key), "p:"+encodeID(req.Person), req.HoldID))
 	o.rec.person = req.Person
 	return s.booking(req.Campaign, o, err)
@@ -352,7 +364,7 @@ func (s *redisStore) Cancel(ctx context.Context, now time.Time, req CancelReques
 	if err != nil {
 		return err
 	}
-	o, err := result(s.run(ctx, cancelFunc, req.Campaign, true,
+	o, err := result(s.write(ctx, cancelFunc, req.Campaign,
 		padMs(ms), s.gf(ms, req.fingerprint()), "k:"+encodeID(req.Key), "p:"+encodeID(req.Person), req.ID))
 	if err != nil {
 		return err
@@ -369,7 +381,7 @@ func (s *redisStore) Move(ctx context.Context, now time.Time, req MoveRequest) (
 		return Booking{}, err
 	}
 	to := encodeID(req.To)
-	o, err := result(s.run(ctx, moveFunc, req.Campaign, true,
+	o, err := result(s.write(ctx, moveFunc, req.Campaign,
 		padMs(ms), s.gf(ms, req.fingerprint()), "k:"+encodeID(req.Key), "p:"+encodeID(req.Person), req.ID, to, "f:"+to))
 	o.rec.person = req.Person
 	return s.booking(req.Campaign, o, err)

@@ -70,6 +70,8 @@ var (
 	luaAvailability string
 	//go:embed lua/snapshot.lua
 	luaSnapshot string
+	//go:embed lua/batch.lua
+	luaBatch string
 )
 
 // luaFunc is a function of the library and the number of campaign keys it
@@ -88,16 +90,17 @@ var (
 	moveFunc         = &luaFunc{lua: "move", keys: 3}
 	availabilityFunc = &luaFunc{lua: "availability", keys: 4}
 	snapshotFunc     = &luaFunc{lua: "snapshot", keys: 4}
+	batchFunc        = &luaFunc{lua: "batch", keys: 3}
 )
 
 // libName is the library's name, "gatehouse_slots_" and 16 hex digits of
 // a hash of its source; libCode its source, ready for FUNCTION LOAD.
-var libName, libCode = library(defineFunc, holdFunc, confirmFunc, cancelFunc, moveFunc, availabilityFunc, snapshotFunc)
+var libName, libCode = library(defineFunc, holdFunc, confirmFunc, cancelFunc, moveFunc, availabilityFunc, snapshotFunc, batchFunc)
 
 // library names the functions fs and returns the library's name and
 // source.
 func library(fs ...*luaFunc) (name, code string) {
-	body := luaLib + luaSlotLines + luaDefine + luaHold + luaConfirm + luaCancel + luaMove + luaAvailability + luaSnapshot
+	body := luaLib + luaSlotLines + luaDefine + luaHold + luaConfirm + luaCancel + luaMove + luaAvailability + luaSnapshot + luaBatch
 	sum := sha256.Sum256([]byte(body))
 	name = "gatehouse_slots_" + hex.EncodeToString(sum[:8])
 	var b strings.Builder
