@@ -30,7 +30,7 @@ type RedisOptions struct {
 	// DefaultRetention. It must be at least MinRetention.
 	Retention time.Duration
 	// WaitReplicas, when positive, sends WAIT WaitReplicas WaitTimeout on
-	// the same connection right after every mutating script, in one
+	// the same connection right after every mutating call (or batch of calls), in one
 	// pipeline. If fewer replicas acknowledge in time, the call returns an
 	// error matching ErrUnavailable and ErrNotReplicated; the write itself
 	// stands on the primary, and a retry with the same key returns its
@@ -91,7 +91,7 @@ var (
 )
 
 // NewRedisStore returns a Store kept in Redis (standalone, Sentinel or
-// Cluster, through rdb). Each operation is one Lua script run with EVALSHA,
+// Cluster, through rdb). Each operation is one Lua function run with FCALL,
 // one round trip, on the shard that owns the campaign's hash tag; it also
 // implements Snapshotter. Each call waits for Redis at most
 // RedisOptions.Timeout (500 ms by default), then fails with ErrUnavailable,
@@ -265,7 +265,7 @@ func result(v any, err error) (outcome, error) {
 	}
 	str, ok := v.(string)
 	if !ok {
-		return outcome{}, fmt.Errorf("%w: unexpected script reply %T", ErrUnavailable, v)
+		return outcome{}, fmt.Errorf("%w: unexpected function reply %T", ErrUnavailable, v)
 	}
 	o, err := decodeOutcome(str)
 	if err != nil {
@@ -315,7 +315,7 @@ func (s *redisStore) Hold(ctx context.Context, now time.Time, req HoldRequest) (
 	kf, slot, exp := "k:"+encodeID(req.Key), encodeID(req.Slot), ms+durMs(req.TTL)
 	rec := encodeRecord(newID(), record{state: stateHeld, slot: req.Slot, created: ms, expires: exp}) + kf + ","
 	o, err := result(s.write(ctx, holdFunc, req.Campaign,
-		padMs(ms), s.gf(ms, req.fingerprint()), kf, "p:"+encodeID(req.Person), "f:"+slot, "h:"+slot, padMs(exp), rec))
+		padMs(ms), s.gf(ms, req.fingerprint()), kf, "p:"+encodeID(req.Person), slot, "h:"+slot, padMs(exp), rec))
 	if err == nil {
 		err = o.err()
 	}
@@ -382,7 +382,7 @@ func (s *redisStore) Move(ctx context.Context, now time.Time, req MoveRequest) (
 	}
 	to := encodeID(req.To)
 	o, err := result(s.write(ctx, moveFunc, req.Campaign,
-		padMs(ms), s.gf(ms, req.fingerprint()), "k:"+encodeID(req.Key), "p:"+encodeID(req.Person), req.ID, to, "f:"+to))
+		padMs(ms), s.gf(ms, req.fingerprint()), "k:"+encodeID(req.Key), "p:"+encodeID(req.Person), req.ID, "h:"+to, to))
 	o.rec.person = req.Person
 	return s.booking(req.Campaign, o, err)
 }
@@ -399,7 +399,7 @@ func (s *redisStore) Lookup(ctx context.Context, now time.Time, campaign Campaig
 		return Entry{}, unavailable(err)
 	}
 	// A plain read, one HGET: the record says when a hold expires, so
-	// whether it is live at now is judged here, as the scripts would.
+	// whether it is live at now is judged here, as the functions would.
 	rec, err := s.rdb.HGet(ctx, s.campaignKeys(campaign)[0], "p:"+encodeID(person)).Result()
 	if err == redis.Nil {
 		return Entry{}, fail(codeNotFound, "").err()
@@ -419,7 +419,7 @@ func (s *redisStore) Lookup(ctx context.Context, now time.Time, campaign Campaig
 }
 
 // parseSlots decodes the "slot|capacity|booked|held" lines of the
-// availability and snapshot scripts.
+// availability and snapshot functions.
 func parseSlots(v any) ([]Availability, error) {
 	lines, ok := v.([]any)
 	if !ok {

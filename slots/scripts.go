@@ -37,7 +37,7 @@ import (
 // Expiry is lazy and exact. A record says when its hold expires, so a
 // function reading one person's record (Confirm, Cancel) judges it against
 // now itself, and Lookup is a plain HGET judged in Go. The per-slot counts
-// "f:"..slot (free places) and "h:"..slot (live holds) are exact once
+// slot (free places) and "h:"..slot (live holds) are exact once
 // every hold due at now has been expired: functions that read counts
 // (Hold, Move, DefineSlots, Availability, Snapshot) first compare now with
 // "~t", a lower bound of every pending expiry and garbage collection, and

@@ -10,9 +10,9 @@ local function cancel(keys, args)
   local gcat = string.sub(gf, 1, 15)
   if #rec > 600 then rec = unlist(keys, rec, gcat) end
   local j = 34 + #id
-  local s = string.sub(rec, j, string.find(rec, '|', j, true) - 1)
-  redis.call('HINCRBY', keys[1], 'f:' .. s, '1')
-  if st == 72 then redis.call('HINCRBY', keys[1], 'h:' .. s, '-1') end
+  local k = string.find(rec, '|', j, true) - 1
+  redis.call('HINCRBY', keys[1], string.sub(rec, j + 2, k), '1')
+  if st == 72 then redis.call('HINCRBY', keys[1], string.sub(rec, j, k), '-1') end
   redis.call('HSET', keys[1], pf, 'C' .. string.sub(rec, 2) .. kf .. ',', kf, gf .. rec)
   redis.call('RPUSH', keys[2], gcat .. pf .. '|' .. id)
   return rec

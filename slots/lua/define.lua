@@ -6,7 +6,7 @@ local function define(keys, args)
   local fs = {kf, '~t'}
   for i = 4, #args, 2 do
     fs[#fs + 1] = 'c:' .. args[i]
-    fs[#fs + 1] = 'f:' .. args[i]
+    fs[#fs + 1] = args[i]
   end
   local v = redis.call('HMGET', D, unpack(fs))
   if v[1] then

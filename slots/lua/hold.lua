@@ -1,4 +1,4 @@
--- Hold. args: 1 now, 2 gf, 3 "k:"..key, 4 "p:"..person, 5 "f:"..slot,
+-- Hold. args: 1 now, 2 gf, 3 "k:"..key, 4 "p:"..person, 5 slot,
 -- 6 "h:"..slot, 7 expiry (15 digits), 8 the new record (made by the
 -- caller; its list names the key). keys: data, gx, hx. One HMGET reads
 -- everything the common case needs; one HSET writes the record, its
@@ -14,7 +14,7 @@ local function hold(keys, args)
   local purged, t = due(keys, v[5], now, gf)
   if purged then v = redis.call('HMGET', D, kf, pf, ff, hf) end
   local free = v[3]
-  if not free then return remember(keys, kf, gf, '!NOSLOT|' .. string.sub(ff, 3)) end
+  if not free then return remember(keys, kf, gf, '!NOSLOT|' .. ff) end
   local r = v[2]
   if r then
     local st = string.byte(r)
@@ -23,7 +23,7 @@ local function hold(keys, args)
     -- gx (rare: a person holding again).
     unlist(keys, r, string.sub(gf, 1, 15))
   end
-  if free == '0' then return remember(keys, kf, gf, '!FULL|' .. string.sub(ff, 3)) end
+  if free == '0' then return remember(keys, kf, gf, '!FULL|' .. ff) end
   local rec = args[8]
   if exp < t then
     redis.call('HSET', D, pf, rec, kf, gf .. rec, ff, free - 1, hf, (v[4] or 0) + 1, '~t', exp)

@@ -7,7 +7,7 @@
 -- Every function receives keys = {data (hash), gx (list), hx (zset),
 -- slots (set)} (the first ones it uses) and args[1] = now (15-digit Unix
 -- ms); the caller passes everything it can build itself ready made: field
--- names ("k:"..key, "p:"..person, "f:"..slot, "h:"..slot), gf = gcat
+-- names ("k:"..key, "p:"..person, slot, "h:"..slot), gf = gcat
 -- (now + retention, 15 digits) .. fingerprint (24 characters), and for Hold
 -- the new record itself.
 --
@@ -21,17 +21,18 @@
 -- strings ('1', '-1').
 --
 -- Fields of data:
---   "c:"..slot  capacity;  "f:"..slot  free places (capacity - bookings -
---   live holds);  "h:"..slot  live holds;
+--   "c:"..slot  capacity;  slot (the encoded slot alone)  free places
+--   (capacity - bookings - live holds);  "h:"..slot  live holds;
 --   "p:"..person  the person's record;  "k:"..key  an idempotency record;
 --   "~t"  no hold expires and no record may be dropped before this instant
 --   (15 digits).
 -- A person's record is
 --   state (1 byte) .. expires (15 digits) .. confirmed (15 digits, zeros
---   for a hold) .. "|" .. id .. "|" .. slot .. "|" .. created .. "#" .. list
+--   for a hold) .. "|" .. id .. "|h:" .. slot .. "|" .. created .. "#" .. list
 -- with state H (hold), B (booking), X (expired hold's trace) or C
 -- (cancelled: a trace no call can see), so the state, the instants and the
--- id sit at fixed offsets (1, 2-16, 17-31, 33). list names the idempotency
+-- id sit at fixed offsets (1, 2-16, 17-31, 33), and the names of its slot's
+-- count fields are substrings: one string.sub each. list names the idempotency
 -- records of the record's successes, each "k:"..key .. ",": they go with
 -- the record (its trace collected, or replaced by a new hold), which lives
 -- at least as long, so no success makes a call for garbage collection. An
@@ -114,9 +115,9 @@ local function tidy(keys, now, gcat)
     local rec = redis.call('HGET', D, pf)
     if rec and string.byte(rec) == 72 and string.sub(rec, 2, 16) <= now then
       local j = string.find(rec, '|', 33, true)
-      local s = string.sub(rec, j + 1, string.find(rec, '|', j + 1, true) - 1)
-      redis.call('HINCRBY', D, 'f:' .. s, '1')
-      redis.call('HINCRBY', D, 'h:' .. s, '-1')
+      local k = string.find(rec, '|', j + 1, true) - 1
+      redis.call('HINCRBY', D, string.sub(rec, j + 3, k), '1')
+      redis.call('HINCRBY', D, string.sub(rec, j + 1, k), '-1')
       redis.call('HSET', D, pf, 'X' .. string.sub(rec, 2))
       redis.call('RPUSH', GX, pad(tonumber(string.sub(rec, 2, 16)) + keep) .. pf .. '|' .. string.sub(rec, 33, j - 1))
     end

@@ -11,7 +11,7 @@ local function slotlines(D, ids)
     for i = first, last do
       local s = ids[i]
       fs[#fs + 1] = 'c:' .. s
-      fs[#fs + 1] = 'f:' .. s
+      fs[#fs + 1] = s
       fs[#fs + 1] = 'h:' .. s
     end
     local v = redis.call('HMGET', D, unpack(fs))
