@@ -84,13 +84,15 @@ func (s *redisStore) write(ctx context.Context, f *luaFunc, c Campaign, args ...
 		b.name(op)
 	}
 	b.mu.Unlock()
+	// The call's budget runs from here, whether it waits, leads or both.
+	deadline := time.Now().Add(s.timeout)
 	timer := time.NewTimer(s.timeout)
 	defer timer.Stop()
 	var gaveUp error
 	select {
 	case <-op.lead:
 		if gaveUp = ctx.Err(); gaveUp == nil {
-			s.lead(ctx, c, b)
+			s.lead(ctx, deadline, c, b)
 			return op.v, op.err
 		}
 	case <-op.done:
@@ -135,8 +137,9 @@ func (b *batcher) next() {
 }
 
 // lead sends the queue (the leader's own operation first), up to
-// maxBatchOps, sets every result, and hands the lead on.
-func (s *redisStore) lead(ctx context.Context, c Campaign, b *batcher) {
+// maxBatchOps, by the leader's deadline, sets every result, and hands the
+// lead on.
+func (s *redisStore) lead(ctx context.Context, deadline time.Time, c Campaign, b *batcher) {
 	b.mu.Lock()
 	n := min(len(b.queue), maxBatchOps)
 	ops := b.queue[:n:n]
@@ -145,23 +148,22 @@ func (s *redisStore) lead(ctx context.Context, c Campaign, b *batcher) {
 		op.taken = true
 	}
 	b.mu.Unlock()
-	s.flush(ctx, c, ops)
+	s.flush(ctx, deadline, c, ops)
 	b.mu.Lock()
 	b.next()
 	b.mu.Unlock()
 }
 
 // flush sends ops in one round trip and sets their results. The call is
-// bounded by the store's budget and by the leader's deadline, but not
-// cancelled with the leader's context: it carries the others' operations
-// too.
-func (s *redisStore) flush(ctx context.Context, c Campaign, ops []*batchOp) {
-	fctx := context.WithoutCancel(ctx)
-	if d, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		fctx, cancel = context.WithDeadline(fctx, d)
-		defer cancel()
+// bounded by the leader's deadline (its budget, or its context's deadline
+// if earlier), but not cancelled with the leader's context: it carries the
+// others' operations too.
+func (s *redisStore) flush(ctx context.Context, deadline time.Time, c Campaign, ops []*batchOp) {
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
+	fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+	defer cancel()
 	defer func() {
 		for _, op := range ops {
 			close(op.done)
