@@ -18,7 +18,7 @@ import (
 
 // fcallHook watches the FCALLs a client sends: it counts them by function
 // (the part of the name after the library's), can hold each one back until
-// gate is closed or received from, and can fail the batch function's.
+// gate is closed, and can fail the batch function's.
 type fcallHook struct {
 	mu        sync.Mutex
 	calls     map[string]int
@@ -84,6 +84,31 @@ func batchStore(t *testing.T, opts slots.RedisOptions) (slots.Store, *fcallHook,
 	return s, h, c
 }
 
+// stall makes a Hold for person "first" whose round trip h holds back,
+// and returns once it is in flight: calls made from now on queue behind
+// it. release lets it, and every later round trip, through, and returns
+// its error.
+func stall(t *testing.T, s slots.Store, h *fcallHook, c slots.Campaign) (release func() error) {
+	t.Helper()
+	gate := make(chan struct{})
+	h.mu.Lock()
+	h.gate = gate
+	h.mu.Unlock()
+	first := make(chan error, 1)
+	go func() {
+		_, err := s.Hold(t.Context(), t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: "first", TTL: time.Hour, Key: "first"})
+		first <- err
+	}()
+	waitFor(t, "the first call's round trip", func() bool { return h.count("hold") == 1 })
+	return func() error {
+		h.mu.Lock()
+		h.gate = nil
+		h.mu.Unlock()
+		close(gate)
+		return <-first
+	}
+}
+
 // TestBatchLoneCallIsSentAtOnce: at low load nothing waits and nothing is
 // batched: each call, made one after another, is one FCALL of its own
 // function, sent by the caller itself.
@@ -123,17 +148,8 @@ func TestBatchLoneCallIsSentAtOnce(t *testing.T) {
 func TestBatchConcurrentCallsShareRoundTrips(t *testing.T) {
 	s, h, c := batchStore(t, slots.RedisOptions{})
 	ctx := t.Context()
-	gate := make(chan struct{})
-	h.mu.Lock()
-	h.gate = gate
-	h.mu.Unlock()
+	release := stall(t, s, h, c)
 	var wg sync.WaitGroup
-	first := make(chan error, 1)
-	wg.Go(func() {
-		_, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: "first", TTL: time.Hour, Key: "first"})
-		first <- err
-	})
-	waitFor(t, "the first call's round trip", func() bool { return h.count("hold") == 1 })
 	const n = 40
 	errs := make([]error, n)
 	for i := range n {
@@ -143,14 +159,10 @@ func TestBatchConcurrentCallsShareRoundTrips(t *testing.T) {
 		})
 	}
 	time.Sleep(50 * time.Millisecond) // let them queue
-	h.mu.Lock()
-	h.gate = nil
-	h.mu.Unlock()
-	gate <- struct{}{} // release the first call; the batch goes unhindered
-	wg.Wait()
-	if err := <-first; err != nil {
+	if err := release(); err != nil {
 		t.Fatal(err)
 	}
+	wg.Wait()
 	booked := 0
 	for _, err := range errs {
 		switch {
@@ -178,16 +190,9 @@ func TestBatchConcurrentCallsShareRoundTrips(t *testing.T) {
 func TestBatchCallerGivingUpChangesNothing(t *testing.T) {
 	s, h, c := batchStore(t, slots.RedisOptions{})
 	ctx := t.Context()
-	gate := make(chan struct{})
-	h.mu.Lock()
-	h.gate = gate
-	h.mu.Unlock()
+	release := stall(t, s, h, c)
 	var wg sync.WaitGroup
-	var firstErr, lastErr error
-	wg.Go(func() {
-		_, firstErr = s.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: "first", TTL: time.Hour, Key: "first"})
-	})
-	waitFor(t, "the first call's round trip", func() bool { return h.count("hold") == 1 })
+	var lastErr error
 	quit, cancel := context.WithCancel(ctx)
 	var quitErr error
 	var quitDone atomic.Bool
@@ -202,10 +207,7 @@ func TestBatchCallerGivingUpChangesNothing(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	cancel()
 	waitFor(t, "the quitter to return", quitDone.Load)
-	h.mu.Lock()
-	h.gate = nil
-	h.mu.Unlock()
-	gate <- struct{}{}
+	firstErr := release()
 	wg.Wait()
 	if !errors.Is(quitErr, slots.ErrUnavailable) {
 		t.Errorf("Hold given up while queued: %v, want ErrUnavailable", quitErr)
@@ -227,17 +229,11 @@ func TestBatchCallerGivingUpChangesNothing(t *testing.T) {
 func TestBatchFailureIsUnknownForEveryCall(t *testing.T) {
 	s, h, c := batchStore(t, slots.RedisOptions{})
 	ctx := t.Context()
-	gate := make(chan struct{})
 	h.mu.Lock()
-	h.gate, h.failBatch = gate, true
+	h.failBatch = true
 	h.mu.Unlock()
+	release := stall(t, s, h, c)
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		if _, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: "first", TTL: time.Hour, Key: "first"}); err != nil {
-			t.Error(err)
-		}
-	})
-	waitFor(t, "the first call's round trip", func() bool { return h.count("hold") == 1 })
 	const n = 10
 	reqs := make([]slots.HoldRequest, n)
 	errs := make([]error, n)
@@ -246,10 +242,9 @@ func TestBatchFailureIsUnknownForEveryCall(t *testing.T) {
 		wg.Go(func() { _, errs[i] = s.Hold(ctx, t0, reqs[i]) })
 	}
 	time.Sleep(50 * time.Millisecond)
-	h.mu.Lock()
-	h.gate = nil
-	h.mu.Unlock()
-	gate <- struct{}{}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
 	wg.Wait()
 	if h.count("batch") == 0 {
 		t.Fatal("no batch was sent")
