@@ -27,10 +27,6 @@ import (
 // microseconds).
 const maxBatchOps = 64
 
-// batchArgs is the number of arguments each batched function takes (its
-// args in lua/*.lua); the batch function reads them in this order.
-var batchArgs = map[*luaFunc]int{holdFunc: 8, confirmFunc: 5, cancelFunc: 5, moveFunc: 7}
-
 // batcher is one campaign's queue.
 type batcher struct {
 	mu    sync.Mutex

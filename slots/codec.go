@@ -271,7 +271,7 @@ func decodeRecord(s string) (string, record, error) {
 	var err error
 	slot, ok := strings.CutPrefix(parts[1], "h:")
 	if !ok {
-		return "", record{}, fmt.Errorf("%w: slot without h:", errBadRecord)
+		return "", record{}, fmt.Errorf("%w: slot without its \"h:\" prefix", errBadRecord)
 	}
 	if r.slot, err = decodeID(slot); err != nil {
 		return "", record{}, fmt.Errorf("%w: slot: %w", errBadRecord, err)

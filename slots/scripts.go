@@ -93,16 +93,15 @@ var (
 	batchFunc        = &luaFunc{lua: "batch", keys: 3}
 )
 
-// libName is the library's name, "gatehouse_slots_" and 16 hex digits of
-// a hash of its source; libCode its source, ready for FUNCTION LOAD.
-var libName, libCode = library(defineFunc, holdFunc, confirmFunc, cancelFunc, moveFunc, availabilityFunc, snapshotFunc, batchFunc)
+// libCode is the library's source, ready for FUNCTION LOAD.
+var libCode = library(defineFunc, holdFunc, confirmFunc, cancelFunc, moveFunc, availabilityFunc, snapshotFunc, batchFunc)
 
-// library names the functions fs and returns the library's name and
-// source.
-func library(fs ...*luaFunc) (name, code string) {
+// library names the library ("gatehouse_slots_" and 16 hex digits of a
+// hash of its source) and the functions fs, and returns its source.
+func library(fs ...*luaFunc) string {
 	body := luaLib + luaSlotLines + luaDefine + luaHold + luaConfirm + luaCancel + luaMove + luaAvailability + luaSnapshot + luaBatch
 	sum := sha256.Sum256([]byte(body))
-	name = "gatehouse_slots_" + hex.EncodeToString(sum[:8])
+	name := "gatehouse_slots_" + hex.EncodeToString(sum[:8])
 	var b strings.Builder
 	b.WriteString("#!lua name=" + name + "\n")
 	b.WriteString(body)
@@ -110,7 +109,7 @@ func library(fs ...*luaFunc) (name, code string) {
 		f.name = name + "_" + f.lua
 		b.WriteString("redis.register_function('" + f.name + "', " + f.lua + ")\n")
 	}
-	return name, b.String()
+	return b.String()
 }
 
 // missingFunc reports whether err says the function is not loaded on the
