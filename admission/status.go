@@ -47,12 +47,18 @@ const (
 )
 
 // ETA is an estimated wait until admission, as a range. It is known only
-// once the store has measured the line's drain rate, and never shorter
-// than the configured rate makes possible.
+// once the store has measured the line's drain rate (and, when the cap
+// binds, the time people stay admitted), and never shorter than the rate
+// makes possible. The range spans what bounds the drain (the rate, the
+// cap, the places left) and widens when the drain is unstable.
 type ETA struct {
-	Known bool          // false: no measurement yet, Min and Max are 0
+	Known bool          // false: no measurement yet (or PlacesShort), Min and Max are 0
 	Min   time.Duration // shortest expected wait, whole seconds
 	Max   time.Duration // longest expected wait, whole seconds
+	// PlacesShort reports, with Known false, that more people are ahead
+	// than places surely left (Options.Supply): the places may run out
+	// before this person's turn, so no time is promised.
+	PlacesShort bool
 }
 
 // Contains reports whether the actual wait d fell inside a known e.
@@ -111,6 +117,7 @@ func ceilSecond(d time.Duration) time.Duration {
 //	  "place": 87,                  // place in line, null before the opening
 //	  "ahead": 42,                  // people before you, null before the opening
 //	  "eta": {"known": true, "min_seconds": 30, "max_seconds": 60},
+//	                                // or {"known": false, "places_may_run_out": true}
 //	  "poll_after_seconds": 5,      // when to ask again; 0: no need
 //	  "opens_at": "2021-07-12T20:00:00+09:00",
 //	  "joined_at": "...", "admitted_at": "...",   // RFC 3339, omitted if zero
@@ -167,9 +174,10 @@ type statusJSON struct {
 }
 
 type etaJSON struct {
-	Known bool     `json:"known"`
-	Min   *float64 `json:"min_seconds,omitempty"`
-	Max   *float64 `json:"max_seconds,omitempty"`
+	Known       bool     `json:"known"`
+	PlacesShort bool     `json:"places_may_run_out,omitempty"`
+	Min         *float64 `json:"min_seconds,omitempty"`
+	Max         *float64 `json:"max_seconds,omitempty"`
 }
 
 // MarshalJSON writes the form documented on [Status].
@@ -180,7 +188,7 @@ func (s Status) MarshalJSON() ([]byte, error) {
 		Early:     s.Early,
 		Returning: s.Returning,
 		Index:     s.Index,
-		ETA:       etaJSON{Known: s.ETA.Known},
+		ETA:       etaJSON{Known: s.ETA.Known, PlacesShort: s.ETA.PlacesShort},
 		PollAfter: s.PollAfter.Seconds(),
 		OpensAt:   rfc3339(s.Opening),
 		JoinedAt:  rfc3339(s.Joined),
