@@ -22,9 +22,10 @@ import (
 //   - the supply left: a person with more people ahead than places
 //     surely left is given no time (ETA.PlacesShort), a sold-out room says
 //     so (StateSoldOut);
-//   - instability: S is measured over three spans (half, one and two drain
-//     windows); with a pacer, the rate in force over the last two windows
-//     and the pacer's maximum bound the rate. The range runs from the
+//   - instability: S is measured over three spans (one, two and four
+//     drain windows), each widened by its count's noise; with a pacer, the
+//     rate it held on average over the last two windows and its maximum
+//     bound the rate. The range runs from the
 //     fastest of these drains to the slowest, so that it widens when the
 //     drain moves and stays as narrow as the rate-bound range when it
 //     does not.
@@ -57,9 +58,9 @@ type drainModel struct {
 	// in the active set, ms, over the spans measured; 0 when no span had
 	// departures.
 	stayLo, stayHi float64
-	// rateLo and rateHi are the lowest and highest rate in force over the
-	// last two drain windows.
-	rateLo, rateHi int
+	// rateMean is the rate in force over the last two drain windows,
+	// averaged over time (people per minute).
+	rateMean float64
 }
 
 // etaSampler keeps the line's recent samples and the model drawn from
@@ -104,13 +105,19 @@ func (s *etaSampler) sample(i int) lineSample {
 // fit draws the model from the samples, w the drain window in ms.
 func (s *etaSampler) fit(w int64) drainModel {
 	newest := s.sample(0)
-	m := drainModel{rateLo: newest.rate, rateHi: newest.rate}
+	m := drainModel{rateMean: float64(newest.rate)}
+	var sum float64
+	prev := newest
 	for i := 1; i < s.n; i++ {
 		v := s.sample(i)
 		if newest.at-v.at > 2*w {
 			break
 		}
-		m.rateLo, m.rateHi = min(m.rateLo, v.rate), max(m.rateHi, v.rate)
+		sum += float64(v.rate) * float64(prev.at-v.at) // v's rate held until prev
+		prev = v
+	}
+	if d := newest.at - prev.at; d > 0 {
+		m.rateMean = sum / float64(d)
 	}
 	for _, span := range [...]int64{w, 2 * w, 4 * w} {
 		stay, left, ok := s.stay(span)
@@ -175,18 +182,18 @@ func (r *Room) estimate(ahead int64, l *Line) ETA {
 		}
 	}
 	model := r.eta.model.Load()
-	rateLo, rateHi := lim.Rate, lim.Rate
+	rateLo, rateHi := float64(lim.Rate), float64(lim.Rate)
 	if p := r.o.Pacer; p != nil {
-		// The pacer may move the rate anywhere between its bounds: the
-		// slowest rate it set lately, and its maximum.
+		// The pacer moves the rate between its bounds: from the rate it
+		// held on average lately (if lower) up to its maximum.
 		_, hi := p.bounds(lim)
-		rateHi = max(rateHi, hi)
-		if model != nil {
-			rateLo = min(rateLo, model.rateLo)
+		rateHi = max(rateHi, float64(hi))
+		if model != nil && model.rateMean > 0 {
+			rateLo = min(rateLo, model.rateMean)
 		}
 	}
 	perMin := float64(time.Minute)
-	fast, slow := m/float64(rateHi)*perMin, m/float64(rateLo)*perMin
+	fast, slow := m/rateHi*perMin, m/rateLo*perMin
 	if c := lim.Cap; c > 0 {
 		free := math.Max(0, float64(int64(c)-l.Active))
 		if over := m - free; over > 0 {
@@ -201,7 +208,7 @@ func (r *Room) estimate(ahead int64, l *Line) ETA {
 		}
 	}
 	interval := perMin / float64(lim.Rate)
-	floor := math.Max(0, m-float64(lim.Burst)) * perMin / float64(rateHi)
+	floor := math.Max(0, m-float64(lim.Burst)) * perMin / rateHi
 	lo := math.Max(floor, etaLow*fast-interval)
 	hi := math.Max(lo, etaHigh*slow+interval)
 	const maxD = float64(100 * 365 * 24 * time.Hour)

@@ -287,6 +287,7 @@ func (s *sim) observe(w *worker, pi int, p *person, st standing, plan bool) {
 		if st.ETAKnown {
 			p.mu.Lock()
 			p.timeShown, p.timeShownAt = true, w.off
+			p.lastLo, p.lastHi = st.ETALow, st.ETAHigh
 			p.mu.Unlock()
 		}
 		if st.Place >= 0 {

@@ -16,7 +16,9 @@ import (
 // The regimes of a run the eta block judges separately. Each person is
 // put in one, by the instant they joined and the span of their wait:
 //
-//	rate_bound / cap_bound   the run's base regime (-cap > 0: cap-bound)
+//	rate_bound / cap_bound   the run's base regime (cap-bound when -cap
+//	                         holds fewer people than -rate admits during
+//	                         -think plus -confirm-think)
 //	fault_start              the wait overlaps the first two minutes of a
 //	                         fault (nothing shown before it can foresee it:
 //	                         reported, not judged)
@@ -74,10 +76,20 @@ type etaRegime struct {
 	MedianLowS   float64 `json:"median_low_s"`
 	MedianHighS  float64 `json:"median_high_s"`
 	MedianRealS  float64 `json:"median_real_s"`
+	// The latest range shown before admission (a poll's re-estimate),
+	// against the remaining wait from that answer, for the people who
+	// waited the ordinary way and were admitted.
+	LatestShown       int     `json:"latest_shown"`
+	LatestInside      int     `json:"latest_inside"`
+	LatestSooner      int     `json:"latest_sooner"`
+	LatestLater       int     `json:"latest_later"`
+	LatestCalibration float64 `json:"latest_calibration"`
 	// For the sell-out regimes: people told "sold out", and people
 	// shown a time by an answer after the sell-out (must be 0).
-	ToldSoldOut        int `json:"told_sold_out,omitempty"`
-	TimeAfterSoldOut   int `json:"shown_time_after_sell_out,omitempty"`
+	ToldSoldOut      int `json:"told_sold_out,omitempty"`
+	TimeAfterSoldOut int `json:"shown_time_after_sell_out,omitempty"`
+	// TimeEver: people shown a time by any answer while waiting.
+	TimeEver           int `json:"shown_time_ever"`
 	People             int `json:"people"`
 	widths, lo, hi, rl []float64
 }
@@ -96,10 +108,17 @@ func (s *sim) waitSpan(p *person) (lo, hi time.Duration, ok bool) {
 	return max(0, p.prevPoll-p.joinedAt), p.admittedAt - p.joinedAt, true
 }
 
+// capBound reports a run whose cap binds: it holds fewer people than the
+// rate admits during a typical stay (think, then confirm-think).
+func (s *sim) capBound() bool {
+	stay := s.cfg.Think + s.cfg.ConfirmThink
+	return float64(s.cfg.Cap) < float64(s.cfg.Rate)*stay.Minutes()
+}
+
 // regimeOf puts a person who joined in one regime (see regimeOrder).
 func (s *sim) regimeOf(p *person) string {
 	reg := regimeRate
-	if s.cfg.Cap > 0 {
+	if s.capBound() {
 		reg = regimeCap
 	}
 	base := reg
@@ -154,10 +173,26 @@ func (s *sim) etaRegimes() map[string]*etaRegime {
 		if p.toldSoldOut {
 			e.ToldSoldOut++
 		}
+		if p.timeShown {
+			e.TimeEver++
+		}
 		if so >= 0 && p.timeShown && p.timeShownAt > so {
 			e.TimeAfterSoldOut++
 		}
 		wLo, wHi, admitted := s.waitSpan(p)
+		if admitted && plain(p) && p.timeShown {
+			// The remaining wait from the latest answer with a time.
+			shift := p.timeShownAt - p.joinedAt
+			e.LatestShown++
+			switch {
+			case wHi-shift < p.lastLo:
+				e.LatestSooner++
+			case wLo-shift > p.lastHi:
+				e.LatestLater++
+			default:
+				e.LatestInside++
+			}
+		}
 		switch {
 		case !p.etaKnown:
 			if plain(p) || !admitted {
@@ -190,6 +225,9 @@ func (s *sim) etaRegimes() map[string]*etaRegime {
 		if e.Shown > 0 {
 			e.Calibration = float64(e.Inside) / float64(e.Shown)
 		}
+		if e.LatestShown > 0 {
+			e.LatestCalibration = float64(e.LatestInside) / float64(e.LatestShown)
+		}
 		e.MedianWidthS, e.MedianLowS, e.MedianHighS, e.MedianRealS = median(e.widths), median(e.lo), median(e.hi), median(e.rl)
 	}
 	return out
@@ -205,8 +243,10 @@ func (r *report) writeETARegimes(w io.Writer) {
 		fmt.Fprintf(w, "eta %-20s %d people: %d shown a range and admitted, %d inside (%.3f), %d sooner, %d later; %d shown a range never admitted; %d told no time; median width %s (low %s, high %s, real %s)",
 			name, e.People, e.Shown, e.Inside, e.Calibration, e.Sooner, e.Later, e.NotAdmitted, e.WithoutEstimate,
 			dur(e.MedianWidthS), dur(e.MedianLowS), dur(e.MedianHighS), dur(e.MedianRealS))
+		fmt.Fprintf(w, "; latest range before admission: %d of %d inside (%.3f), %d sooner, %d later",
+			e.LatestInside, e.LatestShown, e.LatestCalibration, e.LatestSooner, e.LatestLater)
 		if name == regimeAtSoldOut || name == regimeSoldOut {
-			fmt.Fprintf(w, "; %d told sold out, %d shown a time after the sell-out", e.ToldSoldOut, e.TimeAfterSoldOut)
+			fmt.Fprintf(w, "; %d told sold out, %d ever shown a time, %d shown a time after the sell-out", e.ToldSoldOut, e.TimeEver, e.TimeAfterSoldOut)
 		}
 		fmt.Fprintln(w)
 	}
