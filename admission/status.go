@@ -229,16 +229,21 @@ type Stats struct {
 	// instance: joined (N), early arrivals (E, -1 until fixed), serving
 	// counter, active, returning, admitted so far, measured drain.
 	Line
-	// Calibration is how well the ETAs this instance showed at join
-	// matched the actual waits of the people it saw claim their place.
+	// Calibration is how well the drain measured at join predicted the
+	// actual waits of the people this instance saw claim their place.
 	Calibration Calibration
 }
 
-// Calibration counts, among people who were shown a known ETA when they
-// joined and then claimed their place without having been away, those
-// whose actual wait (join to admission) fell inside the range shown.
-// Each claim is counted by exactly one instance (the one that served it),
-// so adding the figures of all instances gives the room's.
+// Calibration counts, among people who joined once the drain was measured
+// and then claimed their place without having been away, those whose
+// actual wait (join to admission) fell inside the drain-only range: the
+// range the rate in force and the drain measured at join give for the
+// people then ahead, recomputed at the claim from the figures the store
+// keeps of the join. The range the person was shown may differ (the cap's
+// model, the places left and the drain's spread widen or withhold it; the
+// rush simulator judges those, per regime). Each claim is counted by
+// exactly one instance (the one that served it), so adding the figures of
+// all instances gives the room's.
 type Calibration struct {
 	Samples int64 // people shown a known ETA at join who then claimed
 	Inside  int64 // those whose wait fell inside the range shown
@@ -283,12 +288,13 @@ type Event struct {
 	Err      error         // the operation's error, nil on success
 	State    State         // the person's state after the call (join, status, done)
 	// Claimed reports that this call claimed an admitted place; then
-	// Wait is the time from joining to admission, and JoinETA the range
-	// shown at join (not Known if none was, or if the person had been
+	// Wait is the time from joining to admission, and JoinETA the
+	// drain-only range for the figures at join (see [Calibration]; not
+	// Known if the drain was not measured then, or if the person had been
 	// away when called).
 	Claimed bool
 	Wait    time.Duration // join to admission, when Claimed
-	JoinETA ETA           // the range shown at join, when Claimed
+	JoinETA ETA           // the drain-only range at join, when Claimed
 }
 
 // PublicLine is the room's public state, as its snapshot holds it: what
