@@ -24,8 +24,8 @@ import (
 //     so (StateSoldOut);
 //   - instability: S is measured over three spans (one, two and four
 //     drain windows), each widened by its count's noise; with a pacer, the
-//     rate it held on average over the last two windows and its maximum
-//     bound the rate. The range runs from the
+//     drain measured over the last windows (the rates it held) and its
+//     maximum bound the rate. The range runs from the
 //     fastest of these drains to the slowest, so that it widens when the
 //     drain moves and stays as narrow as the rate-bound range when it
 //     does not.
@@ -49,7 +49,6 @@ type lineSample struct {
 	at       int64 // Unix ms
 	admitted uint64
 	active   int64
-	rate     int
 }
 
 // drainModel is what the recent samples say about the drain.
@@ -58,9 +57,6 @@ type drainModel struct {
 	// in the active set, ms, over the spans measured; 0 when no span had
 	// departures.
 	stayLo, stayHi float64
-	// rateMean is the rate in force over the last two drain windows,
-	// averaged over time (people per minute).
-	rateMean float64
 }
 
 // etaSampler keeps the line's recent samples and the model drawn from
@@ -90,7 +86,7 @@ func (s *etaSampler) add(now time.Time, line Line, window time.Duration) {
 		return
 	}
 	s.last.Store(at)
-	s.ring[s.next] = lineSample{at: at, admitted: line.Admitted, active: line.Active, rate: line.Limits.Rate}
+	s.ring[s.next] = lineSample{at: at, admitted: line.Admitted, active: line.Active}
 	s.next = (s.next + 1) % etaRing
 	s.n = min(s.n+1, etaRing)
 	m := s.fit(window.Milliseconds())
@@ -104,21 +100,7 @@ func (s *etaSampler) sample(i int) lineSample {
 
 // fit draws the model from the samples, w the drain window in ms.
 func (s *etaSampler) fit(w int64) drainModel {
-	newest := s.sample(0)
-	m := drainModel{rateMean: float64(newest.rate)}
-	var sum float64
-	prev := newest
-	for i := 1; i < s.n; i++ {
-		v := s.sample(i)
-		if newest.at-v.at > 2*w {
-			break
-		}
-		sum += float64(v.rate) * float64(prev.at-v.at) // v's rate held until prev
-		prev = v
-	}
-	if d := newest.at - prev.at; d > 0 {
-		m.rateMean = sum / float64(d)
-	}
+	var m drainModel
 	for _, span := range [...]int64{w, 2 * w, 4 * w} {
 		stay, left, ok := s.stay(span)
 		if !ok {
@@ -184,13 +166,11 @@ func (r *Room) estimate(ahead int64, l *Line) ETA {
 	model := r.eta.model.Load()
 	rateLo, rateHi := float64(lim.Rate), float64(lim.Rate)
 	if p := r.o.Pacer; p != nil {
-		// The pacer moves the rate between its bounds: from the rate it
-		// held on average lately (if lower) up to its maximum.
+		// The pacer moves the rate between its bounds: from the drain
+		// measured lately (if lower: the rates it held) up to its maximum.
 		_, hi := p.bounds(lim)
 		rateHi = max(rateHi, float64(hi))
-		if model != nil && model.rateMean > 0 {
-			rateLo = min(rateLo, model.rateMean)
-		}
+		rateLo = min(rateLo, l.Drain.PerMinute())
 	}
 	perMin := float64(time.Minute)
 	fast, slow := m/rateHi*perMin, m/rateLo*perMin

@@ -2,7 +2,9 @@ package admission_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -292,4 +294,68 @@ func TestETAPacerFault(t *testing.T) {
 	during := func(k int) bool { return res.joinedAt[k] >= from+2*time.Minute && res.joinedAt[k] < to }
 	shown, inside, _ := res.calibration(during)
 	t.Logf("joined during the fault after its first two minutes: %d of %d inside", inside, shown)
+}
+
+// TestETAPlacesShortJSON: the status document says why no time is given.
+func TestETAPlacesShortJSON(t *testing.T) {
+	st := admission.Status{State: admission.StateWaiting, Place: 9, Ahead: 9, ETA: admission.ETA{PlacesShort: true}}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"eta":{"known":false,"places_may_run_out":true}`) {
+		t.Fatalf("status JSON %s", b)
+	}
+	st.ETA = admission.ETA{Known: true, Min: time.Minute, Max: 2 * time.Minute}
+	if b, _ = json.Marshal(st); strings.Contains(string(b), "places_may_run_out") {
+		t.Fatalf("status JSON %s", b)
+	}
+}
+
+// TestETAUnstableDrainWidens: a cap-bound line whose people suddenly stay
+// three times longer (a booking backend slowing down). Waits that overlap
+// the first two drain windows after the first slow stay began were shown
+// a range before anything could tell (reported, not judged); the ranges
+// shown after hold the waits, and are wider while the drain changes than
+// while it was stable.
+func TestETAUnstableDrainWidens(t *testing.T) {
+	t.Parallel()
+	const slowFrom, window = 120, 20 * time.Second
+	res := runETA(t, etaRun{
+		people:  360,
+		arrival: func(k int) time.Duration { return time.Duration(k) * 700 * time.Millisecond },
+		session: func(k int) time.Duration {
+			if k >= slowFrom {
+				return time.Duration(24+k%7) * time.Second
+			}
+			return time.Duration(8+k%5) * time.Second
+		},
+		mod: func(o *admission.Options) {
+			o.Rate, o.Burst, o.Cap, o.DrainWindow = 600, 5, 10, window
+			o.ClaimWindow, o.SessionTTL = time.Minute, 5*time.Minute
+		},
+	})
+	change := res.joinedAt[slowFrom] + res.waited[slowFrom] // the first slow stay begins
+	blind := change + 2*window
+	judged := func(k int) bool { return res.joinedAt[k] >= blind || res.joinedAt[k]+res.waited[k] < change }
+	wantCalibrated(t, res, judged, 150, 0.95)
+	// Relative width (max/min) of the ranges shown while the drain was
+	// stable, and while it changed.
+	rel := func(keep func(time.Duration) bool) float64 {
+		var sum float64
+		n := 0
+		for k, e := range res.shown {
+			if e.Known && e.Min > 0 && keep(res.joinedAt[k]) {
+				sum += e.Max.Seconds() / e.Min.Seconds()
+				n++
+			}
+		}
+		return sum / float64(max(n, 1))
+	}
+	stable := rel(func(j time.Duration) bool { return j < change-window })
+	moving := rel(func(j time.Duration) bool { return j >= blind && j < blind+2*window })
+	t.Logf("slowdown at %v; mean max/min of the ranges: %.2f while stable, %.2f while the stay grows", change, stable, moving)
+	if moving <= stable {
+		t.Fatalf("ranges did not widen while the drain changed: %.2f, stable %.2f", moving, stable)
+	}
 }
