@@ -181,10 +181,12 @@ func (r *Room) estimate(ahead int64, l *Line) ETA {
 				return ETA{} // no departure measured yet
 			}
 			// Past the free places, each admission waits for a departure:
-			// Cap of them per mean stay.
+			// Cap of them per mean stay. The time until the over-th
+			// departure varies by about 1/sqrt(over) of itself.
 			ms := float64(time.Millisecond)
-			fast = math.Max(fast, over*model.stayLo*ms/float64(c))
-			slow = math.Max(slow, over*model.stayHi*ms/float64(c))
+			spread := 1 / math.Sqrt(over)
+			fast = math.Max(fast, over*model.stayLo*ms/float64(c)*math.Max(0, 1-spread))
+			slow = math.Max(slow, over*model.stayHi*ms/float64(c)*(1+spread))
 		}
 	}
 	interval := perMin / float64(lim.Rate)
