@@ -200,3 +200,14 @@ func (r *Room) estimate(ahead int64, l *Line) ETA {
 		Max:   ceilSecond(time.Duration(math.Min(hi, maxD))),
 	}
 }
+
+// since returns e as seen age after the figures it was computed from:
+// that much of the wait has passed.
+func (e ETA) since(age time.Duration) ETA {
+	if !e.Known || age <= 0 {
+		return e
+	}
+	e.Min = max(0, e.Min-age).Truncate(time.Second)
+	e.Max = max(e.Min, ceilSecond(e.Max-age))
+	return e
+}

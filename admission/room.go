@@ -203,7 +203,7 @@ func (r *Room) Poll(ctx context.Context, identity, ticket string) (Status, error
 			return r.claim(ctx, h, idx, pl, *l)
 		}
 		st.Place, st.Ahead = pl, l.Returning+int64(uint64(pl)-l.Serving)
-		st.ETA = r.estimate(st.Ahead, l)
+		st.ETA = r.estimate(st.Ahead, l).since(now.Sub(snap.at))
 	}
 	if l.Supply.SoldOut() {
 		st.State, st.ETA = StateSoldOut, ETA{}

@@ -88,7 +88,8 @@ type etaRegime struct {
 	// shown a time by an answer after the sell-out (must be 0).
 	ToldSoldOut      int `json:"told_sold_out,omitempty"`
 	TimeAfterSoldOut int `json:"shown_time_after_sell_out,omitempty"`
-	// TimeEver: people shown a time by any answer while waiting.
+	// TimeEver: people shown a time by any answer while waiting, of
+	// those who did not leave the line or go away on their own.
 	TimeEver           int `json:"shown_time_ever"`
 	People             int `json:"people"`
 	widths, lo, hi, rl []float64
@@ -173,7 +174,7 @@ func (s *sim) etaRegimes() map[string]*etaRegime {
 		if p.toldSoldOut {
 			e.ToldSoldOut++
 		}
-		if p.timeShown {
+		if p.timeShown && p.beh&(bAbandon|bComeback) == 0 {
 			e.TimeEver++
 		}
 		if so >= 0 && p.timeShown && p.timeShownAt > so {
