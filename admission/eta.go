@@ -191,14 +191,7 @@ func (r *Room) estimate(ahead int64, l *Line) ETA {
 	}
 	interval := perMin / float64(lim.Rate)
 	floor := math.Max(0, m-float64(lim.Burst)) * perMin / rateHi
-	lo := math.Max(floor, etaLow*fast-interval)
-	hi := math.Max(lo, etaHigh*slow+interval)
-	const maxD = float64(100 * 365 * 24 * time.Hour)
-	return ETA{
-		Known: true,
-		Min:   time.Duration(math.Min(lo, maxD)).Truncate(time.Second),
-		Max:   ceilSecond(time.Duration(math.Min(hi, maxD))),
-	}
+	return etaRange(floor, fast, slow, interval)
 }
 
 // since returns e as seen age after the figures it was computed from:

@@ -87,8 +87,14 @@ func estimate(ahead int64, d Drain, rate, burst int) ETA {
 	n := float64(ahead + 1)
 	expected := n / perNS
 	floor := math.Max(0, n-float64(burst)) * interval
-	lo := math.Max(floor, etaLow*expected-interval)
-	hi := math.Max(lo, etaHigh*expected+interval)
+	return etaRange(floor, expected, expected, interval)
+}
+
+// etaRange is the range [etaLow*fast - interval, etaHigh*slow + interval]
+// (nanoseconds), never below floor, in whole seconds, at most 100 years.
+func etaRange(floor, fast, slow, interval float64) ETA {
+	lo := math.Max(floor, etaLow*fast-interval)
+	hi := math.Max(lo, etaHigh*slow+interval)
 	const maxD = float64(100 * 365 * 24 * time.Hour)
 	return ETA{
 		Known: true,
