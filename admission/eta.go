@@ -24,8 +24,8 @@ import (
 //     so (StateSoldOut);
 //   - instability: S is measured over three spans (one, two and four
 //     drain windows), each widened by its count's noise; with a pacer, the
-//     drain measured over the last windows (the rates it held) and its
-//     maximum bound the rate. The range runs from the
+//     slowest drain seen lately (measured, or the lowest rate it set over
+//     the last window) and its maximum bound the rate. The range runs from the
 //     fastest of these drains to the slowest, so that it widens when the
 //     drain moves and stays as narrow as the rate-bound range when it
 //     does not.
@@ -49,6 +49,7 @@ type lineSample struct {
 	at       int64 // Unix ms
 	admitted uint64
 	active   int64
+	rate     int
 }
 
 // drainModel is what the recent samples say about the drain.
@@ -57,6 +58,8 @@ type drainModel struct {
 	// in the active set, ms, over the spans measured; 0 when no span had
 	// departures.
 	stayLo, stayHi float64
+	// rateMin is the lowest rate in force over the last drain window.
+	rateMin int
 }
 
 // etaSampler keeps the line's recent samples and the model drawn from
@@ -86,7 +89,7 @@ func (s *etaSampler) add(now time.Time, line Line, window time.Duration) {
 		return
 	}
 	s.last.Store(at)
-	s.ring[s.next] = lineSample{at: at, admitted: line.Admitted, active: line.Active}
+	s.ring[s.next] = lineSample{at: at, admitted: line.Admitted, active: line.Active, rate: line.Limits.Rate}
 	s.next = (s.next + 1) % etaRing
 	s.n = min(s.n+1, etaRing)
 	m := s.fit(window.Milliseconds())
@@ -100,7 +103,15 @@ func (s *etaSampler) sample(i int) lineSample {
 
 // fit draws the model from the samples, w the drain window in ms.
 func (s *etaSampler) fit(w int64) drainModel {
-	var m drainModel
+	newest := s.sample(0)
+	m := drainModel{rateMin: newest.rate}
+	for i := 1; i < s.n; i++ {
+		v := s.sample(i)
+		if newest.at-v.at > w {
+			break
+		}
+		m.rateMin = min(m.rateMin, v.rate)
+	}
 	for _, span := range [...]int64{w, 2 * w, 4 * w} {
 		stay, left, ok := s.stay(span)
 		if !ok {
@@ -166,11 +177,15 @@ func (r *Room) estimate(ahead int64, l *Line) ETA {
 	model := r.eta.model.Load()
 	rateLo, rateHi := float64(lim.Rate), float64(lim.Rate)
 	if p := r.o.Pacer; p != nil {
-		// The pacer moves the rate between its bounds: from the drain
-		// measured lately (if lower: the rates it held) up to its maximum.
+		// The pacer moves the rate between its bounds: from the slowest
+		// drain seen lately (the drain measured, the lowest rate it set
+		// over the last window) up to its maximum.
 		_, hi := p.bounds(lim)
 		rateHi = max(rateHi, float64(hi))
 		rateLo = min(rateLo, l.Drain.PerMinute())
+		if model != nil && model.rateMin > 0 {
+			rateLo = min(rateLo, float64(model.rateMin))
+		}
 	}
 	perMin := float64(time.Minute)
 	fast, slow := m/rateHi*perMin, m/rateLo*perMin
