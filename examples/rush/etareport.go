@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"slices"
 	"time"
 
@@ -259,7 +260,7 @@ func (s *sim) plotETARegimes() (*plot.Plot, error) {
 	p := newPlot("ETA range shown at join vs real wait, by regime", "real wait (minutes)", "range shown (minutes)")
 	type pt struct{ real, lo, hi float64 }
 	by := map[string][]pt{}
-	var maxv float64
+	var maxReal, maxHi float64
 	for _, p := range s.cr.people {
 		if !p.joined || !p.etaKnown || !plain(p) {
 			continue
@@ -268,7 +269,7 @@ func (s *sim) plotETARegimes() (*plot.Plot, error) {
 		v := pt{((lo + hi) / 2).Minutes(), p.etaLo.Minutes(), p.etaHi.Minutes()}
 		reg := s.regimeOf(p)
 		by[reg] = append(by[reg], v)
-		maxv = max(maxv, v.real, v.hi)
+		maxReal, maxHi = max(maxReal, v.real), max(maxHi, v.hi)
 	}
 	if len(by) == 0 {
 		p.Title.Text += " (no estimates shown)"
@@ -319,7 +320,14 @@ func (s *sim) plotETARegimes() (*plot.Plot, error) {
 		p.Add(sc)
 		p.Legend.Add(fmt.Sprintf("%s (%d)", name, len(by[name])), sc)
 	}
-	diag := plotter.XYs{{X: 0, Y: 0}, {X: maxv, Y: maxv}}
+	// Ranges reaching far beyond the longest real wait are cut at three
+	// times it, so that the waits stay readable.
+	top := math.Min(maxHi, 3*maxReal) * 1.02
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, maxReal*1.02, 0, top
+	if top < maxHi {
+		p.Title.Text += fmt.Sprintf(" (ranges cut at %.0f min; highest %.0f)", top, maxHi)
+	}
+	diag := plotter.XYs{{X: 0, Y: 0}, {X: maxReal * 1.02, Y: maxReal * 1.02}}
 	if err := addLine(p, diag, red, "range holds the real wait where the bar crosses this line"); err != nil {
 		return nil, err
 	}
