@@ -359,3 +359,30 @@ func TestETAUnstableDrainWidens(t *testing.T) {
 		t.Fatalf("ranges did not widen while the drain changed: %.2f, stable %.2f", moving, stable)
 	}
 }
+
+// TestETACapChange: an operator triples the cap of a cap-bound room; the
+// ranges shown from the next snapshot on follow the new cap (the stay
+// measured does not depend on it), not the drain measured under the old
+// one.
+func TestETACapChange(t *testing.T) {
+	t.Parallel()
+	const change = 2 * time.Minute
+	res := runETA(t, etaRun{
+		people:  500,
+		arrival: func(k int) time.Duration { return time.Duration(k) * 500 * time.Millisecond },
+		session: func(k int) time.Duration { return time.Duration(25+k%10) * time.Second },
+		mod: func(o *admission.Options) {
+			o.Rate, o.Burst, o.Cap, o.DrainWindow = 120, 2, 5, 20*time.Second
+			o.ClaimWindow, o.SessionTTL = time.Minute, 5*time.Minute
+		},
+		tick: func(now time.Time, room *admission.Room) {
+			if now.Sub(opening) == change {
+				if _, err := room.SetLimits(ctx, admission.Limits{Rate: 120, Burst: 2, Cap: 15}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		},
+	})
+	after := func(k int) bool { return res.joinedAt[k] >= change+time.Second }
+	wantCalibrated(t, res, after, 100, 0.95)
+}
