@@ -284,6 +284,12 @@ func (s *sim) observe(w *worker, pi int, p *person, st standing, plan bool) {
 			s.finish(w, pi, p, fSoldOut)
 		}
 	case stWaiting:
+		if st.ETAKnown {
+			p.mu.Lock()
+			p.timeShown, p.timeShownAt = true, w.off
+			p.lastLo, p.lastHi = st.ETALow, st.ETAHigh
+			p.mu.Unlock()
+		}
 		if st.Place >= 0 {
 			p.mu.Lock()
 			moved := p.place >= 0 && p.place != st.Place && !st.Returning

@@ -84,6 +84,10 @@ type person struct {
 	etaKnown     bool
 	etaLo        time.Duration
 	etaHi        time.Duration
+	timeShown    bool          // some answer while waiting carried a time
+	timeShownAt  time.Duration // offset of the latest such answer
+	lastLo       time.Duration // the range it carried
+	lastHi       time.Duration
 	admitted     bool          // first admission seen
 	admittedAt   time.Duration // observed (poll instant)
 	prevPoll     time.Duration // poll before the one that saw the admission

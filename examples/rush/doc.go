@@ -205,6 +205,21 @@
 //	eta                 with_estimate, inside, calibration, admitted_sooner,
 //	                    admitted_later, without_estimate, median_low_s,
 //	                    median_high_s, median_real_s, max_shown_high_s, not_admitted
+//	eta_regimes         the eta block per regime of the run, each person filed
+//	                    by join time and wait: rate_bound or cap_bound (the
+//	                    cap holds fewer people than the rate admits during
+//	                    -think plus -confirm-think), fault_start (the wait
+//	                    overlaps a fault's first two minutes: shown before
+//	                    anything could foresee it), during_fault, after_fault,
+//	                    waiting_at_sell_out, after_sell_out; each with people,
+//	                    shown, inside, sooner, later, calibration,
+//	                    shown_not_admitted, without_estimate, median_width_s,
+//	                    median_low_s, median_high_s, median_real_s,
+//	                    latest_shown, latest_inside, latest_sooner,
+//	                    latest_later, latest_calibration (the latest range a
+//	                    poll showed before admission, against the rest of the
+//	                    wait), told_sold_out, shown_time_ever,
+//	                    shown_time_after_sell_out
 //	comebacks           went_away, admitted_after_return,
 //	                    median_wait_after_return_s, max_wait_after_return_s
 //	attacks             skippers.TRICK, backdoor, second_device: {tried,
@@ -272,8 +287,10 @@
 // admissions and bookings per simulated second), rush-eta.png (for each
 // person the ETA range shown at join against the real wait) and
 // rush-eta-time.png (mean low and high ends shown and mean real wait, by
-// join time), and with -backend-capacity rush-pacing.png (the rate in
-// force, the booking calls' mean latency and timeouts over time).
+// join time), rush-eta-regimes.png (the range shown at join against the
+// real wait, coloured by regime), and with -backend-capacity
+// rush-pacing.png (the rate in force, the booking calls' mean latency and
+// timeouts over time).
 //
 // # Reading the report
 //
@@ -292,7 +309,9 @@
 //     joined (the room says when it has no measurement yet: those are
 //     without_estimate) and then waited normally, the share whose real wait
 //     (join to the room's admission instant) fell inside it.
-//     max_shown_high_s is the check on "93 hours 4 minutes".
+//     max_shown_high_s is the check on "93 hours 4 minutes". Per regime
+//     (eta_regimes), calibration >= 0.95 in every regime but fault_start,
+//     and nobody waiting at the sell-out ever shown a time.
 //
 // noop_ratio relates each operation's mean latency to the no-op script's
 // round trip on the same server, measured in the same run: with many
