@@ -485,7 +485,7 @@ func (s *sim) hold(w *worker, pi int, p *person, dev int, retry bool) {
 	}
 	p.mu.Unlock()
 	if rec.slot < 0 {
-		rec.slot = s.slots.pick(w.rng, s.led.hasRoom)
+		rec.slot = s.slotsFor(p).pick(w.rng, s.led.hasRoom)
 		if rec.slot < 0 {
 			if dev == 0 {
 				s.finish(w, pi, p, fSoldOut)
@@ -536,7 +536,7 @@ func (s *sim) hold(w *worker, pi int, p *person, dev int, retry bool) {
 	case kOK:
 		s.planConfirm(w, pi, p, dev)
 	case kFull:
-		s.slots.full(rec.slot)
+		s.slotsFor(p).full(rec.slot)
 		p.mu.Lock()
 		p.tries++
 		give := p.tries >= s.cfg.Tries

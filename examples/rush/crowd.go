@@ -234,9 +234,10 @@ func (cr *crowd) personIndex(name string) int {
 // page is refreshed from the ledger's confirmed counts (held places that
 // lapsed come back).
 type slotPool struct {
-	mu   sync.Mutex
-	open []int32
-	pos  []int32 // index in open, -1 if off
+	mu      sync.Mutex
+	open    []int32
+	pos     []int32 // index in open, -1 if off
+	members []int32 // the slots this pool covers; nil: all
 }
 
 func newSlotPool(n int) *slotPool {
@@ -254,10 +255,19 @@ func (sp *slotPool) pick(r *rand.Rand, hasRoom func(int) bool) int {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if len(sp.open) == 0 {
-		for i := range sp.pos {
+		refill := func(i int) {
 			if hasRoom(i) {
 				sp.pos[i] = int32(len(sp.open))
 				sp.open = append(sp.open, int32(i))
+			}
+		}
+		if sp.members != nil {
+			for _, i := range sp.members {
+				refill(int(i))
+			}
+		} else {
+			for i := range sp.pos {
+				refill(i)
 			}
 		}
 		if len(sp.open) == 0 {

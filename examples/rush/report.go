@@ -58,6 +58,9 @@ type report struct {
 	// the modelled booking backend with the rate (see supplyreport.go).
 	Supply *supplyStat `json:"supply,omitempty"`
 	Pacing *pacingStat `json:"pacing,omitempty"`
+	// Multi: HTTP runs, per instance and per shard, and the pacing check
+	// across instances (multi.go).
+	Multi *multiStat `json:"multi,omitempty"`
 
 	Violations violations `json:"violations"`
 }
