@@ -33,6 +33,10 @@ import (
 // admissions the rooms reported (their own admitted_at instants) stay
 // within rate x T + burst.
 
+// serverStartAllowance is how long one -server-cmd process is given to
+// start before the opening written into {opens_at}.
+const serverStartAllowance = 3 * time.Second
+
 // httpFactory builds the HTTP target: a server at -url, or -servers
 // processes of -server-cmd (with the Redis of -redis-start under them).
 func httpFactory(ctx context.Context, cfg *config, clk clock.Clock, open time.Time, cr *crowd) (target, faultControl, func(), error) {
@@ -56,7 +60,17 @@ func httpFactory(ctx context.Context, cfg *config, clk clock.Clock, open time.Ti
 			}
 			command = strings.ReplaceAll(command, "{redis}", strings.Join(redisAddrs, ","))
 		}
-		command = strings.ReplaceAll(command, "{opens_at}", open.Format(time.RFC3339))
+		if strings.Contains(command, "{opens_at}") {
+			// The opening chosen before Redis started may be too near
+			// once the servers are up on a loaded machine (the run then
+			// refuses to start, as the servers' booking has opened):
+			// leave each server time to start. The crowd follows the
+			// opening the servers announce.
+			if later := time.Now().Add(cfg.openAt() + time.Duration(cfg.Servers)*serverStartAllowance).Truncate(time.Second).Add(time.Second); later.After(open) {
+				open = later
+			}
+			command = strings.ReplaceAll(command, "{opens_at}", open.Format(time.RFC3339))
+		}
 		env := os.Environ()
 		if os.Getenv("GATEHOUSE_SECRET") == "" {
 			// Every instance behind one balancer signs with one key.
