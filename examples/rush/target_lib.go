@@ -227,13 +227,16 @@ func libFactory(ctx context.Context, cfg *config, clk clock.Clock, open time.Tim
 func newRedisClient(cfg *config, addrs []string, audit bool) redis.UniversalClient {
 	pool, timeout := cfg.Workers+8, time.Duration(0)
 	if audit {
-		pool, timeout = 2, 10*time.Minute
+		pool, timeout = 2, auditTimeout
 	}
 	if cfg.Store == "redis-cluster" {
 		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: pool, ReadTimeout: timeout, ContextTimeoutEnabled: true})
 	}
 	return redis.NewClient(&redis.Options{Addr: addrs[0], PoolSize: pool, ReadTimeout: timeout, ContextTimeoutEnabled: true})
 }
+
+// auditTimeout bounds each call of the final audit.
+const auditTimeout = 10 * time.Minute
 
 // redisParts builds the Redis stores and switch under a prefix of this
 // run's own, so that runs never share keys.
@@ -249,7 +252,9 @@ func redisParts(cfg *config, rdb, auditRDB redis.UniversalClient, clk clock.Cloc
 	if err != nil {
 		return libParts{}, err
 	}
-	ast, err := slots.NewRedisStore(auditRDB, slots.RedisOptions{Prefix: prefix + "slots:"})
+	// The audit reads the whole campaign: its calls get the audit
+	// client's patience, not the default half-second budget.
+	ast, err := slots.NewRedisStore(auditRDB, slots.RedisOptions{Prefix: prefix + "slots:", Timeout: auditTimeout})
 	if err != nil {
 		return libParts{}, err
 	}
