@@ -244,7 +244,7 @@ func redisParts(cfg *config, rdb, auditRDB redis.UniversalClient, clk clock.Cloc
 	id := make([]byte, 6)
 	rand.Read(id)
 	prefix := "gatehouse:rush:" + hex.EncodeToString(id) + ":"
-	adm, err := admission.NewRedisStore(rdb, admission.RedisOptions{Prefix: prefix + "adm:"})
+	adm, err := admission.NewRedisStore(rdb, admission.RedisOptions{Prefix: prefix + "adm:", NoBatch: !cfg.RedisBatch})
 	if err != nil {
 		return libParts{}, err
 	}
