@@ -53,17 +53,26 @@ func BenchmarkStoreInstr(b *testing.B) {
 	})
 }
 
-// storeScenarios runs the store's scripts, one sub-benchmark each, with
-// 1 and 64 callers, measured by measure.
+// storeScenarios runs the store's functions, one sub-benchmark each, with
+// 1 caller, and 64 callers through the store's group commit (its default:
+// concurrent calls share round trips) and without it (nobatch: a round
+// trip per call, as the no-op), measured by measure.
 func storeScenarios(b *testing.B, client *redis.Client, measure func(b *testing.B, noopKey string, parallel bool, op func(context.Context) error)) {
 	var run atomic.Int64
-	for _, callers := range []int{1, 64} {
-		parallel := callers > 1
+	for _, mode := range []struct {
+		callers int
+		noBatch bool
+	}{{1, false}, {64, false}, {64, true}} {
+		callers, parallel := mode.callers, mode.callers > 1
+		suffix := ""
+		if mode.noBatch {
+			suffix = "/nobatch"
+		}
 		setup := func(b *testing.B, rate, burst int) (admission.Store, admission.Params, string) {
 			if parallel {
 				b.SetParallelism((callers + 1) / 2)
 			}
-			store := redisStore(b, client)
+			store := redisStoreWith(b, client, admission.RedisOptions{Timeout: testBudget, NoBatch: mode.noBatch})
 			p := admission.Params{
 				Opening: time.Now().Add(-time.Hour).Truncate(time.Millisecond), Rate: rate, Burst: burst,
 				ClaimWindow: time.Hour, SessionTTL: time.Hour, DrainWindow: time.Minute, Seed: seed,
@@ -81,7 +90,7 @@ func storeScenarios(b *testing.B, client *redis.Client, measure func(b *testing.
 			}
 			return ids
 		}
-		b.Run(fmt.Sprintf("join/callers=%d", callers), func(b *testing.B) {
+		b.Run(fmt.Sprintf("join/callers=%d%s", callers, suffix), func(b *testing.B) {
 			store, p, room := setup(b, 600, 10)
 			joinAll(b, store, p, room, 1000) // people waiting
 			var n atomic.Int64
@@ -91,7 +100,7 @@ func storeScenarios(b *testing.B, client *redis.Client, measure func(b *testing.
 				return err
 			})
 		})
-		b.Run(fmt.Sprintf("claim/callers=%d", callers), func(b *testing.B) {
+		b.Run(fmt.Sprintf("claim/callers=%d%s", callers, suffix), func(b *testing.B) {
 			store, p, room := setup(b, 60_000_000, 100_000)
 			ids := joinAll(b, store, p, room, min(b.N, 100_000)) // admitted at once
 			var n atomic.Int64
@@ -102,7 +111,7 @@ func storeScenarios(b *testing.B, client *redis.Client, measure func(b *testing.
 				return err
 			})
 		})
-		b.Run(fmt.Sprintf("done/callers=%d", callers), func(b *testing.B) {
+		b.Run(fmt.Sprintf("done/callers=%d%s", callers, suffix), func(b *testing.B) {
 			store, p, room := setup(b, 60_000_000, 100_000)
 			ids := joinAll(b, store, p, room, min(b.N, 100_000))
 			var n atomic.Int64
@@ -112,7 +121,7 @@ func storeScenarios(b *testing.B, client *redis.Client, measure func(b *testing.
 				return err
 			})
 		})
-		b.Run(fmt.Sprintf("advance/callers=%d", callers), func(b *testing.B) {
+		b.Run(fmt.Sprintf("advance/callers=%d%s", callers, suffix), func(b *testing.B) {
 			store, p, room := setup(b, 6000, 100)
 			joinAll(b, store, p, room, 20_000)
 			measure(b, noopKey(room), parallel, func(ctx context.Context) error {
