@@ -71,9 +71,11 @@ const DefaultRedisTimeout = 500 * time.Millisecond
 // always: a line then survives a crash of the server.
 //
 // Each call waits for Redis at most RedisOptions.Timeout (500 ms by
-// default), on any client, then fails with [ErrUnavailable].
+// default), on any client, then fails with [ErrUnavailable]. Calls the
+// store makes concurrently share round trips once two are in flight (group
+// commit; see RedisOptions.NoBatch).
 //
-// Redis decides nothing with its own clock: every script takes now from
+// Redis decides nothing with its own clock: every function takes now from
 // the caller. Lua cannot compute the shuffle: [Store.Status] takes an
 // early arrival's place from the caller's [PlaceHint] and keeps it; a
 // Status or Done without a hint for an early arrival whose place the store
@@ -307,7 +309,7 @@ func (s *redisStore) line(ctx context.Context, fn string, room string, p Params,
 	return parseLine(v[:]), nil
 }
 
-// redisError maps a function's failure: the misconfiguration the script
+// redisError maps a function's failure: the misconfiguration the function
 // detects, or anything else as ErrUnavailable.
 func redisError(err error) error {
 	var re redis.Error
