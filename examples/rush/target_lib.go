@@ -161,13 +161,21 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	if parts.auditStore != nil {
 		t.store = parts.auditStore
 	}
-	// Define the slots, a batch at a time.
+	// Define the slots, a batch at a time, with the audit store's
+	// patience when there is one: setting up a million places is not
+	// what the per-call budget is for.
+	define := svc
+	if parts.auditStore != nil {
+		if define, err = slots.NewService(parts.auditStore, slots.ServiceOptions{Clock: clk, HoldTTL: cfg.HoldTTL}); err != nil {
+			return nil, fmt.Errorf("slots: %w", err)
+		}
+	}
 	for i := 0; i < len(cr.slotIDs); i += slots.MaxBatch {
 		var batch []slots.Slot
 		for j := i; j < min(i+slots.MaxBatch, len(cr.slotIDs)); j++ {
 			batch = append(batch, slots.Slot{ID: cr.slotIDs[j], Capacity: cr.slotCap[j]})
 		}
-		if err := svc.DefineSlots(ctx, slots.DefineRequest{Campaign: libCampaign, Slots: batch, Key: fmt.Sprintf("define-%d", i)}); err != nil {
+		if err := define.DefineSlots(ctx, slots.DefineRequest{Campaign: libCampaign, Slots: batch, Key: fmt.Sprintf("define-%d", i)}); err != nil {
 			return nil, fmt.Errorf("define slots: %w", err)
 		}
 	}
