@@ -116,10 +116,10 @@ type redisStore struct {
 // call runs one function within the store's budget and decodes its reply
 // into v; it returns the number of values.
 func (s *redisStore) call(ctx context.Context, fn string, keys []string, v []int64, args ...any) (int, error) {
-	var r string
+	var r any
 	var err error
 	if s.noBatch {
-		r, err = redisopt.Do(ctx, s.timeout, s.inline, func(ctx context.Context) (string, error) {
+		r, err = redisopt.Do(ctx, s.timeout, s.inline, func(ctx context.Context) (any, error) {
 			return s.fcall(ctx, fn, keys, args...)
 		})
 	} else {
@@ -128,7 +128,7 @@ func (s *redisStore) call(ctx context.Context, fn string, keys []string, v []int
 	if err != nil {
 		return 0, err
 	}
-	return unpackReply(r, v)
+	return decodeReply(r, v)
 }
 
 var _ Store = (*redisStore)(nil)

@@ -46,7 +46,7 @@ type pendingCall struct {
 	fn    string
 	keys  []string
 	args  []any
-	reply string
+	reply any
 	err   error
 	// signal receives once: when the reply is in, or when this caller
 	// must send lead (lead is set first).
@@ -55,9 +55,9 @@ type pendingCall struct {
 }
 
 // batched calls fn through the store's group commit.
-func (s *redisStore) batched(ctx context.Context, fn string, keys []string, args []any) (string, error) {
+func (s *redisStore) batched(ctx context.Context, fn string, keys []string, args []any) (any, error) {
 	if err := ctx.Err(); err != nil {
-		return "", context.Cause(ctx)
+		return nil, context.Cause(ctx)
 	}
 	pc := &pendingCall{fn: fn, keys: keys, args: args, signal: make(chan struct{}, 1)}
 	b := &s.batch
@@ -78,13 +78,13 @@ func (s *redisStore) batched(ctx context.Context, fn string, keys []string, args
 			// Never sent: leave the queue.
 			b.queue = slices.Delete(b.queue, i, i+1)
 			b.mu.Unlock()
-			return "", context.Cause(ctx)
+			return nil, context.Cause(ctx)
 		}
 		lead := pc.lead
 		b.mu.Unlock()
 		if lead == nil {
 			// Sent with someone else's batch: the outcome is unknown.
-			return "", context.Cause(ctx)
+			return nil, context.Cause(ctx)
 		}
 		<-pc.signal // the hand-off's signal
 	}
@@ -120,7 +120,7 @@ func (s *redisStore) lead(batch []*pendingCall) {
 // send makes one round trip for batch: the call alone, or a pipeline.
 func (s *redisStore) send(batch []*pendingCall) {
 	type result struct {
-		reply string
+		reply any
 		err   error
 	}
 	res, err := redisopt.Do(context.Background(), s.timeout, s.inline, func(ctx context.Context) ([]result, error) {
@@ -137,7 +137,7 @@ func (s *redisStore) send(batch []*pendingCall) {
 		}
 		_, _ = pipe.Exec(ctx) // each command carries its own error
 		for i, pc := range batch {
-			out[i].reply, out[i].err = cmds[i].Text()
+			out[i].reply, out[i].err = cmds[i].Result()
 			if out[i].err != nil && isNoFunction(out[i].err) {
 				// The server lost the library: load it, call again.
 				out[i].reply, out[i].err = s.fcall(ctx, pc.fn, pc.keys, pc.args...)

@@ -16,7 +16,10 @@
 -- args[1] packed little-endian: the room's check (16 bytes), then doubles:
 -- now, opening (Unix ms), claim window ms, session ttl ms, drain window ms,
 -- rate, burst, cap (the limits a room starts with), then the function's
--- own numbers; args[2] the identity hash (join, status, done).
+-- own numbers; args[2] the identity hash (join, status, done). A reply is
+-- an array: a code, then for OK the room's state and the identity's
+-- record as stored (the packed strings; Go reads them) and the call's own
+-- figures.
 --
 -- Times are integers of milliseconds (exact in Lua's doubles up to 2^53).
 -- The line is a function of time: advance brings it from the instant the
@@ -132,10 +135,12 @@ end
 local function save(S, R)
   local v = struct.pack(SFMT, chk, opening, S.lt, S.la, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq, S.rate, S.burst, S.cap,
     S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc, S.mn, S.mx, S.lc, S.sk, S.sf, S.sh, S.sb)
+  S.out = v
   if v == S.packed then v = nil end
   local rv
   if R then
     rv = struct.pack(RFMT, R.i, R.p, R.j, R.c, R.a, R.d, R.r, R.ja, R.jc, R.jb)
+    R.out = rv
     if rv == R.packed then rv = nil end
   end
   if v and rv then
@@ -341,17 +346,6 @@ local function drain(S)
   return S.pc + S.mc, S.pb + S.mb
 end
 
--- figures: opened, N, E (-1), S, active, returners, admitted, drain count,
--- drain ms, rate, burst, cap, min rate, max rate, limits changed, supply
--- known, free, held, budget
-local function figures(S)
-  local dc, dm = drain(S)
-  local opened = 0
-  if S.e >= 0 then opened = 1 end
-  return opened, S.n, S.e, S.s, S.ac, S.rc, S.ad, dc, dm, S.rate, S.burst, S.cap,
-    S.mn, S.mx, S.lc, S.sk, S.sf, S.sh, S.sb
-end
-
 -- Reply codes.
 local OK, NOTJOINED, NEEDPLACE = 0, 1, 2
 -- States.
@@ -372,16 +366,12 @@ local function resolvePlace(S, R)
   return true
 end
 
--- The replies, packed as little-endian doubles in one string.
--- A record: OK, index, place, E, state, ahead, joined, admitted, deadline,
--- claimed, returning, returns, join ahead, join drain count, join drain
--- ms, then the figures.
-local RECFMT = '<dddddddddddddddddddddddddddddddddd'
-local FIGFMT = '<ddddddddddddddddddd'
-local CODEFMT = '<ddd'
-
+-- The replies: OK, the room's state as saved (the hash's v) and the
+-- record as saved, then state, ahead, claimed, returning; Go reads the
+-- figures and the record from the two strings, which the call has packed
+-- anyway, instead of the function packing them again.
 local function reply(S, R, state, ahead, claimed, returning)
-  return struct.pack(RECFMT, OK, R.i, R.p, S.e, state, ahead, R.j, R.a, R.c, claimed, returning, R.r, R.ja, R.jc, R.jb, figures(S))
+  return {OK, S.out, R.out, state, ahead, claimed, returning}
 end
 
 -- person starts a status or done: the room brought to now and the
@@ -396,11 +386,11 @@ local function person()
   local R = loadRec(S)
   if not R then
     save(S)
-    return nil, nil, struct.pack(CODEFMT, NOTJOINED, 0, 0)
+    return nil, nil, {NOTJOINED}
   end
   if not resolvePlace(S, R) then
     save(S)
-    return nil, nil, struct.pack(CODEFMT, NEEDPLACE, R.i, S.e)
+    return nil, nil, {NEEDPLACE, R.i, S.e}
   end
   return S, R
 end
@@ -507,10 +497,11 @@ local function done(keys, args)
   return reply(S, R, DONE, 0, 0, 0)
 end
 
--- line answers a function that brings the line to now with the figures.
+-- line answers a function that brings the line to now with the room's
+-- state, from which Go reads the figures.
 local function line(S)
   save(S)
-  return struct.pack(FIGFMT, figures(S))
+  return {OK, S.out}
 end
 
 -- advance: bring the line to now and return the figures.
