@@ -374,15 +374,23 @@ local function reply(S, R, state, ahead, claimed, returning)
   return {OK, S.out, R.out, state, ahead, claimed, returning}
 end
 
+-- moved loads the room and brings its line to now; it returns nil and an
+-- error reply for a caller whose opening or seed differ.
+local function moved()
+  local S, err = load()
+  if not S then return nil, err end
+  prep(S)
+  advance(S)
+  return S
+end
+
 -- person starts a status or done: the room brought to now and the
 -- person's record with its place fixed; or nil and the reply to send (not
 -- joined; or the place that Go must compute first, for an early arrival
 -- without a hint).
 local function person()
-  local S, err = load()
+  local S, err = moved()
   if not S then return nil, nil, err end
-  prep(S)
-  advance(S)
   local R = loadRec(S)
   if not R then
     save(S)
@@ -398,10 +406,8 @@ end
 -- join: give the identity the next arrival index if it has none; no claim.
 local function join(keys, args)
   start(keys, args, CFMT)
-  local S, err = load()
+  local S, err = moved()
   if not S then return err end
-  prep(S)
-  advance(S)
   local R = loadRec(S)
   local new = false
   if not R then
@@ -507,10 +513,8 @@ end
 -- advance: bring the line to now and return the figures.
 local function fadvance(keys, args)
   start(keys, args, CFMT)
-  local S, err = load()
+  local S, err = moved()
   if not S then return err end
-  prep(S)
-  advance(S)
   return line(S)
 end
 
@@ -521,10 +525,8 @@ end
 local LFMT = CFMT .. 'dddddd'
 local function limits(keys, args)
   local rate, burst, cap, mn, mx, since = start(keys, args, LFMT)
-  local S, err = load()
+  local S, err = moved()
   if not S then return err end
-  prep(S)
-  advance(S)
   if since < 0 or S.lc < since then
     setLimits(S, rate, burst, cap, mn, mx)
     advance(S)
@@ -537,10 +539,8 @@ end
 local PFMT = CFMT .. 'ddd'
 local function supply(keys, args)
   local free, held, allowance = start(keys, args, PFMT)
-  local S, err = load()
+  local S, err = moved()
   if not S then return err end
-  prep(S)
-  advance(S)
   S.sk, S.sf, S.sh = 1, free, held
   S.sb = math.max(0, allowance - S.ac)
   advance(S)
