@@ -65,7 +65,7 @@ var English = map[string]string{
 	"done.body":       "Your session in the waiting room is over.",
 
 	"sold_out.heading": "Everything has been booked",
-	"sold_out.body":    "No places are left in this opening, so the line has stopped. You can leave the waiting room; nobody behind you will be served either.",
+	"sold_out.body":    "No places are left in this opening, so the line has stopped and nobody is being let in. Your place is kept: if a booking is cancelled or a hold runs out, the line starts again and this page will say so by itself. You do not have to stay.",
 
 	"kept":                "Your place in the waiting room is kept.",
 	"retry.in":            "Trying again in {d}.",
@@ -169,7 +169,7 @@ var Korean = map[string]string{
 	"done.body":       "대기실 이용이 끝났습니다.",
 
 	"sold_out.heading": "준비된 자리가 모두 예약되었습니다",
-	"sold_out.body":    "이번 차수에 남은 자리가 없어 대기가 멈췄습니다. 대기실을 나가셔도 됩니다. 뒤에 계신 분들도 더 이상 입장하지 않습니다.",
+	"sold_out.body":    "이번 차수에 남은 자리가 없어 대기가 멈췄고, 지금은 아무도 입장하지 않습니다. 대기 순서는 그대로 유지됩니다. 예약이 취소되거나 선점 시간이 끝나 자리가 다시 나오면 대기가 다시 시작되고, 이 화면에 자동으로 안내됩니다. 계속 기다리지 않으셔도 됩니다.",
 
 	"kept":                "대기 순서는 그대로 유지됩니다.",
 	"retry.in":            "{d} 후에 다시 시도합니다.",

@@ -26,7 +26,7 @@ func handler(now time.Time, secret []byte) http.Handler {
 	mux.Handle(window.DuringOpen, "POST /book/{slot}", room.Protect(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := who(r)
 		if _, err := book.Hold(r.Context(), slots.HoldRequest{Campaign: "c", Slot: r.PathValue("slot"), Person: id, Key: r.Header.Get("Idempotency-Key")}); err != nil {
-			http.Error(w, err.Error(), http.StatusConflict)
+			slots.Problem(err, r).Write(w) // 409 full, 503 outcome unknown, ... as RFC 9457
 		}
 	}), who))
 	return mux

@@ -2,8 +2,10 @@ package redistest
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,20 +143,94 @@ func (s *Sentinel) Master() (string, error) {
 	return "", err
 }
 
-// WaitFailover blocks until the Sentinels name a primary other than old and
-// that server answers as a primary, and returns its address; it fails the
-// test after timeout.
+// WaitFailover blocks until every running Sentinel names the same primary,
+// other than old, and that server answers as a primary, and returns its
+// address; it fails the test after timeout. Waiting for all of them, not
+// the first that answers, matters to whoever restarts the old primary next:
+// a Sentinel that has not yet heard of the failover still names old, and a
+// client asking it would follow it to the restarted, empty server.
 func (s *Sentinel) WaitFailover(old string, timeout time.Duration) string {
 	s.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		if a, err := s.Master(); err == nil && a != old && isPrimary(a) {
+		if a, ok := s.agreed(); ok && a != old && isPrimary(a) {
 			return a
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.t.Fatalf("redistest: no failover from %s within %v", old, timeout)
+	s.t.Fatalf("redistest: no agreed failover from %s within %v: %s", old, timeout, s.Describe())
 	return ""
+}
+
+// agreed returns the primary every running Sentinel names, and whether they
+// all answered and agree.
+func (s *Sentinel) agreed() (string, bool) {
+	primary := ""
+	for _, sv := range s.Sentinels {
+		if !sv.Running() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		a, err := redisproc.SentinelMaster(ctx, sv.Addr(), SentinelMasterName)
+		cancel()
+		if err != nil || (primary != "" && a != primary) {
+			return "", false
+		}
+		primary = a
+	}
+	return primary, primary != ""
+}
+
+// Describe reports, for a failing test's message, the primary each Sentinel
+// names with its flags (TILT included), and the role each data server
+// answers.
+func (s *Sentinel) Describe() string {
+	var b strings.Builder
+	for _, sv := range s.Sentinels {
+		fmt.Fprintf(&b, "sentinel %s: ", sv.Addr())
+		if !sv.Running() {
+			b.WriteString("stopped; ")
+			continue
+		}
+		c := redis.NewSentinelClient(&redis.Options{Addr: sv.Addr(), MaxRetries: -1, DialTimeout: time.Second})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		m, err := c.Master(ctx, SentinelMasterName).Result()
+		ic := redis.NewClient(&redis.Options{Addr: sv.Addr(), MaxRetries: -1, DialTimeout: time.Second})
+		info, err2 := ic.Info(ctx, "sentinel").Result()
+		cancel()
+		ic.Close()
+		c.Close()
+		if err != nil {
+			fmt.Fprintf(&b, "%v; ", err)
+			continue
+		}
+		tilt := "?"
+		if err2 == nil {
+			for _, l := range strings.Split(info, "\n") {
+				if v, ok := strings.CutPrefix(strings.TrimSpace(l), "sentinel_tilt:"); ok {
+					tilt = v
+				}
+			}
+		}
+		fmt.Fprintf(&b, "primary %s:%s flags %s tilt %s; ", m["ip"], m["port"], m["flags"], tilt)
+	}
+	for _, sv := range []*Server{s.Primary, s.Replica} {
+		fmt.Fprintf(&b, "server %s: %s; ", sv.Addr(), role(sv.Addr()))
+	}
+	return b.String()
+}
+
+// role is the first line of ROLE from the server at addr, or the error.
+func role(addr string) string {
+	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, ContextTimeoutEnabled: true})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	r, err := c.Do(ctx, "ROLE").Slice()
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprint(r...)
 }
 
 // Server returns the data server (Primary or Replica) at addr, or nil.

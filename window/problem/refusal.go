@@ -28,6 +28,16 @@ const (
 	CodeUnavailable      = "unavailable"       // the store cannot be asked; the place is kept
 	CodeMethod           = "method_not_allowed"
 	CodeInternal         = "internal"
+
+	// The slot store (package slots, slots.Problem). A refusal of the
+	// booking gate keeps the gate's code; a store that cannot be asked is
+	// CodeUnavailable, its outcome unknown.
+	CodeFull          = "full"           // the slot has no free place
+	CodeAlreadyBooked = "already_booked" // one place per person and campaign
+	CodeHoldExpired   = "hold_expired"   // the hold's time ran out; its place was freed
+	CodeKeyReused     = "key_reused"     // the idempotency key was used for another request
+	CodeInvalid       = "invalid"        // malformed input; nothing changed
+	CodeInUse         = "in_use"         // a resize below what is booked and held
 )
 
 // Refusal is a refusal a gatehouse handler is about to send, as a value a
@@ -42,7 +52,8 @@ const (
 type Refusal struct {
 	// Status is the HTTP status: 403, 404, 401, 503, ...
 	Status int
-	// Package names the package refusing: "window" or "admission".
+	// Package names the package refusing: "window", "admission" or
+	// "slots".
 	Package string
 	// Code says why, for programs: one of the Code constants.
 	Code string
