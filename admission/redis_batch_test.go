@@ -2,6 +2,7 @@ package admission_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -117,5 +118,58 @@ func TestRedisGroupCommit(t *testing.T) {
 				t.Fatalf("group commit: %d calls in %d round trips, want fewer round trips", calls, trips)
 			}
 		})
+	}
+}
+
+// TestRedisGroupCommitQueueLeft: a call that waits for a round trip while
+// two are in flight (Redis stalled) and whose context ends leaves the
+// queue: it fails as unavailable at its deadline, and its call is never
+// sent (the person never joined); the calls in flight complete.
+func TestRedisGroupCommitQueueLeft(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	store := redisStoreWith(t, srv.Client(), admission.RedisOptions{Timeout: 5 * time.Second})
+	p := admission.Params{Opening: opening, Rate: 60, Burst: 1, ClaimWindow: time.Minute,
+		SessionTTL: time.Minute, DrainWindow: time.Minute, Seed: seed}
+	before := opening.Add(-time.Minute)
+	// The room exists, the library is loaded.
+	if _, err := store.Join(ctx, before, "queue", p, admission.HashIdentity(identityKey, "first")); err != nil {
+		t.Fatal(err)
+	}
+	stall := srv.Client()
+	stalled := make(chan error, 1)
+	go func() { stalled <- stall.Do(ctx, "DEBUG", "SLEEP", "1").Err() }()
+	time.Sleep(100 * time.Millisecond) // the server is asleep
+	var wg sync.WaitGroup
+	inFlight := make([]error, 2)
+	for i := range inFlight {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, inFlight[i] = store.Join(ctx, before, "queue", p, admission.HashIdentity(identityKey, "in-flight-"+strconv.Itoa(i)))
+		}()
+	}
+	time.Sleep(100 * time.Millisecond) // both round trips are out
+	late := admission.HashIdentity(identityKey, "late")
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := store.Join(short, before, "queue", p, late)
+	if !errors.Is(err, admission.ErrUnavailable) {
+		t.Fatalf("queued call past its deadline: %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 600*time.Millisecond {
+		t.Fatalf("queued call returned after %v, want about its 100ms deadline", d)
+	}
+	wg.Wait()
+	if err := <-stalled; err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range inFlight {
+		if err != nil {
+			t.Fatalf("call %d in flight: %v", i, err)
+		}
+	}
+	if _, err := store.Status(ctx, before, "queue", p, late, admission.PlaceHint{}); !errors.Is(err, admission.ErrNotJoined) {
+		t.Fatalf("the late call's person: %v, want ErrNotJoined (its call was never sent)", err)
 	}
 }
