@@ -50,11 +50,17 @@
 //     identity hash ([Keyring]); protected routes ([Room.Protect]) check it
 //     on every request without asking the store, in constant time, with
 //     rotating keys.
-//   - The ETA is a range computed from the people ahead and the drain rate
-//     measured in the store; before there is a measurement it says
-//     "unknown", and it is never shorter than the configured rate allows.
-//     [Stats.Calibration] and [Event] tell how often the actual wait fell
-//     inside the range shown at join.
+//   - The ETA is a range computed from the people ahead and what bounds
+//     the drain: the rate in force (an operator's change counts from the
+//     next snapshot), the cap with the time people stay admitted (measured
+//     from the line's figures by Little's law), and the places surely left
+//     (beyond them no time is promised: ETA.PlacesShort; a sold-out room
+//     says so). It widens when the drain is unstable (the stay measured
+//     over several spans, a pacer moving the rate); before there is a
+//     measurement it says "unknown", and it is never shorter than the rate
+//     allows. [Stats.Calibration] and [Event] tell how often the actual
+//     wait fell inside the drain-only range recomputed from the store's
+//     figures at join.
 //   - It fails closed: every store error is [ErrUnavailable] (HTTP 503 with
 //     Retry-After) and admits nobody.
 //   - It knows the supply behind it, when the host tells it

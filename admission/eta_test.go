@@ -15,54 +15,8 @@ import (
 func simulate(t *testing.T, people int, arrival func(int) time.Duration, session func(int) time.Duration,
 	mod func(*admission.Options)) (shown []admission.ETA, waited []time.Duration, room *admission.Room) {
 	t.Helper()
-	clk := newClock(0)
-	room = newRoom(t, admission.NewMemoryStore(), options(t, "eta", clk, mod))
-	shown = make([]admission.ETA, people)
-	waited = make([]time.Duration, people)
-	next := make([]time.Time, people)  // next poll; zero: not joined
-	leave := make([]time.Time, people) // when to call Done; zero: not admitted
-	gone := make([]bool, people)
-	finished := 0
-	const step = 100 * time.Millisecond
-	for tick := 0; finished < people; tick++ {
-		if tick > 200000 {
-			t.Fatalf("simulation did not finish: %d of %d done", finished, people)
-		}
-		now := opening.Add(time.Duration(tick) * step)
-		clk.Set(now)
-		for k := range people {
-			switch {
-			case gone[k]:
-			case !leave[k].IsZero():
-				if !now.Before(leave[k]) {
-					if _, err := room.Done(ctx, person(k)); err != nil {
-						t.Fatal(err)
-					}
-					gone[k] = true
-					finished++
-				}
-			case next[k].IsZero() && now.Sub(opening) >= arrival(k):
-				st := mustJoin(t, room, person(k))
-				shown[k] = st.ETA
-				next[k] = now.Add(st.PollAfter)
-				if st.State == admission.StateAdmitted {
-					waited[k] = st.Admitted.Sub(st.Joined)
-					leave[k] = now.Add(session(k))
-				}
-			case !next[k].IsZero() && !now.Before(next[k]):
-				st := mustStatus(t, room, person(k))
-				if st.Returning {
-					t.Fatalf("person %d polled as told yet missed the call", k)
-				}
-				next[k] = now.Add(st.PollAfter)
-				if st.State == admission.StateAdmitted {
-					waited[k] = st.Admitted.Sub(st.Joined)
-					leave[k] = now.Add(session(k))
-				}
-			}
-		}
-	}
-	return shown, waited, room
+	res := runETA(t, etaRun{people: people, arrival: arrival, session: session, mod: mod})
+	return res.shown, res.waited, res.room
 }
 
 // judge returns how many people saw a known ETA at join and how many of
@@ -98,10 +52,12 @@ func judge(t *testing.T, shown []admission.ETA, waited []time.Duration, room *ad
 	if ratio < 0.9 {
 		t.Fatalf("calibration %.2f, want >= 0.9", ratio)
 	}
-	// The room's own figure counts the same people.
+	// The room's own figure judges the drain-only estimate recomputed
+	// from the store's join figures, for everyone who saw a drain at
+	// join: at least the people shown a range.
 	st := mustStats(t, room)
-	if st.Calibration.Samples != int64(known) || st.Calibration.Inside != int64(inside) {
-		t.Fatalf("room calibration %+v, want %d of %d", st.Calibration, inside, known)
+	if st.Calibration.Samples < int64(known) {
+		t.Fatalf("room calibration %+v, want at least %d samples", st.Calibration, known)
 	}
 }
 

@@ -29,6 +29,7 @@ type Room struct {
 	readAt  atomic.Int64 // Unix ms of the latest refresh (supply read, pacer asked)
 
 	samples, inside atomic.Int64
+	eta             etaSampler // the line's recent figures, for the ETA
 }
 
 // snapshot is the line's figures as a store reported them at an instant
@@ -202,7 +203,7 @@ func (r *Room) Poll(ctx context.Context, identity, ticket string) (Status, error
 			return r.claim(ctx, h, idx, pl, *l)
 		}
 		st.Place, st.Ahead = pl, l.Returning+int64(uint64(pl)-l.Serving)
-		st.ETA = r.estimate(st.Ahead, l.Drain, l.Limits)
+		st.ETA = r.estimate(st.Ahead, l).since(now.Sub(snap.at))
 	}
 	if l.Supply.SoldOut() {
 		st.State, st.ETA = StateSoldOut, ETA{}
@@ -240,7 +241,7 @@ func (r *Room) claim(ctx context.Context, h IdentityHash, idx uint64, pl int64, 
 		ev.Claimed = true
 		ev.Wait = rec.Admitted.Sub(rec.Joined)
 		if rec.Returns == 0 {
-			ev.JoinETA = r.estimate(rec.JoinAhead, rec.JoinDrain, rec.Line.Limits)
+			ev.JoinETA = r.joinEstimate(rec.JoinAhead, rec.JoinDrain, rec.Line.Limits)
 		}
 		if ev.JoinETA.Known {
 			r.samples.Add(1)
@@ -317,6 +318,7 @@ func (r *Room) event(ev Event) {
 // observe keeps line, read from the store at now, as the room's snapshot
 // unless a newer one is there.
 func (r *Room) observe(line Line, now time.Time) {
+	r.eta.add(now, line, r.p.DrainWindow)
 	old := r.snap.Load()
 	if old != nil && old.at.After(now) {
 		return
@@ -481,13 +483,13 @@ func (r *Room) storeError(op Op, h IdentityHash, err error) error {
 	return err
 }
 
-// estimate is the room's ETA for ahead people before someone, under the
-// limits l in force (the room's own options if l is zero). With a pacer,
-// which may raise the rate meanwhile (after a slowdown of the backend the
-// rate in force, and the drain measured over the last minutes, are below
-// its maximum), the low end is what the maximum would allow: the wait
-// lies between the two.
-func (r *Room) estimate(ahead int64, d Drain, l Limits) ETA {
+// joinEstimate is the drain-only estimate for ahead people before
+// someone, from the figures a store keeps of a person's join (the people
+// ahead and the drain measured then), under the limits l in force (the
+// room's own options if l is zero): what [Event.JoinETA] and
+// [Stats.Calibration] judge. With a pacer, which may raise the rate
+// meanwhile, the low end is what its maximum would allow.
+func (r *Room) joinEstimate(ahead int64, d Drain, l Limits) ETA {
 	if l.Rate <= 0 {
 		l = r.p.limits()
 	}
@@ -519,7 +521,7 @@ func (r *Room) status(rec Record, h IdentityHash, now time.Time) (Status, error)
 	}
 	switch rec.State {
 	case StateWaiting:
-		st.ETA = r.estimate(rec.Ahead, rec.Line.Drain, rec.Line.Limits)
+		st.ETA = r.estimate(rec.Ahead, &rec.Line)
 		if rec.Line.Supply.SoldOut() {
 			st.State, st.ETA = StateSoldOut, ETA{}
 		}

@@ -47,12 +47,18 @@ const (
 )
 
 // ETA is an estimated wait until admission, as a range. It is known only
-// once the store has measured the line's drain rate, and never shorter
-// than the configured rate makes possible.
+// once the store has measured the line's drain rate (and, when the cap
+// binds, the time people stay admitted), and never shorter than the rate
+// makes possible. The range spans what bounds the drain (the rate, the
+// cap, the places left) and widens when the drain is unstable.
 type ETA struct {
-	Known bool          // false: no measurement yet, Min and Max are 0
+	Known bool          // false: no measurement yet (or PlacesShort), Min and Max are 0
 	Min   time.Duration // shortest expected wait, whole seconds
 	Max   time.Duration // longest expected wait, whole seconds
+	// PlacesShort reports, with Known false, that more people are ahead
+	// than places surely left (Options.Supply): the places may run out
+	// before this person's turn, so no time is promised.
+	PlacesShort bool
 }
 
 // Contains reports whether the actual wait d fell inside a known e.
@@ -81,8 +87,14 @@ func estimate(ahead int64, d Drain, rate, burst int) ETA {
 	n := float64(ahead + 1)
 	expected := n / perNS
 	floor := math.Max(0, n-float64(burst)) * interval
-	lo := math.Max(floor, etaLow*expected-interval)
-	hi := math.Max(lo, etaHigh*expected+interval)
+	return etaRange(floor, expected, expected, interval)
+}
+
+// etaRange is the range [etaLow*fast - interval, etaHigh*slow + interval]
+// (nanoseconds), never below floor, in whole seconds, at most 100 years.
+func etaRange(floor, fast, slow, interval float64) ETA {
+	lo := math.Max(floor, etaLow*fast-interval)
+	hi := math.Max(lo, etaHigh*slow+interval)
 	const maxD = float64(100 * 365 * 24 * time.Hour)
 	return ETA{
 		Known: true,
@@ -111,6 +123,7 @@ func ceilSecond(d time.Duration) time.Duration {
 //	  "place": 87,                  // place in line, null before the opening
 //	  "ahead": 42,                  // people before you, null before the opening
 //	  "eta": {"known": true, "min_seconds": 30, "max_seconds": 60},
+//	                                // or {"known": false, "places_may_run_out": true}
 //	  "poll_after_seconds": 5,      // when to ask again; 0: no need
 //	  "opens_at": "2021-07-12T20:00:00+09:00",
 //	  "joined_at": "...", "admitted_at": "...",   // RFC 3339, omitted if zero
@@ -167,9 +180,10 @@ type statusJSON struct {
 }
 
 type etaJSON struct {
-	Known bool     `json:"known"`
-	Min   *float64 `json:"min_seconds,omitempty"`
-	Max   *float64 `json:"max_seconds,omitempty"`
+	Known       bool     `json:"known"`
+	PlacesShort bool     `json:"places_may_run_out,omitempty"`
+	Min         *float64 `json:"min_seconds,omitempty"`
+	Max         *float64 `json:"max_seconds,omitempty"`
 }
 
 // MarshalJSON writes the form documented on [Status].
@@ -180,7 +194,7 @@ func (s Status) MarshalJSON() ([]byte, error) {
 		Early:     s.Early,
 		Returning: s.Returning,
 		Index:     s.Index,
-		ETA:       etaJSON{Known: s.ETA.Known},
+		ETA:       etaJSON{Known: s.ETA.Known, PlacesShort: s.ETA.PlacesShort},
 		PollAfter: s.PollAfter.Seconds(),
 		OpensAt:   rfc3339(s.Opening),
 		JoinedAt:  rfc3339(s.Joined),
@@ -221,16 +235,21 @@ type Stats struct {
 	// instance: joined (N), early arrivals (E, -1 until fixed), serving
 	// counter, active, returning, admitted so far, measured drain.
 	Line
-	// Calibration is how well the ETAs this instance showed at join
-	// matched the actual waits of the people it saw claim their place.
+	// Calibration is how well the drain measured at join predicted the
+	// actual waits of the people this instance saw claim their place.
 	Calibration Calibration
 }
 
-// Calibration counts, among people who were shown a known ETA when they
-// joined and then claimed their place without having been away, those
-// whose actual wait (join to admission) fell inside the range shown.
-// Each claim is counted by exactly one instance (the one that served it),
-// so adding the figures of all instances gives the room's.
+// Calibration counts, among people who joined once the drain was measured
+// and then claimed their place without having been away, those whose
+// actual wait (join to admission) fell inside the drain-only range: the
+// range the rate in force and the drain measured at join give for the
+// people then ahead, recomputed at the claim from the figures the store
+// keeps of the join. The range the person was shown may differ (the cap's
+// model, the places left and the drain's spread widen or withhold it; the
+// rush simulator judges those, per regime). Each claim is counted by
+// exactly one instance (the one that served it), so adding the figures of
+// all instances gives the room's.
 type Calibration struct {
 	Samples int64 // people shown a known ETA at join who then claimed
 	Inside  int64 // those whose wait fell inside the range shown
@@ -275,12 +294,13 @@ type Event struct {
 	Err      error         // the operation's error, nil on success
 	State    State         // the person's state after the call (join, status, done)
 	// Claimed reports that this call claimed an admitted place; then
-	// Wait is the time from joining to admission, and JoinETA the range
-	// shown at join (not Known if none was, or if the person had been
+	// Wait is the time from joining to admission, and JoinETA the
+	// drain-only range for the figures at join (see [Calibration]; not
+	// Known if the drain was not measured then, or if the person had been
 	// away when called).
 	Claimed bool
 	Wait    time.Duration // join to admission, when Claimed
-	JoinETA ETA           // the range shown at join, when Claimed
+	JoinETA ETA           // the drain-only range at join, when Claimed
 }
 
 // PublicLine is the room's public state, as its snapshot holds it: what

@@ -215,12 +215,14 @@ func padMs(ms int64) string {
 	return strings.Repeat("0", msDigits-len(s)) + s
 }
 
-// encodeRecord writes hold id's record r as the Redis scripts keep it:
+// encodeRecord writes hold id's record r as the Redis functions keep it:
 // state, expires and confirmed (msDigits digits each), then
-// "|id|slot|created#" with the slot base64url-encoded, and after the '#'
-// the scripts' list of the record's idempotency records (empty here). The
-// person is not part of it: the record is stored under the person's field,
-// and a reply is for the person who asked.
+// "|id|h:slot|created#" with the slot base64url-encoded after "h:" (so the
+// record holds the names of its slot's count fields: "h:"..slot, live
+// holds, and slot alone, free places), and after the '#' the functions'
+// list of the record's idempotency records (empty here). The person is not
+// part of it: the record is stored under the person's field, and a reply
+// is for the person who asked.
 func encodeRecord(id string, r record) string {
 	var b strings.Builder
 	b.WriteByte(r.state)
@@ -228,7 +230,7 @@ func encodeRecord(id string, r record) string {
 	b.WriteString(padMs(r.confirmed))
 	b.WriteByte('|')
 	b.WriteString(id)
-	b.WriteByte('|')
+	b.WriteString("|h:")
 	b.WriteString(encodeID(r.slot))
 	b.WriteByte('|')
 	b.WriteString(strconv.FormatInt(r.created, 10))
@@ -267,7 +269,11 @@ func decodeRecord(s string) (string, record, error) {
 		return "", record{}, fmt.Errorf("%w: id", errBadRecord)
 	}
 	var err error
-	if r.slot, err = decodeID(parts[1]); err != nil {
+	slot, ok := strings.CutPrefix(parts[1], "h:")
+	if !ok {
+		return "", record{}, fmt.Errorf("%w: slot without its \"h:\" prefix", errBadRecord)
+	}
+	if r.slot, err = decodeID(slot); err != nil {
 		return "", record{}, fmt.Errorf("%w: slot: %w", errBadRecord, err)
 	}
 	for _, f := range []struct {
@@ -325,27 +331,33 @@ func decodeOutcome(s string) (outcome, error) {
 // DefaultRedisPrefix is the default RedisOptions.Prefix.
 const DefaultRedisPrefix = "gatehouse:slots:"
 
-// Key names within a campaign, in the order the scripts receive them as
-// KEYS[1..4] (a script that uses fewer gets the first ones).
+// Key names within a campaign, in the order the functions receive them
+// as keys (a function that uses fewer gets the first ones).
+//
+// The names carry the layout's version, v2 (free places counted per slot,
+// idempotency lists without instants, functions instead of scripts): data
+// written by an earlier version, under the unversioned names, is never
+// read by this one. It stays in Redis, untouched, until deleted; campaigns
+// are defined again under the new layout.
 var keyNames = [...]string{
-	// hash: "c:"..slot -> capacity, "u:"..slot -> bookings + live holds,
-	// "h:"..slot -> live holds; "p:"..person -> the person's hold, booking
-	// or trace (encodeRecord, followed by the list of the record's
-	// idempotency records, each when (15 digits) .. "k:"..key .. ",");
+	// hash: "c:"..slot -> capacity, slot (alone) -> free places (capacity
+	// - bookings - live holds), "h:"..slot -> live holds; "p:"..person -> the
+	// person's hold, booking or trace (encodeRecord, followed by the list
+	// of the record's idempotency records, each "k:"..key .. ",");
 	// "k:"..key -> idempotency record: expires (15 digits), fingerprint
 	// (24 characters), outcome (encodeOutcome);
 	// "~t" -> no hold expires and no record may be dropped before this
 	// instant (15 digits).
-	"data",
+	"v2:data",
 	// list: when (15 digits) .. "p:"..person.."|"..id (the trace of hold
 	// id) and when .. "k:"..key (an idempotency record), in the order they
 	// were queued; when is the instant they may be dropped.
-	"gx",
+	"v2:gx",
 	// zset: "p:"..person scored by the expiry of their hold (entries of
 	// holds since confirmed or cancelled are skipped when they come due).
-	"hx",
+	"v2:hx",
 	// set: every slot of the campaign (encoded), for listing.
-	"slots",
+	"v2:slots",
 }
 
 // validPrefix reports whether p is usable as a key prefix: printable ASCII

@@ -39,21 +39,30 @@
 // different request is ErrConflict. Give each user intent its own key (for
 // example a UUID made when the booking form is shown) and resend it on every
 // retry of that intent. This is also what makes the Redis store safe under
-// go-redis, which sends a script again after a timeout or a lost
+// go-redis, which sends a call again after a timeout or a lost
 // connection: the second run finds the first one's record.
 //
 // Any failure that is not a domain outcome (connection refused, timeout,
-// cancelled context, script error) is an error matching ErrUnavailable:
+// cancelled context, Lua error) is an error matching ErrUnavailable:
 // nothing is ever reported booked because the store could not be asked, and
 // the outcome of a write that timed out is learnt by retrying its key.
 //
 // # Redis layout
 //
-// Each operation is one round trip: a Lua script run with EVALSHA, or for
-// Lookup a plain HGET of the person's record, judged at now in Go. A
-// campaign's state is four keys, Prefix + "{" + campaign + "}:" + data,
-// gx, hx and slots, passed through KEYS, so on a Cluster the whole campaign
-// lives in one hash slot and every script runs on one shard. Campaign names
+// Each operation is one round trip: a function of the package's Lua
+// library run with FCALL, or for Lookup a plain HGET of the person's
+// record, judged at now in Go. The store loads the library (FUNCTION LOAD)
+// on a server the first time a call finds it missing there, so it needs
+// Redis 7.0 or later; Redis keeps functions like data (replicas, RDB and
+// AOF have them; FLUSHALL leaves them). Concurrent Hold, Confirm, Cancel
+// and Move calls on one campaign share round trips by default (group
+// commit: a lone call is sent at once; calls arriving while one is in
+// flight go together in the next, each with all its guarantees; see
+// RedisOptions.Unbatched). A campaign's state is four keys, Prefix + "{" +
+// campaign + "}:" + v2:data, v2:gx, v2:hx and v2:slots, passed as the
+// functions' keys, so on a Cluster the whole campaign lives in one hash
+// slot and every call runs on one shard. Data written by an earlier
+// version of this package (keys without "v2:") is never read. Campaign names
 // are restricted to A-Z a-z 0-9 . _ - (at most MaxCampaignLen bytes), so the
 // hash tag is exactly the campaign; slot identifiers, persons and keys may
 // be any bytes (at most MaxIDLen) and are stored base64url-encoded as hash
@@ -62,7 +71,7 @@
 // and never logged.
 //
 // Holds expire lazily: a record carries its expiry, and a per-campaign
-// sorted set of expiries is purged by the first script that needs exact
+// sorted set of expiries is purged by the first call that needs exact
 // counts once something is due (a stored lower bound makes that check
 // free in the common case). Idempotency records and traces of expired
 // holds are dropped after their retention, at most 100 per call.

@@ -30,7 +30,7 @@ type RedisOptions struct {
 	// DefaultRetention. It must be at least MinRetention.
 	Retention time.Duration
 	// WaitReplicas, when positive, sends WAIT WaitReplicas WaitTimeout on
-	// the same connection right after every mutating script, in one
+	// the same connection right after every mutating call (or batch of calls), in one
 	// pipeline. If fewer replicas acknowledge in time, the call returns an
 	// error matching ErrUnavailable and ErrNotReplicated; the write itself
 	// stands on the primary, and a retry with the same key returns its
@@ -52,6 +52,14 @@ type RedisOptions struct {
 	// caller's context still applies. Zero means DefaultRedisTimeout, plus
 	// WaitTimeout with WaitReplicas.
 	Timeout time.Duration
+	// Unbatched, when set, sends every operation in a round trip of its
+	// own. By default (false) concurrent Hold, Confirm, Cancel and Move
+	// calls on one campaign share round trips (group commit): a call that
+	// finds none of its campaign in flight is sent at once, alone; calls
+	// that arrive meanwhile go together in the next one. Each operation
+	// keeps every guarantee of the Store contract; under load Redis
+	// spends much less CPU per operation (BENCHMARKS.md).
+	Unbatched bool
 }
 
 // DefaultRedisTimeout is the default RedisOptions.Timeout: while Redis
@@ -72,6 +80,9 @@ type redisStore struct {
 	waitT     time.Duration
 	timeout   time.Duration
 	inline    bool // the client honours context deadlines (redisopt.HonoursDeadlines)
+	unbatched bool
+	batchers  sync.Map // Campaign -> *batcher
+	batched   atomic.Int64
 }
 
 var (
@@ -80,7 +91,7 @@ var (
 )
 
 // NewRedisStore returns a Store kept in Redis (standalone, Sentinel or
-// Cluster, through rdb). Each operation is one Lua script run with EVALSHA,
+// Cluster, through rdb). Each operation is one Lua function run with FCALL,
 // one round trip, on the shard that owns the campaign's hash tag; it also
 // implements Snapshotter. Each call waits for Redis at most
 // RedisOptions.Timeout (500 ms by default), then fails with ErrUnavailable,
@@ -138,6 +149,7 @@ func NewRedisStore(rdb redis.UniversalClient, opts RedisOptions) (Store, error) 
 		return nil, fmt.Errorf("%w: Timeout %v must be longer than WaitTimeout %v", ErrInvalid, s.timeout, s.waitT)
 	}
 	s.inline = redisopt.HonoursDeadlines(rdb)
+	s.unbatched = opts.Unbatched
 	return s, nil
 }
 
@@ -157,20 +169,23 @@ func (s *redisStore) campaignKeys(c Campaign) []string {
 	return keys
 }
 
-// run executes script for campaign c with ARGV = now, now+retention, args.
-func (s *redisStore) run(ctx context.Context, sc luaScript, c Campaign, now int64, write bool, args ...any) (any, error) {
+// run calls function f for campaign c with args (args[0] is now).
+func (s *redisStore) run(ctx context.Context, f *luaFunc, c Campaign, write bool, args ...any) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, unavailable(err)
 	}
-	keys := s.campaignKeys(c)[:sc.keys]
-	argv := make([]any, 0, 2+len(args))
-	argv = append(argv, padMs(now), padMs(now+s.retention))
-	argv = append(argv, args...)
+	keys := s.campaignKeys(c)[:f.keys]
 	v, err := redisopt.Do(ctx, s.timeout, s.inline, func(ctx context.Context) (any, error) {
 		if write && s.waitN > 0 {
-			return s.runWait(ctx, sc.Script, keys, argv)
+			return s.runWait(ctx, f, keys, args)
 		}
-		v, err := sc.Run(ctx, s.rdb, keys, argv...).Result()
+		v, err := s.rdb.FCall(ctx, f.name, keys, args...).Result()
+		if missingFunc(err) {
+			// Not run: load the library where the call went, and call again.
+			if err = s.load(ctx, keys[0]); err == nil {
+				v, err = s.rdb.FCall(ctx, f.name, keys, args...).Result()
+			}
+		}
 		if err != nil {
 			return nil, unavailable(err)
 		}
@@ -182,9 +197,27 @@ func (s *redisStore) run(ctx context.Context, sc luaScript, c Campaign, now int6
 	return v, err
 }
 
-// runWait sends the script and WAIT in one pipeline on one connection to the
+// gf is what a mutating function receives as args[2]: when its idempotency
+// record may go (now + retention, 15 digits) and the request's fingerprint.
+func (s *redisStore) gf(now int64, fingerprint string) string {
+	return padMs(now+s.retention) + fingerprint
+}
+
+// load loads the function library on the server that serves key.
+func (s *redisStore) load(ctx context.Context, key string) error {
+	if cc, ok := s.rdb.(*redis.ClusterClient); ok {
+		node, err := cc.MasterForKey(ctx, key)
+		if err != nil {
+			return err
+		}
+		return loadLibrary(ctx, node)
+	}
+	return loadLibrary(ctx, s.rdb)
+}
+
+// runWait sends the call and WAIT in one pipeline on one connection to the
 // campaign's primary, so that WAIT covers this write.
-func (s *redisStore) runWait(ctx context.Context, sc *redis.Script, keys []string, argv []any) (any, error) {
+func (s *redisStore) runWait(ctx context.Context, f *luaFunc, keys []string, args []any) (any, error) {
 	var node *redis.Client
 	switch c := s.rdb.(type) {
 	case *redis.Client:
@@ -198,12 +231,12 @@ func (s *redisStore) runWait(ctx context.Context, sc *redis.Script, keys []strin
 	}
 	for attempt := 0; ; attempt++ {
 		pipe := node.Pipeline()
-		res := sc.EvalSha(ctx, pipe, keys, argv...)
+		res := pipe.FCall(ctx, f.name, keys, args...)
 		acks := pipe.Do(ctx, "WAIT", s.waitN, s.waitT.Milliseconds())
 		_, err := pipe.Exec(ctx)
 		if rerr := res.Err(); rerr != nil {
-			if attempt == 0 && redis.HasErrorPrefix(rerr, "NOSCRIPT") {
-				if err := sc.Load(ctx, node).Err(); err != nil {
+			if attempt == 0 && missingFunc(rerr) {
+				if err := loadLibrary(ctx, node); err != nil {
 					return nil, unavailable(err)
 				}
 				continue
@@ -214,7 +247,7 @@ func (s *redisStore) runWait(ctx context.Context, sc *redis.Script, keys []strin
 			return nil, unavailable(rerr)
 		}
 		if err != nil {
-			// The script ran; only WAIT failed.
+			// The function ran; only WAIT failed.
 			return nil, fmt.Errorf("%w: %w: WAIT: %w", ErrUnavailable, ErrNotReplicated, err)
 		}
 		if n, err := acks.Int64(); err != nil || n < int64(s.waitN) {
@@ -224,7 +257,7 @@ func (s *redisStore) runWait(ctx context.Context, sc *redis.Script, keys []strin
 	}
 }
 
-// result turns a script's reply into an outcome. A success's record has no
+// result turns a function's reply into an outcome. A success's record has no
 // person yet: the caller sets the one who asked.
 func result(v any, err error) (outcome, error) {
 	if err != nil {
@@ -232,7 +265,7 @@ func result(v any, err error) (outcome, error) {
 	}
 	str, ok := v.(string)
 	if !ok {
-		return outcome{}, fmt.Errorf("%w: unexpected script reply %T", ErrUnavailable, v)
+		return outcome{}, fmt.Errorf("%w: unexpected function reply %T", ErrUnavailable, v)
 	}
 	o, err := decodeOutcome(str)
 	if err != nil {
@@ -249,12 +282,12 @@ func (s *redisStore) DefineSlots(ctx context.Context, now time.Time, req DefineR
 	if err != nil {
 		return err
 	}
-	args := make([]any, 0, 2+2*len(req.Slots))
-	args = append(args, "k:"+encodeID(req.Key), req.fingerprint())
+	args := make([]any, 0, 3+2*len(req.Slots))
+	args = append(args, padMs(ms), s.gf(ms, req.fingerprint()), "k:"+encodeID(req.Key))
 	for _, sl := range req.Slots {
 		args = append(args, encodeID(sl.ID), sl.Capacity)
 	}
-	v, err := s.run(ctx, defineScript, req.Campaign, ms, true, args...)
+	v, err := s.run(ctx, defineFunc, req.Campaign, true, args...)
 	if err != nil {
 		return err
 	}
@@ -279,9 +312,10 @@ func (s *redisStore) Hold(ctx context.Context, now time.Time, req HoldRequest) (
 	if err != nil {
 		return Hold{}, err
 	}
-	p := encodeID(req.Person)
-	o, err := result(s.run(ctx, holdScript, req.Campaign, ms, true,
-		"k:"+encodeID(req.Key), req.fingerprint(), encodeID(req.Slot), "p:"+p, newID(), padMs(ms+durMs(req.TTL))))
+	kf, slot, exp := "k:"+encodeID(req.Key), encodeID(req.Slot), ms+durMs(req.TTL)
+	rec := encodeRecord(newID(), record{state: stateHeld, slot: req.Slot, created: ms, expires: exp}) + kf + ","
+	o, err := result(s.write(ctx, holdFunc, req.Campaign,
+		padMs(ms), s.gf(ms, req.fingerprint()), kf, "p:"+encodeID(req.Person), slot, "h:"+slot, padMs(exp), rec))
 	if err == nil {
 		err = o.err()
 	}
@@ -303,9 +337,8 @@ func (s *redisStore) Confirm(ctx context.Context, now time.Time, req ConfirmRequ
 	if err != nil {
 		return Booking{}, err
 	}
-	p := encodeID(req.Person)
-	o, err := result(s.run(ctx, confirmScript, req.Campaign, ms, true,
-		"k:"+encodeID(req.Key), req.fingerprint(), req.HoldID, "p:"+p))
+	o, err := result(s.write(ctx, confirmFunc, req.Campaign,
+		padMs(ms), s.gf(ms, req.fingerprint()), "k:"+encodeID(req.Key), "p:"+encodeID(req.Person), req.HoldID))
 	o.rec.person = req.Person
 	return s.booking(req.Campaign, o, err)
 }
@@ -331,9 +364,8 @@ func (s *redisStore) Cancel(ctx context.Context, now time.Time, req CancelReques
 	if err != nil {
 		return err
 	}
-	p := encodeID(req.Person)
-	o, err := result(s.run(ctx, cancelScript, req.Campaign, ms, true,
-		"k:"+encodeID(req.Key), req.fingerprint(), req.ID, "p:"+p))
+	o, err := result(s.write(ctx, cancelFunc, req.Campaign,
+		padMs(ms), s.gf(ms, req.fingerprint()), "k:"+encodeID(req.Key), "p:"+encodeID(req.Person), req.ID))
 	if err != nil {
 		return err
 	}
@@ -348,9 +380,9 @@ func (s *redisStore) Move(ctx context.Context, now time.Time, req MoveRequest) (
 	if err != nil {
 		return Booking{}, err
 	}
-	p := encodeID(req.Person)
-	o, err := result(s.run(ctx, moveScript, req.Campaign, ms, true,
-		"k:"+encodeID(req.Key), req.fingerprint(), req.ID, "p:"+p, encodeID(req.To)))
+	to := encodeID(req.To)
+	o, err := result(s.write(ctx, moveFunc, req.Campaign,
+		padMs(ms), s.gf(ms, req.fingerprint()), "k:"+encodeID(req.Key), "p:"+encodeID(req.Person), req.ID, "h:"+to, to))
 	o.rec.person = req.Person
 	return s.booking(req.Campaign, o, err)
 }
@@ -367,7 +399,7 @@ func (s *redisStore) Lookup(ctx context.Context, now time.Time, campaign Campaig
 		return Entry{}, unavailable(err)
 	}
 	// A plain read, one HGET: the record says when a hold expires, so
-	// whether it is live at now is judged here, as the scripts would.
+	// whether it is live at now is judged here, as the functions would.
 	rec, err := s.rdb.HGet(ctx, s.campaignKeys(campaign)[0], "p:"+encodeID(person)).Result()
 	if err == redis.Nil {
 		return Entry{}, fail(codeNotFound, "").err()
@@ -387,7 +419,7 @@ func (s *redisStore) Lookup(ctx context.Context, now time.Time, campaign Campaig
 }
 
 // parseSlots decodes the "slot|capacity|booked|held" lines of the
-// availability and snapshot scripts.
+// availability and snapshot functions.
 func parseSlots(v any) ([]Availability, error) {
 	lines, ok := v.([]any)
 	if !ok {
@@ -430,11 +462,12 @@ func (s *redisStore) Availability(ctx context.Context, now time.Time, campaign C
 	if err != nil {
 		return nil, err
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = encodeID(id)
+	args := make([]any, 0, 2+len(ids))
+	args = append(args, padMs(ms), padMs(ms+s.retention))
+	for _, id := range ids {
+		args = append(args, encodeID(id))
 	}
-	v, err := s.run(ctx, availabilityScript, campaign, ms, false, args...)
+	v, err := s.run(ctx, availabilityFunc, campaign, false, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -458,7 +491,7 @@ func (s *redisStore) Snapshot(ctx context.Context, now time.Time, campaign Campa
 	if err != nil {
 		return Snapshot{}, err
 	}
-	v, err := s.run(ctx, snapshotScript, campaign, ms, false)
+	v, err := s.run(ctx, snapshotFunc, campaign, false, padMs(ms), padMs(ms+s.retention))
 	if err != nil {
 		return Snapshot{}, err
 	}

@@ -168,7 +168,7 @@ func TestRedisScriptErrorIsUnavailable(t *testing.T) {
 	rdb := redistest.Start(t, redistest.Options{}).Client()
 	s := freshStore(t, rdb, slots.RedisOptions{Prefix: "broken:"})
 	ctx := context.Background()
-	if err := rdb.Set(ctx, "broken:{c}:data", "not a hash", 0).Err(); err != nil {
+	if err := rdb.Set(ctx, "broken:{c}:v2:data", "not a hash", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
 	_, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: "c", Slot: "a", Person: "p", TTL: time.Minute, Key: "k"})
@@ -179,12 +179,12 @@ func TestRedisScriptErrorIsUnavailable(t *testing.T) {
 	if !errors.Is(err, slots.ErrUnavailable) {
 		t.Fatalf("Availability with a corrupted data key: %v, want ErrUnavailable", err)
 	}
-	if n, _ := rdb.Exists(ctx, "broken:{c}:slots", "broken:{c}:hx", "broken:{c}:gx").Result(); n != 0 {
+	if n, _ := rdb.Exists(ctx, "broken:{c}:v2:slots", "broken:{c}:v2:hx", "broken:{c}:v2:gx").Result(); n != 0 {
 		t.Fatalf("a failed script left %d keys behind", n)
 	}
 }
 
-// dropConn loses the reply to the first EVALSHA it carries while armed, as a
+// dropConn loses the reply to the first FCALL it carries while armed, as a
 // timeout or a reset connection would: the server has run the script, the
 // client sees EOF, and go-redis sends the script again on a new connection.
 type dropConn struct {
@@ -195,7 +195,7 @@ type dropConn struct {
 }
 
 func (c *dropConn) Write(b []byte) (int, error) {
-	if c.armed.Load() && bytes.Contains(bytes.ToLower(b), []byte("evalsha")) {
+	if c.armed.Load() && bytes.Contains(bytes.ToLower(b), []byte("fcall")) {
 		c.pending = true
 	}
 	return c.Conn.Write(b)
@@ -329,7 +329,7 @@ func TestRedisKeysStayInLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	sort.Strings(keys)
-	want := regexp.MustCompile(`^layout:\{(c|C-1\.x_y)\}:(slots|data|hx|gx)$`)
+	want := regexp.MustCompile(`^layout:\{(c|C-1\.x_y)\}:v2:(slots|data|hx|gx)$`)
 	for _, k := range keys {
 		if !want.MatchString(k) {
 			t.Errorf("key %q is outside the layout", k)
@@ -416,15 +416,15 @@ func TestRetentionBoundsRecords(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				fields, _ := rdb.HKeys(ctx, "ret:{ret}:data").Result()
+				fields, _ := rdb.HKeys(ctx, "ret:{ret}:v2:data").Result()
 				data := 0
 				for _, f := range fields {
 					if strings.HasPrefix(f, "p:") || strings.HasPrefix(f, "k:") {
 						data++
 					}
 				}
-				gx, _ := rdb.LLen(ctx, "ret:{ret}:gx").Result()
-				hx, _ := rdb.ZCard(ctx, "ret:{ret}:hx").Result()
+				gx, _ := rdb.LLen(ctx, "ret:{ret}:v2:gx").Result()
+				hx, _ := rdb.ZCard(ctx, "ret:{ret}:v2:hx").Result()
 				if data != 0 || gx != 0 || hx != 0 {
 					t.Fatalf("3 retentions later: %d records, %d gc entries, %d expiry entries; want none", data, gx, hx)
 				}
@@ -501,7 +501,7 @@ func TestRedisWaitReplicas(t *testing.T) {
 		t.Fatalf("Confirm with a live replica: %v", err)
 	}
 	// The replica has the booking as soon as Confirm returned.
-	recs, err := rc.HVals(ctx, "w:{wait}:data").Result()
+	recs, err := rc.HVals(ctx, "w:{wait}:v2:data").Result()
 	found := false
 	for _, r := range recs {
 		// A booking's record: "B", its expiry and confirmation (15 digits

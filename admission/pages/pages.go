@@ -289,6 +289,8 @@ func (p *Pages) Waiting(w http.ResponseWriter, r *http.Request, st admission.Sta
 	case st.State != admission.StateWaiting:
 	case st.Ahead < 0:
 		d.ETA = l.T("eta.after_draw")
+	case st.ETA.PlacesShort:
+		d.ETA = l.T("eta.places_short")
 	case !st.ETA.Known:
 		d.ETA = l.T("eta.measuring")
 	default:

@@ -322,3 +322,20 @@ func TestWaitingNotice(t *testing.T) {
 		t.Error("an empty notice shown")
 	}
 }
+
+// TestPlacesShortOnTheWaitingPage: a person with more people ahead than
+// places surely left is told why no time is given, not that the line is
+// still being measured.
+func TestPlacesShortOnTheWaitingPage(t *testing.T) {
+	p := newPages(t, nil)
+	for _, lang := range []string{"ko", "en"} {
+		l := p.Lang(get(lang))
+		st := waiting(4000)
+		st.ETA = admission.ETA{PlacesShort: true}
+		_, body := render(p, lang, func(w http.ResponseWriter, r *http.Request) { p.Waiting(w, r, st, "/book") })
+		mustContain(t, lang, body, l.T("eta.places_short"))
+		if strings.Contains(body, l.T("eta.measuring")) {
+			t.Errorf("%s: says the line is being measured", lang)
+		}
+	}
+}

@@ -25,6 +25,7 @@ var English = map[string]string{
 	"eta.range":         "{min} to {max}",
 	"eta.measuring":     "being measured: the line has to move for a minute first",
 	"eta.after_draw":    "known once places are drawn",
+	"eta.places_short":  "not given: the places left may run out before your turn",
 
 	"zone.note": "Times are in {zone}.",
 	"skip":      "Skip to the content",
@@ -129,6 +130,7 @@ var Korean = map[string]string{
 	"eta.range":         "{min}~{max}",
 	"eta.measuring":     "측정 중입니다. 줄이 1분쯤 움직여야 알 수 있습니다",
 	"eta.after_draw":    "순서 추첨 후에 알려 드립니다",
+	"eta.places_short":  "안내할 수 없습니다. 차례가 오기 전에 남은 자리가 모두 찰 수 있습니다",
 
 	"zone.note": "시각은 {zone} 기준입니다.",
 	"skip":      "본문으로 건너뛰기",

@@ -112,39 +112,65 @@ func (s *server) initBackends(secret []byte) error {
 	// its latency and whether the backend failed.
 	if s.cfg.Pacing {
 		s.metrics.pace = func(e slots.Event) {
-			if i := s.openingAt(s.clk.Now()); i >= 0 && i < len(s.pacers) {
+			p := s.partOfCampaign(e.Campaign)
+			if i := s.openingAt(s.clk.Now()); p != nil && i >= 0 && i < len(p.pacers) {
 				var err error
 				if errors.Is(e.Err, slots.ErrUnavailable) {
 					err = e.Err // a refusal (full, already booked) is not the backend's failure
 				}
-				s.pacers[i].Observe(e.Duration, err)
+				p.pacers[i].Observe(e.Duration, err)
 			}
 		}
 	}
-	// One waiting room per opening.
+	// One waiting room per opening (and per part).
 	passKeys, err := admission.NewKeyring(admission.Key{ID: "p1", Secret: key("pass")})
 	if err != nil {
 		return err
 	}
+	for _, p := range s.parts {
+		if err := s.initRooms(p, roomStore, passKeys, key); err != nil {
+			return err
+		}
+	}
+	s.rooms = s.parts[0].rooms
+
+	for _, p := range s.parts {
+		def := slots.DefineRequest{Campaign: p.campaign, Key: "define-" + slotsDigest(p.slots)}
+		for _, sl := range p.slots {
+			def.Slots = append(def.Slots, slots.Slot{ID: sl.ID, Capacity: sl.Capacity})
+		}
+		if err := s.booking.DefineSlots(ctx, def); err != nil {
+			return fmt.Errorf("defining the slots: %w", err)
+		}
+	}
+	return nil
+}
+
+// initRooms builds part p's waiting room for each opening, with p's share
+// of the limits.
+func (s *server) initRooms(p *part, roomStore admission.Store, passKeys *admission.Keyring, key func(string) []byte) error {
 	for i, o := range s.camp.schedule.Openings {
-		name := roomName(i, o.Booking.Start)
+		name := p.roomName(i, o.Booking.Start)
 		var seed admission.Seed
 		copy(seed[:], key("seed/"+name))
 		var pacer *admission.Pacer
 		if s.cfg.Pacing {
 			// The rate follows the booking calls' health, between a tenth
 			// of -rate and -rate (the console moves both live).
-			pacer, err = admission.NewPacer(admission.PacingOptions{Min: max(1, s.cfg.Rate/10), Max: s.cfg.Rate, Target: 500 * time.Millisecond})
+			var err error
+			pacer, err = admission.NewPacer(admission.PacingOptions{Min: max(1, p.limits.Rate/10), Max: p.limits.Rate, Target: 500 * time.Millisecond})
 			if err != nil {
 				return err
 			}
-			s.pacers = append(s.pacers, pacer)
+			p.pacers = append(p.pacers, pacer)
 		}
 		room, err := admission.NewRoom(roomStore, admission.Options{
 			Name:         name,
 			Opening:      o.Booking.Start,
-			Rate:         s.cfg.Rate,
-			Cap:          s.cfg.MaxActive,
+			SessionTTL:   s.cfg.PassFor,
+			Rate:         p.limits.Rate,
+			Burst:        p.limits.Burst,
+			Cap:          p.limits.Cap,
 			Keyring:      passKeys,
 			IdentityKey:  key("identity"),
 			Seed:         seed,
@@ -156,22 +182,14 @@ func (s *server) initBackends(secret []byte) error {
 			Deny:         s.roomDeny,
 			// The room knows the places left: never more people admitted
 			// than places, "sold out" said at once.
-			Supply:      slotsupply.New(s.booking, slotCampaign),
+			Supply:      slotsupply.New(s.booking, p.campaign),
 			Overbooking: s.cfg.Overbooking,
 			Pacer:       pacer,
 		})
 		if err != nil {
 			return fmt.Errorf("waiting room %d: %w", i, err)
 		}
-		s.rooms = append(s.rooms, room)
-	}
-
-	def := slots.DefineRequest{Campaign: slotCampaign, Key: "define-" + slotsDigest(s.slots)}
-	for _, sl := range s.slots {
-		def.Slots = append(def.Slots, slots.Slot{ID: sl.ID, Capacity: sl.Capacity})
-	}
-	if err := s.booking.DefineSlots(ctx, def); err != nil {
-		return fmt.Errorf("defining the slots: %w", err)
+		p.rooms = append(p.rooms, room)
 	}
 	return nil
 }

@@ -174,7 +174,7 @@ func TestBadBookingInput(t *testing.T) {
 	c.status()
 
 	snapshot := func() string {
-		av, err := ts.s.availability(t.Context(), ts.s.ui.Lang(nil))
+		av, err := ts.s.availability(t.Context(), ts.s.ui.Lang(nil), ts.s.parts[0])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,9 +33,11 @@ func (s *server) personID(sess session) string {
 // room's refusals go to roomDeny (admission.Options.Deny): a browser
 // without a pass is sent to the waiting room.
 func (s *server) needPass(next http.Handler) http.Handler {
-	protected := make([]http.Handler, len(s.rooms))
-	for i, room := range s.rooms {
-		protected[i] = room.Protect(next, s.identityOf)
+	protected := map[*admission.Room]http.Handler{}
+	for _, p := range s.parts {
+		for _, room := range p.rooms {
+			protected[room] = room.Protect(next, s.identityOf)
+		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		i := s.openingAt(s.clk.Now())
@@ -43,7 +45,8 @@ func (s *server) needPass(next http.Handler) http.Handler {
 			s.fail(w, r, http.StatusForbidden, "err.closed", 0)
 			return
 		}
-		protected[i].ServeHTTP(w, r)
+		// The pass must be one of the person's own part's room.
+		protected[s.partOfRequest(r).rooms[i]].ServeHTTP(w, r)
 	})
 }
 
@@ -119,9 +122,10 @@ func (s *server) bookingOut(l *pages.Lang, b slots.Booking) bookingJSON {
 		CreatedAt: b.Created.In(s.camp.zone), ConfirmedAt: b.Confirmed.In(s.camp.zone)}
 }
 
-// availability lists the slots with what is left, in the configured order.
-func (s *server) availability(ctx context.Context, l *pages.Lang) ([]slotJSON, error) {
-	av, err := s.booking.Availability(ctx, slotCampaign)
+// availability lists part p's slots with what is left, in the configured
+// order.
+func (s *server) availability(ctx context.Context, l *pages.Lang, p *part) ([]slotJSON, error) {
+	av, err := s.booking.Availability(ctx, p.campaign)
 	if err != nil {
 		return nil, err
 	}
@@ -129,8 +133,8 @@ func (s *server) availability(ctx context.Context, l *pages.Lang) ([]slotJSON, e
 	for _, a := range av {
 		by[a.Slot] = a
 	}
-	out := make([]slotJSON, 0, len(s.slots))
-	for _, sl := range s.slots {
+	out := make([]slotJSON, 0, len(p.slots))
+	for _, sl := range p.slots {
 		a, ok := by[sl.ID]
 		if !ok {
 			continue
@@ -207,12 +211,13 @@ type slotRequest struct {
 	Slot string `json:"slot"`
 }
 
-// checkSlot refuses a slot that is not on offer.
-func (s *server) checkSlot(id string) []fieldError {
+// checkSlot refuses a slot that is not on offer to the person: one of
+// another partition is not.
+func (s *server) checkSlot(id string, sess session) []fieldError {
 	if id == "" {
 		return []fieldError{{Field: "slot", Message: "fe.required"}}
 	}
-	if _, ok := s.slotByID[id]; !ok {
+	if sl, ok := s.slotByID[id]; !ok || (s.partitions != nil && sl.Region != s.partOf(sess).name) {
 		return []fieldError{{Field: "slot", Message: "fe.not_offered"}}
 	}
 	return nil
@@ -221,7 +226,7 @@ func (s *server) checkSlot(id string) []fieldError {
 // ---- JSON API ----
 
 func (s *server) apiSlots(w http.ResponseWriter, r *http.Request) {
-	list, err := s.availability(r.Context(), s.lang(r))
+	list, err := s.availability(r.Context(), s.lang(r), s.partOfRequest(r))
 	if err != nil {
 		s.bookingError(w, r, err)
 		return
@@ -248,7 +253,7 @@ func (s *server) apiRequest(w http.ResponseWriter, r *http.Request, withSlot boo
 			s.badBody(w, r, err)
 			return sess, "", "", false
 		}
-		if errs := s.checkSlot(req.Slot); errs != nil {
+		if errs := s.checkSlot(req.Slot, sess); errs != nil {
 			s.invalid(w, r, errs)
 			return sess, "", "", false
 		}
@@ -267,7 +272,7 @@ func (s *server) apiHold(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h, err := s.booking.Hold(r.Context(), slots.HoldRequest{
-		Campaign: slotCampaign, Slot: slot, Person: s.personID(sess), Key: key, Proof: proof(r, sess),
+		Campaign: s.campaignOf(sess), Slot: slot, Person: s.personID(sess), Key: key, Proof: proof(r, sess),
 	})
 	if err != nil {
 		s.bookingError(w, r, err)
@@ -310,7 +315,7 @@ const confirmRetryPause = 200 * time.Millisecond
 // in the room (doneAfterBooking).
 func (s *server) confirm(r *http.Request, sess session, holdID, key string) (slots.Booking, error) {
 	req := slots.ConfirmRequest{
-		Campaign: slotCampaign, HoldID: holdID, Person: s.personID(sess), Key: key, Proof: proof(r, sess),
+		Campaign: s.campaignOf(sess), HoldID: holdID, Person: s.personID(sess), Key: key, Proof: proof(r, sess),
 	}
 	b, err := s.booking.Confirm(r.Context(), req)
 	if errors.Is(err, slots.ErrUnavailable) {
@@ -338,7 +343,7 @@ func (s *server) confirm(r *http.Request, sess session, holdID, key string) (slo
 // known, is done, so that the next one may come in. Done is idempotent; a
 // person who never joined this room is no error.
 func (s *server) doneAfterBooking(ctx context.Context, sess session) {
-	room := s.roomAt(s.clk.Now())
+	room := s.roomFor(s.clk.Now(), sess)
 	if room == nil {
 		return
 	}
@@ -353,7 +358,7 @@ func (s *server) apiRelease(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.booking.Cancel(r.Context(), slots.CancelRequest{
-		Campaign: slotCampaign, ID: r.PathValue("id"), Person: s.personID(sess), Key: key,
+		Campaign: s.campaignOf(sess), ID: r.PathValue("id"), Person: s.personID(sess), Key: key,
 	}); err != nil {
 		s.bookingError(w, r, err)
 		return
@@ -363,7 +368,7 @@ func (s *server) apiRelease(w http.ResponseWriter, r *http.Request) {
 
 // myEntry is the person's hold or booking.
 func (s *server) myEntry(ctx context.Context, sess session) (slots.Entry, error) {
-	return s.booking.Lookup(ctx, slotCampaign, s.personID(sess))
+	return s.booking.Lookup(ctx, s.campaignOf(sess), s.personID(sess))
 }
 
 func (s *server) apiBooking(w http.ResponseWriter, r *http.Request) {
@@ -420,7 +425,7 @@ func (s *server) move(r *http.Request, sess session, to, key string) (slots.Book
 		return cur, err
 	}
 	return s.booking.Move(r.Context(), slots.MoveRequest{
-		Campaign: slotCampaign, ID: cur.ID, Person: s.personID(sess), To: to, Key: key, Proof: proof(r, sess),
+		Campaign: s.campaignOf(sess), ID: cur.ID, Person: s.personID(sess), To: to, Key: key, Proof: proof(r, sess),
 	})
 }
 
@@ -443,6 +448,6 @@ func (s *server) cancelBooking(r *http.Request, sess session, key string) (strin
 		return "", err
 	}
 	return cur.ID, s.booking.Cancel(r.Context(), slots.CancelRequest{
-		Campaign: slotCampaign, ID: cur.ID, Person: s.personID(sess), Key: key,
+		Campaign: s.campaignOf(sess), ID: cur.ID, Person: s.personID(sess), Key: key,
 	})
 }

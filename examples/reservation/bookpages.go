@@ -79,7 +79,7 @@ func (s *server) renderBook(w http.ResponseWriter, r *http.Request, status int, 
 		s.bookingError(w, r, err)
 		return
 	}
-	if v.Slots, err = s.availability(r.Context(), s.lang(r)); err != nil {
+	if v.Slots, err = s.availability(r.Context(), s.lang(r), s.partOf(sess)); err != nil {
 		s.bookingError(w, r, err)
 		return
 	}
@@ -101,7 +101,7 @@ func (s *server) pageForm(w http.ResponseWriter, r *http.Request,
 	}
 	if withSlot {
 		slot = r.PostForm.Get("slot")
-		if errs := s.checkSlot(slot); errs != nil {
+		if errs := s.checkSlot(slot, sess); errs != nil {
 			again(w, r, http.StatusUnprocessableEntity, []fieldError{{Message: "fe.choose_slot"}})
 			return sess, "", "", false
 		}
@@ -120,7 +120,7 @@ func (s *server) bookHold(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h, err := s.booking.Hold(r.Context(), slots.HoldRequest{
-		Campaign: slotCampaign, Slot: slot, Person: s.personID(sess), Key: key, Proof: proof(r, sess),
+		Campaign: s.campaignOf(sess), Slot: slot, Person: s.personID(sess), Key: key, Proof: proof(r, sess),
 	})
 	if err != nil {
 		s.formFailed(w, r, err, s.renderBook)
@@ -188,7 +188,7 @@ func (s *server) bookRelease(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := s.booking.Cancel(r.Context(), slots.CancelRequest{
-		Campaign: slotCampaign, ID: r.PathValue("id"), Person: s.personID(sess), Key: key,
+		Campaign: s.campaignOf(sess), ID: r.PathValue("id"), Person: s.personID(sess), Key: key,
 	})
 	if err != nil && !errors.Is(err, slots.ErrHoldExpired) {
 		s.formFailed(w, r, err, s.renderBook)
@@ -212,7 +212,7 @@ func (s *server) renderBooking(w http.ResponseWriter, r *http.Request, status in
 	phase, _ := s.phase(r.Context(), now)
 	v := bookingView{Key: formKey()}
 	if phase == window.Open {
-		room := s.roomAt(now)
+		room := s.roomFor(now, sess)
 		v.CanChange = room != nil && room.Verify(now, passFor(r), sess.identity()) == nil
 		v.NeedPass = !v.CanChange
 	}
@@ -228,7 +228,7 @@ func (s *server) renderBooking(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	if v.Booking != nil && v.CanChange {
-		all, err := s.availability(r.Context(), s.lang(r))
+		all, err := s.availability(r.Context(), s.lang(r), s.partOf(sess))
 		if err != nil {
 			s.bookingError(w, r, err)
 			return

@@ -18,6 +18,8 @@ type campaign struct {
 	zone     *time.Location
 	schedule window.Schedule
 	cohorts  []cohortInfo
+	// slots are the campaign file's slots, if it has any.
+	slots []slotSpec
 }
 
 // cohortInfo describes a cohort on the landing page.
@@ -39,17 +41,26 @@ func loadCampaign(cfg config, now time.Time) (*campaign, error) {
 	if cfg.CampaignFile == "" {
 		return demoCampaign(cfg, now)
 	}
-	ec, err := eligibility.LoadFile(cfg.CampaignFile)
+	ec, list, err := readCampaignFile(cfg.CampaignFile)
 	if err != nil {
-		return nil, fmt.Errorf("%w: -campaign: %w", errConfig, err)
+		return nil, err
 	}
-	return fromEligibility(ec, cfg.PreQueue)
+	c, err := fromEligibility(ec, cfg.PreQueue)
+	if err != nil {
+		return nil, err
+	}
+	c.slots = list
+	return c, nil
 }
 
 func demoCampaign(cfg config, now time.Time) (*campaign, error) {
 	zone := window.MustLoadZone(demoZone)
 	start := now.Truncate(time.Second).In(zone)
-	booking, err := window.New(start.Add(cfg.OpensIn), start.Add(cfg.OpensIn+cfg.OpenFor))
+	opens := start.Add(cfg.OpensIn)
+	if !cfg.OpensAt.IsZero() {
+		opens = cfg.OpensAt.In(zone)
+	}
+	booking, err := window.New(opens, opens.Add(cfg.OpenFor))
 	if err != nil {
 		return nil, fmt.Errorf("%w: demo campaign: %w", errConfig, err)
 	}
@@ -68,7 +79,7 @@ func demoCampaign(cfg config, now time.Time) (*campaign, error) {
 		return nil, fmt.Errorf("%w: demo campaign: %w", errConfig, err)
 	}
 	// The waiting room opens at start: OpensIn ahead of booking.
-	return fromEligibility(ec, cfg.OpensIn)
+	return fromEligibility(ec, opens.Sub(start))
 }
 
 // fromEligibility derives the gate's schedule from the campaign's windows:

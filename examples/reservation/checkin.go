@@ -106,6 +106,8 @@ type sessionResponse struct {
 	Name      string    `json:"name"`
 	BirthDate string    `json:"birth_date"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// Partition is the region the person books in, with -partition.
+	Partition string `json:"partition,omitempty"`
 }
 
 func (s *server) apiSession(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +130,8 @@ func (s *server) apiSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, sessionResponse{Name: name, BirthDate: req.BirthDate,
-		ExpiresAt: now.Add(sessionTTL).In(s.camp.zone).Truncate(time.Second)})
+		ExpiresAt: now.Add(sessionTTL).In(s.camp.zone).Truncate(time.Second),
+		Partition: s.partOf(session{Name: name, BirthDate: req.BirthDate}).name})
 }
 
 // decide is the person's eligibility at now.
@@ -197,6 +200,8 @@ type eligibilityResponse struct {
 	eligibility.Decision
 	Phase    string `json:"phase"`
 	MayQueue bool   `json:"may_queue"`
+	// Partition is the region the person books in, with -partition.
+	Partition string `json:"partition,omitempty"`
 }
 
 func (s *server) apiEligibility(w http.ResponseWriter, r *http.Request) {
@@ -207,7 +212,7 @@ func (s *server) apiEligibility(w http.ResponseWriter, r *http.Request) {
 	}
 	phase, st := s.phase(r.Context(), now)
 	d := s.decide(sess, now)
-	writeJSON(w, http.StatusOK, eligibilityResponse{Decision: d, Phase: phase.String(), MayQueue: s.mayQueue(d, phase, st)})
+	writeJSON(w, http.StatusOK, eligibilityResponse{Decision: d, Phase: phase.String(), MayQueue: s.mayQueue(d, phase, st), Partition: s.partOf(sess).name})
 }
 
 type landingView struct {

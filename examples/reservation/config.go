@@ -30,6 +30,10 @@ type config struct {
 	OpenFor  time.Duration // demo: booking stays open this long
 	PreQueue time.Duration // campaign file: the waiting room opens this long before each opening
 	HoldFor  time.Duration // how long a hold waits for confirmation
+	// PassFor is how long an admitted person's pass stays valid once
+	// claimed (admission.Options.SessionTTL); 0 means the library's
+	// default.
+	PassFor time.Duration
 
 	Rate      int // people admitted per minute
 	MaxActive int // most people admitted at once
@@ -81,8 +85,16 @@ type config struct {
 	// derived from Secret apart too. Letters, digits, '-' and '_', at most
 	// 32; "" means "demo".
 	Namespace string
-	// Slots are the slots on offer; nil means the demo slots.
+	// Slots are the slots on offer (-slots); nil means the campaign
+	// file's, or else the demo slots.
 	Slots []slotSpec
+	// Partition splits the campaign by region: each region its own slots
+	// campaign and waiting room (see partition.go).
+	Partition bool
+	// OpensAt, for the demo campaign, is the instant booking opens
+	// (instead of OpensIn after start), so that instances started one
+	// after another serve the same opening.
+	OpensAt time.Time
 }
 
 // slotSpec is one bookable slot: an identifier for the store, what a person
@@ -91,6 +103,7 @@ type slotSpec struct {
 	ID       string
 	Label    string
 	Capacity int
+	Region   string // the slot's region ("" for the demo slots)
 }
 
 func defaultConfig() config {
@@ -136,6 +149,9 @@ func (c *config) validate() error {
 	if c.HoldFor < 10*time.Second || c.HoldFor > time.Hour {
 		bad("-hold-for %v: want 10s to 1h", c.HoldFor)
 	}
+	if c.PassFor != 0 && (c.PassFor < time.Minute || c.PassFor > 2*time.Hour) {
+		bad("-pass-for %v: want 1m to 2h", c.PassFor)
+	}
 	if c.Rate < 1 || c.Rate > 1_000_000 {
 		bad("-rate %d: want 1 to 1000000 people per minute", c.Rate)
 	}
@@ -163,18 +179,7 @@ func (c *config) validate() error {
 	if c.Secret != nil && len(c.Secret) < 32 {
 		bad("secret: %d bytes, want at least 32", len(c.Secret))
 	}
-	seen := map[string]bool{}
-	for i, s := range c.Slots {
-		switch {
-		case !slotIDRE.MatchString(s.ID):
-			bad("slot %d: id %q: letters, digits, '-' and '_' only, at most 64", i, s.ID)
-		case seen[s.ID]:
-			bad("slot %d: id %q twice", i, s.ID)
-		case s.Capacity < 1:
-			bad("slot %q: capacity %d, want at least 1", s.ID, s.Capacity)
-		}
-		seen[s.ID] = true
-	}
+	errs = append(errs, checkSlots(c.Slots)...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %s", errConfig, strings.Join(errs, "; "))
 	}
@@ -182,6 +187,24 @@ func (c *config) validate() error {
 }
 
 var slotIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// checkSlots says what is wrong with a slot list (flag or campaign file).
+func checkSlots(list []slotSpec) []string {
+	var errs []string
+	seen := map[string]bool{}
+	for i, s := range list {
+		switch {
+		case !slotIDRE.MatchString(s.ID):
+			errs = append(errs, fmt.Sprintf("slot %d: id %q: letters, digits, '-' and '_' only, at most 64", i, s.ID))
+		case seen[s.ID]:
+			errs = append(errs, fmt.Sprintf("slot %d: id %q twice", i, s.ID))
+		case s.Capacity < 1:
+			errs = append(errs, fmt.Sprintf("slot %q: capacity %d, want at least 1", s.ID, s.Capacity))
+		}
+		seen[s.ID] = true
+	}
+	return errs
+}
 
 // demoSlots are the slots of the built-in campaign: vaccination sessions at
 // three clinics on the day after booking opens, small enough that a few

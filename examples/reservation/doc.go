@@ -100,7 +100,7 @@
 // "errors". Bodies are JSON objects of at most 8 KiB; unknown members are
 // refused. Times are RFC 3339 in the campaign's zone.
 //
-//	POST   /api/session             {"name", "birth_date": "YYYY-MM-DD"} -> {"name", "birth_date", "expires_at"}; sets the session cookie
+//	POST   /api/session             {"name", "birth_date": "YYYY-MM-DD"} -> {"name", "birth_date", "expires_at", "partition"}; sets the session cookie
 //	GET    /api/eligibility         -> {"status": "not_eligible"|"not_yet"|"open"|"closed", "reason", "cohort",
 //	                                    "opens_at", "closes_at", "at", "phase", "may_queue"}
 //	POST   /api/queue/join          -> the room's status (below); 403 if this opening is not the person's
@@ -168,6 +168,7 @@
 //	-rate         people admitted per minute (default 120)
 //	-max-active   most people admitted and booking at once (default 50)
 //	-hold-for     how long a hold waits for confirmation (default 5m)
+//	-pass-for     how long an admitted person's pass stays valid once claimed (default 15m)
 //	-client-limit sign-ins and joins per person per minute (default 20; 0 turns it off)
 //	-client-limit-by  identity (default: the limit counts per person) or address
 //	              (per client IP, an IPv6 /64; carrier-grade NAT puts whole mobile
@@ -176,6 +177,22 @@
 //	              whose X-Forwarded-For is believed (from any other peer it is ignored)
 //	-secure-cookies  mark cookies Secure on plain HTTP (behind a TLS-terminating proxy)
 //	-now          start the clock at this RFC 3339 instant and let it run
+//	-opens-at     demo: booking opens at this RFC 3339 instant (instead of -opens-in
+//	              after start), so that instances started one after another serve one opening
+//	-slots        the slots on offer: REGION[/SITE]=COUNTxCAPACITY groups, comma-separated
+//	              (seoul=40x50,busan/haeundae=20x50: IDs seoul-0001, busan-haeundae-0001, ...);
+//	              a -campaign file may carry them instead, as {"eligibility": {the campaign},
+//	              "slots": [{"region", "site", "label", "count", "capacity"}]}
+//	-partition    split the campaign by region: each region is a slots campaign
+//	              ("booking.<region>") and a waiting room ("opening-1-<unix>.<region>") of
+//	              its own, under its own Redis hash tag, so that a Cluster spreads one
+//	              opening over its shards; -rate, the burst and -max-active are shared out
+//	              over the regions by places (admission.Limits.Split) and add up to the
+//	              whole; each person is routed to one region (slots.Partitions, a keyed
+//	              hash weighted by places; GET /api/eligibility says which, "partition"),
+//	              sees and books only its slots, on any instance, so one booking per person
+//	              holds over the whole opening; the operator's stats list each region
+//	              ("partitions") and every slot with its "partition"
 //
 // Invalid flags or a bad campaign file end the program with a message and
 // status 2. The key that signs sessions, passes and operator tokens comes

@@ -41,7 +41,7 @@ func (g commitGate) Require(ctx context.Context, now time.Time, a slots.Attempt)
 	if d := g.s.decide(b.sess, now); d.Status.String() != "open" {
 		return fmt.Errorf("%w: %s", errNotEligibleNow, d)
 	}
-	room := g.s.roomAt(now)
+	room := g.s.roomFor(now, b.sess)
 	if room == nil {
 		return errNoRoom
 	}

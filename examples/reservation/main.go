@@ -156,10 +156,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&cfg.Overbooking, "overbooking", 1, "people the room admits at once per free place (above 1 covers people who never book)")
 	fs.BoolVar(&cfg.Pacing, "pacing", false, "let the booking calls' latency and errors set the admission rate, between a tenth of -rate and -rate")
 	fs.DurationVar(&cfg.HoldFor, "hold-for", cfg.HoldFor, "how long a held slot waits for confirmation")
+	fs.DurationVar(&cfg.PassFor, "pass-for", 0, "how long an admitted person's pass stays valid once claimed (0: the library's default, 15m)")
 	fs.Float64Var(&cfg.ClientLimit, "client-limit", cfg.ClientLimit, "sign-ins and joins allowed per person (or per address, see -client-limit-by) per minute (0: no limit)")
 	fs.StringVar(&cfg.LimitBy, "client-limit-by", limitByIdentity, "what -client-limit counts per: identity (each person) or address (each client IP; carrier-grade NAT puts whole networks behind one)")
 	proxies := fs.String("trusted-proxy", "", "with -client-limit-by address: comma-separated `IPs or CIDRs` of reverse proxies whose X-Forwarded-For is believed")
 	fs.BoolVar(&cfg.SecureCookies, "secure-cookies", false, "mark cookies Secure even on plain HTTP (set it behind a TLS-terminating proxy)")
+	slotsFlag := fs.String("slots", "", "slots on offer: comma-separated `REGION[/SITE]=COUNTxCAPACITY` groups, e.g. seoul=40x50,busan=20x50 (default: the campaign file's, or the demo's)")
+	fs.BoolVar(&cfg.Partition, "partition", false, "split the campaign by region: each region its own slot campaign and waiting room (its own Redis hash tag), people routed to one region each")
+	opensAt := fs.String("opens-at", "", "demo campaign: booking opens at this RFC 3339 `instant` instead of -opens-in after start (instances started one after another serve one opening)")
 	now := fs.String("now", "", "start the clock at this RFC 3339 `instant` and let it run from there (to replay a past campaign)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -191,6 +195,25 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx.Masked())
 	}
+	if *slotsFlag != "" {
+		groups, err := parseSlotGroups(*slotsFlag)
+		if err != nil {
+			return config{}, err
+		}
+		if cfg.Slots, err = expandSlots(groups); err != nil {
+			return config{}, err
+		}
+	}
+	if *opensAt != "" {
+		t, err := time.Parse(time.RFC3339, *opensAt)
+		if err != nil {
+			return config{}, fmt.Errorf("-opens-at: %q is not an RFC 3339 instant", *opensAt)
+		}
+		if set["opens-in"] {
+			return config{}, errors.New("-opens-at and -opens-in both say when booking opens: give one")
+		}
+		cfg.OpensAt = t
+	}
 	if *now != "" {
 		t, err := time.Parse(time.RFC3339, *now)
 		if err != nil {
@@ -198,8 +221,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 		cfg.StartAt = t
 	}
-	if cfg.CampaignFile != "" && (set["opens-in"] || set["open-for"]) {
-		return config{}, errors.New("-opens-in and -open-for shape the demo campaign; a -campaign file brings its own windows")
+	if cfg.CampaignFile != "" && (set["opens-in"] || set["open-for"] || set["opens-at"]) {
+		return config{}, errors.New("-opens-in and -open-for shape the demo campaign (as -opens-at does); a -campaign file brings its own windows")
 	}
 	if cfg.CampaignFile == "" && set["prequeue"] {
 		return config{}, errors.New("-prequeue applies to a -campaign file; the demo's waiting room opens at start, -opens-in before booking")

@@ -175,20 +175,23 @@ func (c *figuresCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	on, _ := c.s.maintenanceOn(ctx)
 	g(c.maint, map[bool]float64{false: 0, true: 1}[on])
-	if room := c.s.roomAt(c.s.clk.Now()); room != nil {
-		if st, err := room.Stats(ctx); err == nil {
-			g(c.waiting, float64(st.Waiting()), room.Name())
-			g(c.active, float64(st.Active), room.Name())
-			g(c.joined, float64(st.Joined), room.Name())
-			g(c.admitted, float64(st.Admitted), room.Name())
-			g(c.drain, st.Drain.PerMinute(), room.Name())
+	for _, p := range c.s.parts {
+		if i := c.s.openingAt(c.s.clk.Now()); i >= 0 {
+			room := p.rooms[i]
+			if st, err := room.Stats(ctx); err == nil {
+				g(c.waiting, float64(st.Waiting()), room.Name())
+				g(c.active, float64(st.Active), room.Name())
+				g(c.joined, float64(st.Joined), room.Name())
+				g(c.admitted, float64(st.Admitted), room.Name())
+				g(c.drain, st.Drain.PerMinute(), room.Name())
+			}
 		}
-	}
-	if av, err := c.s.availability(ctx, c.s.ui.Lang(nil)); err == nil {
-		for _, a := range av {
-			g(c.capacity, float64(a.Capacity), a.ID)
-			g(c.booked, float64(a.Booked), a.ID)
-			g(c.held, float64(a.Held), a.ID)
+		if av, err := c.s.availability(ctx, c.s.ui.Lang(nil), p); err == nil {
+			for _, a := range av {
+				g(c.capacity, float64(a.Capacity), a.ID)
+				g(c.booked, float64(a.Booked), a.ID)
+				g(c.held, float64(a.Held), a.ID)
+			}
 		}
 	}
 }

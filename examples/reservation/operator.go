@@ -104,12 +104,14 @@ type namedValue struct {
 
 // slotFigures is one slot's line on the console.
 type slotFigures struct {
-	ID       string `json:"id"`
-	Label    string `json:"label"`
-	Capacity int    `json:"capacity"`
-	Booked   int    `json:"booked"`
-	Held     int    `json:"held"`
-	Left     int    `json:"left"`
+	ID string `json:"id"`
+	// Partition is the slot's region with -partition.
+	Partition string `json:"partition,omitempty"`
+	Label     string `json:"label"`
+	Capacity  int    `json:"capacity"`
+	Booked    int    `json:"booked"`
+	Held      int    `json:"held"`
+	Left      int    `json:"left"`
 }
 
 // roomFigures is the waiting room's state on the console and in
@@ -152,6 +154,9 @@ type operatorView struct {
 	RoomList    []namedValue  `json:"-"`
 	Slots       []slotFigures `json:"slots"`
 	SlotsError  string        `json:"slots_error,omitempty"`
+	// Partitions, with -partition: each region's room; Room is then
+	// the regions' figures added up.
+	Partitions []partitionFigures `json:"partitions,omitempty"`
 }
 
 func (s *server) operatorFigures(ctx context.Context, l *pages.Lang) operatorView {
@@ -163,42 +168,60 @@ func (s *server) operatorFigures(ctx context.Context, l *pages.Lang) operatorVie
 	if err != nil {
 		v.SwitchError = err.Error()
 	}
-	if room := s.roomAt(now); room != nil {
-		rf := &roomFigures{Room: room.Name(), OpensAt: room.Opening().In(s.camp.zone).Format(time.RFC3339),
-			SeedCommitment: room.SeedCommitment(), RateLimit: s.cfg.Rate, MaxActive: s.cfg.MaxActive, Pacing: s.cfg.Pacing}
-		if seed, ok := room.Seed(now); ok {
-			rf.Seed = seed.String()
+	if i := s.openingAt(now); i >= 0 {
+		for _, p := range s.parts {
+			rf := s.roomFigures(ctx, now, p.rooms[i])
+			if s.partitions == nil {
+				v.Room = rf
+				break
+			}
+			v.Partitions = append(v.Partitions, partitionFigures{Name: p.name, Campaign: string(p.campaign), Places: p.places, Room: rf})
+			if v.Room == nil {
+				v.Room = &roomFigures{Room: roomName(i, p.rooms[i].Opening()), OpensAt: rf.OpensAt, Pacing: rf.Pacing, SoldOut: true}
+			}
+			sumFigures(v.Room, rf)
 		}
-		st, err := room.Stats(ctx)
+		v.RoomList = v.Room.list(l)
+	}
+	for _, p := range s.parts {
+		av, err := s.availability(ctx, l, p)
 		if err != nil {
-			rf.Error = err.Error()
-		} else {
-			rf.Joined, rf.EarlyArrivals, rf.Waiting = st.Joined, st.Early, st.Waiting()
-			rf.Active, rf.Admitted, rf.AdmittedPerMin = st.Active, st.Admitted, st.Drain.PerMinute()
-			rf.ETASamples, rf.ETAInside = st.Calibration.Samples, st.Calibration.Ratio()
-			rf.RateLimit, rf.Burst, rf.MaxActive = st.Limits.Rate, st.Limits.Burst, st.Limits.Cap
-			rf.MinRate, rf.MaxRate = st.Limits.MinRate, st.Limits.MaxRate
-			rf.Free, rf.Held, rf.SoldOut = st.Supply.Free, st.Supply.Held, st.Supply.SoldOut()
-			per := st.Drain.PerMinute()
-			if per <= 0 {
-				per = float64(st.Limits.Rate)
-			}
-			if per > 0 {
-				d := float64(st.Waiting()) / per * 60
-				rf.DrainSeconds = &d
-			}
+			v.SlotsError = err.Error()
 		}
-		v.Room = rf
-		v.RoomList = rf.list(l)
-	}
-	av, err := s.availability(ctx, l)
-	if err != nil {
-		v.SlotsError = err.Error()
-	}
-	for _, a := range av {
-		v.Slots = append(v.Slots, slotFigures{ID: a.ID, Label: a.Label, Capacity: a.Capacity, Booked: a.Booked, Held: a.Held, Left: a.Left})
+		for _, a := range av {
+			v.Slots = append(v.Slots, slotFigures{ID: a.ID, Partition: p.name, Label: a.Label, Capacity: a.Capacity, Booked: a.Booked, Held: a.Held, Left: a.Left})
+		}
 	}
 	return v
+}
+
+// roomFigures are one room's figures.
+func (s *server) roomFigures(ctx context.Context, now time.Time, room *admission.Room) *roomFigures {
+	rf := &roomFigures{Room: room.Name(), OpensAt: room.Opening().In(s.camp.zone).Format(time.RFC3339),
+		SeedCommitment: room.SeedCommitment(), Pacing: s.cfg.Pacing}
+	if seed, ok := room.Seed(now); ok {
+		rf.Seed = seed.String()
+	}
+	st, err := room.Stats(ctx)
+	if err != nil {
+		rf.Error = err.Error()
+	} else {
+		rf.Joined, rf.EarlyArrivals, rf.Waiting = st.Joined, st.Early, st.Waiting()
+		rf.Active, rf.Admitted, rf.AdmittedPerMin = st.Active, st.Admitted, st.Drain.PerMinute()
+		rf.ETASamples, rf.ETAInside = st.Calibration.Samples, st.Calibration.Ratio()
+		rf.RateLimit, rf.Burst, rf.MaxActive = st.Limits.Rate, st.Limits.Burst, st.Limits.Cap
+		rf.MinRate, rf.MaxRate = st.Limits.MinRate, st.Limits.MaxRate
+		rf.Free, rf.Held, rf.SoldOut = st.Supply.Free, st.Supply.Held, st.Supply.SoldOut()
+		per := st.Drain.PerMinute()
+		if per <= 0 {
+			per = float64(st.Limits.Rate)
+		}
+		if per > 0 {
+			d := float64(st.Waiting()) / per * 60
+			rf.DrainSeconds = &d
+		}
+	}
+	return rf
 }
 
 // list is the room's figures for people, in the language l.
@@ -324,17 +347,17 @@ func (s *server) operatorLimits(w http.ResponseWriter, r *http.Request) {
 	if !s.operatorOnly(w, r) {
 		return
 	}
-	room := s.roomAt(s.clk.Now())
-	if room == nil {
+	i := s.openingAt(s.clk.Now())
+	if i < 0 {
 		s.fail(w, r, http.StatusConflict, "err.no_room", 0)
 		return
 	}
-	st, err := room.Stats(r.Context())
+	cur, err := s.partLimits(r.Context(), i)
 	if err != nil {
 		s.fail(w, r, http.StatusServiceUnavailable, "err.limits", admission.RetryAfterUnavailable)
 		return
 	}
-	l, errs, err := readLimits(r, st.Limits)
+	l, errs, err := readLimits(r, cur)
 	switch {
 	case err != nil:
 		s.badBody(w, r, err)
@@ -343,16 +366,20 @@ func (s *server) operatorLimits(w http.ResponseWriter, r *http.Request) {
 		s.invalid(w, r, errs)
 		return
 	}
-	st, err = room.SetLimits(r.Context(), l)
+	if _, err := l.Split(s.partWeights()); err != nil {
+		s.invalid(w, r, []fieldError{{Field: "limits", Message: "fe.limits"}})
+		return
+	}
+	inForce, err := s.setPartLimits(r.Context(), i, l)
 	if err != nil {
 		s.fail(w, r, http.StatusServiceUnavailable, "err.limits", admission.RetryAfterUnavailable)
 		return
 	}
 	op, _ := window.OperatorFromContext(r.Context())
-	s.log.Info("room limits changed", "room", room.Name(), "rate", l.Rate, "burst", l.Burst, "cap", l.Cap,
+	s.log.Info("room limits changed", "opening", i+1, "parts", len(s.parts), "rate", l.Rate, "burst", l.Burst, "cap", l.Cap,
 		"min_rate", l.MinRate, "max_rate", l.MaxRate, "operator", op.Name)
 	if !wantsHTML(r) {
-		writeJSON(w, http.StatusOK, st.Limits)
+		writeJSON(w, http.StatusOK, inForce)
 		return
 	}
 	http.Redirect(w, r, "/operator", http.StatusSeeOther)

@@ -14,7 +14,7 @@ import (
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 )
 
-// lostReplies is a go-redis hook that, while armed, lets slot-store scripts
+// lostReplies is a go-redis hook that, while armed, lets slot-store calls
 // run on Redis but reports each to the caller as timed out: the reply that
 // never arrived after a stall or a dropped connection.
 type lostReplies struct{ armed atomic.Int64 }
@@ -27,9 +27,9 @@ func (h *lostReplies) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
 		args := cmd.Args()
-		if err == nil && (cmd.Name() == "evalsha" || cmd.Name() == "eval") && len(args) > 3 &&
+		if err == nil && (cmd.Name() == "fcall" || cmd.Name() == "evalsha" || cmd.Name() == "eval") && len(args) > 3 &&
 			strings.Contains(fmt.Sprint(args[3]), ":slots:") && h.armed.Add(-1) >= 0 {
-			return fmt.Errorf("i/o timeout (test: the script ran, its reply was lost): %w", context.DeadlineExceeded)
+			return fmt.Errorf("i/o timeout (test: the call ran, its reply was lost): %w", context.DeadlineExceeded)
 		}
 		return err
 	}

@@ -73,7 +73,7 @@ func (s *server) join(w http.ResponseWriter, r *http.Request) (session, admissio
 	if !ok || s.overLimit(w, r, now, sess.identity()) || !s.mayJoin(w, r, sess) {
 		return session{}, admission.Status{}, false
 	}
-	room := s.roomAt(now)
+	room := s.roomFor(now, sess)
 	if room == nil {
 		s.queueError(w, r, errNoRoom)
 		return session{}, admission.Status{}, false
@@ -93,7 +93,7 @@ func (s *server) join(w http.ResponseWriter, r *http.Request) (session, admissio
 // snapshot, without asking the store. Once admitted it sets the pass
 // cookie.
 func (s *server) status(w http.ResponseWriter, r *http.Request, sess session) (admission.Status, error) {
-	room := s.roomAt(s.clk.Now())
+	room := s.roomFor(s.clk.Now(), sess)
 	if room == nil {
 		return admission.Status{}, errNoRoom
 	}

@@ -46,13 +46,17 @@ type server struct {
 	// limitHashKey keys the limiter's hash of an identity.
 	limitHashKey []byte
 
-	sw        window.Switch      // maintenance
-	operators *window.Keyring    // operator tokens
-	opToken   string             // the token printed at start
-	gate      *window.Gate       // around the whole mux
-	rooms     []*admission.Room  // one per opening of the schedule
-	booking   *slots.Service     // holds and bookings
-	pacers    []*admission.Pacer // with -pacing, one per room
+	sw        window.Switch     // maintenance
+	operators *window.Keyring   // operator tokens
+	opToken   string            // the token printed at start
+	gate      *window.Gate      // around the whole mux
+	rooms     []*admission.Room // the first part's rooms, one per opening of the schedule
+	booking   *slots.Service    // holds and bookings
+
+	// parts are the campaign's partitions (one, the whole campaign,
+	// without -partition); partitions routes people to them.
+	parts      []*part
+	partitions *slots.Partitions
 
 	// notice is the operator's message to the people waiting (this
 	// instance's; empty for none).
@@ -98,17 +102,27 @@ func newServer(cfg config) (*server, error) {
 	s.sessions = cookieSigner{key: deriveKey(secret, s.cfg.Namespace, "session")}
 	s.limiter = newClientLimiter(cfg.ClientLimit, 10_000)
 
+	var err error
+	if s.camp, err = loadCampaign(cfg, s.clk.Now()); err != nil {
+		return nil, err
+	}
 	s.slots = cfg.Slots
-	if s.slots == nil {
+	switch {
+	case s.slots != nil && s.camp.slots != nil:
+		return nil, fmt.Errorf("%w: -slots and a campaign file with slots: give them once", errConfig)
+	case s.slots == nil && s.camp.slots != nil:
+		s.slots = s.camp.slots
+		if errs := checkSlots(s.slots); errs != nil {
+			return nil, fmt.Errorf("%w: -campaign: %s", errConfig, strings.Join(errs, "; "))
+		}
+	case s.slots == nil:
 		s.slots = demoSlots()
 	}
 	s.slotByID = make(map[string]slotSpec, len(s.slots))
 	for _, sl := range s.slots {
 		s.slotByID[sl.ID] = sl
 	}
-
-	var err error
-	if s.camp, err = loadCampaign(cfg, s.clk.Now()); err != nil {
+	if err := s.initParts(secret); err != nil {
 		return nil, err
 	}
 	if s.tmpl, err = loadTemplates(); err != nil {

@@ -284,6 +284,12 @@ func (s *sim) observe(w *worker, pi int, p *person, st standing, plan bool) {
 			s.finish(w, pi, p, fSoldOut)
 		}
 	case stWaiting:
+		if st.ETAKnown {
+			p.mu.Lock()
+			p.timeShown, p.timeShownAt = true, w.off
+			p.lastLo, p.lastHi = st.ETALow, st.ETAHigh
+			p.mu.Unlock()
+		}
 		if st.Place >= 0 {
 			p.mu.Lock()
 			moved := p.place >= 0 && p.place != st.Place && !st.Returning
@@ -479,7 +485,7 @@ func (s *sim) hold(w *worker, pi int, p *person, dev int, retry bool) {
 	}
 	p.mu.Unlock()
 	if rec.slot < 0 {
-		rec.slot = s.slots.pick(w.rng, s.led.hasRoom)
+		rec.slot = s.slotsFor(p).pick(w.rng, s.led.hasRoom)
 		if rec.slot < 0 {
 			if dev == 0 {
 				s.finish(w, pi, p, fSoldOut)
@@ -530,7 +536,7 @@ func (s *sim) hold(w *worker, pi int, p *person, dev int, retry bool) {
 	case kOK:
 		s.planConfirm(w, pi, p, dev)
 	case kFull:
-		s.slots.full(rec.slot)
+		s.slotsFor(p).full(rec.slot)
 		p.mu.Lock()
 		p.tries++
 		give := p.tries >= s.cfg.Tries

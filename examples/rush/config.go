@@ -25,6 +25,7 @@ type config struct {
 	URL        string   // http mode: base URL of a running reservation server
 	ServerCmd  string   // http mode: command that starts the server (with {addr})
 	Operator   string   // http mode: operator token (maintenance faults)
+	Servers    int      // http mode: server processes of ServerCmd
 
 	// Crowd.
 	People         int
@@ -201,6 +202,7 @@ func defaultConfig() config {
 		MaxSim:         6 * time.Hour,
 		MaxWall:        2 * time.Hour,
 		Timeout:        5 * time.Second,
+		Servers:        1,
 		NoopRounds:     10000,
 		Audit:          true,
 	}
@@ -225,6 +227,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.RedisFsync, "redis-fsync", "always", "with -redis-start: AOF appendfsync always (no acknowledged write lost on a crash), everysec, or off (AOF off; no redis-restart fault)")
 	fs.StringVar(&c.URL, "url", "", "http mode: base URL of a running reservation server (loopback only)")
 	fs.StringVar(&c.ServerCmd, "server-cmd", "", "http mode: command that starts the reservation server; {addr} is replaced by a free loopback address")
+	fs.IntVar(&c.Servers, "servers", 1, "http mode: start this many -server-cmd processes (one Redis under them) and spread each person's requests over them in turn")
 	fs.StringVar(&c.Operator, "operator-token", "", "http mode: operator token, for maintenance faults")
 
 	fs.IntVar(&c.People, "people", c.People, "number of people")
@@ -351,6 +354,12 @@ func (c *config) finish() error {
 	case "http":
 		if (c.URL == "") == (c.ServerCmd == "") {
 			return bad("-mode http needs exactly one of -url and -server-cmd")
+		}
+		if c.Servers < 1 || c.Servers > 32 || (c.Servers > 1 && c.ServerCmd == "") {
+			return bad("-servers %d: want 1 to 32, several only with -server-cmd", c.Servers)
+		}
+		if c.RedisStart && c.Store != "redis" && c.Store != "redis-cluster" {
+			return bad("-redis-start in http mode: -store redis or redis-cluster (the Redis the servers get as {redis})")
 		}
 		if !c.Realtime {
 			// A server outside this process reads its own clock.

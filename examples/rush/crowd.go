@@ -84,6 +84,10 @@ type person struct {
 	etaKnown     bool
 	etaLo        time.Duration
 	etaHi        time.Duration
+	timeShown    bool          // some answer while waiting carried a time
+	timeShownAt  time.Duration // offset of the latest such answer
+	lastLo       time.Duration // the range it carried
+	lastHi       time.Duration
 	admitted     bool          // first admission seen
 	admittedAt   time.Duration // observed (poll instant)
 	prevPoll     time.Duration // poll before the one that saw the admission
@@ -230,9 +234,10 @@ func (cr *crowd) personIndex(name string) int {
 // page is refreshed from the ledger's confirmed counts (held places that
 // lapsed come back).
 type slotPool struct {
-	mu   sync.Mutex
-	open []int32
-	pos  []int32 // index in open, -1 if off
+	mu      sync.Mutex
+	open    []int32
+	pos     []int32 // index in open, -1 if off
+	members []int32 // the slots this pool covers; nil: all
 }
 
 func newSlotPool(n int) *slotPool {
@@ -250,10 +255,19 @@ func (sp *slotPool) pick(r *rand.Rand, hasRoom func(int) bool) int {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if len(sp.open) == 0 {
-		for i := range sp.pos {
+		refill := func(i int) {
 			if hasRoom(i) {
 				sp.pos[i] = int32(len(sp.open))
 				sp.open = append(sp.open, int32(i))
+			}
+		}
+		if sp.members != nil {
+			for _, i := range sp.members {
+				refill(int(i))
+			}
+		} else {
+			for i := range sp.pos {
+				refill(i)
 			}
 		}
 		if len(sp.open) == 0 {

@@ -32,6 +32,24 @@
 // -client-limit 0, so that its per-person limit on sign-ins and joins stays
 // out of the measurement.
 //
+// With -servers K it starts K processes of -server-cmd, all with one
+// GATEHOUSE_SECRET (drawn for the run unless set), and sends each
+// request to the next instance in turn, as a load balancer without
+// stickiness would: one person's sign-in, join, polls, hold and confirm
+// land on different instances. In the command, {redis} is replaced by the
+// address(es) of the Redis the simulator starts with -redis-start (-store
+// redis: one server; redis-cluster: a 3-master Cluster) and {opens_at} by
+// the opening it chose, for the server's -opens-at, so that every instance
+// serves one opening. A server started with -partition (each region its
+// own slots campaign and waiting room) tells each person's region at
+// sign-in, and the simulator lets each person pick slots in their region
+// only:
+//
+//	rush -mode http -servers 3 -store redis-cluster -redis-start \
+//	    -server-cmd 'reservation -addr {addr} -client-limit 0 -store redis -redis-addr {redis} \
+//	        -opens-at {opens_at} -slots seoul=184x50,busan=64x50,jeju=14x50 -partition -rate 15000' \
+//	    -people 50000 -prequeue 60s -spike-width 60s -tail 150s
+//
 // # Simulated time
 //
 // By default the run is a discrete-event simulation: every person's next
@@ -187,6 +205,21 @@
 //	eta                 with_estimate, inside, calibration, admitted_sooner,
 //	                    admitted_later, without_estimate, median_low_s,
 //	                    median_high_s, median_real_s, max_shown_high_s, not_admitted
+//	eta_regimes         the eta block per regime of the run, each person filed
+//	                    by join time and wait: rate_bound or cap_bound (the
+//	                    cap holds fewer people than the rate admits during
+//	                    -think plus -confirm-think), fault_start (the wait
+//	                    overlaps a fault's first two minutes: shown before
+//	                    anything could foresee it), during_fault, after_fault,
+//	                    waiting_at_sell_out, after_sell_out; each with people,
+//	                    shown, inside, sooner, later, calibration,
+//	                    shown_not_admitted, without_estimate, median_width_s,
+//	                    median_low_s, median_high_s, median_real_s,
+//	                    latest_shown, latest_inside, latest_sooner,
+//	                    latest_later, latest_calibration (the latest range a
+//	                    poll showed before admission, against the rest of the
+//	                    wait), told_sold_out, shown_time_ever,
+//	                    shown_time_after_sell_out
 //	comebacks           went_away, admitted_after_return,
 //	                    median_wait_after_return_s, max_wait_after_return_s
 //	attacks             skippers.TRICK, backdoor, second_device: {tried,
@@ -216,19 +249,48 @@
 //	                    double_bookings, lost_bookings, phantom_bookings,
 //	                    slot_counts_disagreeing, unknown_people_or_slots,
 //	                    capacity_mismatches
+//	multi               HTTP runs: instances [{url, requests, failed,
+//	                    requests_per_wall_second, mean_us, p50_us, p99_us,
+//	                    cpu_seconds (the process's user + system CPU during
+//	                    the run, from /proc), cpu_us_per_request,
+//	                    cpu_us_per_person, cores_busy}], total (the same,
+//	                    summed), shards [{addr, redis_cpu_seconds (INFO cpu,
+//	                    main thread, during the run), redis_cpu_us_per_person,
+//	                    share, busy, hash_tags (the rooms' and campaigns'
+//	                    tags it serves), noop_cpu_us (CPU per EVAL of
+//	                    `return 0` on that master, before the run),
+//	                    redis_cpu_per_person_in_noops}], partitions,
+//	                    pacing_across_instances {rooms [{partition, room,
+//	                    rate_per_minute, burst, admissions_seen,
+//	                    room_admitted, max_excess, tolerance,
+//	                    peak_per_second}], admissions, rooms_exceeded,
+//	                    exact}: for each room, the largest excess of the
+//	                    admissions it reported (admitted_at, first and
+//	                    latest per person) over rate x T + burst, over every
+//	                    interval between two of them; exact when none
+//	                    exceeds the instants' 1 ms resolution (tolerance);
+//	                    store_bookings (every slot's booked count, every
+//	                    partition), people_with_booking,
+//	                    client_cpu_seconds (the simulator's own CPU)
 //	violations          overbooked_slots, overbooked_places, double_bookings,
 //	                    admitted_before_opening, booked_before_opening,
 //	                    booked_without_valid_pass, booked_during_maintenance,
 //	                    booked_during_outage, lost_bookings, phantom_bookings,
-//	                    idempotency_mismatches, reconnect_moved_place, total
+//	                    idempotency_mismatches, reconnect_moved_place,
+//	                    pacing_exceeded (rooms over rate x T + burst, HTTP),
+//	                    audit_mismatch (slots whose store count differs
+//	                    from the people's own lookups, and unknown entries,
+//	                    HTTP), total
 //
 // With -plot DIR it writes rush-queue.png (people waiting over time: the
 // simulator's count and the room's own figure), rush-flow.png (arrivals,
 // admissions and bookings per simulated second), rush-eta.png (for each
 // person the ETA range shown at join against the real wait) and
 // rush-eta-time.png (mean low and high ends shown and mean real wait, by
-// join time), and with -backend-capacity rush-pacing.png (the rate in
-// force, the booking calls' mean latency and timeouts over time).
+// join time), rush-eta-regimes.png (the range shown at join against the
+// real wait, coloured by regime), and with -backend-capacity
+// rush-pacing.png (the rate in force, the booking calls' mean latency and
+// timeouts over time).
 //
 // # Reading the report
 //
@@ -247,7 +309,9 @@
 //     joined (the room says when it has no measurement yet: those are
 //     without_estimate) and then waited normally, the share whose real wait
 //     (join to the room's admission instant) fell inside it.
-//     max_shown_high_s is the check on "93 hours 4 minutes".
+//     max_shown_high_s is the check on "93 hours 4 minutes". Per regime
+//     (eta_regimes), calibration >= 0.95 in every regime but fault_start,
+//     and nobody waiting at the sell-out ever shown a time.
 //
 // noop_ratio relates each operation's mean latency to the no-op script's
 // round trip on the same server, measured in the same run: with many

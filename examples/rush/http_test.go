@@ -17,14 +17,7 @@ func TestRushHTTP(t *testing.T) {
 		t.Skip("builds and runs the reservation server for ~20 s; skipped with -short")
 	}
 	t.Parallel()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build the reservation server")
-	}
-	bin := filepath.Join(t.TempDir(), "reservation")
-	if out, err := exec.Command(goBin, "build", "-o", bin, "github.com/gatehouse-go/gatehouse/examples/reservation").CombinedOutput(); err != nil {
-		t.Fatalf("go build reservation: %v\n%s", err, out)
-	}
+	bin := buildReservation(t)
 	args := []string{"-mode", "http",
 		// A crowd with many no-shows (skippers, double bookers) for 18
 		// places: the room admits up to three people per free place.
@@ -62,4 +55,19 @@ func TestRushHTTP(t *testing.T) {
 	if rep.Outcomes["join"]["maintenance"]+rep.Outcomes["status"]["maintenance"]+rep.Outcomes["hold"]["maintenance"] == 0 {
 		t.Error("nothing was refused for maintenance: the fault did not reach the server")
 	}
+}
+
+// buildReservation builds examples/reservation into a temporary directory
+// and returns the binary's path; it skips the test without a go command.
+func buildReservation(t *testing.T) string {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the reservation server")
+	}
+	bin := filepath.Join(t.TempDir(), "reservation")
+	if out, err := exec.Command(goBin, "build", "-o", bin, "github.com/gatehouse-go/gatehouse/examples/reservation").CombinedOutput(); err != nil {
+		t.Fatalf("go build reservation: %v\n%s", err, out)
+	}
+	return bin
 }

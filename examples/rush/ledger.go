@@ -45,6 +45,14 @@ type violations struct {
 	// ReconnectMovedPlace counts re-joins that reported a different place
 	// in line than the person had.
 	ReconnectMovedPlace int64 `json:"reconnect_moved_place"`
+	// PacingExceeded counts waiting rooms whose reported admissions
+	// exceeded rate x T + burst over some interval (HTTP runs: the multi
+	// block's pacing check, across instances).
+	PacingExceeded int64 `json:"pacing_exceeded"`
+	// AuditMismatch counts slots whose booked count in the store differs
+	// from the bookings the people's own lookups found, and bookings of
+	// unknown people or slots (HTTP runs): a booking no lookup finds.
+	AuditMismatch int64 `json:"audit_mismatch"`
 	// Total is the sum of the above (OverbookedPlaces excluded).
 	Total int64 `json:"total"`
 }
@@ -53,7 +61,7 @@ func (v *violations) sum() {
 	v.Total = v.OverbookedSlots + v.DoubleBookings + v.AdmittedBeforeOpening +
 		v.BookedBeforeOpening + v.BookedWithoutValidPass + v.BookedDuringMaintenance +
 		v.BookedDuringOutage + v.LostBookings + v.PhantomBookings +
-		v.IdempotencyMismatches + v.ReconnectMovedPlace
+		v.IdempotencyMismatches + v.ReconnectMovedPlace + v.PacingExceeded + v.AuditMismatch
 }
 
 // interval is [from, to) in simulated time.

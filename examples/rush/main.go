@@ -190,6 +190,10 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 	}
 	runtime.GC()
 	wall := s.run()
+	var multi *multiStat
+	if ms, ok := tgt.(multiStater); ok {
+		multi = ms.multiStatFor(ctx, s, wall)
+	}
 	var store *storeStat
 	if ss, ok := tgt.(storeStater); ok {
 		store = ss.storeStat(ctx, cfg.People)
@@ -220,6 +224,7 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 	}
 	rep := s.buildReport(wall, &stats, noop, audit)
 	rep.Store = store
+	rep.finishMulti(multi)
 	if rep.Pacing != nil {
 		rep.Pacing.WithoutController = cfg.baseline
 	}
@@ -232,6 +237,7 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 		return rep, fmt.Errorf("audit: %s", audit.Error)
 	}
 	rep.writeText(env.stdout)
+	rep.writeMulti(env.stdout)
 	if cfg.JSONPath != "" {
 		if err := rep.writeJSON(cfg.JSONPath); err != nil {
 			return rep, err

@@ -37,6 +37,7 @@ func (s *sim) writePlots(dir string) ([]string, error) {
 		{"rush-eta.png", s.plotETA},
 		{"rush-eta-time.png", s.plotETAOverTime},
 		{"rush-pacing.png", s.plotPacing},
+		{"rush-eta-regimes.png", s.plotETARegimes},
 	} {
 		p, err := c.make()
 		if err != nil {

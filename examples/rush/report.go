@@ -47,15 +47,20 @@ type report struct {
 	// Store is what the run cost the store (in-process target only).
 	Store *storeStat `json:"store,omitempty"`
 
-	Fairness  fairness    `json:"fairness"`
-	ETA       etaStat     `json:"eta"`
-	Comebacks comebacks   `json:"comebacks"`
-	Attacks   attacks     `json:"attacks"`
-	Audit     auditResult `json:"audit"`
+	Fairness fairness `json:"fairness"`
+	ETA      etaStat  `json:"eta"`
+	// ETARegimes is the eta block per regime of the run (etareport.go).
+	ETARegimes map[string]*etaRegime `json:"eta_regimes"`
+	Comebacks  comebacks             `json:"comebacks"`
+	Attacks    attacks               `json:"attacks"`
+	Audit      auditResult           `json:"audit"`
 	// Supply and Pacing: the room's knowledge of the places left, and
 	// the modelled booking backend with the rate (see supplyreport.go).
 	Supply *supplyStat `json:"supply,omitempty"`
 	Pacing *pacingStat `json:"pacing,omitempty"`
+	// Multi: HTTP runs, per instance and per shard, and the pacing check
+	// across instances (multi.go).
+	Multi *multiStat `json:"multi,omitempty"`
 
 	Violations violations `json:"violations"`
 }
@@ -273,6 +278,7 @@ func (s *sim) buildReport(wall time.Duration, stats *workerStats, noop *noopStat
 
 	r.Fairness = s.fairness()
 	r.ETA = s.etaStat()
+	r.ETARegimes = s.etaRegimes()
 	r.Comebacks = s.comebackStat()
 	r.Attacks.Skippers = map[string]attackStat{}
 	for t := range numTricks {
@@ -517,6 +523,7 @@ func (r *report) writeText(w io.Writer) {
 	p("ETA: %d shown a range and admitted, %d inside (calibration %.3f), %d sooner, %d later; %d joined before any measurement",
 		e.WithEstimate, e.Inside, e.Calibration, e.TooEarly, e.TooLate, e.WithoutEstimate)
 	p("  medians: low %s, high %s, real wait %s; largest high end shown %s", dur(e.MedianLowS), dur(e.MedianHighS), dur(e.MedianRealS), dur(e.MaxShownHighS))
+	r.writeETARegimes(w)
 	cb := r.Comebacks
 	p("comebacks: %d away when near the front, %d admitted after return, wait after return median %s, max %s", cb.WentAway, cb.AdmittedAfterReturn, dur(cb.MedianWaitS), dur(cb.MaxWaitS))
 	var sk []string

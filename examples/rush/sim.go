@@ -25,12 +25,15 @@ type faultControl interface {
 
 // sim is one run: the crowd, the target, the calendar and the books.
 type sim struct {
-	cfg      *config
-	ctx      context.Context
-	tgt      target
-	cr       *crowd
-	led      *ledger
-	slots    *slotPool
+	cfg   *config
+	ctx   context.Context
+	tgt   target
+	cr    *crowd
+	led   *ledger
+	slots *slotPool
+	// pools are the slot pools by partition, for a target whose people
+	// each book in one partition (partitionedTarget); nil otherwise.
+	pools    map[string]*slotPool
 	passes   passPool
 	ser      *series
 	cal      *calendar
@@ -108,6 +111,7 @@ func newSim(ctx context.Context, cfg *config, cr *crowd, tgt target, clk clock.C
 	s.endTick = s.tickOf(s.openOff + cfg.MaxSim)
 	s.ser = newSeries(int((s.openOff+cfg.MaxSim)/time.Second) + 2)
 	s.progress = noProgress{}
+	s.pools = partitionPools(tgt, len(cr.slotIDs))
 	return s
 }
 

@@ -18,17 +18,7 @@ func TestRushSoldOut(t *testing.T) {
 	t.Parallel()
 	people := rushPeople(4000, 800)
 	run := func(supply string) *report {
-		cfg := testConfig(t, "-people", itoa(people), "-slots", itoa(people/4), "-supply="+supply)
-		var out bytes.Buffer
-		rep, err := simulate(context.Background(), &cfg, runEnv{stdout: &out})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Log("\n" + out.String())
-		if rep.Violations.Total != 0 {
-			t.Errorf("-supply=%s: violations %+v", supply, rep.Violations)
-		}
-		return rep
+		return runReport(t, testConfig(t, "-people", itoa(people), "-slots", itoa(people/4), "-supply="+supply))
 	}
 	rep := run("true")
 	s := rep.Supply

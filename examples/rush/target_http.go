@@ -15,9 +15,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/benbjohnson/clock"
 	"github.com/gatehouse-go/gatehouse/internal/redisproc"
 )
 
@@ -37,7 +37,12 @@ import (
 // The pass is never kept as a cookie: each request carries exactly the pass
 // the simulator chooses (none, forged, borrowed, expired or genuine).
 type httpTarget struct {
-	base     *url.URL
+	// bases are the server instances; each request goes to the next one
+	// (round robin, no stickiness), and is counted in its inst.
+	bases    []*url.URL
+	next     atomic.Uint64
+	inst     []*instCounter
+	multi    *multiRun // the servers and Redis this run started, or nil
 	client   *http.Client
 	operator string
 	open     time.Time
@@ -47,6 +52,16 @@ type httpTarget struct {
 	mu       sync.Mutex
 	sessions map[string]string // person -> session cookie value
 	tickets  map[string]string // person -> place ticket, sent back on status
+	// parts is each person's partition (the server says at sign-in),
+	// slotPart each slot's, with a partitioned server.
+	parts    map[string]string
+	slotPart []string
+	// limits are the rooms' limits at the start, by partition ("" for
+	// an unpartitioned server), for the pacing check.
+	limits map[string]roomLimits
+	// lineAt and lineN: the last sample of the room's line (line).
+	lineAt time.Time
+	lineN  int64
 }
 
 // The reservation server's cookie and a birth date its demo campaign
@@ -56,38 +71,21 @@ const (
 	httpBirthDate     = "1964-05-01"
 )
 
-func httpFactory(ctx context.Context, cfg *config, clk clock.Clock, open time.Time, cr *crowd) (target, faultControl, func(), error) {
-	var cleanup func()
-	base, operator := cfg.URL, cfg.Operator
-	if cfg.ServerCmd != "" {
-		srv, err := startServer(ctx, cfg.ServerCmd)
+func newHTTPTarget(ctx context.Context, cfg *config, bases []string, operator string) (*httpTarget, error) {
+	var us []*url.URL
+	var inst []*instCounter
+	for _, base := range bases {
+		u, err := url.Parse(base)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, err
 		}
-		cleanup = srv.stop
-		base = srv.url
-		if operator == "" {
-			operator = srv.operator
+		if err := loopbackURL(base); err != nil {
+			return nil, err
 		}
+		us = append(us, u)
+		inst = append(inst, &instCounter{url: base})
 	}
-	t, err := newHTTPTarget(ctx, cfg, base, operator)
-	if err != nil {
-		if cleanup != nil {
-			cleanup()
-		}
-		return nil, nil, nil, err
-	}
-	return t, nil, cleanup, nil
-}
-
-func newHTTPTarget(ctx context.Context, cfg *config, base, operator string) (*httpTarget, error) {
-	u, err := url.Parse(base)
-	if err != nil {
-		return nil, err
-	}
-	if err := loopbackURL(base); err != nil {
-		return nil, err
-	}
+	base := bases[0]
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 		MaxIdleConns:        cfg.Workers * 2,
@@ -95,7 +93,9 @@ func newHTTPTarget(ctx context.Context, cfg *config, base, operator string) (*ht
 		IdleConnTimeout:     time.Minute,
 	}
 	t := &httpTarget{
-		base:     u,
+		bases:    us,
+		inst:     inst,
+		parts:    map[string]string{},
 		client:   &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		operator: operator,
 		sessions: map[string]string{},
@@ -125,7 +125,9 @@ func newHTTPTarget(ctx context.Context, cfg *config, base, operator string) (*ht
 	for _, s := range st.Slots {
 		t.slotIDs = append(t.slotIDs, s.ID)
 		t.slotCap = append(t.slotCap, s.Capacity)
+		t.slotPart = append(t.slotPart, s.Partition)
 	}
+	t.limits = st.roomLimits()
 	if len(t.slotIDs) == 0 {
 		return nil, errors.New("the server offers no slots")
 	}
@@ -143,14 +145,19 @@ type serverTarget interface {
 }
 
 type statsJSON struct {
-	Room struct {
-		Waiting int64 `json:"waiting"`
-	} `json:"room"`
+	Room  statsRoom `json:"room"`
 	Slots []struct {
-		ID       string `json:"id"`
-		Capacity int    `json:"capacity"`
-		Booked   int    `json:"booked"`
+		ID        string `json:"id"`
+		Partition string `json:"partition"`
+		Capacity  int    `json:"capacity"`
+		Booked    int    `json:"booked"`
 	} `json:"slots"`
+	// Partitions: each region's room, with a partitioned server.
+	Partitions []struct {
+		Name     string    `json:"name"`
+		Campaign string    `json:"campaign"`
+		Room     statsRoom `json:"room"`
+	} `json:"partitions"`
 }
 
 func (t *httpTarget) stats(ctx context.Context) (statsJSON, error) {
@@ -226,7 +233,8 @@ func (t *httpTarget) do(ctx context.Context, person, method, path, pass, key str
 		}
 		rd, ctype = bytes.NewReader(buf), "application/json"
 	}
-	req, err := http.NewRequestWithContext(ctx, method, t.base.JoinPath(path).String(), rd)
+	ic, u := t.pick()
+	req, err := http.NewRequestWithContext(ctx, method, u.JoinPath(path).String(), rd)
 	if err != nil {
 		return 0, terr(kOther, err)
 	}
@@ -258,7 +266,9 @@ func (t *httpTarget) do(ctx context.Context, person, method, path, pass, key str
 			}
 		}
 	}
+	t0 := time.Now()
 	resp, err := t.client.Do(req)
+	defer func() { ic.count(time.Since(t0), resp, err) }()
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return 0, terr(kTimeout, err)
@@ -291,7 +301,15 @@ func (t *httpTarget) do(ctx context.Context, person, method, path, pass, key str
 }
 
 func (t *httpTarget) signIn(ctx context.Context, person string) error {
-	_, err := t.do(ctx, person, "POST", "/api/session", "", "", map[string]string{"name": person, "birth_date": httpBirthDate}, nil)
+	var s struct {
+		Partition string `json:"partition"`
+	}
+	_, err := t.do(ctx, person, "POST", "/api/session", "", "", map[string]string{"name": person, "birth_date": httpBirthDate}, &s)
+	if err == nil && s.Partition != "" {
+		t.mu.Lock()
+		t.parts[person] = s.Partition
+		t.mu.Unlock()
+	}
 	return err
 }
 
@@ -413,13 +431,30 @@ func (t *httpTarget) Maintenance(ctx context.Context, on bool) error {
 	return err
 }
 
+// line samples the operator's figures at most every lineEvery: they read
+// every room and every slot of the server, a cost the measurement should
+// not add to the run it measures.
 func (t *httpTarget) line(ctx context.Context) (int64, error) {
+	t.mu.Lock()
+	if time.Since(t.lineAt) < lineEvery {
+		n := t.lineN
+		t.mu.Unlock()
+		return n, nil
+	}
+	t.lineAt = time.Now()
+	t.mu.Unlock()
 	st, err := t.stats(ctx)
 	if err != nil {
 		return -1, err
 	}
+	t.mu.Lock()
+	t.lineN = st.Room.Waiting
+	t.mu.Unlock()
 	return st.Room.Waiting, nil
 }
+
+// lineEvery is how often an HTTP run reads the operator's figures.
+const lineEvery = 5 * time.Second
 
 // Audit reads every slot's count from the operator's figures and every
 // signed-in person's booking from GET /api/bookings/me, as that person.
@@ -482,6 +517,14 @@ func (t *httpTarget) Close() error {
 	return nil
 }
 
+// pick is the instance the next request goes to: round robin over the
+// instances, as a load balancer without stickiness spreads one person's
+// requests.
+func (t *httpTarget) pick() (*instCounter, *url.URL) {
+	i := int((t.next.Add(1) - 1) % uint64(len(t.bases)))
+	return t.inst[i], t.bases[i]
+}
+
 // serverProc is a reservation server this program started (-server-cmd).
 type serverProc struct {
 	log      tailBuffer // the end of its stderr, for errors
@@ -494,7 +537,7 @@ type serverProc struct {
 // startServer runs command (through sh -c) with {addr} replaced by a free
 // loopback address, reads the operator token it prints, and waits until
 // /healthz answers.
-func startServer(ctx context.Context, command string) (*serverProc, error) {
+func startServer(ctx context.Context, command string, env []string) (*serverProc, error) {
 	port, err := redisproc.FreePort(false)
 	if err != nil {
 		return nil, err
@@ -504,6 +547,7 @@ func startServer(ctx context.Context, command string) (*serverProc, error) {
 		return nil, fmt.Errorf("-server-cmd must contain {addr}, the address to listen on")
 	}
 	cmd := exec.Command("sh", "-c", "exec "+strings.ReplaceAll(command, "{addr}", addr))
+	cmd.Env = env
 	sp0 := &serverProc{}
 	setPdeathsig(cmd)
 	setPgid(cmd)

@@ -1,5 +1,8 @@
--- Availability. ARGV: 3.. slots (none: every slot). Returns slotlines.
-local t = redis.call('HGET', K_DATA, '~t')
-if not t or t <= now then lib().tidy() end
-if #ARGV == 2 then return slotlines(redis.call('SMEMBERS', K_SLOTS)) end
-return slotlines({unpack(ARGV, 3)})
+-- Availability. args: 1 now, 2 gcat, 3.. slots (none: every slot). keys:
+-- data, gx, hx, slots. Returns slotlines.
+local function availability(keys, args)
+  local t = redis.call('HGET', keys[1], '~t')
+  if not t or t <= args[1] then tidy(keys, args[1], args[2]) end
+  if #args == 2 then return slotlines(keys[1], redis.call('SMEMBERS', keys[4])) end
+  return slotlines(keys[1], {unpack(args, 3)})
+end

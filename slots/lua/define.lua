@@ -1,25 +1,36 @@
--- DefineSlots. ARGV: 3 "k:"..key, 4 fingerprint, 5.. pairs of slot,
--- capacity.
-local kf, fp = ARGV[3], ARGV[4]
-local fields = {kf, '~t'}
-for i = 5, #ARGV, 2 do fields[#fields + 1] = 'u:' .. ARGV[i] end
-local v = redis.call('HMGET', K_DATA, unpack(fields))
-if v[1] then
-  local out = lib().recall(v[1], fp)
-  if out then return out end
-end
-if (not v[2] or v[2] <= now) and lib().tidy() then v = redis.call('HMGET', K_DATA, unpack(fields)) end
-for i = 5, #ARGV, 2 do
-  if tonumber(ARGV[i + 1]) < tonumber(v[(i + 1) / 2] or 0) then
-    return lib().remember(kf, fp, '!INUSE|' .. ARGV[i])
+-- DefineSlots. args: 1 now, 2 gf, 3 "k:"..key, 4.. pairs of slot,
+-- capacity. keys: data, gx, hx, slots.
+local function define(keys, args)
+  local D = keys[1]
+  local now, gf, kf = args[1], args[2], args[3]
+  local fs = {kf, '~t'}
+  for i = 4, #args, 2 do
+    fs[#fs + 1] = 'c:' .. args[i]
+    fs[#fs + 1] = args[i]
   end
+  local v = redis.call('HMGET', D, unpack(fs))
+  if v[1] then
+    local out = recall(v[1], gf, now)
+    if out then return out end
+  end
+  if due(keys, v[2], now, gf) then v = redis.call('HMGET', D, unpack(fs)) end
+  -- A slot's bookings and live holds are capacity - free.
+  for i = 4, #args, 2 do
+    local j = i - 1
+    if v[j] and tonumber(args[i + 1]) < tonumber(v[j]) - tonumber(v[j + 1]) then
+      return remember(keys, kf, gf, '!INUSE|' .. args[i])
+    end
+  end
+  local sets, ids = {}, {}
+  for i = 4, #args, 2 do
+    local j = i - 1
+    sets[#sets + 1] = fs[j]
+    sets[#sets + 1] = args[i + 1]
+    sets[#sets + 1] = fs[j + 1]
+    sets[#sets + 1] = tonumber(args[i + 1]) - tonumber(v[j] or 0) + tonumber(v[j + 1] or 0)
+    ids[#ids + 1] = args[i]
+  end
+  redis.call('HSET', D, unpack(sets))
+  redis.call('SADD', keys[4], unpack(ids))
+  return remember(keys, kf, gf, 'OK')
 end
-local caps, ids = {}, {}
-for i = 5, #ARGV, 2 do
-  caps[#caps + 1] = 'c:' .. ARGV[i]
-  caps[#caps + 1] = ARGV[i + 1]
-  ids[#ids + 1] = ARGV[i]
-end
-redis.call('HSET', K_DATA, unpack(caps))
-redis.call('SADD', K_SLOTS, unpack(ids))
-return lib().remember(kf, fp, 'OK')

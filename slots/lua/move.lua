@@ -1,33 +1,32 @@
--- Move. ARGV: 3 "k:"..key, 4 fingerprint, 5 booking id, 6 "p:"..person,
--- 7 target slot. A booking counts in "u:" of its slot only (not in "h:"),
--- so a move changes two counts.
-local kf, fp, id, pf, to = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local ut = 'u:' .. to
-local d = redis.call('HMGET', K_DATA, kf, pf, 'c:' .. to, ut, '~t')
-if d[1] then
-  local out = lib().recall(d[1], fp)
-  if out then return out end
+-- Move. args: 1 now, 2 gf, 3 "k:"..key, 4 "p:"..person, 5 booking id,
+-- 6 "h:"..target slot, 7 target slot. keys: data, gx, hx. A booking counts
+-- in the free places of its slot only (not in "h:"), so a move changes two
+-- counts.
+local function move(keys, args)
+  local D = keys[1]
+  local now, gf, kf, pf, id, ht, to = args[1], args[2], args[3], args[4], args[5], args[6], args[7]
+  local d = redis.call('HMGET', D, kf, pf, to, '~t')
+  if d[1] then
+    local out = recall(d[1], gf, now)
+    if out then return out end
+  end
+  local rec = d[2]
+  if not (rec and string.byte(rec) == 66 and string.find(rec, id, 33, true) == 33 and string.byte(rec, 33 + #id) == 124) then
+    return remember(keys, kf, gf, '!NOTBOOKING')
+  end
+  local j = 34 + #id
+  local k = string.find(rec, '|', j, true)
+  if k == j + #ht and string.find(rec, ht, j, true) == j then return remember(keys, kf, gf, rec) end
+  if due(keys, d[4], now, gf) then d = redis.call('HMGET', D, kf, pf, to) end
+  local free = d[3]
+  if not free then return remember(keys, kf, gf, '!NOSLOT|' .. to) end
+  if free == '0' then return remember(keys, kf, gf, '!FULL|' .. to) end
+  if #rec > 600 then
+    rec = unlist(keys, rec, string.sub(gf, 1, 15))
+    k = string.find(rec, '|', j, true)
+  end
+  redis.call('HINCRBY', D, string.sub(rec, j + 2, k - 1), '1')
+  rec = string.sub(rec, 1, j - 1) .. ht .. string.sub(rec, k) .. kf .. ','
+  redis.call('HSET', D, pf, rec, kf, gf .. rec, to, free - 1)
+  return rec
 end
-local rec = d[2]
-if not (rec and string.byte(rec) == 66 and string.find(rec, id, 33, true) == 33 and string.byte(rec, 33 + #id) == 124) then
-  return lib().remember(kf, fp, '!NOTBOOKING')
-end
-local j = 34 + #id
-local k = string.find(rec, '|', j, true)
-local s = string.sub(rec, j, k - 1)
-if s == to then return lib().remember(kf, fp, rec) end
-if not d[5] or d[5] <= now then
-  if lib().tidy() then d = redis.call('HMGET', K_DATA, kf, pf, 'c:' .. to, ut) end
-end
-local cap = d[3]
-if not cap then return lib().remember(kf, fp, '!NOSLOT|' .. to) end
-local used = d[4] or '0'
-if #used > #cap or (#used == #cap and used >= cap) then return lib().remember(kf, fp, '!FULL|' .. to) end
-if #rec > 600 then
-  rec = lib().unlist(rec)
-  k = string.find(rec, '|', j, true)
-end
-rec = string.sub(rec, 1, j - 1) .. to .. string.sub(rec, k) .. gcat .. kf .. ','
-redis.call('HINCRBY', K_DATA, 'u:' .. s, -1)
-redis.call('HSET', K_DATA, pf, rec, kf, gcat .. fp .. rec, ut, used + 1)
-return rec
