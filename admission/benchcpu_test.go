@@ -60,19 +60,19 @@ func BenchmarkStoreInstr(b *testing.B) {
 func storeScenarios(b *testing.B, client *redis.Client, measure func(b *testing.B, noopKey string, parallel bool, op func(context.Context) error)) {
 	var run atomic.Int64
 	for _, mode := range []struct {
-		callers int
-		noBatch bool
+		callers   int
+		unbatched bool
 	}{{1, false}, {64, false}, {64, true}} {
 		callers, parallel := mode.callers, mode.callers > 1
 		suffix := ""
-		if mode.noBatch {
+		if mode.unbatched {
 			suffix = "/nobatch"
 		}
 		setup := func(b *testing.B, rate, burst int) (admission.Store, admission.Params, string) {
 			if parallel {
 				b.SetParallelism((callers + 1) / 2)
 			}
-			store := redisStoreWith(b, client, admission.RedisOptions{Timeout: testBudget, NoBatch: mode.noBatch})
+			store := redisStoreWith(b, client, admission.RedisOptions{Timeout: testBudget, Unbatched: mode.unbatched})
 			p := admission.Params{
 				Opening: time.Now().Add(-time.Hour).Truncate(time.Millisecond), Rate: rate, Burst: burst,
 				ClaimWindow: time.Hour, SessionTTL: time.Hour, DrainWindow: time.Minute, Seed: seed,

@@ -26,12 +26,12 @@ type RedisOptions struct {
 	// call on its own goroutine at the deadline. A shorter deadline on the
 	// caller's context still applies. 0 means DefaultRedisTimeout.
 	Timeout time.Duration
-	// NoBatch sends every call in a round trip of its own. By default the
+	// Unbatched sends every call in a round trip of its own. By default the
 	// calls a store makes concurrently share round trips once two are in
 	// flight (group commit: one pipeline of function calls, each atomic
 	// and answered on its own), which saves Redis the per-round-trip work
 	// under load and adds no wait at low load.
-	NoBatch bool
+	Unbatched bool
 }
 
 // DefaultRedisPrefix is the default RedisOptions.Prefix.
@@ -73,7 +73,7 @@ const DefaultRedisTimeout = 500 * time.Millisecond
 // Each call waits for Redis at most RedisOptions.Timeout (500 ms by
 // default), on any client, then fails with [ErrUnavailable]. Calls the
 // store makes concurrently share round trips once two are in flight (group
-// commit; see RedisOptions.NoBatch).
+// commit; see RedisOptions.Unbatched).
 //
 // Redis decides nothing with its own clock: every function takes now from
 // the caller. Lua cannot compute the shuffle: [Store.Status] takes an
@@ -100,17 +100,17 @@ func NewRedisStore(c redis.UniversalClient, opts RedisOptions) (Store, error) {
 	case opts.Timeout == 0:
 		opts.Timeout = DefaultRedisTimeout
 	}
-	return &redisStore{c: c, prefix: opts.Prefix, timeout: opts.Timeout, inline: redisopt.HonoursDeadlines(c), noBatch: opts.NoBatch}, nil
+	return &redisStore{c: c, prefix: opts.Prefix, timeout: opts.Timeout, inline: redisopt.HonoursDeadlines(c), unbatched: opts.Unbatched}, nil
 }
 
 type redisStore struct {
-	c       redis.UniversalClient
-	prefix  string
-	timeout time.Duration
-	inline  bool       // the client honours context deadlines (redisopt.HonoursDeadlines)
-	loading sync.Mutex // one FUNCTION LOAD at a time
-	noBatch bool       // RedisOptions.NoBatch
-	batch   batcher    // group commit (redis_batch.go)
+	c         redis.UniversalClient
+	prefix    string
+	timeout   time.Duration
+	inline    bool       // the client honours context deadlines (redisopt.HonoursDeadlines)
+	loading   sync.Mutex // one FUNCTION LOAD at a time
+	unbatched bool       // RedisOptions.Unbatched
+	batch     batcher    // group commit (redis_batch.go)
 }
 
 // call runs one function within the store's budget and decodes its reply
@@ -118,7 +118,7 @@ type redisStore struct {
 func (s *redisStore) call(ctx context.Context, fn string, keys []string, v []int64, args ...any) (int, error) {
 	var r any
 	var err error
-	if s.noBatch {
+	if s.unbatched {
 		r, err = redisopt.Do(ctx, s.timeout, s.inline, func(ctx context.Context) (any, error) {
 			return s.fcall(ctx, fn, keys, args...)
 		})

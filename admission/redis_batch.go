@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Group commit. Unless RedisOptions.NoBatch is set, the calls one store
+// Group commit. Unless RedisOptions.Unbatched is set, the calls one store
 // value makes concurrently share round trips: a call goes out at once, on
 // its own, while fewer than maxBatchesInFlight round trips of the store
 // are in flight (so at low load nothing waits); otherwise it queues, and

@@ -48,19 +48,19 @@ func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 // TestRedisGroupCommit: calls one store makes concurrently share round
 // trips, each answered on its own (64 people joining at once get 64
 // distinct places, each its own); one caller at a time never waits for a
-// batch (each call is a round trip of its own); and with NoBatch every
+// batch (each call is a round trip of its own); and with Unbatched every
 // call is its own round trip.
 func TestRedisGroupCommit(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	p := admission.Params{Opening: opening, Rate: 60, Burst: 1, ClaimWindow: time.Minute,
 		SessionTTL: time.Minute, DrainWindow: time.Minute, Seed: seed}
-	for _, noBatch := range []bool{false, true} {
-		t.Run("NoBatch="+strconv.FormatBool(noBatch), func(t *testing.T) {
+	for _, unbatched := range []bool{false, true} {
+		t.Run("Unbatched="+strconv.FormatBool(unbatched), func(t *testing.T) {
 			c := srv.Client()
 			var h roundTrips
 			c.AddHook(&h)
-			store := redisStoreWith(t, c, admission.RedisOptions{Timeout: testBudget, NoBatch: noBatch})
-			room := "batch-" + strconv.FormatBool(noBatch)
+			store := redisStoreWith(t, c, admission.RedisOptions{Timeout: testBudget, Unbatched: unbatched})
+			room := "batch-" + strconv.FormatBool(unbatched)
 			// One at a time: a round trip each.
 			for i := range 10 {
 				id := admission.HashIdentity(identityKey, "alone-"+strconv.Itoa(i))
@@ -112,9 +112,9 @@ func TestRedisGroupCommit(t *testing.T) {
 			trips, calls := h.trips.Load(), h.calls.Load()
 			t.Logf("%d concurrent joins (and %d rejoins): %d calls in %d round trips", n, n, calls, trips)
 			switch {
-			case noBatch && trips != calls:
-				t.Fatalf("NoBatch: %d calls in %d round trips, want one each", calls, trips)
-			case !noBatch && trips >= calls:
+			case unbatched && trips != calls:
+				t.Fatalf("Unbatched: %d calls in %d round trips, want one each", calls, trips)
+			case !unbatched && trips >= calls:
 				t.Fatalf("group commit: %d calls in %d round trips, want fewer round trips", calls, trips)
 			}
 		})

@@ -252,11 +252,11 @@ func redisParts(cfg *config, rdb, auditRDB redis.UniversalClient, clk clock.Cloc
 	id := make([]byte, 6)
 	rand.Read(id)
 	prefix := "gatehouse:rush:" + hex.EncodeToString(id) + ":"
-	adm, err := admission.NewRedisStore(rdb, admission.RedisOptions{Prefix: prefix + "adm:", NoBatch: !cfg.RedisBatch})
+	adm, err := admission.NewRedisStore(rdb, admission.RedisOptions{Prefix: prefix + "adm:", Unbatched: !cfg.RedisBatch})
 	if err != nil {
 		return libParts{}, err
 	}
-	st, err := slots.NewRedisStore(rdb, slots.RedisOptions{Prefix: prefix + "slots:"})
+	st, err := slots.NewRedisStore(rdb, slots.RedisOptions{Prefix: prefix + "slots:", Unbatched: !cfg.RedisBatch})
 	if err != nil {
 		return libParts{}, err
 	}
