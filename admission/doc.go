@@ -87,8 +87,10 @@
 // # Stores
 //
 // [NewMemoryStore] serves one process; [NewRedisStore] serves any number of
-// instances through Redis (standalone, Sentinel or Cluster), one Lua script
-// per operation. Both run the same arithmetic (golang.org/x/time/rate's
+// instances through Redis 7.0 or later (standalone, Sentinel or Cluster),
+// one call of a Redis function (Lua, loaded once) per operation; calls one
+// store makes concurrently share round trips under load (group commit,
+// [RedisOptions].Unbatched turns it off). Both run the same arithmetic (golang.org/x/time/rate's
 // token bucket, stepped at the instants it admits), and both pass the
 // conformance suite in
 // admission/admissiontest, which a third-party [Store] can run too.

@@ -4,10 +4,10 @@ import (
 	"github.com/gatehouse-go/gatehouse/window/redisopt"
 
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,6 +26,12 @@ type RedisOptions struct {
 	// call on its own goroutine at the deadline. A shorter deadline on the
 	// caller's context still applies. 0 means DefaultRedisTimeout.
 	Timeout time.Duration
+	// Unbatched sends every call in a round trip of its own. By default the
+	// calls a store makes concurrently share round trips once two are in
+	// flight (group commit: one pipeline of function calls, each atomic
+	// and answered on its own), which saves Redis the per-round-trip work
+	// under load and adds no wait at low load.
+	Unbatched bool
 }
 
 // DefaultRedisPrefix is the default RedisOptions.Prefix.
@@ -35,48 +41,27 @@ const DefaultRedisPrefix = "gatehouse:admission:"
 // stalls, a room call gives ErrUnavailable within half a second.
 const DefaultRedisTimeout = 500 * time.Millisecond
 
-var (
-	//go:embed lua/common.lua
-	luaCommon string
-	//go:embed lua/join.lua
-	luaJoin string
-	//go:embed lua/status.lua
-	luaStatus string
-	//go:embed lua/done.lua
-	luaDone string
-	//go:embed lua/advance.lua
-	luaAdvance string
-	//go:embed lua/limits.lua
-	luaLimits string
-	//go:embed lua/supply.lua
-	luaSupply string
-
-	scriptJoin    = redis.NewScript(luaCommon + luaJoin)
-	scriptStatus  = redis.NewScript(luaCommon + luaStatus)
-	scriptDone    = redis.NewScript(luaCommon + luaDone)
-	scriptAdvance = redis.NewScript(luaCommon + luaAdvance)
-	scriptLimits  = redis.NewScript(luaCommon + luaLimits)
-	scriptSupply  = redis.NewScript(luaCommon + luaSupply)
-)
-
-// NewRedisStore returns a [Store] that keeps rooms in Redis (standalone,
-// Sentinel or Cluster through c). Each operation is one Lua script, run
-// atomically by Redis; all keys of a room share the hash tag {room}, so a
-// Cluster keeps a room on one shard:
+// NewRedisStore returns a [Store] that keeps rooms in Redis 7.0 or later
+// (standalone, Sentinel or Cluster through c). Each operation is one call
+// of a Redis function (FCALL), run atomically by Redis; the store loads
+// its function library (FUNCTION LOAD, named after a hash of its text) on
+// a server that lacks it. All keys of a room share the hash tag {room}, so
+// a Cluster keeps a room on one shard:
 //
-//	<prefix>{room}:s       hash: cm (seed commitment), op (opening, Unix ms),
-//	                       v (E, S, limits, bucket, counters, drain), and
-//	                       i:<identity hash> per identity: index, place,
-//	                       joined, claim, admission, done, returns, ETA
-//	                       inputs (one hash, so that a call reads and
-//	                       writes the room and the person in one command
-//	                       each)
+//	<prefix>{room}:s       hash: v (the seed commitment's start, the
+//	                       opening, E, S, limits, bucket, counters, drain),
+//	                       and per identity a field named by its raw
+//	                       32-byte identity hash: index, place, joined,
+//	                       claim, admission, done, returns, ETA inputs
+//	                       (one hash, so that a call reads and writes the
+//	                       room and the person in one command each)
 //	<prefix>{room}:a       zset: active place -> lease deadline (Unix ms)
 //	<prefix>{room}:r       zset: returner's place -> return sequence
 //
-// Numbers in v and in identity records are packed as doubles (Lua's
-// struct.pack "d"; see lua/common.lua for the field order): exact, and
-// much cheaper in Lua than decimal strings. Read the figures with
+// Numbers in v and in identity records, and the functions' arguments and
+// replies, are packed as little-endian doubles (Lua's struct.pack "<d"; see
+// lua/lib.lua for the field order): exact, and much cheaper in Lua than
+// decimal strings. Read the figures with
 // [Room.Stats] rather than redis-cli.
 //
 // Identities appear only as their [IdentityHash]. Keys never expire by
@@ -86,14 +71,16 @@ var (
 // always: a line then survives a crash of the server.
 //
 // Each call waits for Redis at most RedisOptions.Timeout (500 ms by
-// default), on any client, then fails with [ErrUnavailable].
+// default), on any client, then fails with [ErrUnavailable]. Calls the
+// store makes concurrently share round trips once two are in flight (group
+// commit; see RedisOptions.Unbatched).
 //
-// Redis decides nothing with its own clock: every script takes now from
+// Redis decides nothing with its own clock: every function takes now from
 // the caller. Lua cannot compute the shuffle: [Store.Status] takes an
 // early arrival's place from the caller's [PlaceHint] and keeps it; a
 // Status or Done without a hint for an early arrival whose place the store
-// does not know yet costs a second round trip (the script answers with the
-// arrival index and Go calls again with the place).
+// does not know yet costs a second round trip (the function answers with
+// the arrival index and Go calls again with the place).
 func NewRedisStore(c redis.UniversalClient, opts RedisOptions) (Store, error) {
 	if c == nil {
 		return nil, errors.New("admission: NewRedisStore: nil client")
@@ -113,21 +100,35 @@ func NewRedisStore(c redis.UniversalClient, opts RedisOptions) (Store, error) {
 	case opts.Timeout == 0:
 		opts.Timeout = DefaultRedisTimeout
 	}
-	return &redisStore{c: c, prefix: opts.Prefix, timeout: opts.Timeout, inline: redisopt.HonoursDeadlines(c)}, nil
+	return &redisStore{c: c, prefix: opts.Prefix, timeout: opts.Timeout, inline: redisopt.HonoursDeadlines(c), unbatched: opts.Unbatched}, nil
 }
 
 type redisStore struct {
-	c       redis.UniversalClient
-	prefix  string
-	timeout time.Duration
-	inline  bool // the client honours context deadlines (redisopt.HonoursDeadlines)
+	c         redis.UniversalClient
+	prefix    string
+	timeout   time.Duration
+	inline    bool       // the client honours context deadlines (redisopt.HonoursDeadlines)
+	loading   sync.Mutex // one FUNCTION LOAD at a time
+	unbatched bool       // RedisOptions.Unbatched
+	batch     batcher    // group commit (redis_batch.go)
 }
 
-// call runs one script within the store's budget.
-func (s *redisStore) call(ctx context.Context, sc *redis.Script, keys []string, args []any) ([]int64, error) {
-	return redisopt.Do(ctx, s.timeout, s.inline, func(ctx context.Context) ([]int64, error) {
-		return sc.Run(ctx, s.c, keys, args...).Int64Slice()
-	})
+// call runs one function within the store's budget and decodes its reply
+// into v; it returns the number of values.
+func (s *redisStore) call(ctx context.Context, fn string, keys []string, v []int64, args ...any) (int, error) {
+	var r any
+	var err error
+	if s.unbatched {
+		r, err = redisopt.Do(ctx, s.timeout, s.inline, func(ctx context.Context) (any, error) {
+			return s.fcall(ctx, fn, keys, args...)
+		})
+	} else {
+		r, err = s.batched(ctx, fn, keys, args)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return decodeReply(r, v)
 }
 
 var _ Store = (*redisStore)(nil)
@@ -140,26 +141,10 @@ func (s *redisStore) keys(room string) ([]string, error) {
 	return []string{base + "s", base + "a", base + "r"}, nil
 }
 
-// idField is an identity's field in the room's hash.
-func idField(id IdentityHash) string { return "i:" + id.String() }
+// idField is an identity's field in the room's hash: its raw hash.
+func idField(id IdentityHash) string { return string(id[:]) }
 
-func args(p Params, now time.Time, extra ...any) []any {
-	a := make([]any, 0, 9+len(extra))
-	a = append(a,
-		ms(now),
-		ms(p.Opening),
-		p.ClaimWindow.Milliseconds(),
-		p.SessionTTL.Milliseconds(),
-		p.DrainWindow.Milliseconds(),
-		p.Seed.Commitment(),
-		p.Rate,
-		p.Burst,
-		p.Cap,
-	)
-	return append(a, extra...)
-}
-
-// Reply codes and states of the scripts.
+// Reply codes and states of the functions.
 const (
 	replyOK        = 0
 	replyNotJoined = 1
@@ -175,22 +160,22 @@ const (
 var luaStates = [...]State{StateWaiting, StateAdmitted, StateExpired, StateDone}
 
 func (s *redisStore) Join(ctx context.Context, now time.Time, room string, p Params, id IdentityHash) (Record, error) {
-	return s.run(ctx, scriptJoin, room, p, id, now, PlaceHint{}, false)
+	return s.run(ctx, fnJoin, room, p, id, now, PlaceHint{}, false)
 }
 
 func (s *redisStore) Status(ctx context.Context, now time.Time, room string, p Params, id IdentityHash, hint PlaceHint) (Record, error) {
-	return s.run(ctx, scriptStatus, room, p, id, now, hint, true)
+	return s.run(ctx, fnStatus, room, p, id, now, hint, true)
 }
 
 func (s *redisStore) Done(ctx context.Context, now time.Time, room string, p Params, id IdentityHash) (Record, error) {
-	return s.run(ctx, scriptDone, room, p, id, now, PlaceHint{}, true)
+	return s.run(ctx, fnDone, room, p, id, now, PlaceHint{}, true)
 }
 
-// run calls a join, status or done script (the last two with the place
-// hint), a second time with the place when the script asks for it: only
+// run calls a join, status or done function (the last two with the place
+// hint), a second time with the place when the function asks for it: only
 // when the caller had no hint for an early arrival whose place the store
 // does not know yet.
-func (s *redisStore) run(ctx context.Context, sc *redis.Script, room string, p Params, id IdentityHash, now time.Time, hint PlaceHint, hinted bool) (Record, error) {
+func (s *redisStore) run(ctx context.Context, fn string, room string, p Params, id IdentityHash, now time.Time, hint PlaceHint, hinted bool) (Record, error) {
 	if err := p.validate(); err != nil {
 		return Record{}, err
 	}
@@ -202,36 +187,38 @@ func (s *redisStore) run(ctx context.Context, sc *redis.Script, room string, p P
 	ctx, cancel := context.WithTimeoutCause(ctx, s.timeout, redisopt.ErrBudget)
 	defer cancel()
 	field := idField(id)
+	check := p.Seed.Commitment()
+	var v [recordLen]int64
 	for attempt := 0; ; attempt++ {
-		var a []any
+		var a []byte
 		switch {
 		case !hinted:
-			a = args(p, now, field)
+			a = packArgs(p, check, ms(now))
 		case hint.Known:
-			a = args(p, now, field, hint.Place, hint.Index, hint.Early)
+			a = packArgs(p, check, ms(now), int64(hint.Place), int64(hint.Index), int64(hint.Early))
 		default:
-			a = args(p, now, field, -1, -1, -1)
+			a = packArgs(p, check, ms(now), -1, -1, -1)
 		}
-		v, err := s.call(ctx, sc, keys, a)
+		n, err := s.call(ctx, fn, keys, v[:], a, field)
 		if err != nil {
 			return Record{}, redisError(err)
 		}
 		switch {
-		case len(v) == 0:
-			return Record{}, fmt.Errorf("%w: empty script reply", ErrUnavailable)
+		case n == 0:
+			return Record{}, fmt.Errorf("%w: empty reply", ErrUnavailable)
 		case v[0] == replyNotJoined:
 			return Record{}, ErrNotJoined
-		case v[0] == replyNeedPlace && len(v) == 3 && attempt == 0 && hinted:
+		case v[0] == replyNeedPlace && n == 3 && attempt == 0 && hinted:
 			idx, e := uint64(v[1]), uint64(v[2])
 			if idx >= e {
-				return Record{}, fmt.Errorf("%w: script asked the place of index %d with %d early arrivals", ErrUnavailable, idx, e)
+				return Record{}, fmt.Errorf("%w: the store asked the place of index %d with %d early arrivals", ErrUnavailable, idx, e)
 			}
 			hint = PlaceHint{Known: true, Index: idx, Early: e, Place: place(p.Seed, e, idx)}
 			continue
-		case v[0] != replyOK || len(v) != recordLen:
-			return Record{}, fmt.Errorf("%w: unexpected script reply %v", ErrUnavailable, v)
+		case v[0] != replyOK || n != recordLen:
+			return Record{}, fmt.Errorf("%w: unexpected reply %v", ErrUnavailable, v[:n])
 		}
-		return parseRecord(v)
+		return parseRecord(v[:])
 	}
 }
 
@@ -277,32 +264,33 @@ func parseLine(v []int64) Line {
 }
 
 func (s *redisStore) Advance(ctx context.Context, now time.Time, room string, p Params) (Line, error) {
-	return s.line(ctx, scriptAdvance, room, p, args(p, now))
+	return s.line(ctx, fnAdvance, room, p, now)
 }
 
 func (s *redisStore) SetLimits(ctx context.Context, now time.Time, room string, p Params, l Limits) (Line, error) {
 	if err := l.Validate(); err != nil {
 		return Line{}, err
 	}
-	return s.line(ctx, scriptLimits, room, p, args(p, now, "", l.Rate, l.Burst, l.Cap, l.MinRate, l.MaxRate, -1))
+	return s.line(ctx, fnLimits, room, p, now, int64(l.Rate), int64(l.Burst), int64(l.Cap), int64(l.MinRate), int64(l.MaxRate), -1)
 }
 
 func (s *redisStore) AdjustLimits(ctx context.Context, now time.Time, room string, p Params, l Limits, since time.Time) (Line, error) {
 	if err := l.Validate(); err != nil {
 		return Line{}, err
 	}
-	return s.line(ctx, scriptLimits, room, p, args(p, now, "", l.Rate, l.Burst, l.Cap, l.MinRate, l.MaxRate, ms(since)))
+	return s.line(ctx, fnLimits, room, p, now, int64(l.Rate), int64(l.Burst), int64(l.Cap), int64(l.MinRate), int64(l.MaxRate), ms(since))
 }
 
 func (s *redisStore) SetSupply(ctx context.Context, now time.Time, room string, p Params, pl Places, allowance int64) (Line, error) {
 	if err := pl.validate(allowance); err != nil {
 		return Line{}, err
 	}
-	return s.line(ctx, scriptSupply, room, p, args(p, now, "", pl.Free, pl.Held, allowance))
+	return s.line(ctx, fnSupply, room, p, now, pl.Free, pl.Held, allowance)
 }
 
-// line runs a script that answers with the room's figures.
-func (s *redisStore) line(ctx context.Context, sc *redis.Script, room string, p Params, a []any) (Line, error) {
+// line calls a function that answers with the room's figures; extra are
+// its own numbers.
+func (s *redisStore) line(ctx context.Context, fn string, room string, p Params, now time.Time, extra ...int64) (Line, error) {
 	if err := p.validate(); err != nil {
 		return Line{}, err
 	}
@@ -310,17 +298,18 @@ func (s *redisStore) line(ctx context.Context, sc *redis.Script, room string, p 
 	if err != nil {
 		return Line{}, err
 	}
-	v, err := s.call(ctx, sc, keys, a)
+	var v [figuresLen]int64
+	n, err := s.call(ctx, fn, keys, v[:], packArgs(p, p.Seed.Commitment(), ms(now), extra...))
 	if err != nil {
 		return Line{}, redisError(err)
 	}
-	if len(v) != figuresLen {
-		return Line{}, fmt.Errorf("%w: unexpected script reply %v", ErrUnavailable, v)
+	if n != figuresLen {
+		return Line{}, fmt.Errorf("%w: unexpected reply %v", ErrUnavailable, v[:n])
 	}
-	return parseLine(v), nil
+	return parseLine(v[:]), nil
 }
 
-// redisError maps a script failure: the misconfiguration the script
+// redisError maps a function's failure: the misconfiguration the function
 // detects, or anything else as ErrUnavailable.
 func redisError(err error) error {
 	var re redis.Error

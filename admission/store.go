@@ -68,7 +68,7 @@ import (
 // from the one the room was first called with (instances of one room
 // disagree), and any other failure wrapped in [ErrUnavailable]; on error
 // the caller must admit nobody. Calls with the same arguments are
-// idempotent: a retried call (go-redis retries a script after a timeout)
+// idempotent: a retried call (go-redis retries a command after a timeout)
 // admits nobody beyond the rate and changes no place.
 //
 // Implementations must be safe for concurrent use, by any number of Room

@@ -21,6 +21,7 @@ type config struct {
 	RedisAddrs []string // Redis address(es); empty with RedisStart
 	RedisStart bool     // start our own redis-server(s) on loopback
 	RedisFsync string   // with RedisStart: appendfsync always, everysec, or no (AOF off)
+	RedisBatch bool     // the Redis stores share round trips (group commit; admission's and slots' RedisOptions.Unbatched off)
 	URL        string   // http mode: base URL of a running reservation server
 	ServerCmd  string   // http mode: command that starts the server (with {addr})
 	Operator   string   // http mode: operator token (maintenance faults)
@@ -86,6 +87,7 @@ type config struct {
 	JSONPath   string
 	PlotDir    string
 	Quiet      bool
+	CPUProfile string // write the simulator's CPU profile here
 	NoopRounds int
 	Audit      bool
 }
@@ -163,6 +165,7 @@ func defaultConfig() config {
 	return config{
 		Mode:           "inprocess",
 		Store:          "memory",
+		RedisBatch:     true,
 		People:         20000,
 		SlotCapacity:   50,
 		Seed:           1,
@@ -220,6 +223,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.Store, "store", c.Store, "memory, redis or redis-cluster (inprocess mode)")
 	fs.StringVar(&redisAddr, "redis-addr", "", "Redis address host:port (cluster: comma-separated seeds); loopback only")
 	fs.BoolVar(&c.RedisStart, "redis-start", false, "start our own redis-server (AOF, appendfsync always) on a free loopback port; a 3-master cluster with -store redis-cluster")
+	fs.BoolVar(&c.RedisBatch, "redis-batch", c.RedisBatch, "the room's and the slots' Redis stores share round trips among concurrent calls (group commit, their default); false: a round trip per call (RedisOptions.Unbatched)")
 	fs.StringVar(&c.RedisFsync, "redis-fsync", "always", "with -redis-start: AOF appendfsync always (no acknowledged write lost on a crash), everysec, or off (AOF off; no redis-restart fault)")
 	fs.StringVar(&c.URL, "url", "", "http mode: base URL of a running reservation server (loopback only)")
 	fs.StringVar(&c.ServerCmd, "server-cmd", "", "http mode: command that starts the reservation server; {addr} is replaced by a free loopback address")
@@ -280,6 +284,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.JSONPath, "json", "", "write the report as JSON to this file")
 	fs.StringVar(&c.PlotDir, "plot", "", "write PNG charts to this directory")
 	fs.BoolVar(&c.Quiet, "quiet", false, "no progress bar")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the simulator's CPU profile (pprof) to this file")
 	fs.IntVar(&c.NoopRounds, "noop-rounds", c.NoopRounds, "no-op script round trips measured at start (Redis)")
 	fs.BoolVar(&c.Audit, "audit", c.Audit, "read the store at the end and check it against the ledger")
 	if err := fs.Parse(args); err != nil {

@@ -56,6 +56,14 @@ func runWith(ctx context.Context, args []string, env runEnv) int {
 		return exitUsage
 	}
 	env.progress = !cfg.Quiet && isTerminal(stderr)
+	if cfg.CPUProfile != "" {
+		stopProfile, err := startCPUProfile(cfg.CPUProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "rush:", err)
+			return exitError
+		}
+		defer stopProfile()
+	}
 	status := exitOK
 	if cfg.PacingCompare {
 		// The same crowd first with the controller off; its pacing

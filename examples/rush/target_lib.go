@@ -161,13 +161,21 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	if parts.auditStore != nil {
 		t.store = parts.auditStore
 	}
-	// Define the slots, a batch at a time.
+	// Define the slots, a batch at a time, with the audit store's
+	// patience when there is one: setting up a million places is not
+	// what the per-call budget is for.
+	define := svc
+	if parts.auditStore != nil {
+		if define, err = slots.NewService(parts.auditStore, slots.ServiceOptions{Clock: clk, HoldTTL: cfg.HoldTTL}); err != nil {
+			return nil, fmt.Errorf("slots: %w", err)
+		}
+	}
 	for i := 0; i < len(cr.slotIDs); i += slots.MaxBatch {
 		var batch []slots.Slot
 		for j := i; j < min(i+slots.MaxBatch, len(cr.slotIDs)); j++ {
 			batch = append(batch, slots.Slot{ID: cr.slotIDs[j], Capacity: cr.slotCap[j]})
 		}
-		if err := svc.DefineSlots(ctx, slots.DefineRequest{Campaign: libCampaign, Slots: batch, Key: fmt.Sprintf("define-%d", i)}); err != nil {
+		if err := define.DefineSlots(ctx, slots.DefineRequest{Campaign: libCampaign, Slots: batch, Key: fmt.Sprintf("define-%d", i)}); err != nil {
 			return nil, fmt.Errorf("define slots: %w", err)
 		}
 	}
@@ -227,7 +235,7 @@ func libFactory(ctx context.Context, cfg *config, clk clock.Clock, open time.Tim
 func newRedisClient(cfg *config, addrs []string, audit bool) redis.UniversalClient {
 	pool, timeout := cfg.Workers+8, time.Duration(0)
 	if audit {
-		pool, timeout = 2, 10*time.Minute
+		pool, timeout = 2, auditTimeout
 	}
 	if cfg.Store == "redis-cluster" {
 		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: addrs, PoolSize: pool, ReadTimeout: timeout, ContextTimeoutEnabled: true})
@@ -235,21 +243,26 @@ func newRedisClient(cfg *config, addrs []string, audit bool) redis.UniversalClie
 	return redis.NewClient(&redis.Options{Addr: addrs[0], PoolSize: pool, ReadTimeout: timeout, ContextTimeoutEnabled: true})
 }
 
+// auditTimeout bounds each call of the final audit.
+const auditTimeout = 10 * time.Minute
+
 // redisParts builds the Redis stores and switch under a prefix of this
 // run's own, so that runs never share keys.
 func redisParts(cfg *config, rdb, auditRDB redis.UniversalClient, clk clock.Clock) (libParts, error) {
 	id := make([]byte, 6)
 	rand.Read(id)
 	prefix := "gatehouse:rush:" + hex.EncodeToString(id) + ":"
-	adm, err := admission.NewRedisStore(rdb, admission.RedisOptions{Prefix: prefix + "adm:"})
+	adm, err := admission.NewRedisStore(rdb, admission.RedisOptions{Prefix: prefix + "adm:", Unbatched: !cfg.RedisBatch})
 	if err != nil {
 		return libParts{}, err
 	}
-	st, err := slots.NewRedisStore(rdb, slots.RedisOptions{Prefix: prefix + "slots:"})
+	st, err := slots.NewRedisStore(rdb, slots.RedisOptions{Prefix: prefix + "slots:", Unbatched: !cfg.RedisBatch})
 	if err != nil {
 		return libParts{}, err
 	}
-	ast, err := slots.NewRedisStore(auditRDB, slots.RedisOptions{Prefix: prefix + "slots:"})
+	// The audit reads the whole campaign: its calls get the audit
+	// client's patience, not the default half-second budget.
+	ast, err := slots.NewRedisStore(auditRDB, slots.RedisOptions{Prefix: prefix + "slots:", Timeout: auditTimeout})
 	if err != nil {
 		return libParts{}, err
 	}
