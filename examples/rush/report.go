@@ -522,6 +522,12 @@ func (r *report) writeText(w io.Writer) {
 	e := r.ETA
 	p("ETA: %d shown a range and admitted, %d inside (calibration %.3f), %d sooner, %d later; %d joined before any measurement",
 		e.WithEstimate, e.Inside, e.Calibration, e.TooEarly, e.TooLate, e.WithoutEstimate)
+	if r.Mode == "http" {
+		// The real wait starts at the join's scheduled tick, and a
+		// simulator that falls behind the wall clock sends it later:
+		// the figure then measures the lag, not the room's estimate.
+		p("  (http mode: waits count from the simulator's schedule, which lags the servers under load; judge the ETA in inprocess mode)")
+	}
 	p("  medians: low %s, high %s, real wait %s; largest high end shown %s", dur(e.MedianLowS), dur(e.MedianHighS), dur(e.MedianRealS), dur(e.MaxShownHighS))
 	r.writeETARegimes(w)
 	cb := r.Comebacks
