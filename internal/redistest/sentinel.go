@@ -215,22 +215,23 @@ func (s *Sentinel) Describe() string {
 		fmt.Fprintf(&b, "primary %s:%s flags %s tilt %s; ", m["ip"], m["port"], m["flags"], tilt)
 	}
 	for _, sv := range []*Server{s.Primary, s.Replica} {
-		fmt.Fprintf(&b, "server %s: %s; ", sv.Addr(), role(sv.Addr()))
+		if r, err := roleOf(sv.Addr()); err != nil {
+			fmt.Fprintf(&b, "server %s: %v; ", sv.Addr(), err)
+		} else {
+			fmt.Fprintf(&b, "server %s: %v; ", sv.Addr(), r)
+		}
 	}
 	return b.String()
 }
 
-// role is the first line of ROLE from the server at addr, or the error.
-func role(addr string) string {
+// roleOf is the reply of ROLE from the server at addr, asked within
+// 500 ms.
+func roleOf(addr string) ([]any, error) {
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, ContextTimeoutEnabled: true})
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	r, err := c.Do(ctx, "ROLE").Slice()
-	if err != nil {
-		return err.Error()
-	}
-	return fmt.Sprint(r...)
+	return c.Do(ctx, "ROLE").Slice()
 }
 
 // Server returns the data server (Primary or Replica) at addr, or nil.
@@ -244,10 +245,6 @@ func (s *Sentinel) Server(addr string) *Server {
 }
 
 func isPrimary(addr string) bool {
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, ContextTimeoutEnabled: true})
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	role, err := c.Do(ctx, "ROLE").Slice()
-	return err == nil && len(role) > 0 && role[0] == "master"
+	r, err := roleOf(addr)
+	return err == nil && len(r) > 0 && r[0] == "master"
 }

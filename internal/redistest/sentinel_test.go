@@ -2,6 +2,7 @@ package redistest_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +55,12 @@ func TestSentinelFailsOverToTheReplica(t *testing.T) {
 	}
 	if v := c.Get(ctx, "k").Val(); v != "before" {
 		t.Fatalf("replicated key = %q after failover", v)
+	}
+	// What a failing failover test prints: every Sentinel names the new
+	// primary, and the old one is down.
+	d := s.Describe()
+	if strings.Count(d, "primary "+promoted) != 3 || !strings.Contains(d, "server "+promoted+": [master") {
+		t.Errorf("Describe after the failover to %s: %s", promoted, d)
 	}
 }
 
