@@ -66,17 +66,17 @@ func (s *server) initBackends(secret []byte) error {
 		}
 		prefix := "gatehouse:reservation:" + ns + ":"
 		rs, err := window.NewRedisSwitch(rdb, window.RedisOptions{
-			Prefix: prefix, Clock: s.clk, Logger: s.log,
+			Prefix: prefix, Clock: s.clk, Logger: s.log, ReadTimeout: s.cfg.RedisTimeout,
 		})
 		if err != nil {
 			return err
 		}
 		s.closers = append(s.closers, rs.Close)
 		sw = rs
-		if roomStore, err = admission.NewRedisStore(rdb, admission.RedisOptions{Prefix: prefix + "admission:"}); err != nil {
+		if roomStore, err = admission.NewRedisStore(rdb, admission.RedisOptions{Prefix: prefix + "admission:", Timeout: s.cfg.RedisTimeout}); err != nil {
 			return err
 		}
-		if slotStore, err = slots.NewRedisStore(rdb, slots.RedisOptions{Prefix: prefix + "slots:"}); err != nil {
+		if slotStore, err = slots.NewRedisStore(rdb, slots.RedisOptions{Prefix: prefix + "slots:", Timeout: s.cfg.RedisTimeout}); err != nil {
 			return err
 		}
 	}

@@ -25,6 +25,10 @@ type config struct {
 	CampaignFile string   // eligibility campaign JSON; "" means the demo campaign
 	Store        string   // "memory" or "redis"
 	RedisAddrs   []string // one address: standalone; several: Cluster
+	// RedisTimeout is each Redis call's budget in the three stores (the
+	// switch's read, a room's and a slot store's call); 0 means the
+	// libraries' default, 500 ms.
+	RedisTimeout time.Duration
 
 	OpensIn  time.Duration // demo: booking opens this long after start
 	OpenFor  time.Duration // demo: booking stays open this long
@@ -136,6 +140,9 @@ func (c *config) validate() error {
 		}
 	default:
 		bad("-store %q: want memory or redis", c.Store)
+	}
+	if c.RedisTimeout < 0 || c.RedisTimeout > time.Minute {
+		bad("-redis-timeout %v: want 0 (the default, 500ms) to 1m", c.RedisTimeout)
 	}
 	if c.OpensIn < 0 {
 		bad("-opens-in %v: must not be negative", c.OpensIn)

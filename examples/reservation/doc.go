@@ -165,6 +165,7 @@
 //	-open-for     demo: booking stays open this long (default 6h)
 //	-store        memory or redis (default memory)
 //	-redis-addr   Redis address; several, comma-separated, mean a Redis Cluster
+//	-redis-timeout each Redis call's budget, past which the request gets 503 (default 500ms)
 //	-rate         people admitted per minute (default 120)
 //	-max-active   most people admitted and booking at once (default 50)
 //	-hold-for     how long a hold waits for confirmation (default 5m)

@@ -148,6 +148,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.CampaignFile, "campaign", "", "campaign `file` (eligibility JSON); empty means the built-in demo campaign")
 	fs.StringVar(&cfg.Store, "store", cfg.Store, "backend for the waiting room, bookings and the maintenance switch: memory or redis")
 	redisAddr := fs.String("redis-addr", "127.0.0.1:6379", "Redis `addresses`, comma-separated; several mean a Redis Cluster")
+	fs.DurationVar(&cfg.RedisTimeout, "redis-timeout", 0, "each Redis call's budget, past which a request is refused with 503 rather than left waiting (0: the libraries' default, 500ms)")
 	fs.DurationVar(&cfg.OpensIn, "opens-in", cfg.OpensIn, "demo campaign: booking opens this long after start (the waiting room opens at start)")
 	fs.DurationVar(&cfg.OpenFor, "open-for", cfg.OpenFor, "demo campaign: booking stays open this long")
 	fs.DurationVar(&cfg.PreQueue, "prequeue", cfg.PreQueue, "campaign file: the waiting room opens this long before each booking window")
