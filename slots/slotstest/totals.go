@@ -19,18 +19,18 @@ func totalsAgree(ctx context.Context, s slots.Store, now time.Time, c slots.Camp
 	}
 	got, err := tt.Totals(ctx, now, c)
 	if err != nil {
-		return fmt.Errorf("Totals: %w", err)
+		return fmt.Errorf("store Totals: %w", err)
 	}
 	a, err := s.Availability(ctx, now, c, nil)
 	if err != nil {
-		return fmt.Errorf("Availability(all): %w", err)
+		return fmt.Errorf("store Availability(all): %w", err)
 	}
 	var want slots.Totals
 	for _, v := range a {
 		want.Add(v)
 	}
 	if got != want {
-		return fmt.Errorf("Totals at %v = %+v, but the slots add up to %+v", now.Sub(Opening), got, want)
+		return fmt.Errorf("store Totals at %v = %+v, but the slots add up to %+v", now.Sub(Opening), got, want)
 	}
 	return nil
 }
