@@ -139,12 +139,14 @@ end
 --   jc/jb drain measurement at join.
 local RFMT = '<dddddddddd'
 local ri, rp, rj, rcl, ra, rd, rr, rja, rjc, rjb
--- rout: the record as saved.
-local rout
+-- rout: the record as saved; rdirty: the record changed (every change
+-- to one of its numbers sets it).
+local rout, rdirty
 
 -- loadRec reads the identity's record; false if it has none.
 local function loadRec()
   if not recv then return false end
+  rdirty = false
   ri, rp, rj, rcl, ra, rd, rr, rja, rjc, rjb = struct.unpack(RFMT, recv)
   return true
 end
@@ -152,6 +154,7 @@ end
 -- newRec makes the record that of a newcomer with arrival index i.
 local function newRec(i)
   recv = nil
+  rdirty = true
   ri, rp, rj, rcl, ra, rd, rr, rja, rjc, rjb = i, -1, now, 0, 0, 0, 0, -1, 0, 0
 end
 
@@ -170,9 +173,13 @@ local function save(withRec)
   hout = h
   if h == hin then h = nil end
   if withRec then
-    r = struct.pack(RFMT, ri, rp, rj, rcl, ra, rd, rr, rja, rjc, rjb)
-    rout = r
-    if r == recv then r = nil end
+    if rdirty then
+      r = struct.pack(RFMT, ri, rp, rj, rcl, ra, rd, rr, rja, rjc, rjb)
+      rout = r
+      if r == recv then r = nil end
+    else
+      rout = recv
+    end
   end
   if v then
     if h and r then
@@ -217,9 +224,9 @@ local function tokensAt(t)
 end
 
 -- nextToken is the first instant after t at which the bucket holds a whole
--- token (memoryStore's nextToken, the same search).
-local function nextToken(t)
-  local d = ceil((1 - tokensAt(t)) / (rate / 60) * 1000)
+-- token (memoryStore's nextToken, the same search); cur is tokensAt(t).
+local function nextToken(t, cur)
+  local d = ceil((1 - cur) / (rate / 60) * 1000)
   if d < 1 then d = 1 end
   local c = t + d
   while tokensAt(c) < 1 do c = c + 1 end
@@ -303,8 +310,11 @@ local function advance()
     end
     local waiting = rc + (n - s)
     local blocked = false
+    -- cur: tokensAt(t), kept through the spending below.
+    local cur = 0
     if waiting > 0 then
       local tokens = tokensAt(t)
+      cur = tokens
       local k = floor(tokens)
       if waiting < k then k = waiting end
       if capped then
@@ -317,6 +327,7 @@ local function advance()
         -- AllowN(t, k)
         tk = tokens - k
         tl = t
+        cur = tk
         local deadline = t + claim
         local left = k
         if not adds then adds = {} end
@@ -359,7 +370,7 @@ local function advance()
         if a then nxt = tonumber(a) end
         if b and (nxt < 0 or b < nxt) then nxt = b end
       else
-        nxt = nextToken(t)
+        nxt = nextToken(t, cur)
       end
     end
     local stop = now
@@ -417,6 +428,7 @@ local function resolvePlace()
   else
     return false
   end
+  rdirty = true
   return true
 end
 
@@ -507,6 +519,7 @@ local function status(keys, args)
       redis.call('ZADD', K3, rq, rp)
       rc = rc + 1
       rr = rr + 1
+      rdirty = true
       advance()
       sc = redis.call('ZSCORE', K2, rp)
     end
@@ -523,6 +536,7 @@ local function status(keys, args)
     if sc then
       rcl = now + ttl
       ra = tonumber(sc) - claim
+      rdirty = true
       lease(rp, rcl)
       state = ADMITTED
       claimed = 1
@@ -545,6 +559,7 @@ local function done(keys, args)
   if not ok then return out end
   if rd == 0 then
     rd = 1
+    rdirty = true
     if rp >= 0 then
       ac = ac - redis.call('ZREM', K2, rp)
       if rc > 0 then
