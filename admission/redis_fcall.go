@@ -112,8 +112,8 @@ func packArgs(p Params, check string, now int64, extra ...int64) []byte {
 }
 
 // The room's state as stored (lua/lib.lua, load): v, the check then
-// vFields doubles (opening, e, rq, rc, rate, burst, cap, pb, pc, mn, mx,
-// lc, sk, sf, sh), then h, hFields doubles (lt, la, tl, tk, n, s, ad, ac,
+// vFields doubles (opening, e, rc, rate, burst, cap, pb, pc, sk, rq, mn,
+// mx, lc, sf, sh), then h, hFields doubles (lt, la, tl, tk, n, s, ad, ac,
 // nd, bz, mb, mc, sb). A record (RFMT): recFields doubles: i, p, j, c, a,
 // d, r, ja, jc, jb. A record reply ends with one double packing the
 // call's figures.
@@ -177,8 +177,8 @@ func decodeFigures(st string, v []int64) bool {
 	if !doubles(st[checkLen:], f[:]) {
 		return false
 	}
-	e, rc, rate, burst, cap, pb, pc := f[1], f[3], f[4], f[5], f[6], f[7], f[8]
-	mn, mx, lc, sk, sf, sh := f[9], f[10], f[11], f[12], f[13], f[14]
+	e, rc, rate, burst, cap, pb, pc, sk := f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]
+	mn, mx, lc, sf, sh := f[10], f[11], f[12], f[13], f[14]
 	h := f[vFields:]
 	n, s, ad, ac, mb, mc, sb := h[4], h[5], h[6], h[7], h[10], h[11], h[12]
 	var dc, dm float64

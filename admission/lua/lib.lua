@@ -74,15 +74,17 @@ end
 -- most calls change.
 --
 -- v: the room's check (16 bytes: the seed commitment's start) and
--- opening, fixed by the first call, then e E (-1 until fixed); rq
--- returners' sequence; rc returners; rate, burst, cap the limits in
--- force; pb/pc busy ms and admissions of the previous drain window; mn, mx
--- the pacing bounds of the limits; lc when the limits last changed (0:
--- never); the supply: sk a reading was given (0/1), sf, sh its free and
+-- opening, fixed by the first call, then e E (-1 until fixed); rc
+-- returners; rate, burst, cap the limits in force; pb/pc busy ms and
+-- admissions of the previous drain window; sk a supply reading was given
+-- (0/1); and its tail, which most calls do not read (see tail): rq
+-- returners' sequence; mn, mx the pacing bounds of the limits; lc when
+-- the limits last changed (0: never); sf, sh the supply reading's free and
 -- held places.
 local VFMT = '<c16ddddddddddddddd'
 local VLEN = 16 + 15 * 8
-local e, rq, rc, rate, burst, cap, pb, pc, mn, mx, lc, sk, sf, sh
+local HEADFMT, TFMT, TPOS = '<c16ddddddddd', '<dddddd', 16 + 9 * 8 + 1
+local e, rc, rate, burst, cap, pb, pc, sk, rq, mn, mx, lc, sf, sh
 -- h: lt latest now seen; la the instant the line was brought to; tl, tk
 -- the bucket's last update and tokens then; n arrivals; s serving
 -- counter; ad admissions; ac active leases; nd a lower bound of the
@@ -94,7 +96,16 @@ local lt, la, tl, tk, n, s, ad, ac, nd, bz, mb, mc, sb
 -- vin, hin: v and h as read (nil for a new room); vout, hout: as saved;
 -- vdirty: v changed (every change to a number of v sets it); recv: the
 -- identity's field as read.
-local vin, hin, vout, hout, vdirty, recv
+-- vtail: rq, mn, mx, lc, sf, sh hold v's tail.
+local vin, hin, vout, hout, vdirty, recv, vtail
+
+-- tail reads v's tail, once a call: before any of its numbers is read or
+-- changed, and before v is written.
+local function tail()
+  if vtail then return end
+  rq, mn, mx, lc, sf, sh = struct.unpack(TFMT, vin, TPOS)
+  vtail = true
+end
 
 -- load reads the room state; it returns false and an error reply when the
 -- caller's opening or seed differ from the ones the room was created with.
@@ -110,7 +121,9 @@ local function load()
   vin, hin = r[1], r[2]
   if not vin then
     local irate, iburst, icap = struct.unpack('<ddd', a1, #a1 - 23)
-    e, rq, rc, rate, burst, cap, pb, pc, mn, mx, lc, sk, sf, sh = -1, 0, 0, irate, iburst, icap, 0, 0, 0, 0, 0, 0, 0, 0
+    e, rc, rate, burst, cap, pb, pc, sk = -1, 0, irate, iburst, icap, 0, 0, 0
+    rq, mn, mx, lc, sf, sh = 0, 0, 0, 0, 0, 0
+    vtail = true
     lt, la, tl, tk, n, s, ad, ac, nd, bz, mb, mc, sb = now, now, now, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
     vdirty = true
   else
@@ -118,7 +131,8 @@ local function load()
       return false, redis.error_reply('GATEHOUSE_MISCONFIGURED room was created by another version of gatehouse')
     end
     local c, op
-    c, op, e, rq, rc, rate, burst, cap, pb, pc, mn, mx, lc, sk, sf, sh = struct.unpack(VFMT, vin)
+    c, op, e, rc, rate, burst, cap, pb, pc, sk = struct.unpack(HEADFMT, vin)
+    vtail = false
     if c ~= chk or op ~= opening then
       return false, redis.error_reply('GATEHOUSE_MISCONFIGURED room was first called with another opening or seed')
     end
@@ -163,7 +177,8 @@ end
 local function save(withRec)
   local v, h, r
   if vdirty then
-    v = struct.pack(VFMT, chk, opening, e, rq, rc, rate, burst, cap, pb, pc, mn, mx, lc, sk, sf, sh)
+    tail()
+    v = struct.pack(VFMT, chk, opening, e, rc, rate, burst, cap, pb, pc, sk, rq, mn, mx, lc, sf, sh)
     vout = v
     if v == vin then v = nil end
   else
@@ -392,6 +407,7 @@ end
 -- setLimits applies new limits at now, as x/time/rate's SetLimitAt then
 -- SetBurstAt.
 local function setLimits(nrate, nburst, ncap, nmn, nmx)
+  tail()
   mn, mx, lc = nmn, nmx, now
   vdirty = true
   if e >= 0 then
@@ -514,6 +530,7 @@ local function status(keys, args)
   if e >= 0 and rd == 0 and rcl == 0 and rp < s then
     sc = redis.call('ZSCORE', K2, rp)
     if not sc and not redis.call('ZSCORE', K3, rp) then
+      tail()
       rq = rq + 1
       vdirty = true
       redis.call('ZADD', K3, rq, rp)
@@ -598,6 +615,7 @@ local function limits(keys, args)
   local nrate, nburst, ncap, nmn, nmx, since = start(keys, args, LFMT)
   local ok, err = moved()
   if not ok then return err end
+  tail()
   if since < 0 or lc < since then
     setLimits(nrate, nburst, ncap, nmn, nmx)
     advance()
@@ -612,6 +630,7 @@ local function supply(keys, args)
   local free, held, allowance = start(keys, args, PFMT)
   local ok, err = moved()
   if not ok then return err end
+  tail()
   sk, sf, sh = 1, free, held
   vdirty = true
   sb = allowance - ac
