@@ -48,21 +48,28 @@ const DefaultRedisTimeout = 500 * time.Millisecond
 // a server that lacks it. All keys of a room share the hash tag {room}, so
 // a Cluster keeps a room on one shard:
 //
-//	<prefix>{room}:s       hash: v (the seed commitment's start, the
-//	                       opening, E, S, limits, bucket, counters, drain),
+//	<prefix>{room}:s       hash: v (what seldom changes: the seed
+//	                       commitment's start, the opening, E, limits,
+//	                       returners, the previous drain window, supply),
+//	                       h (what most calls change: S, the bucket,
+//	                       counters, leases, the current drain window),
 //	                       and per identity a field named by its raw
 //	                       32-byte identity hash: index, place, joined,
 //	                       claim, admission, done, returns, ETA inputs
 //	                       (one hash, so that a call reads and writes the
-//	                       room and the person in one command each)
+//	                       room and the person in one command each; a
+//	                       call writes only the fields that changed)
 //	<prefix>{room}:a       zset: active place -> lease deadline (Unix ms)
 //	<prefix>{room}:r       zset: returner's place -> return sequence
 //
-// Numbers in v and in identity records, and the functions' arguments and
+// Numbers in v, h and identity records, and the functions' arguments and
 // replies, are packed as little-endian doubles (Lua's struct.pack "<d"; see
 // lua/lib.lua for the field order): exact, and much cheaper in Lua than
 // decimal strings. Read the figures with
-// [Room.Stats] rather than redis-cli.
+// [Room.Stats] rather than redis-cli. The layout may change between
+// versions of this package: a room whose state another layout wrote is
+// refused with [ErrMisconfigured] (never misread), so upgrade between
+// openings rather than during one.
 //
 // Identities appear only as their [IdentityHash]. Keys never expire by
 // themselves: delete a room's keys (the pattern <prefix>{room}:*) once its

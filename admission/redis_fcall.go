@@ -93,63 +93,72 @@ func (s *redisStore) loadLib(ctx context.Context) error {
 const checkLen = 16
 
 // packArgs packs a call's numbers (the functions' args[1]): the room's
-// check, now, p's figures, then extra.
+// check, now, p's windows, then extra, then p's limits (read only by a
+// room's first call).
 func packArgs(p Params, check string, now int64, extra ...int64) []byte {
 	b := make([]byte, 0, checkLen+8*(8+len(extra)))
 	b = append(b, check[:checkLen]...)
-	for _, v := range [...]int64{now, ms(p.Opening), p.ClaimWindow.Milliseconds(), p.SessionTTL.Milliseconds(),
-		p.DrainWindow.Milliseconds(), int64(p.Rate), int64(p.Burst), int64(p.Cap)} {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(float64(v)))
+	put := func(v int64) { b = binary.LittleEndian.AppendUint64(b, math.Float64bits(float64(v))) }
+	for _, v := range [...]int64{now, ms(p.Opening), p.ClaimWindow.Milliseconds(), p.SessionTTL.Milliseconds(), p.DrainWindow.Milliseconds()} {
+		put(v)
 	}
 	for _, v := range extra {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(float64(v)))
+		put(v)
+	}
+	for _, v := range [...]int64{int64(p.Rate), int64(p.Burst), int64(p.Cap)} {
+		put(v)
 	}
 	return b
 }
 
-// decodeReply turns a function's reply into v: for a record reply (OK,
-// the room's state, the record, state, ahead, claimed, returning) the
-// recordLen numbers parseRecord reads; for a line reply (OK, the room's
-// state) the figuresLen numbers parseLine reads; for another code, its
-// numbers. It returns how many it wrote.
+// The room's state as stored (lua/lib.lua, load): v, the check then
+// vFields doubles (opening, e, rc, rate, burst, cap, pb, pc, sk, rq, mn,
+// mx, lc, sf, sh), then h, hFields doubles (lt, la, tl, tk, n, s, ad, ac,
+// nd, bz, mb, mc, sb). A record (RFMT): recFields doubles: i, p, j, c, a,
+// d, r, ja, jc, jb. A record reply ends with one double packing the
+// call's figures.
+const (
+	vFields   = 15
+	hFields   = 13
+	recFields = 10
+	stateLen  = checkLen + 8*(vFields+hFields)
+	recReply  = stateLen + 8*recFields + 8
+)
+
+// decodeReply turns a function's reply into v: for a record reply (the
+// room's state, the record, the call's figures) the recordLen numbers
+// parseRecord reads, code first; for a line reply (the room's state) the
+// figuresLen numbers parseLine reads; for an array (a code other than OK
+// and its numbers), its numbers. It returns how many it wrote.
 func decodeReply(r any, v []int64) (int, error) {
-	a, ok := r.([]any)
-	if !ok || len(a) == 0 {
-		return 0, fmt.Errorf("%w: unexpected reply %v", ErrUnavailable, r)
-	}
-	ints := func(a []any, v []int64) bool {
-		for i, x := range a {
-			n, ok := x.(int64)
-			if !ok {
-				return false
+	switch r := r.(type) {
+	case []any:
+		if len(r) > 0 && len(r) <= len(v) {
+			ok := true
+			for i, x := range r {
+				n, isInt := x.(int64)
+				ok = ok && isInt
+				v[i] = n
 			}
-			v[i] = n
+			if ok && v[0] != replyOK {
+				return len(r), nil
+			}
 		}
-		return true
-	}
-	code, ok := a[0].(int64)
-	switch {
-	case !ok:
-	case code != replyOK:
-		if len(a) <= len(v) && ints(a, v) {
-			return len(a), nil
-		}
-	case len(a) == 2 && len(v) >= figuresLen:
-		if st, ok := a[1].(string); ok && decodeFigures(st, v[:figuresLen]) {
-			return figuresLen, nil
-		}
-	case len(a) == 7 && len(v) >= recordLen:
-		st, ok1 := a[1].(string)
-		rec, ok2 := a[2].(string)
-		var x [4]int64
-		if ok1 && ok2 && ints(a[3:], x[:]) && decodeFigures(st, v[15:recordLen]) {
-			var f [recFields]float64
-			if doubles(rec, f[:]) {
+	case string:
+		switch {
+		case len(r) == stateLen && len(v) >= figuresLen:
+			if decodeFigures(r, v[:figuresLen]) {
+				return figuresLen, nil
+			}
+		case len(r) == recReply && len(v) >= recordLen:
+			var f [recFields + 1]float64
+			if decodeFigures(r[:stateLen], v[15:recordLen]) && doubles(r[stateLen:], f[:]) && f[recFields] >= 0 {
+				c := int64(f[recFields])
 				// code, index, place, E, state, ahead, joined, admitted,
 				// deadline, claimed, returning, returns, join ahead, join
 				// drain count, join drain ms
-				v[0], v[1], v[2], v[3], v[4], v[5] = replyOK, int64(f[0]), int64(f[1]), v[15+2], x[0], x[1]
-				v[6], v[7], v[8], v[9], v[10] = int64(f[2]), int64(f[4]), int64(f[3]), x[2], x[3]
+				v[0], v[1], v[2], v[3], v[4], v[5] = replyOK, int64(f[0]), int64(f[1]), v[15+2], c>>2&3, c>>4-1
+				v[6], v[7], v[8], v[9], v[10] = int64(f[2]), int64(f[4]), int64(f[3]), c>>1&1, c&1
 				v[11], v[12], v[13], v[14] = int64(f[6]), int64(f[7]), int64(f[8]), int64(f[9])
 				return recordLen, nil
 			}
@@ -158,29 +167,20 @@ func decodeReply(r any, v []int64) (int, error) {
 	return 0, fmt.Errorf("%w: unexpected reply %v", ErrUnavailable, r)
 }
 
-// The room's state as stored (lua/lib.lua, SFMT): the check, then
-// stateFields doubles: opening, lt, la, tl, tk, n, e, s, ad, rq, rate,
-// burst, cap, ac, nd, rc, bz, mb, mc, pb, pc, mn, mx, lc, sk, sf, sh, sb.
-// A record (RFMT): recFields doubles: i, p, j, c, a, d, r, ja, jc, jb.
-const (
-	stateFields = 28
-	recFields   = 10
-)
-
 // decodeFigures reads the room's figures (as parseLine wants them) from
 // its stored state.
 func decodeFigures(st string, v []int64) bool {
-	if len(st) < checkLen {
+	if len(st) != stateLen {
 		return false
 	}
-	var f [stateFields]float64
+	var f [vFields + hFields]float64
 	if !doubles(st[checkLen:], f[:]) {
 		return false
 	}
-	n, e, s, ad := f[5], f[6], f[7], f[8]
-	rate, burst, cap, ac, rc := f[10], f[11], f[12], f[13], f[15]
-	mb, mc, pb, pc := f[17], f[18], f[19], f[20]
-	mn, mx, lc, sk, sf, sh, sb := f[21], f[22], f[23], f[24], f[25], f[26], f[27]
+	e, rc, rate, burst, cap, pb, pc, sk := f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8]
+	mn, mx, lc, sf, sh := f[10], f[11], f[12], f[13], f[14]
+	h := f[vFields:]
+	n, s, ad, ac, mb, mc, sb := h[4], h[5], h[6], h[7], h[10], h[11], h[12]
 	var dc, dm float64
 	if pb > 0 {
 		dc, dm = pc+mc, pb+mb

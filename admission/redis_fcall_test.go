@@ -1,6 +1,9 @@
 package admission_test
 
 import (
+	"encoding/binary"
+	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -38,5 +41,33 @@ func TestRedisFunctionsReloaded(t *testing.T) {
 	}
 	if libs, _ := c.FunctionList(ctx, redis.FunctionListQuery{}).Result(); len(libs) != 1 {
 		t.Fatalf("%d libraries loaded, want 1", len(libs))
+	}
+}
+
+// TestRedisStateOfAnotherVersion: a room whose state was written in
+// another layout (an older gatehouse: one field v of 29 numbers) is
+// refused as misconfigured, never read as a new room or misread.
+func TestRedisStateOfAnotherVersion(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	c := srv.Client()
+	store, err := admission.NewRedisStore(c, admission.RedisOptions{Timeout: testBudget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := admission.Params{Opening: opening, Rate: 60, Burst: 1, ClaimWindow: time.Minute,
+		SessionTTL: time.Minute, DrainWindow: time.Minute, Seed: seed}
+	// The old layout: the room's check and opening, then 28 numbers.
+	old := []byte(seed.Commitment()[:16])
+	old = binary.LittleEndian.AppendUint64(old, math.Float64bits(float64(opening.UnixMilli())))
+	old = append(old, make([]byte, 28*8)...)
+	if err := c.HSet(ctx, admission.DefaultRedisPrefix+"{old}:s", "v", old).Err(); err != nil {
+		t.Fatal(err)
+	}
+	a := admission.HashIdentity(identityKey, "a")
+	if _, err := store.Join(ctx, opening, "old", p, a); !errors.Is(err, admission.ErrMisconfigured) {
+		t.Fatalf("Join in a room of another layout: %v, want ErrMisconfigured", err)
+	}
+	if n, _ := c.HLen(ctx, admission.DefaultRedisPrefix+"{old}:s").Result(); n != 1 {
+		t.Fatalf("the room's hash has %d fields after the refused join, want 1", n)
 	}
 }

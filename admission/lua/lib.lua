@@ -15,11 +15,13 @@
 --
 -- args[1] packed little-endian: the room's check (16 bytes), then doubles:
 -- now, opening (Unix ms), claim window ms, session ttl ms, drain window ms,
--- rate, burst, cap (the limits a room starts with), then the function's
--- own numbers; args[2] the identity hash (join, status, done). A reply is
--- an array: a code, then for OK the room's state and the identity's
--- record as stored (the packed strings; Go reads them) and the call's own
--- figures.
+-- then the function's own numbers, and last rate, burst, cap (the limits a
+-- room starts with); args[2] the identity hash (join, status, done). A
+-- call that succeeds answers one string: the room's state as stored (v
+-- then h, see load), for join, status and done followed by the identity's
+-- record as stored and one double packing the call's own figures (see
+-- reply); Go reads them. Other answers are arrays of integers: a code
+-- (NOTJOINED, NEEDPLACE) and its numbers.
 --
 -- Times are integers of milliseconds (exact in Lua's doubles up to 2^53).
 -- The line is a function of time: advance brings it from the instant the
@@ -36,75 +38,111 @@
 -- same bytes on every architecture a replica may run on): exact, and far
 -- cheaper than formatting and parsing decimal strings.
 
--- The call's keys and arguments, set by start; S and R are the room's
--- state and the identity's record, tables made once and refilled by each
--- call (a function runs alone: Redis runs one at a time).
-local K1, K2, K3, field
-local chk, now, opening, claim, ttl, window, irate, iburst, icap
+-- The call's keys and arguments, set by start, and the room's state and
+-- the identity's record, read by load and loadRec: chunk locals (upvalues
+-- of the functions, much cheaper in Lua than table fields), each set anew
+-- by every call before it is read, so nothing outlives a call (a function
+-- runs alone: Redis runs one at a time).
+local K1, K2, K3, field, a1
+local chk, now, opening, claim, ttl, window
 local hp, hi, he = -1, -1, -1
-local S, R = {}, {}
+-- math's functions, as upvalues (the library's load cannot read math).
+local floor, ceil
+-- NONE is an empty table never written to.
+local NONE = {}
 
--- CFMT is the arguments' common part.
-local CFMT = '<c16dddddddd'
+-- CFMT is the arguments' common part: the room's check, now, opening,
+-- claim window, session ttl, drain window; then come the function's own
+-- numbers, and last the limits a room starts with (rate, burst, cap), read
+-- only by a room's first call.
+local CFMT = '<c16ddddd'
 
 -- start reads a call's keys and arguments (f: CFMT and the function's own
 -- numbers, returned).
 local function start(keys, args, f)
-  K1, K2, K3, field = keys[1], keys[2], keys[3], args[2]
+  K1, K2, K3, field, a1 = keys[1], keys[2], keys[3], args[2], args[1]
   hp, hi, he = -1, -1, -1
+  if not floor then floor, ceil = math.floor, math.ceil end
   local x1, x2, x3, x4, x5, x6
-  chk, now, opening, claim, ttl, window, irate, iburst, icap, x1, x2, x3, x4, x5, x6 = struct.unpack(f, args[1])
+  chk, now, opening, claim, ttl, window, x1, x2, x3, x4, x5, x6 = struct.unpack(f, a1)
   return x1, x2, x3, x4, x5, x6
 end
 
 -- Room state: the hash K1 has one field per identity (its raw 32-byte
--- identity hash; see RFMT) and v: the room's check (16 bytes: the seed
--- commitment's start) and opening, fixed by the first call, then these
--- numbers, all packed:
---   lt latest now seen; la the instant the line was brought to; tl, tk the
---   bucket's last update and tokens then; n arrivals; e E (-1 until
---   fixed); s serving counter; ad admissions; rq returners' sequence;
---   rate, burst, cap the limits in force; ac active leases; nd a lower
---   bound of the earliest lease deadline (0 when ac is 0); rc returners;
---   and the drain measurement: bz someone waiting right before la (0/1),
---   mb/mc busy ms and admissions of the current window, pb/pc those of the
---   previous window; mn, mx the pacing bounds of the limits; lc when the
---   limits last changed (0: never); and the supply: sk a reading was given
---   (0/1), sf, sh its free and held places, sb the budget left.
-local SFMT = '<c16dddddddddddddddddddddddddddd'
+-- identity hash; see RFMT), and the room's numbers, packed, in two
+-- fields: v, what changes seldom (written only when it does), and h, what
+-- most calls change.
+--
+-- v: the room's check (16 bytes: the seed commitment's start) and
+-- opening, fixed by the first call, then e E (-1 until fixed); rc
+-- returners; rate, burst, cap the limits in force; pb/pc busy ms and
+-- admissions of the previous drain window; sk a supply reading was given
+-- (0/1); and its tail, which most calls do not read (see tail): rq
+-- returners' sequence; mn, mx the pacing bounds of the limits; lc when
+-- the limits last changed (0: never); sf, sh the supply reading's free and
+-- held places.
+local VFMT = '<c16ddddddddddddddd'
+local VLEN = 16 + 15 * 8
+local HEADFMT, TFMT, TPOS = '<c16ddddddddd', '<dddddd', 16 + 9 * 8 + 1
+local e, rc, rate, burst, cap, pb, pc, sk, rq, mn, mx, lc, sf, sh
+-- h: lt latest now seen; la the instant the line was brought to; tl, tk
+-- the bucket's last update and tokens then; n arrivals; s serving
+-- counter; ad admissions; ac active leases; nd a lower bound of the
+-- earliest lease deadline (0 when ac is 0); bz someone waiting right
+-- before la (0/1); mb/mc busy ms and admissions of the current drain
+-- window; sb the supply budget left.
+local HFMT = '<ddddddddddddd'
+local lt, la, tl, tk, n, s, ad, ac, nd, bz, mb, mc, sb
+-- vin, hin: v and h as read (nil for a new room); vout, hout: as saved;
+-- vdirty: v changed (every change to a number of v sets it); recv: the
+-- identity's field as read.
+-- vtail: rq, mn, mx, lc, sf, sh hold v's tail.
+local vin, hin, vout, hout, vdirty, recv, vtail
 
--- load reads the room state; it returns nil and an error reply when the
+-- tail reads v's tail, once a call: before any of its numbers is read or
+-- changed, and before v is written.
+local function tail()
+  if vtail then return end
+  rq, mn, mx, lc, sf, sh = struct.unpack(TFMT, vin, TPOS)
+  vtail = true
+end
+
+-- load reads the room state; it returns false and an error reply when the
 -- caller's opening or seed differ from the ones the room was created with.
 local function load()
-  local v
+  local r
   if field then
-    v = redis.call('HMGET', K1, 'v', field)
+    r = redis.call('HMGET', K1, 'v', 'h', field)
+    recv = r[3]
   else
-    v = {redis.call('HGET', K1, 'v')}
+    r = redis.call('HMGET', K1, 'v', 'h')
+    recv = nil
   end
-  local rv = v[2]
-  v = v[1]
-  if not v then
-    S.fresh, S.packed = true, nil
-    S.lt, S.la, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq = now, now, now, 0, 0, -1, 0, 0, 0
-    S.rate, S.burst, S.cap = irate, iburst, icap
-    S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc = 0, 0, 0, 0, 0, 0, 0, 0
-    S.mn, S.mx, S.lc, S.sk, S.sf, S.sh, S.sb = 0, 0, 0, 0, 0, 0, 0
+  vin, hin = r[1], r[2]
+  if not vin then
+    local irate, iburst, icap = struct.unpack('<ddd', a1, #a1 - 23)
+    e, rc, rate, burst, cap, pb, pc, sk = -1, 0, irate, iburst, icap, 0, 0, 0
+    rq, mn, mx, lc, sf, sh = 0, 0, 0, 0, 0, 0
+    vtail = true
+    lt, la, tl, tk, n, s, ad, ac, nd, bz, mb, mc, sb = now, now, now, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    vdirty = true
   else
-    local c, op
-    c, op, S.lt, S.la, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq, S.rate, S.burst, S.cap,
-      S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc,
-      S.mn, S.mx, S.lc, S.sk, S.sf, S.sh, S.sb = struct.unpack(SFMT, v)
-    if c ~= chk or op ~= opening then
-      return nil, redis.error_reply('GATEHOUSE_MISCONFIGURED room was first called with another opening or seed')
+    if #vin ~= VLEN or not hin then
+      return false, redis.error_reply('GATEHOUSE_MISCONFIGURED room was created by another version of gatehouse')
     end
-    S.fresh, S.packed = false, v
+    local c, op
+    c, op, e, rc, rate, burst, cap, pb, pc, sk = struct.unpack(HEADFMT, vin)
+    vtail = false
+    if c ~= chk or op ~= opening then
+      return false, redis.error_reply('GATEHOUSE_MISCONFIGURED room was first called with another opening or seed')
+    end
+    lt, la, tl, tk, n, s, ad, ac, nd, bz, mb, mc, sb = struct.unpack(HFMT, hin)
+    vdirty = false
   end
-  S.recv = rv
   -- Time never goes back within a room.
-  if now < S.lt then now = S.lt end
-  S.lt = now
-  return S
+  if now < lt then now = lt end
+  lt = now
+  return true
 end
 
 -- Identity record (the field named by the identity hash), these numbers
@@ -114,86 +152,114 @@ end
 --   d done (0/1); r returns; ja people ahead at join (-1: unknown);
 --   jc/jb drain measurement at join.
 local RFMT = '<dddddddddd'
+local ri, rp, rj, rcl, ra, rd, rr, rja, rjc, rjb
+-- rout: the record as saved; rdirty: the record changed (every change
+-- to one of its numbers sets it).
+local rout, rdirty
 
-local function loadRec(S)
-  local v = S.recv
-  if not v then return nil end
-  R.packed = v
-  R.i, R.p, R.j, R.c, R.a, R.d, R.r, R.ja, R.jc, R.jb = struct.unpack(RFMT, v)
-  return R
+-- loadRec reads the identity's record; false if it has none.
+local function loadRec()
+  if not recv then return false end
+  rdirty = false
+  ri, rp, rj, rcl, ra, rd, rr, rja, rjc, rjb = struct.unpack(RFMT, recv)
+  return true
 end
 
--- newRec makes R the record of a newcomer with arrival index i.
+-- newRec makes the record that of a newcomer with arrival index i.
 local function newRec(i)
-  R.packed = nil
-  R.i, R.p, R.j, R.c, R.a, R.d, R.r, R.ja, R.jc, R.jb = i, -1, now, 0, 0, 0, 0, -1, 0, 0
-  return R
+  recv = nil
+  rdirty = true
+  ri, rp, rj, rcl, ra, rd, rr, rja, rjc, rjb = i, -1, now, 0, 0, 0, 0, -1, 0, 0
 end
 
--- save writes the room's state and the identity record R (if given) in
--- one HSET, each only if it changed.
-local function save(S, R)
-  local v = struct.pack(SFMT, chk, opening, S.lt, S.la, S.tl, S.tk, S.n, S.e, S.s, S.ad, S.rq, S.rate, S.burst, S.cap,
-    S.ac, S.nd, S.rc, S.bz, S.mb, S.mc, S.pb, S.pc, S.mn, S.mx, S.lc, S.sk, S.sf, S.sh, S.sb)
-  S.out = v
-  if v == S.packed then v = nil end
-  local rv
-  if R then
-    rv = struct.pack(RFMT, R.i, R.p, R.j, R.c, R.a, R.d, R.r, R.ja, R.jc, R.jb)
-    R.out = rv
-    if rv == R.packed then rv = nil end
+-- save writes the room's state and (withRec) the identity's record in one
+-- HSET, each only if it changed.
+local function save(withRec)
+  local v, h, r
+  if vdirty then
+    tail()
+    v = struct.pack(VFMT, chk, opening, e, rc, rate, burst, cap, pb, pc, sk, rq, mn, mx, lc, sf, sh)
+    vout = v
+    if v == vin then v = nil end
+  else
+    vout = vin
   end
-  if v and rv then
-    redis.call('HSET', K1, 'v', v, field, rv)
-  elseif v then
-    redis.call('HSET', K1, 'v', v)
-  elseif rv then
-    redis.call('HSET', K1, field, rv)
+  h = struct.pack(HFMT, lt, la, tl, tk, n, s, ad, ac, nd, bz, mb, mc, sb)
+  hout = h
+  if h == hin then h = nil end
+  if withRec then
+    if rdirty then
+      r = struct.pack(RFMT, ri, rp, rj, rcl, ra, rd, rr, rja, rjc, rjb)
+      rout = r
+      if r == recv then r = nil end
+    else
+      rout = recv
+    end
+  end
+  if v then
+    if h and r then
+      redis.call('HSET', K1, 'v', v, 'h', h, field, r)
+    elseif h then
+      redis.call('HSET', K1, 'v', v, 'h', h)
+    elseif r then
+      redis.call('HSET', K1, 'v', v, field, r)
+    else
+      redis.call('HSET', K1, 'v', v)
+    end
+  elseif h and r then
+    redis.call('HSET', K1, 'h', h, field, r)
+  elseif h then
+    redis.call('HSET', K1, 'h', h)
+  elseif r then
+    redis.call('HSET', K1, field, r)
   end
 end
 
 -- prep fixes E at the first call at or after the opening: the line starts
 -- at the opening with a full bucket.
-local function prep(S)
-  if now < opening or S.e >= 0 then return end
-  S.e = S.n
-  S.tk = S.burst
-  S.tl = opening
-  S.la = opening
-  S.bz = 0
+local function prep()
+  if now < opening or e >= 0 then return end
+  e = n
+  vdirty = true
+  tk = burst
+  tl = opening
+  la = opening
+  bz = 0
 end
 
 -- tokensAt is x/time/rate's advance: the bucket's tokens at t.
-local function tokensAt(S, t)
-  local elapsed = t - S.tl
+local function tokensAt(t)
+  local elapsed = t - tl
   if elapsed < 0 then elapsed = 0 end
-  local sec = math.floor(elapsed / 1000)
+  local sec = floor(elapsed / 1000)
   local nsec = (elapsed % 1000) * 1000000
-  local tokens = S.tk + (sec + nsec / 1e9) * (S.rate / 60)
-  if tokens > S.burst then tokens = S.burst end
+  local tokens = tk + (sec + nsec / 1e9) * (rate / 60)
+  if tokens > burst then tokens = burst end
   return tokens
 end
 
 -- nextToken is the first instant after t at which the bucket holds a whole
--- token (memoryStore's nextToken, the same search).
-local function nextToken(S, t)
-  local d = math.ceil((1 - tokensAt(S, t)) / (S.rate / 60) * 1000)
+-- token (memoryStore's nextToken, the same search); cur is tokensAt(t).
+local function nextToken(t, cur)
+  local d = ceil((1 - cur) / (rate / 60) * 1000)
   if d < 1 then d = 1 end
   local c = t + d
-  while tokensAt(S, c) < 1 do c = c + 1 end
-  while c - 1 > t and tokensAt(S, c - 1) >= 1 do c = c - 1 end
+  while tokensAt(c) < 1 do c = c + 1 end
+  while c - 1 > t and tokensAt(c - 1) >= 1 do c = c - 1 end
   return c
 end
 
 -- addBusy adds d ms of busy time, starting a new drain window each time
 -- the current one reaches the drain window.
-local function addBusy(S, d)
+local function addBusy(d)
   while d > 0 do
-    local take = math.min(d, window - S.mb)
-    S.mb = S.mb + take
+    local take = window - mb
+    if d < take then take = d end
+    mb = mb + take
     d = d - take
-    if S.mb >= window then
-      S.pb, S.pc, S.mb, S.mc = S.mb, S.mc, 0, 0
+    if mb >= window then
+      pb, pc, mb, mc = mb, mc, 0, 0
+      vdirty = true
     end
   end
 end
@@ -209,43 +275,43 @@ local function zaddMany(key, args)
 end
 
 -- expire removes the leases whose deadline is <= now, only when the
--- earliest might be, and keeps S.nd.
-local function expire(S)
-  if S.ac > 0 and S.nd <= now then
-    S.ac = S.ac - redis.call('ZREMRANGEBYSCORE', K2, '-inf', now)
-    S.nd = 0
-    if S.ac > 0 then
-      S.nd = tonumber(redis.call('ZRANGE', K2, 0, 0, 'WITHSCORES')[2])
+-- earliest might be, and keeps nd.
+local function expire()
+  if ac > 0 and nd <= now then
+    ac = ac - redis.call('ZREMRANGEBYSCORE', K2, '-inf', now)
+    nd = 0
+    if ac > 0 then
+      nd = tonumber(redis.call('ZRANGE', K2, 0, 0, 'WITHSCORES')[2])
     end
   end
 end
 
--- lease adds or moves a lease (a claim), keeping S.ac and S.nd.
-local function lease(S, place, deadline)
+-- lease adds or moves a lease (a claim), keeping ac and nd.
+local function lease(place, deadline)
   local added = redis.call('ZADD', K2, deadline, place)
-  if S.ac == 0 or deadline < S.nd then S.nd = deadline end
-  S.ac = S.ac + added
+  if ac == 0 or deadline < nd then nd = deadline end
+  ac = ac + added
 end
 
--- advance brings the line from S.la to now: at each instant t, leases
+-- advance brings the line from la to now: at each instant t, leases
 -- whose deadline is <= t end, then min(whole tokens, cap room, supply
 -- budget, waiting) people are admitted at t, returners first, each with
 -- the lease deadline t + claim. With the supply budget spent the line
 -- stands still (no busy time) until the next reading.
-local function advance(S)
-  if S.e < 0 or now < S.la then return end
-  local t = S.la
-  local capped = S.cap > 0
+local function advance()
+  if e < 0 or now < la then return end
+  local t = la
+  local capped = cap > 0
   -- Leases ending by now, oldest first (only the cap needs them one by
   -- one), and those the loop grants that end by now.
-  local ending, ei = {}, 1
-  local granted, gi = {}, 1
-  if capped and S.rc + (S.n - S.s) > 0 and S.ac > 0 and S.nd <= now then
+  local ending, ei = NONE, 1
+  local granted, gi, ng = NONE, 1, 0
+  if capped and rc + (n - s) > 0 and ac > 0 and nd <= now then
     ending = redis.call('ZRANGE', K2, '-inf', now, 'BYSCORE', 'WITHSCORES')
   end
-  local adds = {}
-  -- live counts the leases at t; S.ac counts the set's members.
-  local live = S.ac
+  local adds, na = nil, 0
+  -- live counts the leases at t; ac counts the set's members.
+  local live = ac
   while true do
     if capped then
       while ending[ei + 1] and tonumber(ending[ei + 1]) <= t do
@@ -257,48 +323,61 @@ local function advance(S)
         gi = gi + 1
       end
     end
-    local waiting = S.rc + (S.n - S.s)
+    local waiting = rc + (n - s)
     local blocked = false
+    -- cur: tokensAt(t), kept through the spending below.
+    local cur = 0
     if waiting > 0 then
-      local tokens = tokensAt(S, t)
-      local k = math.min(math.floor(tokens), waiting)
+      local tokens = tokensAt(t)
+      cur = tokens
+      local k = floor(tokens)
+      if waiting < k then k = waiting end
       if capped then
-        local free = S.cap - live
+        local free = cap - live
         blocked = free <= k
         if free < k then k = free end
       end
-      if S.sk == 1 and S.sb < k then k = S.sb end
+      if sk == 1 and sb < k then k = sb end
       if k > 0 then
         -- AllowN(t, k)
-        S.tk = tokens - k
-        S.tl = t
+        tk = tokens - k
+        tl = t
+        cur = tk
         local deadline = t + claim
         local left = k
-        if S.rc > 0 then
+        if not adds then adds = {} end
+        if rc > 0 then
           local popped = redis.call('ZPOPMIN', K3, left)
           for i = 1, #popped, 2 do
-            adds[#adds + 1] = deadline
-            adds[#adds + 1] = popped[i]
+            adds[na + 1] = deadline
+            adds[na + 2] = popped[i]
+            na = na + 2
           end
           left = left - #popped / 2
-          S.rc = S.rc - #popped / 2
+          rc = rc - #popped / 2
+          vdirty = true
         end
-        for p = S.s, S.s + left - 1 do
-          adds[#adds + 1] = deadline
-          adds[#adds + 1] = p
+        for p = s, s + left - 1 do
+          adds[na + 1] = deadline
+          adds[na + 2] = p
+          na = na + 2
         end
-        S.s = S.s + left
-        if S.ac == 0 or deadline < S.nd then S.nd = deadline end
-        S.ac = S.ac + k
+        s = s + left
+        if ac == 0 or deadline < nd then nd = deadline end
+        ac = ac + k
         live = live + k
-        S.ad = S.ad + k
-        if S.sk == 1 then S.sb = S.sb - k end
-        if S.bz == 1 then S.mc = S.mc + k end
-        if capped and deadline <= now then granted[#granted + 1] = deadline end
+        ad = ad + k
+        if sk == 1 then sb = sb - k end
+        if bz == 1 then mc = mc + k end
+        if capped and deadline <= now then
+          if ng == 0 then granted = {} end
+          ng = ng + 1
+          granted[ng] = deadline
+        end
         waiting = waiting - k
       end
     end
-    local stuck = S.sk == 1 and S.sb <= 0
+    local stuck = sk == 1 and sb <= 0
     local nxt = -1
     if waiting > 0 and not stuck then
       if blocked then
@@ -306,216 +385,225 @@ local function advance(S)
         if a then nxt = tonumber(a) end
         if b and (nxt < 0 or b < nxt) then nxt = b end
       else
-        nxt = nextToken(S, t)
+        nxt = nextToken(t, cur)
       end
     end
     local stop = now
     if nxt >= 0 and nxt < now then stop = nxt end
     if waiting > 0 and not stuck then
-      addBusy(S, stop - t)
-      S.bz = 1
+      addBusy(stop - t)
+      bz = 1
     else
-      S.bz = 0
+      bz = 0
     end
     if nxt < 0 or nxt > now then break end
     t = nxt
   end
-  if #adds > 0 then zaddMany(K2, adds) end
-  expire(S)
-  S.la = now
+  if na > 0 then zaddMany(K2, adds) end
+  expire()
+  la = now
 end
 
 -- setLimits applies new limits at now, as x/time/rate's SetLimitAt then
 -- SetBurstAt.
-local function setLimits(S, rate, burst, cap, mn, mx)
-  S.mn, S.mx, S.lc = mn, mx, now
-  if S.e >= 0 then
-    S.tk = tokensAt(S, now)
-    S.tl = now
-    S.rate = rate
-    S.tk = tokensAt(S, now)
-    S.burst = burst
+local function setLimits(nrate, nburst, ncap, nmn, nmx)
+  tail()
+  mn, mx, lc = nmn, nmx, now
+  vdirty = true
+  if e >= 0 then
+    tk = tokensAt(now)
+    tl = now
+    rate = nrate
+    tk = tokensAt(now)
+    burst = nburst
   else
-    S.rate, S.burst = rate, burst
+    rate, burst = nrate, nburst
   end
-  S.cap = cap
+  cap = ncap
 end
 
-local function drain(S)
-  if S.pb <= 0 then return 0, 0 end
-  return S.pc + S.mc, S.pb + S.mb
+local function drain()
+  if pb <= 0 then return 0, 0 end
+  return pc + mc, pb + mb
 end
 
 -- Reply codes.
-local OK, NOTJOINED, NEEDPLACE = 0, 1, 2
+local NOTJOINED, NEEDPLACE = 1, 2
 -- States.
 local WAITING, ADMITTED, EXPIRED, DONE = 0, 1, 2, 3
 
--- resolvePlace fixes R.p once E is known: the index for a later arrival,
+-- resolvePlace fixes rp once E is known: the index for a later arrival,
 -- or the caller's hint (hp for index hi and E he, computed in Go by the
 -- shuffle). It returns false when Go must compute it first.
-local function resolvePlace(S, R)
-  if R.p >= 0 or S.e < 0 then return true end
-  if R.i >= S.e then
-    R.p = R.i
-  elseif hi == R.i and he == S.e and hp >= 0 then
-    R.p = hp
+local function resolvePlace()
+  if rp >= 0 or e < 0 then return true end
+  if ri >= e then
+    rp = ri
+  elseif hi == ri and he == e and hp >= 0 then
+    rp = hp
   else
     return false
   end
+  rdirty = true
   return true
 end
 
--- The replies: OK, the room's state as saved (the hash's v) and the
--- record as saved, then state, ahead, claimed, returning; Go reads the
--- figures and the record from the two strings, which the call has packed
--- anyway, instead of the function packing them again.
-local function reply(S, R, state, ahead, claimed, returning)
-  return {OK, S.out, R.out, state, ahead, claimed, returning}
+-- reply is the answer of join, status and done: v, h and the record as
+-- saved (Go reads the figures and the record from them: the call has
+-- packed them anyway), then one double: ((ahead + 1) * 4 + state) * 4 +
+-- claimed * 2 + returning. One string is the cheapest answer to make.
+local function reply(state, ahead, claimed, returning)
+  return vout .. hout .. rout .. struct.pack('<d', ((ahead + 1) * 4 + state) * 4 + claimed * 2 + returning)
 end
 
--- moved loads the room and brings its line to now; it returns nil and an
--- error reply for a caller whose opening or seed differ.
+-- moved loads the room and brings its line to now; it returns false and
+-- an error reply for a caller whose opening or seed differ.
 local function moved()
-  local S, err = load()
-  if not S then return nil, err end
-  prep(S)
-  advance(S)
-  return S
+  local ok, err = load()
+  if not ok then return false, err end
+  prep()
+  advance()
+  return true
 end
 
 -- person starts a status or done: the room brought to now and the
--- person's record with its place fixed; or nil and the reply to send (not
--- joined; or the place that Go must compute first, for an early arrival
--- without a hint).
+-- person's record with its place fixed; or false and the reply to send
+-- (not joined; or the place that Go must compute first, for an early
+-- arrival without a hint).
 local function person()
-  local S, err = moved()
-  if not S then return nil, nil, err end
-  local R = loadRec(S)
-  if not R then
-    save(S)
-    return nil, nil, {NOTJOINED}
+  local ok, err = moved()
+  if not ok then return false, err end
+  if not loadRec() then
+    save(false)
+    return false, {NOTJOINED}
   end
-  if not resolvePlace(S, R) then
-    save(S)
-    return nil, nil, {NEEDPLACE, R.i, S.e}
+  if not resolvePlace() then
+    save(false)
+    return false, {NEEDPLACE, ri, e}
   end
-  return S, R
+  return true
 end
 
 -- join: give the identity the next arrival index if it has none; no claim.
 local function join(keys, args)
   start(keys, args, CFMT)
-  local S, err = moved()
-  if not S then return err end
-  local R = loadRec(S)
+  local ok, err = moved()
+  if not ok then return err end
   local new = false
-  if not R then
+  if not loadRec() then
     -- With people already waiting the line cannot take the newcomer at
     -- once (no whole token or no room left): no need to move it again.
-    local waited = S.rc + (S.n - S.s) > 0
-    R = newRec(S.n)
-    S.n = S.n + 1
+    local waited = rc + (n - s) > 0
+    newRec(n)
+    n = n + 1
     new = true
-    if not waited then advance(S) end
+    if not waited then advance() end
   end
-  resolvePlace(S, R)
+  resolvePlace()
   local state, ahead = WAITING, -1
-  if R.d == 1 then
+  if rd == 1 then
     state, ahead = DONE, 0
-  elseif R.c > 0 then
+  elseif rcl > 0 then
     ahead = 0
-    if now < R.c then state = ADMITTED else state = EXPIRED end
-  elseif R.p >= 0 and R.p >= S.s then
-    ahead = S.rc + (R.p - S.s)
+    if now < rcl then state = ADMITTED else state = EXPIRED end
+  elseif rp >= 0 and rp >= s then
+    ahead = rc + (rp - s)
   end
   if new and ahead >= 0 then
-    R.ja = ahead
-    R.jc, R.jb = drain(S)
+    rja = ahead
+    rjc, rjb = drain()
   end
-  save(S, R)
-  return reply(S, R, state, ahead, 0, 0)
+  save(true)
+  return reply(state, ahead, 0, 0)
 end
 
 -- status: the person's standing, with claim. Its own numbers: the place
 -- hint (-1: none), the index and the E it is for.
-local HFMT = '<c16dddddddd' .. 'ddd'
+local XFMT = CFMT .. 'ddd'
 local function status(keys, args)
-  hp, hi, he = start(keys, args, HFMT)
-  local S, R, out = person()
-  if not S then return out end
+  hp, hi, he = start(keys, args, XFMT)
+  local ok, out = person()
+  if not ok then return out end
 
   -- Called while away: back to the head of the line.
   local sc = nil
-  if S.e >= 0 and R.d == 0 and R.c == 0 and R.p < S.s then
-    sc = redis.call('ZSCORE', K2, R.p)
-    if not sc and not redis.call('ZSCORE', K3, R.p) then
-      S.rq = S.rq + 1
-      redis.call('ZADD', K3, S.rq, R.p)
-      S.rc = S.rc + 1
-      R.r = R.r + 1
-      advance(S)
-      sc = redis.call('ZSCORE', K2, R.p)
+  if e >= 0 and rd == 0 and rcl == 0 and rp < s then
+    sc = redis.call('ZSCORE', K2, rp)
+    if not sc and not redis.call('ZSCORE', K3, rp) then
+      tail()
+      rq = rq + 1
+      vdirty = true
+      redis.call('ZADD', K3, rq, rp)
+      rc = rc + 1
+      rr = rr + 1
+      rdirty = true
+      advance()
+      sc = redis.call('ZSCORE', K2, rp)
     end
   end
 
   local state, ahead, claimed, returning = WAITING, 0, 0, 0
-  if S.e < 0 then
+  if e < 0 then
     ahead = -1
-  elseif R.d == 1 then
+  elseif rd == 1 then
     state = DONE
-  elseif R.c > 0 then
-    if now < R.c then state = ADMITTED else state = EXPIRED end
-  elseif R.p < S.s then
+  elseif rcl > 0 then
+    if now < rcl then state = ADMITTED else state = EXPIRED end
+  elseif rp < s then
     if sc then
-      R.c = now + ttl
-      R.a = tonumber(sc) - claim
-      lease(S, R.p, R.c)
+      rcl = now + ttl
+      ra = tonumber(sc) - claim
+      rdirty = true
+      lease(rp, rcl)
       state = ADMITTED
       claimed = 1
     else
       returning = 1
-      ahead = redis.call('ZRANK', K3, R.p)
+      ahead = redis.call('ZRANK', K3, rp)
     end
   else
-    ahead = S.rc + (R.p - S.s)
+    ahead = rc + (rp - s)
   end
-  save(S, R)
-  return reply(S, R, state, ahead, claimed, returning)
+  save(true)
+  return reply(state, ahead, claimed, returning)
 end
 
 -- done: the person leaves; its active place is freed at once. Its own
 -- numbers: the place hint, as status.
 local function done(keys, args)
-  hp, hi, he = start(keys, args, HFMT)
-  local S, R, out = person()
-  if not S then return out end
-  if R.d == 0 then
-    R.d = 1
-    if R.p >= 0 then
-      S.ac = S.ac - redis.call('ZREM', K2, R.p)
-      if S.rc > 0 then S.rc = S.rc - redis.call('ZREM', K3, R.p) end
+  hp, hi, he = start(keys, args, XFMT)
+  local ok, out = person()
+  if not ok then return out end
+  if rd == 0 then
+    rd = 1
+    rdirty = true
+    if rp >= 0 then
+      ac = ac - redis.call('ZREM', K2, rp)
+      if rc > 0 then
+        rc = rc - redis.call('ZREM', K3, rp)
+        vdirty = true
+      end
       -- A freed place lets someone in now only under a cap.
-      if S.cap > 0 then advance(S) end
+      if cap > 0 then advance() end
     end
   end
-  save(S, R)
-  return reply(S, R, DONE, 0, 0, 0)
+  save(true)
+  return reply(DONE, 0, 0, 0)
 end
 
 -- line answers a function that brings the line to now with the room's
 -- state, from which Go reads the figures.
-local function line(S)
-  save(S)
-  return {OK, S.out}
+local function line()
+  save(false)
+  return vout .. hout
 end
 
 -- advance: bring the line to now and return the figures.
 local function fadvance(keys, args)
   start(keys, args, CFMT)
-  local S, err = moved()
-  if not S then return err end
-  return line(S)
+  local ok, err = moved()
+  if not ok then return err end
+  return line()
 end
 
 -- limits: bring the line to now under the limits in force, then change
@@ -524,14 +612,15 @@ end
 -- before it.
 local LFMT = CFMT .. 'dddddd'
 local function limits(keys, args)
-  local rate, burst, cap, mn, mx, since = start(keys, args, LFMT)
-  local S, err = moved()
-  if not S then return err end
-  if since < 0 or S.lc < since then
-    setLimits(S, rate, burst, cap, mn, mx)
-    advance(S)
+  local nrate, nburst, ncap, nmn, nmx, since = start(keys, args, LFMT)
+  local ok, err = moved()
+  if not ok then return err end
+  tail()
+  if since < 0 or lc < since then
+    setLimits(nrate, nburst, ncap, nmn, nmx)
+    advance()
   end
-  return line(S)
+  return line()
 end
 
 -- supply: bring the line to now, then record a supply reading. Its own
@@ -539,12 +628,15 @@ end
 local PFMT = CFMT .. 'ddd'
 local function supply(keys, args)
   local free, held, allowance = start(keys, args, PFMT)
-  local S, err = moved()
-  if not S then return err end
-  S.sk, S.sf, S.sh = 1, free, held
-  S.sb = math.max(0, allowance - S.ac)
-  advance(S)
-  return line(S)
+  local ok, err = moved()
+  if not ok then return err end
+  tail()
+  sk, sf, sh = 1, free, held
+  vdirty = true
+  sb = allowance - ac
+  if sb < 0 then sb = 0 end
+  advance()
+  return line()
 end
 
 redis.register_function('__LIB___join', join)
