@@ -18,6 +18,7 @@ import (
 type reqCtx struct {
 	parent   context.Context
 	deadline time.Time
+	poll     bool // a status poll's (asPoll): Value(pollKey{}) is true
 
 	mu       sync.Mutex
 	inner    context.Context // WithDeadline(parent, deadline), once Done was asked for
@@ -68,7 +69,12 @@ func (c *reqCtx) Err() error {
 	return nil
 }
 
-func (c *reqCtx) Value(key any) any { return c.parent.Value(key) }
+func (c *reqCtx) Value(key any) any {
+	if _, ok := key.(pollKey); ok && c.poll {
+		return true
+	}
+	return c.parent.Value(key)
+}
 
 // AfterFunc lets a context derived from this one (a store call's budget)
 // hang its cancellation on the real context's, as it does on any context

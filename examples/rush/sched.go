@@ -146,21 +146,28 @@ func newPool(s *sim, n int, seed int64, run func(*worker, event)) *pool {
 		p.workers = append(p.workers, w)
 		ch := make(chan []event, 1)
 		p.start = append(p.start, ch)
-		go p.loop(w, ch)
+		if i > 0 { // worker 0 runs on the caller of runTick
+			go p.loop(w, ch)
+		}
 	}
 	return p
 }
 
 func (p *pool) loop(w *worker, ch chan []event) {
 	for batch := range ch {
-		for {
-			i := p.next.Add(1) - 1
-			if i >= int64(len(batch)) {
-				break
-			}
-			p.run(w, batch[i])
-		}
+		p.drain(w, batch)
 		p.wg.Done()
+	}
+}
+
+// drain runs batch's events not yet taken, on w, until none is left.
+func (p *pool) drain(w *worker, batch []event) {
+	for {
+		i := p.next.Add(1) - 1
+		if i >= int64(len(batch)) {
+			return
+		}
+		p.run(w, batch[i])
 	}
 }
 
@@ -194,13 +201,21 @@ func (p *pool) runTick(batch []event, tick int64, now time.Time, off time.Durati
 	calls := callsFirst(batch)
 	polls := len(batch) - calls
 	n := min(len(batch), len(p.workers), calls+(polls+pollsPerWorker-1)/pollsPerWorker)
+	if n == 0 {
+		return
+	}
 	p.next.Store(0)
-	p.wg.Add(n)
-	for i := range n {
-		w := p.workers[i]
+	for _, w := range p.workers[:n] {
 		w.tick, w.now, w.off = tick, now, off
+	}
+	// The caller is the first worker: a tick of one event runs with no
+	// goroutine woken and none to wait for, and a larger one saves the
+	// hand-over to one worker and back.
+	p.wg.Add(n - 1)
+	for i := 1; i < n; i++ {
 		p.start[i] <- batch
 	}
+	p.drain(p.workers[0], batch)
 	p.wg.Wait()
 }
 
