@@ -8,9 +8,9 @@ import (
 )
 
 // Supply tells a room the places left behind it: the host implements it
-// over its booking system (slots' availability, for instance: see the
-// slotsupply helper in examples/reservation). admission never imports the
-// booking side, nor the booking side admission.
+// over its booking system (gatehouse's slots, for instance: see
+// admission/slotsupply). admission never imports the booking side, nor the
+// booking side admission.
 //
 // # Contract
 //
@@ -18,7 +18,8 @@ import (
 // booked nor held by a live hold) and the places held by live holds. It
 // is called by each Room at most once per snapshot refresh
 // (Options.RefreshInterval), one caller at a time, so it may cost a store
-// call. It must honour ctx. An error means "unknown": the room keeps the
+// call; every instance calls it, so make that call cheap (a running total,
+// not a read of every slot: slots keeps one). It must honour ctx. An error means "unknown": the room keeps the
 // budget of the previous reading (which only shrinks as people are
 // admitted), so a supply that cannot be read never lets anyone more in.
 type Supply interface {

@@ -116,6 +116,46 @@ func benchOps(b *testing.B, e benchEnv) {
 			return err
 		})
 	})
+	// What a waiting room's supply reading costs on a campaign of 4,000
+	// slots (the rush's): every slot's Availability, or the Totals.
+	b.Run("availability-4000", func(b *testing.B) {
+		c := e.bigCampaign(b, 4000)
+		e.run(b, c, func(ctx context.Context, i int) error {
+			_, err := e.s.Availability(ctx, t0, c, nil)
+			return err
+		})
+	})
+	b.Run("totals-4000", func(b *testing.B) {
+		c := e.bigCampaign(b, 4000)
+		e.run(b, c, func(ctx context.Context, i int) error {
+			_, err := e.s.(slots.Totaler).Totals(ctx, t0, c)
+			return err
+		})
+	})
+}
+
+// bigCampaign defines a fresh campaign of n slots of 10 places, with a
+// hold in each of the first 100.
+func (e benchEnv) bigCampaign(b testing.TB, n int) slots.Campaign {
+	ctx := context.Background()
+	c := slots.Campaign(fmt.Sprint("b", benchSeq.Add(1)))
+	for first := 0; first < n; first += slots.MaxBatch {
+		var sl []slots.Slot
+		for i := first; i < min(n, first+slots.MaxBatch); i++ {
+			sl = append(sl, slots.Slot{ID: fmt.Sprintf("slot-%05d", i), Capacity: 10})
+		}
+		if err := e.s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: sl, Key: fmt.Sprint("define-", first)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range min(n, 100) {
+		req := holdReq(c, i)
+		req.Slot = fmt.Sprintf("slot-%05d", i)
+		if _, err := e.s.Hold(ctx, t0, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return c
 }
 
 func person(i int) string { return "person-" + strconv.Itoa(i) }

@@ -19,7 +19,9 @@
 // Hold, which keeps it for a TTL; Confirm turns the hold into a Booking
 // before it expires; Cancel gives a hold or booking back; Move carries a
 // booking to another slot atomically. Lookup finds a person's hold or
-// booking; Availability reads many slots at one instant. DefineSlots creates
+// booking; Availability reads many slots at one instant, and Totals the
+// whole campaign's counts in one read whatever its size (what a waiting
+// room asks at every refresh: admission/slotsupply). DefineSlots creates
 // and resizes slots, never below what is booked and held.
 //
 // # Stores
@@ -62,7 +64,15 @@
 // campaign + "}:" + v2:data, v2:gx, v2:hx and v2:slots, passed as the
 // functions' keys, so on a Cluster the whole campaign lives in one hash
 // slot and every call runs on one shard. Data written by an earlier
-// version of this package (keys without "v2:") is never read. Campaign names
+// version of this package (keys without "v2:") is never read. The data
+// hash also keeps the campaign's totals (capacity, free places, live
+// holds), updated by every call that changes a slot's counts, so Totals is
+// one read; a campaign written by a version that did not keep them (v2
+// data from before Totals) gets them counted from its slots by the first
+// Totals or DefineSlots. While instances of such a version still run
+// beside this one, their calls do not update the totals: Totals may then
+// be off by their holds, which never affects a booking (counts per slot
+// stay exact), only what a waiting room believes is left. Campaign names
 // are restricted to A-Z a-z 0-9 . _ - (at most MaxCampaignLen bytes), so the
 // hash tag is exactly the campaign; slot identifiers, persons and keys may
 // be any bytes (at most MaxIDLen) and are stored base64url-encoded as hash

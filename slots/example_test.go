@@ -109,6 +109,23 @@ func ExampleService_Move() {
 	// tue
 }
 
+// Totals are a whole campaign's counts, read at once whatever the number
+// of slots: what a waiting room asks to know how many places are left.
+func ExampleService_Totals() {
+	ctx := context.Background()
+	svc, _ := slots.NewService(slots.NewMemoryStore(), slots.ServiceOptions{Clock: clock.NewMock()})
+	svc.DefineSlots(ctx, slots.DefineRequest{Campaign: "c", Key: "d",
+		Slots: []slots.Slot{{ID: "mon", Capacity: 2}, {ID: "tue", Capacity: 3}}})
+	h, _ := svc.Hold(ctx, slots.HoldRequest{Campaign: "c", Slot: "mon", Person: "p", Key: "h"})
+	svc.Confirm(ctx, slots.ConfirmRequest{Campaign: "c", HoldID: h.ID, Person: "p", Key: "c"})
+	svc.Hold(ctx, slots.HoldRequest{Campaign: "c", Slot: "tue", Person: "q", Key: "h2"})
+
+	t, err := svc.Totals(ctx, "c")
+	fmt.Printf("%+v %v\n", t, err)
+	// Output:
+	// {Capacity:5 Booked:1 Held:1 Free:3} <nil>
+}
+
 // A snapshot checks the invariants of a whole campaign at one instant, for
 // audits after a rush.
 func ExampleSnapshot_Check() {

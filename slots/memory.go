@@ -366,6 +366,26 @@ func (s *memoryStore) Availability(ctx context.Context, now time.Time, campaign 
 	return out, nil
 }
 
+// Totals sums the counts of every slot: the memory store reads them in
+// process, so it needs no running totals.
+func (s *memoryStore) Totals(ctx context.Context, now time.Time, campaign Campaign) (Totals, error) {
+	if err := campaign.Validate(); err != nil {
+		return Totals{}, err
+	}
+	c, _, err := s.begin(ctx, now, campaign, false)
+	if err != nil {
+		return Totals{}, err
+	}
+	defer s.mu.Unlock()
+	var t Totals
+	if c != nil {
+		for id, sl := range c.slots {
+			t.Add(availability(id, sl.capacity, sl.booked, sl.held))
+		}
+	}
+	return t, nil
+}
+
 func availability(id string, capacity, booked, held int) Availability {
 	return Availability{Slot: id, Capacity: capacity, Booked: booked, Held: held, Free: max(0, capacity-booked-held)}
 }

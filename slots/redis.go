@@ -483,6 +483,34 @@ func (s *redisStore) Availability(ctx context.Context, now time.Time, campaign C
 	return out, nil
 }
 
+// Totals reads the totals the functions keep in the campaign's data (see
+// lua/totals.lua): one HMGET whatever the number of slots. Free is summed
+// per slot there as here: a slot's free places are never negative.
+func (s *redisStore) Totals(ctx context.Context, now time.Time, campaign Campaign) (Totals, error) {
+	if err := campaign.Validate(); err != nil {
+		return Totals{}, err
+	}
+	ms, err := nowMs(now)
+	if err != nil {
+		return Totals{}, err
+	}
+	v, err := s.run(ctx, totalsFunc, campaign, false, padMs(ms), padMs(ms+s.retention))
+	if err != nil {
+		return Totals{}, err
+	}
+	n, ok := v.([]any)
+	if !ok || len(n) != 3 {
+		return Totals{}, fmt.Errorf("%w: unexpected totals reply", ErrUnavailable)
+	}
+	var c [3]int64
+	for i := range c {
+		if c[i], ok = n[i].(int64); !ok || c[i] < 0 {
+			return Totals{}, fmt.Errorf("%w: malformed totals reply", ErrUnavailable)
+		}
+	}
+	return Totals{Capacity: int(c[0]), Free: int(c[1]), Held: int(c[2]), Booked: int(c[0] - c[1] - c[2])}, nil
+}
+
 func (s *redisStore) Snapshot(ctx context.Context, now time.Time, campaign Campaign) (Snapshot, error) {
 	if err := campaign.Validate(); err != nil {
 		return Snapshot{}, err

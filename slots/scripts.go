@@ -39,7 +39,7 @@ import (
 // now itself, and Lookup is a plain HGET judged in Go. The per-slot counts
 // slot (free places) and "h:"..slot (live holds) are exact once
 // every hold due at now has been expired: functions that read counts
-// (Hold, Move, DefineSlots, Availability, Snapshot) first compare now with
+// (Hold, Move, DefineSlots, Availability, Snapshot, Totals) first compare now with
 // "~t", a lower bound of every pending expiry and garbage collection, and
 // run tidy only when it is due; tidy drops at most 100 records a call.
 //
@@ -70,6 +70,8 @@ var (
 	luaAvailability string
 	//go:embed lua/snapshot.lua
 	luaSnapshot string
+	//go:embed lua/totals.lua
+	luaTotals string
 	//go:embed lua/batch.lua
 	luaBatch string
 )
@@ -90,16 +92,17 @@ var (
 	moveFunc         = &luaFunc{lua: "move", keys: 3}
 	availabilityFunc = &luaFunc{lua: "availability", keys: 4}
 	snapshotFunc     = &luaFunc{lua: "snapshot", keys: 4}
+	totalsFunc       = &luaFunc{lua: "totals", keys: 4}
 	batchFunc        = &luaFunc{lua: "batch", keys: 3}
 )
 
 // libCode is the library's source, ready for FUNCTION LOAD.
-var libCode = library(defineFunc, holdFunc, confirmFunc, cancelFunc, moveFunc, availabilityFunc, snapshotFunc, batchFunc)
+var libCode = library(defineFunc, holdFunc, confirmFunc, cancelFunc, moveFunc, availabilityFunc, snapshotFunc, totalsFunc, batchFunc)
 
 // library names the library ("gatehouse_slots_" and 16 hex digits of a
 // hash of its source) and the functions fs, and returns its source.
 func library(fs ...*luaFunc) string {
-	body := luaLib + luaSlotLines + luaDefine + luaHold + luaConfirm + luaCancel + luaMove + luaAvailability + luaSnapshot + luaBatch
+	body := luaLib + luaSlotLines + luaDefine + luaHold + luaConfirm + luaCancel + luaMove + luaAvailability + luaSnapshot + luaTotals + luaBatch
 	sum := sha256.Sum256([]byte(body))
 	name := "gatehouse_slots_" + hex.EncodeToString(sum[:8])
 	var b strings.Builder

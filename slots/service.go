@@ -348,6 +348,36 @@ func (s *Service) Lookup(ctx context.Context, campaign Campaign, person string) 
 	return e, c.end(err)
 }
 
+// Totals returns the campaign's counts now, summed over its slots, read
+// atomically: in one read whatever the number of slots when the store is
+// a [Totaler] (the memory and Redis stores are), else by summing
+// Availability of every slot. It reports as OpAvailability to the
+// observer.
+func (s *Service) Totals(ctx context.Context, campaign Campaign) (Totals, error) {
+	c, now := s.begin(ctx, OpAvailability, campaign, "", "")
+	if err := campaign.Validate(); err != nil {
+		return Totals{}, c.end(err)
+	}
+	if t, ok := s.store.(Totaler); ok {
+		tot, err := t.Totals(ctx, now, campaign)
+		return tot, c.end(err)
+	}
+	a, err := s.store.Availability(ctx, now, campaign, nil)
+	if err != nil {
+		return Totals{}, c.end(err)
+	}
+	return sumTotals(a), c.end(nil)
+}
+
+// sumTotals adds up the counts of a.
+func sumTotals(a []Availability) Totals {
+	var t Totals
+	for _, s := range a {
+		t.Add(s)
+	}
+	return t
+}
+
 // Availability returns the named slots' state now (every slot if none is
 // named), read atomically.
 func (s *Service) Availability(ctx context.Context, campaign Campaign, ids ...string) ([]Availability, error) {

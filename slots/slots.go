@@ -173,6 +173,25 @@ type Availability struct {
 	Free int
 }
 
+// Totals is the state of a whole campaign at an instant: its slots'
+// counts summed. Free is the sum of the slots' Free (a slot whose capacity
+// was cut below its bookings and holds counts 0, not less).
+type Totals struct {
+	Capacity int
+	// Booked counts confirmed bookings, Held live holds.
+	Booked int
+	Held   int
+	Free   int
+}
+
+// Add adds a slot's counts to t.
+func (t *Totals) Add(a Availability) {
+	t.Capacity += a.Capacity
+	t.Booked += a.Booked
+	t.Held += a.Held
+	t.Free += a.Free
+}
+
 // DefineRequest creates slots that do not exist yet and sets the capacity
 // of those that do, all or nothing.
 type DefineRequest struct {
@@ -436,6 +455,18 @@ type Store interface {
 	// order asked, read atomically; with no ids, every slot of the
 	// campaign, sorted by ID. An undefined slot is ErrNotFound.
 	Availability(ctx context.Context, now time.Time, campaign Campaign, ids []string) ([]Availability, error)
+}
+
+// Totaler is implemented by stores that can sum a campaign's counts
+// without reading every slot. Totals returns, at now and read atomically,
+// what adding up Availability of every slot of the campaign at now would
+// give (zero for a campaign with no slots); unlike Availability it costs
+// the same for ten slots or ten thousand, so a waiting room can read it at
+// every refresh (admission/slotsupply does). Errors as for Availability.
+// [Service.Totals] sums Availability for a store without it. slotstest
+// checks a store that has it against Availability throughout.
+type Totaler interface {
+	Totals(ctx context.Context, now time.Time, campaign Campaign) (Totals, error)
 }
 
 // Snapshotter is implemented by stores that can read a whole campaign at

@@ -7,6 +7,8 @@
 //		Supply: slotsupply.New(svc, campaign),
 //	})
 //
-// Each Room then reads the campaign's availability (one atomic read of
-// every slot, or of the slots named) at most once per snapshot refresh.
+// Each Room then reads the campaign's places at most once per snapshot
+// refresh: its totals, which the slots stores keep as they go, so one read
+// costs the same for ten slots or ten thousand (or, when slots are named,
+// one atomic read of those slots).
 package slotsupply

@@ -164,6 +164,16 @@ func (s *Server) Resume() {
 // returned channel is closed when the sleep is over.
 func (s *Server) DebugSleep(d time.Duration) <-chan struct{} {
 	c := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1, ReadTimeout: d + 10*time.Second})
+	probe := redis.NewClient(&redis.Options{Addr: s.Addr(), MaxRetries: -1, ContextTimeoutEnabled: true, PoolSize: 1})
+	defer probe.Close()
+	// Both connect while the server is awake: the command then goes out at
+	// once, and the probe's pings measure the server, not a dial.
+	for _, cl := range []*redis.Client{c, probe} {
+		if err := cl.Ping(context.Background()).Err(); err != nil {
+			c.Close()
+			s.t.Fatalf("redistest: DEBUG SLEEP: %v", err)
+		}
+	}
 	started := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
@@ -179,7 +189,7 @@ func (s *Server) DebugSleep(d time.Duration) <-chan struct{} {
 	// that the caller is the one queued behind it.
 	deadline := time.Now().Add(time.Second)
 	for time.Now().Before(deadline) {
-		if sleeping(s.Addr()) {
+		if sleeping(probe) {
 			return done
 		}
 		time.Sleep(time.Millisecond)
@@ -188,14 +198,15 @@ func (s *Server) DebugSleep(d time.Duration) <-chan struct{} {
 	return done
 }
 
-// sleeping reports whether the server at addr fails to answer PING within
-// 20 ms, as it does while it runs DEBUG SLEEP.
-func sleeping(addr string) bool {
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, ContextTimeoutEnabled: true})
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+// sleeping reports whether the server behind probe (a client connected
+// while the server was awake) leaves a PING unanswered for 150 ms, as it
+// does while it runs DEBUG SLEEP. A slow dial or a busy machine
+// (race-instrumented tests on 2 cores) must not pass for a server asleep,
+// or the caller's calls would run before the stall they are meant to meet.
+func sleeping(probe *redis.Client) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
-	return c.Ping(ctx).Err() != nil
+	return probe.Ping(ctx).Err() != nil
 }
 
 // DropClients closes every normal client connection on the server (CLIENT

@@ -12,7 +12,11 @@ local function cancel(keys, args)
   local j = 34 + #id
   local k = string.find(rec, '|', j, true) - 1
   redis.call('HINCRBY', keys[1], string.sub(rec, j + 2, k), '1')
-  if st == 72 then redis.call('HINCRBY', keys[1], string.sub(rec, j, k), '-1') end
+  redis.call('HINCRBY', keys[1], '~f', '1')
+  if st == 72 then
+    redis.call('HINCRBY', keys[1], string.sub(rec, j, k), '-1')
+    redis.call('HINCRBY', keys[1], '~h', '-1')
+  end
   redis.call('HSET', keys[1], pf, 'C' .. string.sub(rec, 2) .. kf .. ',', kf, gf .. rec)
   redis.call('RPUSH', keys[2], gcat .. pf .. '|' .. id)
   return rec

@@ -26,6 +26,7 @@ local function confirm(keys, args)
   if #rec > 600 then rec = unlist(keys, rec, string.sub(gf, 1, 15)) end
   local j = 34 + #args[5]
   redis.call('HINCRBY', keys[1], string.sub(rec, j, string.find(rec, '|', j, true) - 1), '-1')
+  redis.call('HINCRBY', keys[1], '~h', '-1')
   rec = 'B' .. e .. now .. string.sub(rec, 32) .. kf .. ','
   redis.call('HSET', keys[1], args[4], rec, kf, gf .. rec)
   return rec

@@ -21,16 +21,29 @@ local function define(keys, args)
       return remember(keys, kf, gf, '!INUSE|' .. args[i])
     end
   end
-  local sets, ids = {}, {}
+  -- A slot's free places change by as much as its capacity; so do the
+  -- campaign's totals "~c" and "~f" (counted from every slot instead if
+  -- the campaign has none yet).
+  local sets, ids, delta = {}, {}, 0
   for i = 4, #args, 2 do
     local j = i - 1
+    local d = tonumber(args[i + 1]) - tonumber(v[j] or 0)
     sets[#sets + 1] = fs[j]
     sets[#sets + 1] = args[i + 1]
     sets[#sets + 1] = fs[j + 1]
-    sets[#sets + 1] = tonumber(args[i + 1]) - tonumber(v[j] or 0) + tonumber(v[j + 1] or 0)
+    sets[#sets + 1] = d + tonumber(v[j + 1] or 0)
     ids[#ids + 1] = args[i]
+    delta = delta + d
+  end
+  local tot = redis.call('HMGET', D, '~c', '~f')
+  if tot[1] then
+    sets[#sets + 1] = '~c'
+    sets[#sets + 1] = tonumber(tot[1]) + delta
+    sets[#sets + 1] = '~f'
+    sets[#sets + 1] = tonumber(tot[2]) + delta
   end
   redis.call('HSET', D, unpack(sets))
   redis.call('SADD', keys[4], unpack(ids))
+  if not tot[1] then recount(keys) end
   return remember(keys, kf, gf, 'OK')
 end

@@ -1,6 +1,6 @@
 -- The slots function library: this file, then the per-operation files
 -- (slotlines.lua, define.lua, hold.lua, confirm.lua, cancel.lua, move.lua,
--- availability.lua, snapshot.lua), then the registrations scripts.go writes.
+-- availability.lua, snapshot.lua, totals.lua, batch.lua), then the registrations scripts.go writes.
 -- It is loaded once per server with FUNCTION LOAD and run with FCALL, so
 -- every helper below is made once, when the library loads, not per call.
 --
@@ -25,7 +25,10 @@
 --   (capacity - bookings - live holds);  "h:"..slot  live holds;
 --   "p:"..person  the person's record;  "k:"..key  an idempotency record;
 --   "~t"  no hold expires and no record may be dropped before this instant
---   (15 digits).
+--   (15 digits);  "~c", "~f", "~h"  the campaign's totals: capacity, free
+--   places and live holds summed over its slots, kept by every function
+--   that changes a count (so that a waiting room reads the places left in
+--   one field read, not one per slot; see totals.lua).
 -- A person's record is
 --   state (1 byte) .. expires (15 digits) .. confirmed (15 digits, zeros
 --   for a hold) .. "|" .. id .. "|h:" .. slot .. "|" .. created .. "#" .. list
@@ -110,6 +113,7 @@ local function tidy(keys, now, gcat)
   -- skipped.
   local keep = tonumber(gcat) - tonumber(now)
   local due = redis.call('ZRANGEBYSCORE', HX, '-inf', now)
+  local expired = 0
   for i = 1, #due do
     local pf = due[i]
     local rec = redis.call('HGET', D, pf)
@@ -120,7 +124,12 @@ local function tidy(keys, now, gcat)
       redis.call('HINCRBY', D, string.sub(rec, j + 1, k), '-1')
       redis.call('HSET', D, pf, 'X' .. string.sub(rec, 2))
       redis.call('RPUSH', GX, pad(tonumber(string.sub(rec, 2, 16)) + keep) .. pf .. '|' .. string.sub(rec, 33, j - 1))
+      expired = expired + 1
     end
+  end
+  if expired > 0 then
+    redis.call('HINCRBY', D, '~f', expired)
+    redis.call('HINCRBY', D, '~h', -expired)
   end
   if #due > 0 then redis.call('ZREMRANGEBYSCORE', HX, '-inf', now) end
   -- gx lists what may go, in the order it was queued, each entry "when"

@@ -222,6 +222,16 @@ func testConcurrency(t *testing.T, s slots.Store) {
 				}
 			}
 		}
+		if tt, ok := s.(slots.Totaler); ok {
+			tot, err := tt.Totals(ctx, at, c1)
+			if err != nil {
+				fail("Totals during the run: %v", err)
+				return false
+			}
+			if tot.Booked+tot.Held+tot.Free != tot.Capacity || tot.Booked < 0 || tot.Held < 0 || tot.Free < 0 {
+				fail("Totals at %v: %+v do not add up", at.Sub(Opening), tot)
+			}
+		}
 		samples.Add(1)
 		return true
 	}
@@ -347,8 +357,12 @@ func testConcurrency(t *testing.T, s slots.Store) {
 	}
 
 	// Afterwards: the bookings are exactly the confirmed minus the
-	// cancelled, each findable by its person, counted in its slot.
+	// cancelled, each findable by its person, counted in its slot, and the
+	// campaign's totals are the slots' counts added up.
 	end := now()
+	if err := totalsAgree(t.Context(), s, end, c1); err != nil {
+		t.Fatal(err)
+	}
 	want := make(map[string]bool)
 	for id := range confirmed {
 		if !cancelled[id] {

@@ -300,41 +300,54 @@ func (d *differ) entryString(e slots.Entry, err error, got bool) string {
 	return fmt.Sprintf("bad entry %+v", e)
 }
 
-// compareState compares the whole campaign after each call: by Snapshot
-// when the store has it (the memory store does), else by Availability of
-// every slot and Lookup of every person.
+// compareState compares the whole campaign after each call (see
+// renderState), and its Totals when the store has them.
 func (d *differ) compareState() {
 	ctx := d.t.Context()
 	now := d.clk.Now()
+	// Totals, when the store has them, must match the memory store's.
+	_, totals := d.s.(slots.Totaler)
 	render := func(s slots.Store, got bool) string {
-		if !d.snapshots {
-			var b strings.Builder
-			a, err := s.Availability(ctx, now, d.c, nil)
-			fmt.Fprintf(&b, "%+v %s\n", a, d.errString(err))
-			for _, p := range diffPersons {
-				e, err := s.Lookup(ctx, now, d.c, p)
-				fmt.Fprintln(&b, d.entryString(e, err, got))
-			}
-			return b.String()
+		var tot string
+		if totals {
+			t, err := s.(slots.Totaler).Totals(ctx, now, d.c)
+			tot = fmt.Sprintf("totals %+v %s\n", t, d.errString(err))
 		}
-		snap, err := s.(slots.Snapshotter).Snapshot(ctx, now, d.c)
-		if err != nil {
-			d.t.Fatalf("seed %d step %d: Snapshot: %v", d.seed, d.step, err)
-		}
-		if err := snap.Check(); err != nil {
-			d.t.Fatalf("seed %d step %d: invariants: %v", d.seed, d.step, err)
-		}
-		var lines []string
-		for _, h := range snap.Holds {
-			lines = append(lines, d.holdString(h, nil, got))
-		}
-		for _, b := range snap.Bookings {
-			lines = append(lines, d.bookingString(b, nil, got))
-		}
-		sort.Strings(lines) // IDs differ, so sort by the rendering
-		return fmt.Sprintf("%+v\n%s", snap.Slots, strings.Join(lines, "\n"))
+		return tot + d.renderState(s, got, now)
 	}
 	if got, want := render(d.s, true), render(d.ref, false); got != want {
 		d.t.Fatalf("seed %d step %d at %v: state differs:\n got    %s\n memory %s", d.seed, d.step, now.Sub(Opening), got, want)
 	}
+}
+
+// renderState renders the campaign in s at now: by Snapshot when the store
+// has it, else by Availability of every slot and Lookup of every person.
+func (d *differ) renderState(s slots.Store, got bool, now time.Time) string {
+	ctx := d.t.Context()
+	if !d.snapshots {
+		var b strings.Builder
+		a, err := s.Availability(ctx, now, d.c, nil)
+		fmt.Fprintf(&b, "%+v %s\n", a, d.errString(err))
+		for _, p := range diffPersons {
+			e, err := s.Lookup(ctx, now, d.c, p)
+			fmt.Fprintln(&b, d.entryString(e, err, got))
+		}
+		return b.String()
+	}
+	snap, err := s.(slots.Snapshotter).Snapshot(ctx, now, d.c)
+	if err != nil {
+		d.t.Fatalf("seed %d step %d: Snapshot: %v", d.seed, d.step, err)
+	}
+	if err := snap.Check(); err != nil {
+		d.t.Fatalf("seed %d step %d: invariants: %v", d.seed, d.step, err)
+	}
+	var lines []string
+	for _, h := range snap.Holds {
+		lines = append(lines, d.holdString(h, nil, got))
+	}
+	for _, b := range snap.Bookings {
+		lines = append(lines, d.bookingString(b, nil, got))
+	}
+	sort.Strings(lines) // IDs differ, so sort by the rendering
+	return fmt.Sprintf("%+v\n%s", snap.Slots, strings.Join(lines, "\n"))
 }

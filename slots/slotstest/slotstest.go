@@ -65,6 +65,7 @@ func Run(t *testing.T, newStore func(t *testing.T) slots.Store) {
 	}{
 		{"DefineAndAvailability", testDefine},
 		{"LargeCampaign", testLargeCampaign},
+		{"Totals", testTotals},
 		{"Hold", testHold},
 		{"Expiry", testExpiry},
 		{"ExpiryFirstCall", testExpiryFirstCall},
@@ -168,6 +169,7 @@ func (x h) counts(c slots.Campaign, now time.Time, slot string, capacity, booked
 	if len(a) != 1 || a[0] != want {
 		x.t.Fatalf("Availability(%q) at %v = %+v, want %+v", slot, now.Sub(Opening), a, want)
 	}
+	x.totals(c, now)
 }
 
 func (x h) lookup(c slots.Campaign, now time.Time, person string) (slots.Entry, error) {
@@ -189,6 +191,7 @@ func (x h) state(c slots.Campaign, now time.Time, persons ...string) string {
 		x.t.Fatalf("Availability(all): %v", err)
 	}
 	fmt.Fprintf(&b, "%+v\n", a)
+	x.totals(c, now)
 	for _, p := range persons {
 		e, err := x.s.Lookup(x.t.Context(), now, c, p)
 		switch {
@@ -347,6 +350,7 @@ func testLargeCampaign(t *testing.T, s slots.Store) {
 			t.Fatalf("Availability(all)[%d] = %+v, want %+v", i, v, want)
 		}
 	}
+	x.totals(c1, Opening)
 	if sn, ok := s.(slots.Snapshotter); ok {
 		snap, err := sn.Snapshot(t.Context(), Opening, c1)
 		if err != nil {
