@@ -49,12 +49,12 @@ func (s *sim) handle(w *worker, e event) {
 // latency under o, and returns the start and end instants (simulated time:
 // both the tick's instant).
 func (s *sim) call(w *worker, o op, f func(ctx context.Context) error) (k kind, t0, t1 time.Time) {
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.Timeout)
-	t0 = s.now(w)
 	start := time.Now()
+	ctx := newReqCtx(s.ctx, start.Add(s.cfg.Timeout))
+	t0 = s.now(w)
 	err := f(ctx)
 	d := time.Since(start)
-	cancel()
+	ctx.release()
 	t1 = s.now(w)
 	k = kindOf(err)
 	w.st.lat[o].add(d)

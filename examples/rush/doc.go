@@ -56,8 +56,11 @@
 // step is an event in a calendar; the main loop takes the events of the
 // earliest tick (-tick, 100ms), sets the library's clock (a clock.Clock
 // driven by the simulator, built on clock.Mock) to the tick's instant and
-// runs the tick's events on -workers goroutines at once; the steps they plan
-// go back into the calendar. Time moves only between ticks, and jumps over
+// runs the tick's events on up to -workers goroutines at once (the main
+// loop's own among them): one for each event that calls the store (started
+// first) and one for every 16 status polls, which the room mostly answers
+// from its snapshot in microseconds; the steps they plan go back into the
+// calendar. Time moves only between ticks, and jumps over
 // empty ones, so a night of traffic runs in minutes and every booking made
 // at an instant is checked at that instant. Latencies are measured on the
 // wall clock. -realtime paces the ticks on the wall clock instead (the
@@ -283,7 +286,9 @@
 //	                    HTTP), total
 //
 // With -plot DIR it writes rush-queue.png (people waiting over time: the
-// simulator's count and the room's own figure), rush-flow.png (arrivals,
+// simulator's count and the room's own figure, sampled once a simulated
+// second from the room's snapshot, Room.Line, so the sampling adds no
+// store call to the run), rush-flow.png (arrivals,
 // admissions and bookings per simulated second), rush-eta.png (for each
 // person the ETA range shown at join against the real wait) and
 // rush-eta-time.png (mean low and high ends shown and mean real wait, by
@@ -291,6 +296,11 @@
 // real wait, coloured by regime), and with -backend-capacity
 // rush-pacing.png (the rate in force, the booking calls' mean latency and
 // timeouts over time).
+//
+// -cpuprofile FILE writes the simulator's CPU profile (pprof, the whole
+// process: setup, run and audit) and -memprofile FILE its allocations
+// (pprof allocs, written at the end): where a run's time goes on this side
+// of the store.
 //
 // # Reading the report
 //

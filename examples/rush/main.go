@@ -64,6 +64,13 @@ func runWith(ctx context.Context, args []string, env runEnv) int {
 		}
 		defer stopProfile()
 	}
+	if cfg.MemProfile != "" {
+		defer func() {
+			if err := writeMemProfile(cfg.MemProfile); err != nil {
+				fmt.Fprintln(stderr, "rush:", err)
+			}
+		}()
+	}
 	status := exitOK
 	if cfg.PacingCompare {
 		// The same crowd first with the controller off; its pacing

@@ -39,8 +39,15 @@ type storeCounter struct {
 type pollKey struct{}
 
 // asPoll marks ctx as a status poll's, so that the store calls it causes
-// are counted as the poll's.
-func asPoll(ctx context.Context) context.Context { return context.WithValue(ctx, pollKey{}, true) }
+// are counted as the poll's. A request's own context (the simulator's
+// reqCtx) carries the mark itself, without a context around it.
+func asPoll(ctx context.Context) context.Context {
+	if rc, ok := ctx.(*reqCtx); ok {
+		rc.poll = true
+		return rc
+	}
+	return context.WithValue(ctx, pollKey{}, true)
+}
 
 func (c *storeCounter) add(ctx context.Context, op int) {
 	c.calls[op].Add(1)

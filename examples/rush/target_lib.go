@@ -10,6 +10,7 @@ import (
 	mrand "math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -46,8 +47,9 @@ type libTarget struct {
 	slotIDs []string
 	people  []string
 	// tickets keeps each person's place ticket, as a browser keeps the
-	// cookie: person -> ticket.
-	tickets sync.Map
+	// cookie, by the person's index in the crowd (people[i]): a poll's
+	// lookup is an atomic load, no lock, no hashing, no allocation.
+	tickets []atomic.Pointer[string]
 	// count counts the store calls.
 	count *storeCounter
 	// backend models the booking backend's capacity (nil: unbounded);
@@ -155,6 +157,7 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	}
 	t := &libTarget{clk: clk, room: room, svc: svc, store: parts.slotStore, gate: gate, sw: sw, rdb: parts.rdb,
 		slotIDs: cr.slotIDs, count: count, backend: cr.backend, pacer: pacer}
+	t.tickets = make([]atomic.Pointer[string], len(cr.people))
 	for _, p := range cr.people {
 		t.people = append(t.people, p.name)
 	}
@@ -338,8 +341,12 @@ func (t *libTarget) Join(ctx context.Context, person string) (standing, error) {
 // called.
 func (t *libTarget) Status(ctx context.Context, person string) (standing, error) {
 	t.count.polls.Add(1)
-	ticket, _ := t.tickets.Load(person)
-	tk, _ := ticket.(string)
+	var tk string
+	if slot := t.ticketSlot(person); slot != nil {
+		if p := slot.Load(); p != nil {
+			tk = *p
+		}
+	}
 	s, err := t.room.Poll(asPoll(ctx), person, tk)
 	if err != nil {
 		return standing{}, libErr(err)
@@ -348,12 +355,23 @@ func (t *libTarget) Status(ctx context.Context, person string) (standing, error)
 	return standingOf(s), nil
 }
 
+// ticketSlot is where person's ticket is kept; nil for a name not in the
+// crowd (none is asked for).
+func (t *libTarget) ticketSlot(person string) *atomic.Pointer[string] {
+	i := personNumber(person)
+	if i < 0 || i >= len(t.people) || t.people[i] != person {
+		return nil
+	}
+	return &t.tickets[i]
+}
+
 func (t *libTarget) keepTicket(person, ticket string) {
-	if ticket == "" {
+	slot := t.ticketSlot(person)
+	if ticket == "" || slot == nil {
 		return
 	}
-	if old, ok := t.tickets.Load(person); !ok || old.(string) != ticket {
-		t.tickets.Store(person, ticket)
+	if old := slot.Load(); old == nil || *old != ticket {
+		slot.Store(&ticket)
 	}
 }
 
@@ -433,13 +451,19 @@ func (t *libTarget) Maintenance(ctx context.Context, on bool) error {
 	return t.sw.Set(ctx, on)
 }
 
-// line is the room's own count of people waiting.
+// line is the room's own count of people waiting, from its snapshot
+// (Room.Line, as of the snapshot's last refresh): sampling it costs the
+// store nothing, so the measurement adds no store call to the run it
+// measures and does not refresh the room's snapshot for the crowd.
 func (t *libTarget) line(ctx context.Context) (int64, error) {
-	st, err := t.room.Stats(ctx)
+	l, err := t.room.Line(ctx)
 	if err != nil {
 		return -1, err
 	}
-	return st.Line.Waiting(), nil
+	if !l.Opened {
+		return int64(l.Joined), nil
+	}
+	return int64(l.Joined-l.Serving) + l.Returning, nil
 }
 
 // Audit reads the whole campaign: a snapshot when the store can take one
