@@ -59,7 +59,10 @@ func TestRushETACapBound(t *testing.T) {
 // 20,000 were), and the latest range shown before admission held.
 func TestRushETASoldOut(t *testing.T) {
 	t.Parallel()
-	people := rushPeople(4000, 800)
+	// Under -race, 1,600 people: with 800 the latest ranges number about
+	// 130, and the order in which concurrent workers' polls land moved the
+	// figure between 0.86 and 1.0.
+	people := rushPeople(4000, 1600)
 	rep := runReport(t, testConfig(t, "-people", itoa(people), "-slots", itoa(people/4)))
 	at := rep.ETARegimes[regimeAtSoldOut]
 	if at == nil || at.People < people/4 {
@@ -75,6 +78,7 @@ func TestRushETASoldOut(t *testing.T) {
 		}
 		// A poll's range near the front counts people ahead who left
 		// the line: a few are admitted a little sooner.
+		t.Logf("%s: latest range before admission %.3f over %d", name, e.LatestCalibration, e.LatestShown)
 		if e.LatestShown >= 100 && e.LatestCalibration < 0.9 {
 			t.Errorf("%s: latest range before admission %.3f over %d", name, e.LatestCalibration, e.LatestShown)
 		}
