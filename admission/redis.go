@@ -120,17 +120,35 @@ type redisStore struct {
 	batch     batcher    // group commit (redis_batch.go)
 }
 
+// roomCall is one call of a room's function: op names it (fnNames), keys
+// are the room's, a its packed numbers with op's byte first (packArgs),
+// field its identity's field (join, status, done; "" otherwise).
+type roomCall struct {
+	op    byte
+	keys  []string
+	a     []byte
+	field string
+}
+
+// args are the call's arguments for its own function.
+func (c *roomCall) args() []any {
+	if c.op <= opDone {
+		return []any{c.a[1:], c.field}
+	}
+	return []any{c.a[1:]}
+}
+
 // call runs one function within the store's budget and decodes its reply
 // into v; it returns the number of values.
-func (s *redisStore) call(ctx context.Context, fn string, keys []string, v []int64, args ...any) (int, error) {
+func (s *redisStore) call(ctx context.Context, c roomCall, v []int64) (int, error) {
 	var r any
 	var err error
 	if s.unbatched {
 		r, err = redisopt.Do(ctx, s.timeout, s.inline, func(ctx context.Context) (any, error) {
-			return s.fcall(ctx, fn, keys, args...)
+			return s.fcall(ctx, fnNames[c.op], c.keys, c.args()...)
 		})
 	} else {
-		r, err = s.batched(ctx, fn, keys, args)
+		r, err = s.batched(ctx, c)
 	}
 	if err != nil {
 		return 0, err
@@ -167,22 +185,22 @@ const (
 var luaStates = [...]State{StateWaiting, StateAdmitted, StateExpired, StateDone}
 
 func (s *redisStore) Join(ctx context.Context, now time.Time, room string, p Params, id IdentityHash) (Record, error) {
-	return s.run(ctx, fnJoin, room, p, id, now, PlaceHint{}, false)
+	return s.run(ctx, opJoin, room, p, id, now, PlaceHint{}, false)
 }
 
 func (s *redisStore) Status(ctx context.Context, now time.Time, room string, p Params, id IdentityHash, hint PlaceHint) (Record, error) {
-	return s.run(ctx, fnStatus, room, p, id, now, hint, true)
+	return s.run(ctx, opStatus, room, p, id, now, hint, true)
 }
 
 func (s *redisStore) Done(ctx context.Context, now time.Time, room string, p Params, id IdentityHash) (Record, error) {
-	return s.run(ctx, fnDone, room, p, id, now, PlaceHint{}, true)
+	return s.run(ctx, opDone, room, p, id, now, PlaceHint{}, true)
 }
 
 // run calls a join, status or done function (the last two with the place
 // hint), a second time with the place when the function asks for it: only
 // when the caller had no hint for an early arrival whose place the store
 // does not know yet.
-func (s *redisStore) run(ctx context.Context, fn string, room string, p Params, id IdentityHash, now time.Time, hint PlaceHint, hinted bool) (Record, error) {
+func (s *redisStore) run(ctx context.Context, op byte, room string, p Params, id IdentityHash, now time.Time, hint PlaceHint, hinted bool) (Record, error) {
 	if err := p.validate(); err != nil {
 		return Record{}, err
 	}
@@ -200,13 +218,13 @@ func (s *redisStore) run(ctx context.Context, fn string, room string, p Params, 
 		var a []byte
 		switch {
 		case !hinted:
-			a = packArgs(p, check, ms(now))
+			a = packArgs(op, p, check, ms(now))
 		case hint.Known:
-			a = packArgs(p, check, ms(now), int64(hint.Place), int64(hint.Index), int64(hint.Early))
+			a = packArgs(op, p, check, ms(now), int64(hint.Place), int64(hint.Index), int64(hint.Early))
 		default:
-			a = packArgs(p, check, ms(now), -1, -1, -1)
+			a = packArgs(op, p, check, ms(now), -1, -1, -1)
 		}
-		n, err := s.call(ctx, fn, keys, v[:], a, field)
+		n, err := s.call(ctx, roomCall{op: op, keys: keys, a: a, field: field}, v[:])
 		if err != nil {
 			return Record{}, redisError(err)
 		}
@@ -271,33 +289,33 @@ func parseLine(v []int64) Line {
 }
 
 func (s *redisStore) Advance(ctx context.Context, now time.Time, room string, p Params) (Line, error) {
-	return s.line(ctx, fnAdvance, room, p, now)
+	return s.line(ctx, opAdvance, room, p, now)
 }
 
 func (s *redisStore) SetLimits(ctx context.Context, now time.Time, room string, p Params, l Limits) (Line, error) {
 	if err := l.Validate(); err != nil {
 		return Line{}, err
 	}
-	return s.line(ctx, fnLimits, room, p, now, int64(l.Rate), int64(l.Burst), int64(l.Cap), int64(l.MinRate), int64(l.MaxRate), -1)
+	return s.line(ctx, opLimits, room, p, now, int64(l.Rate), int64(l.Burst), int64(l.Cap), int64(l.MinRate), int64(l.MaxRate), -1)
 }
 
 func (s *redisStore) AdjustLimits(ctx context.Context, now time.Time, room string, p Params, l Limits, since time.Time) (Line, error) {
 	if err := l.Validate(); err != nil {
 		return Line{}, err
 	}
-	return s.line(ctx, fnLimits, room, p, now, int64(l.Rate), int64(l.Burst), int64(l.Cap), int64(l.MinRate), int64(l.MaxRate), ms(since))
+	return s.line(ctx, opLimits, room, p, now, int64(l.Rate), int64(l.Burst), int64(l.Cap), int64(l.MinRate), int64(l.MaxRate), ms(since))
 }
 
 func (s *redisStore) SetSupply(ctx context.Context, now time.Time, room string, p Params, pl Places, allowance int64) (Line, error) {
 	if err := pl.validate(allowance); err != nil {
 		return Line{}, err
 	}
-	return s.line(ctx, fnSupply, room, p, now, pl.Free, pl.Held, allowance)
+	return s.line(ctx, opSupply, room, p, now, pl.Free, pl.Held, allowance)
 }
 
 // line calls a function that answers with the room's figures; extra are
 // its own numbers.
-func (s *redisStore) line(ctx context.Context, fn string, room string, p Params, now time.Time, extra ...int64) (Line, error) {
+func (s *redisStore) line(ctx context.Context, op byte, room string, p Params, now time.Time, extra ...int64) (Line, error) {
 	if err := p.validate(); err != nil {
 		return Line{}, err
 	}
@@ -306,7 +324,7 @@ func (s *redisStore) line(ctx context.Context, fn string, room string, p Params,
 		return Line{}, err
 	}
 	var v [figuresLen]int64
-	n, err := s.call(ctx, fn, keys, v[:], packArgs(p, p.Seed.Commitment(), ms(now), extra...))
+	n, err := s.call(ctx, roomCall{op: op, keys: keys, a: packArgs(op, p, p.Seed.Commitment(), ms(now), extra...)}, v[:])
 	if err != nil {
 		return Line{}, redisError(err)
 	}

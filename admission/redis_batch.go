@@ -2,6 +2,7 @@ package admission
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 
@@ -14,19 +15,33 @@ import (
 // its own, while fewer than maxBatchesInFlight round trips of the store
 // are in flight (so at low load nothing waits); otherwise it queues, and
 // when a round trip returns, the caller that sent it hands the queue to
-// the first caller in it, which sends it as one pipeline (up to maxBatch
+// the first caller in it, which sends it as one round trip (up to maxBatch
 // calls) and hands on in turn. No goroutine of its own: callers carry
-// their batches. Each call is still one function call, atomic on its own,
-// with its own reply; a pipeline is not a transaction, and calls from
-// different people never depended on each other's order. What a batch
-// saves is Redis's per-round-trip work (a read and a write system call,
-// the event loop), which costs as much as a small function.
+// their batches.
+//
+// A round trip carries one function call per room: the calls of one room
+// (in the order they queued) go in one FCALL of the library's batch
+// function, which reads the room's state and the records they name once,
+// runs each call in turn as its own function would have (its own now,
+// arguments and reply: an error among them is that call's alone), and
+// writes what changed once; a room with a single call gets its own
+// function. Calls of several rooms go as a pipeline of those FCALLs (on a
+// Cluster, go-redis sends each to its room's shard: a room's keys share
+// its hash tag, and only one room's calls share an FCALL). The FCALL is
+// atomic, so each call still is; calls from different people never
+// depended on each other's order. What a batch saves is Redis's
+// per-round-trip work (a read and a write system call, the event loop)
+// and each call's fixed cost inside Redis (the FCALL, reading and
+// unpacking the room's state, writing it), which together cost more than
+// most calls' own work.
 //
 // A batch runs under a budget of its own (RedisOptions.Timeout from when
 // it is sent), since it carries calls of several callers; a caller whose
 // context ends while it waits in the queue leaves it (its call was never
 // sent), and one whose context ends after its call was sent gets the
-// context's error (the outcome is unknown: the caller admits nobody).
+// context's error (the outcome is unknown: the caller admits nobody). A
+// batch FCALL that fails (or whose outcome is unknown) fails every call it
+// carried the same way.
 type batcher struct {
 	mu       sync.Mutex
 	inflight int            // round trips in flight
@@ -37,15 +52,13 @@ const (
 	// maxBatchesInFlight is how many round trips one store keeps in
 	// flight: two, so that Redis works on one while the other travels.
 	maxBatchesInFlight = 2
-	// maxBatch bounds the calls of one pipeline.
+	// maxBatch bounds the calls of one round trip.
 	maxBatch = 128
 )
 
 // pendingCall is one function call waiting for, or in, a round trip.
 type pendingCall struct {
-	fn    string
-	keys  []string
-	args  []any
+	call  roomCall
 	reply any
 	err   error
 	// signal receives once: when the reply is in, or when this caller
@@ -54,12 +67,12 @@ type pendingCall struct {
 	lead   []*pendingCall
 }
 
-// batched calls fn through the store's group commit.
-func (s *redisStore) batched(ctx context.Context, fn string, keys []string, args []any) (any, error) {
+// batched calls c through the store's group commit.
+func (s *redisStore) batched(ctx context.Context, c roomCall) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, context.Cause(ctx)
 	}
-	pc := &pendingCall{fn: fn, keys: keys, args: args, signal: make(chan struct{}, 1)}
+	pc := &pendingCall{call: c, signal: make(chan struct{}, 1)}
 	b := &s.batch
 	b.mu.Lock()
 	if b.inflight < maxBatchesInFlight {
@@ -117,39 +130,98 @@ func (s *redisStore) lead(batch []*pendingCall) {
 	next[0].signal <- struct{}{}
 }
 
-// send makes one round trip for batch: the call alone, or a pipeline.
+// byRoom splits batch into its rooms' calls, each room's in batch's order.
+func byRoom(batch []*pendingCall) [][]*pendingCall {
+	var rooms [][]*pendingCall
+	for _, pc := range batch {
+		i := slices.IndexFunc(rooms, func(r []*pendingCall) bool { return r[0].call.keys[0] == pc.call.keys[0] })
+		if i < 0 {
+			rooms = append(rooms, []*pendingCall{pc})
+		} else {
+			rooms[i] = append(rooms[i], pc)
+		}
+	}
+	return rooms
+}
+
+// roomFCall is the function call of one room's calls: the call's own
+// function for one, the batch function for several.
+func roomFCall(calls []*pendingCall) (fn string, keys []string, args []any) {
+	c := &calls[0].call
+	if len(calls) == 1 {
+		return fnNames[c.op], c.keys, c.args()
+	}
+	args = make([]any, 0, 2*len(calls))
+	for _, pc := range calls {
+		args = append(args, pc.call.a)
+		if pc.call.op <= opDone {
+			args = append(args, pc.call.field)
+		}
+	}
+	return fnBatch, c.keys, args
+}
+
+// send makes one round trip for batch: one function call per room, alone
+// or in a pipeline.
 func (s *redisStore) send(batch []*pendingCall) {
 	type result struct {
 		reply any
 		err   error
 	}
+	rooms := byRoom(batch)
 	res, err := redisopt.Do(context.Background(), s.timeout, s.inline, func(ctx context.Context) ([]result, error) {
-		out := make([]result, len(batch))
-		if len(batch) == 1 {
-			pc := batch[0]
-			out[0].reply, out[0].err = s.fcall(ctx, pc.fn, pc.keys, pc.args...)
+		out := make([]result, len(rooms))
+		if len(rooms) == 1 {
+			fn, keys, args := roomFCall(rooms[0])
+			out[0].reply, out[0].err = s.fcall(ctx, fn, keys, args...)
 			return out, nil
 		}
 		pipe := s.c.Pipeline()
-		cmds := make([]*redis.Cmd, len(batch))
-		for i, pc := range batch {
-			cmds[i] = pipe.FCall(ctx, pc.fn, pc.keys, pc.args...)
+		cmds := make([]*redis.Cmd, len(rooms))
+		for i, calls := range rooms {
+			fn, keys, args := roomFCall(calls)
+			cmds[i] = pipe.FCall(ctx, fn, keys, args...)
 		}
 		_, _ = pipe.Exec(ctx) // each command carries its own error
-		for i, pc := range batch {
+		for i, calls := range rooms {
 			out[i].reply, out[i].err = cmds[i].Result()
 			if out[i].err != nil && isNoFunction(out[i].err) {
 				// The server lost the library: load it, call again.
-				out[i].reply, out[i].err = s.fcall(ctx, pc.fn, pc.keys, pc.args...)
+				fn, keys, args := roomFCall(calls)
+				out[i].reply, out[i].err = s.fcall(ctx, fn, keys, args...)
 			}
 		}
 		return out, nil
 	})
-	for i, pc := range batch {
-		if err != nil {
-			pc.err = err
-			continue
+	for i, calls := range rooms {
+		switch {
+		case err != nil:
+			setAll(calls, nil, err)
+		case res[i].err != nil:
+			setAll(calls, nil, res[i].err)
+		case len(calls) == 1:
+			calls[0].reply = res[i].reply
+		default:
+			replies, ok := res[i].reply.([]any)
+			if !ok || len(replies) != len(calls) {
+				setAll(calls, nil, fmt.Errorf("%w: a batch of %d calls answered %v", ErrUnavailable, len(calls), res[i].reply))
+				continue
+			}
+			for j, pc := range calls {
+				if e, isErr := replies[j].(error); isErr {
+					// The call's own error (a redis.Error).
+					pc.err = e
+				} else {
+					pc.reply = replies[j]
+				}
+			}
 		}
-		pc.reply, pc.err = res[i].reply, res[i].err
+	}
+}
+
+// setAll gives every call of calls the same outcome.
+func setAll(calls []*pendingCall, reply any, err error) {
+	for _, pc := range calls {
+		pc.reply, pc.err = reply, err
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,29 +16,53 @@ import (
 )
 
 // roundTrips is a go-redis hook that counts the round trips a client
-// makes with function calls, and the calls they carry.
-type roundTrips struct{ trips, calls, pipelined atomic.Int64 }
+// makes with function calls, the FCALLs they carry, and the room's calls
+// those carry (a batch FCALL carries several).
+type roundTrips struct{ trips, fcalls, calls, pipelined atomic.Int64 }
+
+// carried is how many of the room's calls cmd carries: an FCALL of a
+// room's function carries one, of its batch function one per packed
+// numbers argument (the []byte ones; identity fields are strings).
+func carried(cmd redis.Cmder) int64 {
+	if cmd.Name() != "fcall" {
+		return 0
+	}
+	args := cmd.Args()
+	if fn, _ := args[1].(string); !strings.HasSuffix(fn, "_batch") {
+		return 1
+	}
+	var n int64
+	for _, a := range args[6:] { // fcall, fn, 3, three keys
+		if _, ok := a.([]byte); ok {
+			n++
+		}
+	}
+	return n
+}
 
 func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() == "fcall" {
+		if n := carried(cmd); n > 0 {
 			h.trips.Add(1)
-			h.calls.Add(1)
+			h.fcalls.Add(1)
+			h.calls.Add(n)
 		}
 		return next(ctx, cmd)
 	}
 }
 func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		var n int64
+		var f, n int64
 		for _, c := range cmds {
-			if c.Name() == "fcall" {
-				n++
+			if k := carried(c); k > 0 {
+				f++
+				n += k
 			}
 		}
 		if n > 0 { // not the connection's handshake
 			h.trips.Add(1)
+			h.fcalls.Add(f)
 			h.calls.Add(n)
 			h.pipelined.Add(n)
 		}
@@ -47,9 +72,10 @@ func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 
 // TestRedisGroupCommit: calls one store makes concurrently share round
 // trips, each answered on its own (64 people joining at once get 64
-// distinct places, each its own); one caller at a time never waits for a
-// batch (each call is a round trip of its own); and with Unbatched every
-// call is its own round trip.
+// distinct places, each its own), and the calls of one room share an
+// FCALL (a round trip carries one); one caller at a time never waits for
+// a batch (each call is a round trip of its own); and with Unbatched
+// every call is its own round trip.
 func TestRedisGroupCommit(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	p := admission.Params{Opening: opening, Rate: 60, Burst: 1, ClaimWindow: time.Minute,
@@ -68,10 +94,11 @@ func TestRedisGroupCommit(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got := h.trips.Load(); got < 10 || h.pipelined.Load() != 0 {
-				t.Fatalf("10 calls one at a time: %d round trips, %d calls pipelined; want a round trip each", got, h.pipelined.Load())
+			if got := h.trips.Load(); got < 10 || h.pipelined.Load() != 0 || h.calls.Load() != h.trips.Load() {
+				t.Fatalf("10 calls one at a time: %d calls in %d round trips, %d pipelined; want a round trip each", h.calls.Load(), got, h.pipelined.Load())
 			}
 			h.trips.Store(0)
+			h.fcalls.Store(0)
 			h.calls.Store(0)
 			const n = 64
 			var (
@@ -109,13 +136,15 @@ func TestRedisGroupCommit(t *testing.T) {
 			if len(seen) != n {
 				t.Fatalf("%d distinct indices for %d people", len(seen), n)
 			}
-			trips, calls := h.trips.Load(), h.calls.Load()
-			t.Logf("%d concurrent joins (and %d rejoins): %d calls in %d round trips", n, n, calls, trips)
+			trips, fcalls, calls := h.trips.Load(), h.fcalls.Load(), h.calls.Load()
+			t.Logf("%d concurrent joins (and %d rejoins): %d calls in %d FCALLs in %d round trips", n, n, calls, fcalls, trips)
 			switch {
-			case unbatched && trips != calls:
-				t.Fatalf("Unbatched: %d calls in %d round trips, want one each", calls, trips)
-			case !unbatched && trips >= calls:
-				t.Fatalf("group commit: %d calls in %d round trips, want fewer round trips", calls, trips)
+			case calls != 2*n:
+				t.Fatalf("%d calls carried, want %d", calls, 2*n)
+			case unbatched && (trips != calls || fcalls != calls):
+				t.Fatalf("Unbatched: %d calls in %d FCALLs in %d round trips, want one each", calls, fcalls, trips)
+			case !unbatched && (trips >= calls || fcalls != trips):
+				t.Fatalf("group commit: %d calls in %d FCALLs in %d round trips, want fewer round trips, one FCALL each (one room)", calls, fcalls, trips)
 			}
 		})
 	}

@@ -24,12 +24,23 @@ var (
 	libName = "gatehouse_adm_" + libVersion(luaLib)
 	libCode = strings.ReplaceAll(luaLib, "__LIB__", libName)
 
-	fnJoin    = libName + "_join"
-	fnStatus  = libName + "_status"
-	fnDone    = libName + "_done"
-	fnAdvance = libName + "_advance"
-	fnLimits  = libName + "_limits"
-	fnSupply  = libName + "_supply"
+	// fnBatch runs several calls of one room in one FCALL (the group
+	// commit's, redis_batch.go).
+	fnBatch = libName + "_batch"
+	// fnNames are the functions of the calls by op code.
+	fnNames = [...]string{opJoin: libName + "_join", opStatus: libName + "_status", opDone: libName + "_done",
+		opAdvance: libName + "_advance", opLimits: libName + "_limits", opSupply: libName + "_supply"}
+)
+
+// The room's calls: the op codes that name them in a batch (lua/lib.lua's
+// OPS). The first three take an identity hash.
+const (
+	opJoin byte = iota + 1
+	opStatus
+	opDone
+	opAdvance
+	opLimits
+	opSupply
 )
 
 // libVersion is the first 12 hex digits of the SHA-256 of the library's
@@ -92,11 +103,13 @@ func (s *redisStore) loadLib(ctx context.Context) error {
 // with (with the opening), to find instances that disagree.
 const checkLen = 16
 
-// packArgs packs a call's numbers (the functions' args[1]): the room's
-// check, now, p's windows, then extra, then p's limits (read only by a
-// room's first call).
-func packArgs(p Params, check string, now int64, extra ...int64) []byte {
-	b := make([]byte, 0, checkLen+8*(8+len(extra)))
+// packArgs packs a call's numbers: the function op names, then (the
+// functions' args[1]) the room's check, now, p's windows, then extra,
+// then p's limits (read only by a room's first call). A call of its own
+// sends it without the op's byte (a[1:]); a batch sends it whole.
+func packArgs(op byte, p Params, check string, now int64, extra ...int64) []byte {
+	b := make([]byte, 0, 1+checkLen+8*(8+len(extra)))
+	b = append(b, op)
 	b = append(b, check[:checkLen]...)
 	put := func(v int64) { b = binary.LittleEndian.AppendUint64(b, math.Float64bits(float64(v))) }
 	for _, v := range [...]int64{now, ms(p.Opening), p.ClaimWindow.Milliseconds(), p.SessionTTL.Milliseconds(), p.DrainWindow.Milliseconds()} {

@@ -18,11 +18,25 @@
 -- then the function's own numbers, and last rate, burst, cap (the limits a
 -- room starts with); args[2] the identity hash (join, status, done). A
 -- call that succeeds answers one string: the room's state as stored (v
--- then h, see load), for join, status and done followed by the identity's
+-- then h, see enter), for join, status and done followed by the identity's
 -- record as stored and one double packing the call's own figures (see
 -- reply); Go reads them. Other answers are arrays of integers: a code
 -- (NOTJOINED, NEEDPLACE) and its numbers.
 --
+-- batch runs several calls of one room in one FCALL (the store's group
+-- commit, redis_batch.go): its args are, for each call in order, its
+-- args[1] behind one byte naming its function (see OPS), and for join,
+-- status and done its identity hash. It reads the room's state and every
+-- record the batch names in one HMGET, runs each call in turn on them
+-- exactly as the call's own function would (its own now, arguments and
+-- reply; time never goes back within the room), and writes the state and
+-- every record that changed in one HSET at the end. Its answer is an
+-- array of the calls' answers, in order, an error among them as the call
+-- would have failed alone (GATEHOUSE_MISCONFIGURED). The sets (keys[2],
+-- keys[3]) are changed call by call as alone, and nothing reads the hash
+-- in between, so a batch leaves the room as the calls one after another
+-- would have.
+
 -- Times are integers of milliseconds (exact in Lua's doubles up to 2^53).
 -- The line is a function of time: advance brings it from the instant the
 -- previous call left it to now as if a call had come every millisecond
@@ -39,15 +53,17 @@
 -- cheaper than formatting and parsing decimal strings.
 
 -- The call's keys and arguments, set by start, and the room's state and
--- the identity's record, read by load and loadRec: chunk locals (upvalues
+-- the identity's record, read by open and loadRec: chunk locals (upvalues
 -- of the functions, much cheaper in Lua than table fields), each set anew
--- by every call before it is read, so nothing outlives a call (a function
--- runs alone: Redis runs one at a time).
-local K1, K2, K3, field, a1
+-- by every FCALL (the room's state) or call (its arguments and record)
+-- before it is read, so nothing outlives an FCALL (a function runs alone:
+-- Redis runs one at a time).
+local K1, K2, K3, field, a1, ofs
 local chk, now, opening, claim, ttl, window
 local hp, hi, he = -1, -1, -1
--- math's functions, as upvalues (the library's load cannot read math).
-local floor, ceil
+-- math's and string's functions, as upvalues (the library's load cannot
+-- read them).
+local floor, ceil, byte
 -- NONE is an empty table never written to.
 local NONE = {}
 
@@ -57,14 +73,12 @@ local NONE = {}
 -- only by a room's first call.
 local CFMT = '<c16ddddd'
 
--- start reads a call's keys and arguments (f: CFMT and the function's own
--- numbers, returned).
-local function start(keys, args, f)
-  K1, K2, K3, field, a1 = keys[1], keys[2], keys[3], args[2], args[1]
+-- start reads a call's arguments from a1 at ofs (f: CFMT and the
+-- function's own numbers, returned).
+local function start(f)
   hp, hi, he = -1, -1, -1
-  if not floor then floor, ceil = math.floor, math.ceil end
   local x1, x2, x3, x4, x5, x6
-  chk, now, opening, claim, ttl, window, x1, x2, x3, x4, x5, x6 = struct.unpack(f, a1)
+  chk, now, opening, claim, ttl, window, x1, x2, x3, x4, x5, x6 = struct.unpack(f, a1, ofs)
   return x1, x2, x3, x4, x5, x6
 end
 
@@ -84,7 +98,7 @@ end
 local VFMT = '<c16ddddddddddddddd'
 local VLEN = 16 + 15 * 8
 local HEADFMT, TFMT, TPOS = '<c16ddddddddd', '<dddddd', 16 + 9 * 8 + 1
-local e, rc, rate, burst, cap, pb, pc, sk, rq, mn, mx, lc, sf, sh
+local rchk, rop, e, rc, rate, burst, cap, pb, pc, sk, rq, mn, mx, lc, sf, sh
 -- h: lt latest now seen; la the instant the line was brought to; tl, tk
 -- the bucket's last update and tokens then; n arrivals; s serving
 -- counter; ad admissions; ac active leases; nd a lower bound of the
@@ -93,53 +107,59 @@ local e, rc, rate, burst, cap, pb, pc, sk, rq, mn, mx, lc, sf, sh
 -- window; sb the supply budget left.
 local HFMT = '<ddddddddddddd'
 local lt, la, tl, tk, n, s, ad, ac, nd, bz, mb, mc, sb
--- vin, hin: v and h as read (nil for a new room); vout, hout: as saved;
--- vdirty: v changed (every change to a number of v sets it); recv: the
--- identity's field as read.
+-- vin, hin: v and h as read (nil for a new room); vout, hout: as after
+-- the latest call; vdirty: v changed since vout was packed (every change
+-- to a number of v sets it); exists: the room has a state (read, or made
+-- by an earlier call of the FCALL); recv: the identity's record before
+-- the call (false: none).
 -- vtail: rq, mn, mx, lc, sf, sh hold v's tail.
-local vin, hin, vout, hout, vdirty, recv, vtail
+local vin, hin, vout, hout, vdirty, exists, recv, vtail
 
--- tail reads v's tail, once a call: before any of its numbers is read or
--- changed, and before v is written.
+-- tail reads v's tail, once an FCALL: before any of its numbers is read
+-- or changed, and before v is packed (until then they are vin's).
 local function tail()
   if vtail then return end
   rq, mn, mx, lc, sf, sh = struct.unpack(TFMT, vin, TPOS)
   vtail = true
 end
 
--- load reads the room state; it returns false and an error reply when the
--- caller's opening or seed differ from the ones the room was created with.
-local function load()
-  local r
-  if field then
-    r = redis.call('HMGET', K1, 'v', 'h', field)
-    recv = r[3]
-  else
-    r = redis.call('HMGET', K1, 'v', 'h')
-    recv = nil
+-- MISVERSION is the answer for a room whose state another version of
+-- this library wrote.
+local MISVERSION = 'GATEHOUSE_MISCONFIGURED room was created by another version of gatehouse'
+
+-- open reads the room's state from v and h as read (nil: no room yet);
+-- it returns false for a state of another layout.
+local function open(v, h)
+  vin, hin, vout, hout = v, h, v, h
+  vdirty = false
+  if not v then
+    exists = false
+    return true
   end
-  vin, hin = r[1], r[2]
-  if not vin then
+  if #v ~= VLEN or not h then return false end
+  rchk, rop, e, rc, rate, burst, cap, pb, pc, sk = struct.unpack(HEADFMT, v)
+  vtail = false
+  lt, la, tl, tk, n, s, ad, ac, nd, bz, mb, mc, sb = struct.unpack(HFMT, h)
+  exists = true
+  return true
+end
+
+-- enter starts a call on the room: a room's first call makes its state;
+-- a caller whose opening or seed differ from the room's gets false and an
+-- error reply (and changes nothing). Time never goes back within a room.
+local function enter()
+  if not exists then
     local irate, iburst, icap = struct.unpack('<ddd', a1, #a1 - 23)
+    rchk, rop = chk, opening
     e, rc, rate, burst, cap, pb, pc, sk = -1, 0, irate, iburst, icap, 0, 0, 0
     rq, mn, mx, lc, sf, sh = 0, 0, 0, 0, 0, 0
     vtail = true
     lt, la, tl, tk, n, s, ad, ac, nd, bz, mb, mc, sb = now, now, now, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
     vdirty = true
-  else
-    if #vin ~= VLEN or not hin then
-      return false, redis.error_reply('GATEHOUSE_MISCONFIGURED room was created by another version of gatehouse')
-    end
-    local c, op
-    c, op, e, rc, rate, burst, cap, pb, pc, sk = struct.unpack(HEADFMT, vin)
-    vtail = false
-    if c ~= chk or op ~= opening then
-      return false, redis.error_reply('GATEHOUSE_MISCONFIGURED room was first called with another opening or seed')
-    end
-    lt, la, tl, tk, n, s, ad, ac, nd, bz, mb, mc, sb = struct.unpack(HFMT, hin)
-    vdirty = false
+    exists = true
+  elseif chk ~= rchk or opening ~= rop then
+    return false, redis.error_reply('GATEHOUSE_MISCONFIGURED room was first called with another opening or seed')
   end
-  -- Time never goes back within a room.
   if now < lt then now = lt end
   lt = now
   return true
@@ -153,9 +173,9 @@ end
 --   jc/jb drain measurement at join.
 local RFMT = '<dddddddddd'
 local ri, rp, rj, rcl, ra, rd, rr, rja, rjc, rjb
--- rout: the record as saved; rdirty: the record changed (every change
--- to one of its numbers sets it).
-local rout, rdirty
+-- rout: the record as after the call; rdirty: the record changed (every
+-- change to one of its numbers sets it); rset: the call set rout.
+local rout, rdirty, rset
 
 -- loadRec reads the identity's record; false if it has none.
 local function loadRec()
@@ -167,35 +187,38 @@ end
 
 -- newRec makes the record that of a newcomer with arrival index i.
 local function newRec(i)
-  recv = nil
   rdirty = true
   ri, rp, rj, rcl, ra, rd, rr, rja, rjc, rjb = i, -1, now, 0, 0, 0, 0, -1, 0, 0
 end
 
--- save writes the room's state and (withRec) the identity's record in one
--- HSET, each only if it changed.
-local function save(withRec)
-  local v, h, r
+-- finish ends a call: vout and hout become the room's state after it and
+-- (withRec) rout the identity's record, each packed anew only if it
+-- changed. Nothing is written: see write and batch.
+local function finish(withRec)
   if vdirty then
     tail()
-    v = struct.pack(VFMT, chk, opening, e, rc, rate, burst, cap, pb, pc, sk, rq, mn, mx, lc, sf, sh)
-    vout = v
-    if v == vin then v = nil end
-  else
-    vout = vin
+    vout = struct.pack(VFMT, rchk, rop, e, rc, rate, burst, cap, pb, pc, sk, rq, mn, mx, lc, sf, sh)
+    vdirty = false
   end
-  h = struct.pack(HFMT, lt, la, tl, tk, n, s, ad, ac, nd, bz, mb, mc, sb)
-  hout = h
-  if h == hin then h = nil end
+  hout = struct.pack(HFMT, lt, la, tl, tk, n, s, ad, ac, nd, bz, mb, mc, sb)
   if withRec then
     if rdirty then
-      r = struct.pack(RFMT, ri, rp, rj, rcl, ra, rd, rr, rja, rjc, rjb)
-      rout = r
-      if r == recv then r = nil end
+      rout = struct.pack(RFMT, ri, rp, rj, rcl, ra, rd, rr, rja, rjc, rjb)
     else
       rout = recv
     end
+    rset = true
   end
+end
+
+-- write saves what a call alone changed (the room's state and its
+-- identity's record) in one HSET, each only if it differs from what was
+-- read.
+local function write()
+  local v, h, r
+  if vout ~= vin then v = vout end
+  if hout ~= hin then h = hout end
+  if rset and rout ~= recv then r = rout end
   if v then
     if h and r then
       redis.call('HSET', K1, 'v', v, 'h', h, field, r)
@@ -456,10 +479,10 @@ local function reply(state, ahead, claimed, returning)
   return vout .. hout .. rout .. struct.pack('<d', ((ahead + 1) * 4 + state) * 4 + claimed * 2 + returning)
 end
 
--- moved loads the room and brings its line to now; it returns false and
--- an error reply for a caller whose opening or seed differ.
+-- moved starts a call on the room and brings its line to now; it returns
+-- false and an error reply for a caller whose opening or seed differ.
 local function moved()
-  local ok, err = load()
+  local ok, err = enter()
   if not ok then return false, err end
   prep()
   advance()
@@ -474,19 +497,24 @@ local function person()
   local ok, err = moved()
   if not ok then return false, err end
   if not loadRec() then
-    save(false)
+    finish(false)
     return false, {NOTJOINED}
   end
   if not resolvePlace() then
-    save(false)
+    finish(false)
     return false, {NEEDPLACE, ri, e}
   end
   return true
 end
 
+-- The calls, each run on the room's state in the upvalues (open first)
+-- with its arguments in a1 from ofs and its identity's record in recv;
+-- each returns its reply and leaves the state and record changed in
+-- vout, hout, rout (finish), unwritten.
+
 -- join: give the identity the next arrival index if it has none; no claim.
-local function join(keys, args)
-  start(keys, args, CFMT)
+local function join()
+  start(CFMT)
   local ok, err = moved()
   if not ok then return err end
   local new = false
@@ -513,15 +541,15 @@ local function join(keys, args)
     rja = ahead
     rjc, rjb = drain()
   end
-  save(true)
+  finish(true)
   return reply(state, ahead, 0, 0)
 end
 
 -- status: the person's standing, with claim. Its own numbers: the place
 -- hint (-1: none), the index and the E it is for.
 local XFMT = CFMT .. 'ddd'
-local function status(keys, args)
-  hp, hi, he = start(keys, args, XFMT)
+local function status()
+  hp, hi, he = start(XFMT)
   local ok, out = person()
   if not ok then return out end
 
@@ -564,14 +592,14 @@ local function status(keys, args)
   else
     ahead = rc + (rp - s)
   end
-  save(true)
+  finish(true)
   return reply(state, ahead, claimed, returning)
 end
 
 -- done: the person leaves; its active place is freed at once. Its own
 -- numbers: the place hint, as status.
-local function done(keys, args)
-  hp, hi, he = start(keys, args, XFMT)
+local function done()
+  hp, hi, he = start(XFMT)
   local ok, out = person()
   if not ok then return out end
   if rd == 0 then
@@ -587,20 +615,20 @@ local function done(keys, args)
       if cap > 0 then advance() end
     end
   end
-  save(true)
+  finish(true)
   return reply(DONE, 0, 0, 0)
 end
 
 -- line answers a function that brings the line to now with the room's
 -- state, from which Go reads the figures.
 local function line()
-  save(false)
+  finish(false)
   return vout .. hout
 end
 
 -- advance: bring the line to now and return the figures.
-local function fadvance(keys, args)
-  start(keys, args, CFMT)
+local function fadvance()
+  start(CFMT)
   local ok, err = moved()
   if not ok then return err end
   return line()
@@ -611,8 +639,8 @@ end
 -- ms; -1: unconditional): change them only if they were last changed
 -- before it.
 local LFMT = CFMT .. 'dddddd'
-local function limits(keys, args)
-  local nrate, nburst, ncap, nmn, nmx, since = start(keys, args, LFMT)
+local function limits()
+  local nrate, nburst, ncap, nmn, nmx, since = start(LFMT)
   local ok, err = moved()
   if not ok then return err end
   tail()
@@ -626,8 +654,8 @@ end
 -- supply: bring the line to now, then record a supply reading. Its own
 -- numbers: free, held, allowance.
 local PFMT = CFMT .. 'ddd'
-local function supply(keys, args)
-  local free, held, allowance = start(keys, args, PFMT)
+local function supply()
+  local free, held, allowance = start(PFMT)
   local ok, err = moved()
   if not ok then return err end
   tail()
@@ -639,9 +667,93 @@ local function supply(keys, args)
   return line()
 end
 
-redis.register_function('__LIB___join', join)
-redis.register_function('__LIB___status', status)
-redis.register_function('__LIB___done', done)
-redis.register_function('__LIB___advance', fadvance)
-redis.register_function('__LIB___limits', limits)
-redis.register_function('__LIB___supply', supply)
+-- OPS are the calls by the byte that names them in a batch (Go's op
+-- codes); the first NAMED of them take an identity hash.
+local OPS = {join, status, done, fadvance, limits, supply}
+local NAMED = 3
+
+-- alone runs call f as a function of its own: keys, args[1] its numbers
+-- and args[2] (NAMED calls) its identity hash; one HMGET, the call, one
+-- HSET of what changed.
+local function alone(f, keys, args)
+  if not floor then floor, ceil, byte = math.floor, math.ceil, string.byte end
+  K1, K2, K3, a1, field, ofs = keys[1], keys[2], keys[3], args[1], args[2], 1
+  local r
+  if field then
+    r = redis.call('HMGET', K1, 'v', 'h', field)
+  else
+    r = redis.call('HMGET', K1, 'v', 'h')
+  end
+  recv = r[3]
+  if not open(r[1], r[2]) then return redis.error_reply(MISVERSION) end
+  rset = false
+  local out = f()
+  write()
+  return out
+end
+
+-- batch runs several calls of one room in order (see the top of this
+-- file): one HMGET of v, h and every identity the calls name, each call
+-- on the state the ones before it left, one HSET of what changed.
+local function batch(keys, args)
+  if not floor then floor, ceil, byte = math.floor, math.ceil, string.byte end
+  K1, K2, K3, ofs = keys[1], keys[2], keys[3], 2
+  -- The identities, each once: names[k] and its index at[name].
+  local names, at, nn = {}, {}, 0
+  local i, na = 1, #args
+  while i <= na do
+    if byte(args[i], 1) <= NAMED then
+      local f = args[i + 1]
+      if not at[f] then
+        nn = nn + 1
+        names[nn] = f
+        at[f] = nn
+      end
+      i = i + 2
+    else
+      i = i + 1
+    end
+  end
+  local r = redis.call('HMGET', K1, 'v', 'h', unpack(names, 1, nn))
+  if not open(r[1], r[2]) then return redis.error_reply(MISVERSION) end
+  -- cur[k]: identity k's record as the calls so far left it.
+  local cur = {}
+  for k = 1, nn do cur[k] = r[k + 2] end
+  local out, no = {}, 0
+  i = 1
+  while i <= na do
+    a1 = args[i]
+    local op = byte(a1, 1)
+    local k = nil
+    if op <= NAMED then
+      field = args[i + 1]
+      k = at[field]
+      recv = cur[k]
+      i = i + 2
+    else
+      field, recv = nil, false
+      i = i + 1
+    end
+    rset = false
+    no = no + 1
+    out[no] = OPS[op]()
+    if rset then cur[k] = rout end
+  end
+  -- One HSET of the state and the records that changed.
+  local w, nw = {'HSET', K1}, 2
+  if vout ~= vin then w[nw + 1], w[nw + 2], nw = 'v', vout, nw + 2 end
+  if hout ~= hin then w[nw + 1], w[nw + 2], nw = 'h', hout, nw + 2 end
+  for k = 1, nn do
+    if cur[k] ~= r[k + 2] then w[nw + 1], w[nw + 2], nw = names[k], cur[k], nw + 2 end
+  end
+  if nw > 2 then redis.call(unpack(w, 1, nw)) end
+  return out
+end
+
+redis.register_function('__LIB___join', function(keys, args) return alone(join, keys, args) end)
+redis.register_function('__LIB___status', function(keys, args) return alone(status, keys, args) end)
+redis.register_function('__LIB___done', function(keys, args) return alone(done, keys, args) end)
+redis.register_function('__LIB___advance', function(keys, args) return alone(fadvance, keys, args) end)
+redis.register_function('__LIB___limits', function(keys, args) return alone(limits, keys, args) end)
+redis.register_function('__LIB___supply', function(keys, args) return alone(supply, keys, args) end)
+redis.register_function('__LIB___batch', batch)
