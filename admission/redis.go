@@ -118,6 +118,9 @@ type redisStore struct {
 	loading   sync.Mutex // one FUNCTION LOAD at a time
 	unbatched bool       // RedisOptions.Unbatched
 	batch     batcher    // group commit (redis_batch.go)
+	// batchAll sends even a room's single call through the batch
+	// function (tests only: export_test.go).
+	batchAll bool
 }
 
 // roomCall is one call of a room's function: op names it (fnNames), keys

@@ -146,9 +146,9 @@ func byRoom(batch []*pendingCall) [][]*pendingCall {
 
 // roomFCall is the function call of one room's calls: the call's own
 // function for one, the batch function for several.
-func roomFCall(calls []*pendingCall) (fn string, keys []string, args []any) {
+func (s *redisStore) roomFCall(calls []*pendingCall) (fn string, keys []string, args []any) {
 	c := &calls[0].call
-	if len(calls) == 1 {
+	if len(calls) == 1 && !s.batchAll {
 		return fnNames[c.op], c.keys, c.args()
 	}
 	args = make([]any, 0, 2*len(calls))
@@ -172,14 +172,14 @@ func (s *redisStore) send(batch []*pendingCall) {
 	res, err := redisopt.Do(context.Background(), s.timeout, s.inline, func(ctx context.Context) ([]result, error) {
 		out := make([]result, len(rooms))
 		if len(rooms) == 1 {
-			fn, keys, args := roomFCall(rooms[0])
+			fn, keys, args := s.roomFCall(rooms[0])
 			out[0].reply, out[0].err = s.fcall(ctx, fn, keys, args...)
 			return out, nil
 		}
 		pipe := s.c.Pipeline()
 		cmds := make([]*redis.Cmd, len(rooms))
 		for i, calls := range rooms {
-			fn, keys, args := roomFCall(calls)
+			fn, keys, args := s.roomFCall(calls)
 			cmds[i] = pipe.FCall(ctx, fn, keys, args...)
 		}
 		_, _ = pipe.Exec(ctx) // each command carries its own error
@@ -187,7 +187,7 @@ func (s *redisStore) send(batch []*pendingCall) {
 			out[i].reply, out[i].err = cmds[i].Result()
 			if out[i].err != nil && isNoFunction(out[i].err) {
 				// The server lost the library: load it, call again.
-				fn, keys, args := roomFCall(calls)
+				fn, keys, args := s.roomFCall(calls)
 				out[i].reply, out[i].err = s.fcall(ctx, fn, keys, args...)
 			}
 		}
@@ -199,7 +199,7 @@ func (s *redisStore) send(batch []*pendingCall) {
 			setAll(calls, nil, err)
 		case res[i].err != nil:
 			setAll(calls, nil, res[i].err)
-		case len(calls) == 1:
+		case len(calls) == 1 && !s.batchAll:
 			calls[0].reply = res[i].reply
 		default:
 			replies, ok := res[i].reply.([]any)

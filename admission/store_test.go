@@ -59,6 +59,18 @@ func TestRedis(t *testing.T) {
 			t.Run("Conformance", func(t *testing.T) {
 				admissiontest.Run(t, func(t *testing.T) admission.Store { return redisStore(t, b.client) })
 			})
+			// Every call through the batch function (one call a batch):
+			// the group commit's code path on the whole contract.
+			t.Run("ConformanceBatchFunction", func(t *testing.T) {
+				admissiontest.Run(t, func(t *testing.T) admission.Store {
+					s, err := admission.NewRedisStoreBatchingAll(b.client, admission.RedisOptions{
+						Prefix: fmt.Sprintf("gh-test-%d:", prefixes.Add(1)), Timeout: testBudget})
+					if err != nil {
+						t.Fatal(err)
+					}
+					return s
+				})
+			})
 			for _, sc := range scenarios {
 				t.Run(sc.name, func(t *testing.T) {
 					t.Parallel()
