@@ -451,7 +451,9 @@ func TestRedisGroupCommitOneFCALL(t *testing.T) {
 		func(s Store) (any, error) { return s.Join(batchCtx, at(400*ms), "r", p, id(3)) },
 		func(s Store) (any, error) { return s.Done(batchCtx, at(500*ms), "r", p, id(1)) },
 		func(s Store) (any, error) { return s.Advance(batchCtx, at(600*ms), "r", p) },
-		func(s Store) (any, error) { return s.SetLimits(batchCtx, at(700*ms), "r", p, Limits{Rate: 60, Burst: 1, Cap: 2}) },
+		func(s Store) (any, error) {
+			return s.SetLimits(batchCtx, at(700*ms), "r", p, Limits{Rate: 60, Burst: 1, Cap: 2})
+		},
 		func(s Store) (any, error) { return s.Status(batchCtx, at(time.Second), "r", p, id(0), PlaceHint{}) },
 	}
 	type result struct {
