@@ -72,3 +72,102 @@ redis.register_function('probe_moved', function(keys, args) pre(keys, args) open
 		})
 	}
 }
+
+// BenchmarkBatchInstr counts what a call costs Redis inside a batch
+// FCALL of size calls of one room (the group commit's, redis_batch.go):
+// each op is one batch, so a call's share is extra-instr/op ÷ size; size 1
+// is a batch of one, beside the call's own function (alone). The
+// scenarios are BenchmarkStoreCPU's: join a new person into a line of
+// people waiting, claim (a called person's first status, with the place),
+// done. It skips unless redis-server runs under callgrind:
+//
+//	PATH=/tmp/cg/bin:$PATH go test -run '^$' -bench BatchInstr -benchtime 200x ./admission/
+func BenchmarkBatchInstr(b *testing.B) {
+	srv := redistest.Start(b, redistest.Options{})
+	c := srv.Client()
+	st, err := NewRedisStore(c, RedisOptions{Prefix: "bi:", Timeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := st.(*redisStore)
+	ctx := context.Background()
+	var run int
+	send := func(calls []roomCall) error {
+		batch := make([]*pendingCall, len(calls))
+		for i := range calls {
+			batch[i] = &pendingCall{call: calls[i]}
+		}
+		if len(batch) == 1 {
+			r, err := s.fcall(ctx, fnNames[calls[0].op], calls[0].keys, calls[0].args()...)
+			batch[0].reply, batch[0].err = r, err
+		} else {
+			s.send(batch)
+		}
+		for _, pc := range batch {
+			if pc.err != nil {
+				return pc.err
+			}
+			var v [recordLen]int64
+			if _, err := decodeReply(pc.reply, v[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, size := range []int{1, 2, 8, 32} {
+		name := fmt.Sprint("size=", size)
+		if size == 1 {
+			name = "alone"
+		}
+		for _, sc := range []string{"join", "claim", "done"} {
+			b.Run(sc+"/"+name, func(b *testing.B) {
+				run++
+				room := fmt.Sprint("r", run)
+				keys, _ := s.keys(room)
+				p := Params{Opening: time.Now().Add(-time.Hour).Truncate(time.Millisecond), Rate: 60_000_000, Burst: 100_000,
+					ClaimWindow: time.Hour, SessionTTL: time.Hour, DrainWindow: time.Minute, Seed: Seed{1}}
+				if sc == "join" {
+					p.Rate, p.Burst = 600, 10
+				}
+				check := p.Seed.Commitment()
+				id := func(i int) string { return idField(HashIdentity(make([]byte, 32), fmt.Sprint(room, "-", i))) }
+				join := func(i int) roomCall {
+					return roomCall{op: opJoin, keys: keys, a: packArgs(opJoin, p, check, ms(time.Now())), field: id(i)}
+				}
+				// People waiting (join), or joined and called (claim, done).
+				n := 1000
+				if sc != "join" {
+					n = b.N * size
+				}
+				for i := 0; i < n; i += 128 {
+					var calls []roomCall
+					for j := i; j < min(n, i+128); j++ {
+						calls = append(calls, join(j))
+					}
+					if err := send(calls); err != nil {
+						b.Fatal(err)
+					}
+				}
+				next := 0
+				redistest.BenchInstr(b, c, "bi:{"+room+"}:noop", false, func(context.Context) error {
+					calls := make([]roomCall, size)
+					for k := range calls {
+						i := next
+						next++
+						switch sc {
+						case "join":
+							calls[k] = join(n + i)
+						case "claim":
+							a := packArgs(opStatus, p, check, ms(time.Now()), int64(i), int64(i), 0)
+							calls[k] = roomCall{op: opStatus, keys: keys, a: a, field: id(i)}
+						case "done":
+							a := packArgs(opDone, p, check, ms(time.Now()), -1, -1, -1)
+							calls[k] = roomCall{op: opDone, keys: keys, a: a, field: id(i)}
+						}
+					}
+					return send(calls)
+				})
+			})
+		}
+	}
+}
