@@ -29,8 +29,8 @@ func BenchmarkLuaParts(b *testing.B) {
 	probes := `
 local function pre(keys, args)
   if not floor then floor, ceil, byte = math.floor, math.ceil, string.byte end
-  K1, K2, K3, a1, field, ofs = keys[1], keys[2], keys[3], args[1], args[2], 1
-  start(CFMT)
+  K1, K2, K3, a1, field, ofs, short = keys[1], keys[2], keys[3], args[1], args[2], 1, false
+  start(CFMT, '<d')
 end
 local function opened()
   local r = redis.call('HMGET', K1, 'v', 'h', field)

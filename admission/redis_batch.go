@@ -152,14 +152,49 @@ func (s *redisStore) roomFCall(calls []*pendingCall) (fn string, keys []string, 
 		return fnNames[c.op], c.keys, c.args()
 	}
 	args = make([]any, 0, 2*len(calls))
-	for _, pc := range calls {
-		args = append(args, pc.call.a)
+	for i, pc := range calls {
+		if i > 0 && sameParams(pc.call.a, calls[i-1].call.a) {
+			args = append(args, shortArgs(pc.call.a))
+		} else {
+			args = append(args, pc.call.a)
+		}
 		if pc.call.op <= opDone {
 			args = append(args, pc.call.field)
 		}
 	}
 	return fnBatch, c.keys, args
 }
+
+// The parts of a call's packed numbers (packArgs): the op's byte, the
+// check, now, the opening and windows, the function's own numbers, the
+// limits.
+const (
+	argsNow    = 1 + checkLen
+	argsOwn    = argsNow + 8*5
+	argsLimits = 8 * 3 // from the end
+)
+
+// sameParams reports whether packed numbers a and b carry the same
+// check, opening, windows and limits (they may differ in now and their
+// own numbers).
+func sameParams(a, b []byte) bool {
+	return len(a) >= argsOwn+argsLimits && len(b) >= argsOwn+argsLimits &&
+		string(a[1:argsNow]) == string(b[1:argsNow]) && string(a[argsNow+8:argsOwn]) == string(b[argsNow+8:argsOwn]) &&
+		string(a[len(a)-argsLimits:]) == string(b[len(b)-argsLimits:])
+}
+
+// shortArgs is a call's packed numbers as a batch sends them after a
+// call with the same check, opening, windows and limits: its op's byte
+// plus shortOp, now and its own numbers (lib.lua's start).
+func shortArgs(a []byte) []byte {
+	b := make([]byte, 0, 1+8+len(a)-argsOwn-argsLimits)
+	b = append(b, a[0]+shortOp)
+	b = append(b, a[argsNow:argsNow+8]...)
+	return append(b, a[argsOwn:len(a)-argsLimits]...)
+}
+
+// shortOp marks a call that comes short (lib.lua's SHORT).
+const shortOp = 128
 
 // send makes one round trip for batch: one function call per room, alone
 // or in a pipeline.

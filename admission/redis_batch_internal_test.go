@@ -240,12 +240,15 @@ func scripted() []step {
 }
 
 // randomSteps is a sequence of n random calls of up to people identities,
-// around the opening, now mostly going forward.
+// around the opening, now mostly going forward, often staying at the
+// instant of the call before (as calls of one batch do).
 func randomSteps(rng *rand.Rand, n, people int) []step {
 	steps := make([]step, n)
 	at := time.Duration(rng.IntN(4000)-3000) * time.Millisecond
 	for i := range steps {
-		at += time.Duration(rng.IntN(900)-100) * time.Millisecond
+		if rng.IntN(5) >= 2 { // else at the instant of the call before
+			at += time.Duration(rng.IntN(900)-100) * time.Millisecond
+		}
 		st := step{at: at, who: rng.IntN(people), other: rng.IntN(40) == 0}
 		switch k := rng.IntN(20); {
 		case k < 7:

@@ -25,8 +25,10 @@
 --
 -- batch runs several calls of one room in one FCALL (the store's group
 -- commit, redis_batch.go): its args are, for each call in order, its
--- args[1] behind one byte naming its function (see OPS), and for join,
--- status and done its identity hash. It reads the room's state and every
+-- args[1] behind one byte naming its function (see OPS), or when its
+-- check, opening, windows and limits are the call before's, that byte
+-- plus SHORT then now and its own numbers; and for join, status and done
+-- its identity hash. It reads the room's state and every
 -- record the batch names in one HMGET, runs each call in turn on them
 -- exactly as the call's own function would (its own now, arguments and
 -- reply; time never goes back within the room), and writes the state and
@@ -58,7 +60,7 @@
 -- by every FCALL (the room's state) or call (its arguments and record)
 -- before it is read, so nothing outlives an FCALL (a function runs alone:
 -- Redis runs one at a time).
-local K1, K2, K3, field, a1, ofs
+local K1, K2, K3, field, a1, ofs, short, alim
 local chk, now, opening, claim, ttl, window
 local hp, hi, he = -1, -1, -1
 -- math's and string's functions, as upvalues (the library's load cannot
@@ -74,11 +76,19 @@ local NONE = {}
 local CFMT = '<c16ddddd'
 
 -- start reads a call's arguments from a1 at ofs (f: CFMT and the
--- function's own numbers, returned).
-local function start(f)
+-- function's own numbers, returned). In a batch, a call whose check,
+-- opening, windows and limits are the call before's comes short: now and
+-- its own numbers (sf) only, the rest left as the call before set it.
+-- alim is the latest whole arguments (the limits a room starts with).
+local function start(f, sf)
   hp, hi, he = -1, -1, -1
   local x1, x2, x3, x4, x5, x6
-  chk, now, opening, claim, ttl, window, x1, x2, x3, x4, x5, x6 = struct.unpack(f, a1, ofs)
+  if short then
+    now, x1, x2, x3, x4, x5, x6 = struct.unpack(sf, a1, 2)
+  else
+    chk, now, opening, claim, ttl, window, x1, x2, x3, x4, x5, x6 = struct.unpack(f, a1, ofs)
+    alim = a1
+  end
   return x1, x2, x3, x4, x5, x6
 end
 
@@ -115,6 +125,10 @@ local lt, la, tl, tk, n, s, ad, ac, nd, bz, mb, mc, sb
 -- vtail: rq, mn, mx, lc, sf, sh hold v's tail.
 local vin, hin, vout, hout, vdirty, exists, recv, vtail
 
+-- The room's numbers as the latest advance of this FCALL left them (sLa
+-- nil: none yet), and whether people were waiting then: see moved.
+local sLa, sTk, sTl, sN, sS, sRc, sAc, sNd, sSb, sSk, sCap, sRate, sBurst, sE, sWait
+
 -- tail reads v's tail, once an FCALL: before any of its numbers is read
 -- or changed, and before v is packed (until then they are vin's).
 local function tail()
@@ -132,6 +146,7 @@ local MISVERSION = 'GATEHOUSE_MISCONFIGURED room was created by another version 
 local function open(v, h)
   vin, hin, vout, hout = v, h, v, h
   vdirty = false
+  sLa = nil
   if not v then
     exists = false
     return true
@@ -149,7 +164,7 @@ end
 -- error reply (and changes nothing). Time never goes back within a room.
 local function enter()
   if not exists then
-    local irate, iburst, icap = struct.unpack('<ddd', a1, #a1 - 23)
+    local irate, iburst, icap = struct.unpack('<ddd', alim, #alim - 23)
     rchk, rop = chk, opening
     e, rc, rate, burst, cap, pb, pc, sk = -1, 0, irate, iburst, icap, 0, 0, 0
     rq, mn, mx, lc, sf, sh = 0, 0, 0, 0, 0, 0
@@ -425,6 +440,9 @@ local function advance()
   if na > 0 then zaddMany(K2, adds) end
   expire()
   la = now
+  -- What the line was left at (see moved).
+  sLa, sTk, sTl, sN, sS, sRc, sAc, sNd, sSb, sSk, sCap, sRate, sBurst, sE = la, tk, tl, n, s, rc, ac, nd, sb, sk, cap, rate, burst, e
+  sWait = rc + (n - s) > 0
 end
 
 -- setLimits applies new limits at now, as x/time/rate's SetLimitAt then
@@ -481,11 +499,26 @@ end
 
 -- moved starts a call on the room and brings its line to now; it returns
 -- false and an error reply for a caller whose opening or seed differ.
+--
+-- In a batch, calls often come at the instant the call before left the
+-- line at. Bringing it there again changes nothing when nothing it reads
+-- has changed since (the bucket, the counters, the leases, the budget,
+-- the limits): the last instant it looked at was now, or one before it
+-- from which no token, lease end or budget is due until after now; so
+-- it admits nobody, adds no busy time, sets bz as it was, and expires
+-- nothing. Nor when the only change is newcomers joining a line where
+-- people were waiting already (join does not move it then either: what
+-- held the line back, no whole token, no room under the cap or no
+-- budget, still does). moved then skips it.
 local function moved()
   local ok, err = enter()
   if not ok then return false, err end
   prep()
-  advance()
+  if not (now == sLa and la == sLa and tk == sTk and tl == sTl and s == sS and rc == sRc and ac == sAc and
+      nd == sNd and sb == sSb and sk == sSk and cap == sCap and rate == sRate and burst == sBurst and e == sE and
+      (n == sN or (sWait and n > sN))) then
+    advance()
+  end
   return true
 end
 
@@ -514,7 +547,7 @@ end
 
 -- join: give the identity the next arrival index if it has none; no claim.
 local function join()
-  start(CFMT)
+  start(CFMT, '<d')
   local ok, err = moved()
   if not ok then return err end
   local new = false
@@ -547,9 +580,9 @@ end
 
 -- status: the person's standing, with claim. Its own numbers: the place
 -- hint (-1: none), the index and the E it is for.
-local XFMT = CFMT .. 'ddd'
+local XFMT, XSFMT = CFMT .. 'ddd', '<dddd'
 local function status()
-  hp, hi, he = start(XFMT)
+  hp, hi, he = start(XFMT, XSFMT)
   local ok, out = person()
   if not ok then return out end
 
@@ -599,7 +632,7 @@ end
 -- done: the person leaves; its active place is freed at once. Its own
 -- numbers: the place hint, as status.
 local function done()
-  hp, hi, he = start(XFMT)
+  hp, hi, he = start(XFMT, XSFMT)
   local ok, out = person()
   if not ok then return out end
   if rd == 0 then
@@ -628,7 +661,7 @@ end
 
 -- advance: bring the line to now and return the figures.
 local function fadvance()
-  start(CFMT)
+  start(CFMT, '<d')
   local ok, err = moved()
   if not ok then return err end
   return line()
@@ -640,7 +673,7 @@ end
 -- before it.
 local LFMT = CFMT .. 'dddddd'
 local function limits()
-  local nrate, nburst, ncap, nmn, nmx, since = start(LFMT)
+  local nrate, nburst, ncap, nmn, nmx, since = start(LFMT, '<ddddddd')
   local ok, err = moved()
   if not ok then return err end
   tail()
@@ -655,7 +688,7 @@ end
 -- numbers: free, held, allowance.
 local PFMT = CFMT .. 'ddd'
 local function supply()
-  local free, held, allowance = start(PFMT)
+  local free, held, allowance = start(PFMT, '<dddd')
   local ok, err = moved()
   if not ok then return err end
   tail()
@@ -671,13 +704,15 @@ end
 -- codes); the first NAMED of them take an identity hash.
 local OPS = {join, status, done, fadvance, limits, supply}
 local NAMED = 3
+-- SHORT is added to the byte of a call that comes short (see start).
+local SHORT = 128
 
 -- alone runs call f as a function of its own: keys, args[1] its numbers
 -- and args[2] (NAMED calls) its identity hash; one HMGET, the call, one
 -- HSET of what changed.
 local function alone(f, keys, args)
   if not floor then floor, ceil, byte = math.floor, math.ceil, string.byte end
-  K1, K2, K3, a1, field, ofs = keys[1], keys[2], keys[3], args[1], args[2], 1
+  K1, K2, K3, a1, field, ofs, short = keys[1], keys[2], keys[3], args[1], args[2], 1, false
   local r
   if field then
     r = redis.call('HMGET', K1, 'v', 'h', field)
@@ -702,7 +737,7 @@ local function batch(keys, args)
   local names, at, nn = {}, {}, 0
   local i, na = 1, #args
   while i <= na do
-    if byte(args[i], 1) <= NAMED then
+    if byte(args[i], 1) % SHORT <= NAMED then
       local f = args[i + 1]
       if not at[f] then
         nn = nn + 1
@@ -724,6 +759,8 @@ local function batch(keys, args)
   while i <= na do
     a1 = args[i]
     local op = byte(a1, 1)
+    short = op > SHORT
+    if short then op = op - SHORT end
     local k = nil
     if op <= NAMED then
       field = args[i + 1]
