@@ -26,11 +26,14 @@ type RedisOptions struct {
 	// call on its own goroutine at the deadline. A shorter deadline on the
 	// caller's context still applies. 0 means DefaultRedisTimeout.
 	Timeout time.Duration
-	// Unbatched sends every call in a round trip of its own. By default the
-	// calls a store makes concurrently share round trips once two are in
-	// flight (group commit: one pipeline of function calls, each atomic
-	// and answered on its own), which saves Redis the per-round-trip work
-	// under load and adds no wait at low load.
+	// Unbatched sends every call in a round trip of its own, as a call of
+	// its own function. By default the calls a store makes concurrently
+	// share round trips once two are in flight (group commit): the calls
+	// of one room go as one function call that reads and writes the room's
+	// state once and answers each call on its own, as if they had run one
+	// after another (rooms on several shards as a pipeline of those). That
+	// saves Redis the per-round-trip work and most of each call's fixed
+	// cost under load, and adds no wait at low load.
 	Unbatched bool
 }
 
@@ -43,7 +46,9 @@ const DefaultRedisTimeout = 500 * time.Millisecond
 
 // NewRedisStore returns a [Store] that keeps rooms in Redis 7.0 or later
 // (standalone, Sentinel or Cluster through c). Each operation is one call
-// of a Redis function (FCALL), run atomically by Redis; the store loads
+// of a Redis function (FCALL), run atomically by Redis, or under load one
+// of several calls of its room in one FCALL (group commit, below); the
+// store loads
 // its function library (FUNCTION LOAD, named after a hash of its text) on
 // a server that lacks it. All keys of a room share the hash tag {room}, so
 // a Cluster keeps a room on one shard:
@@ -80,7 +85,12 @@ const DefaultRedisTimeout = 500 * time.Millisecond
 // Each call waits for Redis at most RedisOptions.Timeout (500 ms by
 // default), on any client, then fails with [ErrUnavailable]. Calls the
 // store makes concurrently share round trips once two are in flight (group
-// commit; see RedisOptions.Unbatched).
+// commit; see RedisOptions.Unbatched): a room's calls then go in one FCALL
+// of the library's batch function, each with its own now, arguments and
+// answer, run in order on the room's state read once and written once,
+// exactly as they would have run one after another (an error such as
+// [ErrMisconfigured] is its call's alone); a batch whose outcome is
+// unknown fails every call it carried with [ErrUnavailable].
 //
 // Redis decides nothing with its own clock: every function takes now from
 // the caller. Lua cannot compute the shuffle: [Store.Status] takes an

@@ -7,6 +7,8 @@
 -- go-redis may send a call twice (it retries after a timeout), so every
 -- function is idempotent at a given now: a second run at the same instant
 -- finds the tokens spent and the record written, and admits nobody more.
+-- A batch sent twice runs its calls twice, in order, as their own
+-- functions sent twice would run: nobody is admitted twice.
 --
 -- keys[1] room (hash): the room's state, and one field per identity
 -- keys[2] active leases (zset: place -> lease deadline, Unix ms)
