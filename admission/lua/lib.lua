@@ -62,7 +62,7 @@
 -- by every FCALL (the room's state) or call (its arguments and record)
 -- before it is read, so nothing outlives an FCALL (a function runs alone:
 -- Redis runs one at a time).
-local K1, K2, K3, field, a1, ofs, short, alim
+local K1, K2, K3, field, a1, ofs, short, alim, inb
 local chk, now, opening, claim, ttl, window
 local hp, hi, he = -1, -1, -1
 -- math's and string's functions, as upvalues (the library's load cannot
@@ -127,8 +127,9 @@ local lt, la, tl, tk, n, s, ad, ac, nd, bz, mb, mc, sb
 -- vtail: rq, mn, mx, lc, sf, sh hold v's tail.
 local vin, hin, vout, hout, vdirty, exists, recv, vtail
 
--- The room's numbers as the latest advance of this FCALL left them (sLa
--- nil: none yet), and whether people were waiting then: see moved.
+-- In a batch (inb), the room's numbers as the latest advance of this
+-- FCALL left them (sLa nil: none yet), and whether people were waiting
+-- then: see moved.
 local sLa, sTk, sTl, sN, sS, sRc, sAc, sNd, sSb, sSk, sCap, sRate, sBurst, sE, sWait
 
 -- tail reads v's tail, once an FCALL: before any of its numbers is read
@@ -443,6 +444,7 @@ local function advance()
   expire()
   la = now
   -- What the line was left at (see moved).
+  if not inb then return end
   sLa, sTk, sTl, sN, sS, sRc, sAc, sNd, sSb, sSk, sCap, sRate, sBurst, sE = la, tk, tl, n, s, rc, ac, nd, sb, sk, cap, rate, burst, e
   sWait = rc + (n - s) > 0
 end
@@ -508,17 +510,20 @@ end
 -- the limits): the last instant it looked at was now, or one before it
 -- from which no token, lease end or budget is due until after now; so
 -- it admits nobody, adds no busy time, sets bz as it was, and expires
--- nothing. Nor when the only change is newcomers joining a line where
+-- nothing. Nor when the only changes are newcomers joining a line where
 -- people were waiting already (join does not move it then either: what
 -- held the line back, no whole token, no room under the cap or no
--- budget, still does). moved then skips it.
+-- budget, still does), leases leaving a room without a cap (done; the
+-- count of leases matters only under a cap) or a lease moved to a
+-- deadline after now (a claim; the earliest deadline matters only once
+-- it is reached). moved then skips it.
 local function moved()
   local ok, err = enter()
   if not ok then return false, err end
   prep()
-  if not (now == sLa and la == sLa and tk == sTk and tl == sTl and s == sS and rc == sRc and ac == sAc and
-      nd == sNd and sb == sSb and sk == sSk and cap == sCap and rate == sRate and burst == sBurst and e == sE and
-      (n == sN or (sWait and n > sN))) then
+  if not (now == sLa and la == sLa and tk == sTk and tl == sTl and s == sS and rc == sRc and
+      (ac == sAc or cap == 0) and (nd == sNd or nd > now) and sb == sSb and sk == sSk and cap == sCap and
+      rate == sRate and burst == sBurst and e == sE and (n == sN or (sWait and n > sN))) then
     advance()
   end
   return true
@@ -714,7 +719,7 @@ local SHORT = 128
 -- HSET of what changed.
 local function alone(f, keys, args)
   if not floor then floor, ceil, byte = math.floor, math.ceil, string.byte end
-  K1, K2, K3, a1, field, ofs, short = keys[1], keys[2], keys[3], args[1], args[2], 1, false
+  K1, K2, K3, a1, field, ofs, short, inb = keys[1], keys[2], keys[3], args[1], args[2], 1, false, false
   local r
   if field then
     r = redis.call('HMGET', K1, 'v', 'h', field)
@@ -734,7 +739,7 @@ end
 -- on the state the ones before it left, one HSET of what changed.
 local function batch(keys, args)
   if not floor then floor, ceil, byte = math.floor, math.ceil, string.byte end
-  K1, K2, K3, ofs = keys[1], keys[2], keys[3], 2
+  K1, K2, K3, ofs, inb = keys[1], keys[2], keys[3], 2, true
   -- The identities, each once: names[k] and its index at[name].
   local names, at, nn = {}, {}, 0
   local i, na = 1, #args
