@@ -32,9 +32,15 @@ type report struct {
 	Stopped      string        `json:"stopped,omitempty"`
 
 	WallSeconds float64 `json:"wall_seconds"`
-	SimSeconds  float64 `json:"sim_seconds"`
-	Events      int64   `json:"events"`
-	Requests    int64   `json:"requests"`
+	// SimCPUSeconds is this process's CPU (user + system) over the same
+	// main loop as WallSeconds, and SimCPUUSPerPerson it per person: what
+	// the simulator, the library in it and the store clients cost the
+	// machine beside the store (0 where /proc is missing).
+	SimCPUSeconds     float64 `json:"sim_cpu_seconds,omitempty"`
+	SimCPUUSPerPerson float64 `json:"sim_cpu_us_per_person,omitempty"`
+	SimSeconds        float64 `json:"sim_seconds"`
+	Events            int64   `json:"events"`
+	Requests          int64   `json:"requests"`
 
 	Fates      map[string]int64 `json:"fates"`
 	Behaviours map[string]int64 `json:"behaviours"`
@@ -196,18 +202,22 @@ func (s *sim) buildReport(wall time.Duration, stats *workerStats, noop *noopStat
 		Mode: c.Mode, Backend: c.Store, People: c.People, Places: c.Slots, Slots: len(s.cr.slotIDs),
 		SlotCapacity: c.SlotCapacity, Seed: c.Seed, Rate: c.Rate, Cap: c.Cap, Tick: c.Tick.String(),
 		Workers: c.Workers, Realtime: c.Realtime, Opening: s.open, Faults: s.faultLog, Stopped: s.stopped,
-		WallSeconds: wall.Seconds(),
-		SimSeconds:  s.tickOffset(s.lastTick).Seconds(),
-		Events:      s.events.Load(),
-		Fates:       map[string]int64{},
-		Behaviours:  map[string]int64{},
-		Latency:     map[string]latencyStat{},
-		Outcomes:    map[string]map[string]int64{},
-		Noop:        noop,
-		Audit:       audit,
+		WallSeconds:   wall.Seconds(),
+		SimCPUSeconds: s.cpuSeconds,
+		SimSeconds:    s.tickOffset(s.lastTick).Seconds(),
+		Events:        s.events.Load(),
+		Fates:         map[string]int64{},
+		Behaviours:    map[string]int64{},
+		Latency:       map[string]latencyStat{},
+		Outcomes:      map[string]map[string]int64{},
+		Noop:          noop,
+		Audit:         audit,
 	}
 	if r.Faults == nil {
 		r.Faults = []faultRecord{}
+	}
+	if c.People > 0 {
+		r.SimCPUUSPerPerson = s.cpuSeconds * 1e6 / float64(c.People)
 	}
 	for f := fBooked; f < numFates; f++ {
 		r.Fates[fateNames[f]] = s.fates[f].Load()
@@ -455,6 +465,9 @@ func (r *report) writeText(w io.Writer) {
 	p("  room: %d admissions/min, active cap %d; tick %s, %d workers, %s", r.Rate, r.Cap, r.Tick, r.Workers, map[bool]string{true: "wall-clock pacing", false: "simulated time"}[r.Realtime])
 	p("  opening %s; simulated %s in %s of wall time (%d events, %d requests)",
 		r.Opening.Format(time.RFC3339), dur(r.SimSeconds), dur(r.WallSeconds), r.Events, r.Requests)
+	if r.SimCPUSeconds > 0 {
+		p("  simulator CPU over that wall time: %.1f s, %.0f µs per person (this process: crowd, library, store clients)", r.SimCPUSeconds, r.SimCPUUSPerPerson)
+	}
 	if r.Stopped != "" {
 		p("  STOPPED EARLY: %s", r.Stopped)
 	}
@@ -502,6 +515,9 @@ func (r *report) writeText(w io.Writer) {
 		}
 		if st.FloorWallSeconds > 0 {
 			p("wall floor (people x 4 / no-op rate with %d callers): %.1f s; wall time %.2f x the floor", r.Workers, st.FloorWallSeconds, st.WallOverFloor)
+			if st.RedisCPUOverFloor > 0 {
+				p("  Redis's main-thread CPU alone is %.2f x the floor; Redis worked %.0f %% of the wall time", st.RedisCPUOverFloor, 100*st.RedisBusy)
+			}
 		}
 	}
 	p("outcomes:")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -67,6 +68,8 @@ type sim struct {
 	faultLog []faultRecord
 
 	events atomic.Int64
+	// cpuSeconds is this process's CPU over the main loop (run).
+	cpuSeconds float64
 }
 
 // faultRecord is a fault as it happened.
@@ -142,6 +145,8 @@ func (s *sim) run() time.Duration {
 	}
 	controls := s.controls()
 	s.wall0 = time.Now()
+	cpu0 := procCPUSeconds(os.Getpid())
+	defer func() { s.cpuSeconds = max(0, procCPUSeconds(os.Getpid())-cpu0) }()
 	lastProgress := time.Time{}
 	var nextLine time.Duration
 	for {

@@ -126,6 +126,14 @@ type storeStat struct {
 	// calls at the no-op's speed; WallOverFloor is wall_seconds over it.
 	FloorWallSeconds float64 `json:"floor_wall_seconds,omitempty"`
 	WallOverFloor    float64 `json:"wall_over_floor,omitempty"`
+	// RedisCPUOverFloor is Redis's main-thread CPU over the run (people x
+	// redis_cpu_us_per_person) over the same floor: Redis runs the
+	// functions on that one thread, so the wall time cannot be less than
+	// this many floors whatever the client does. RedisBusy is that CPU
+	// over the wall time: the share of the run Redis's main thread
+	// worked.
+	RedisCPUOverFloor float64 `json:"redis_cpu_over_floor,omitempty"`
+	RedisBusy         float64 `json:"redis_busy,omitempty"`
 }
 
 // redisCPU returns the main-thread CPU Redis has used, summed over the
