@@ -340,9 +340,24 @@ func (t *libTarget) Join(ctx context.Context, person string) (standing, error) {
 // cookie does: the room answers from its snapshot until the place is
 // called.
 func (t *libTarget) Status(ctx context.Context, person string) (standing, error) {
+	i := -1
+	if t.ticketSlot(person) != nil {
+		i = personNumber(person)
+	}
+	return t.statusOf(ctx, i, person)
+}
+
+// statusOf is Status for person, who is people[i] of the crowd (i < 0: a
+// name not in it, which keeps no ticket). The simulator knows the index,
+// so a poll neither parses nor compares the name (indexedTarget).
+func (t *libTarget) statusOf(ctx context.Context, i int, person string) (standing, error) {
 	t.count.polls.Add(1)
+	var slot *atomic.Pointer[string]
+	if uint(i) < uint(len(t.tickets)) {
+		slot = &t.tickets[i]
+	}
 	var tk string
-	if slot := t.ticketSlot(person); slot != nil {
+	if slot != nil {
 		if p := slot.Load(); p != nil {
 			tk = *p
 		}
@@ -351,7 +366,12 @@ func (t *libTarget) Status(ctx context.Context, person string) (standing, error)
 	if err != nil {
 		return standing{}, libErr(err)
 	}
-	t.keepTicket(person, s.Ticket)
+	if slot != nil && s.Ticket != "" && s.Ticket != tk {
+		// A new ticket (the first, or the room's new one): kept by
+		// pointer, allocated only then.
+		nt := s.Ticket
+		slot.Store(&nt)
+	}
 	return standingOf(s), nil
 }
 
