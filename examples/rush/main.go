@@ -33,6 +33,7 @@ func init() {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tuneGC(os.Getenv, memTotal())
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -193,12 +193,23 @@ const pollsPerWorker = 16
 
 // callsFirst moves the events that call the store (everything but status
 // polls) to the front of batch and returns how many there are: they start
-// first, one worker each, and the polls run meanwhile. Events of one tick
-// run concurrently in no set order, so the order changes nothing else.
+// first, one worker each, and the polls run meanwhile. Among them, the
+// confirms come first: a booking confirmed is followed by its Done in the
+// same event, two round trips one after the other, the longest chain of a
+// tick, so it starts before the single calls, whose round trips then
+// overlap its second. Events of one tick run concurrently in no set
+// order, so the order changes nothing else.
 func callsFirst(batch []event) int {
-	n := 0
+	chains := 0
 	for i, e := range batch {
-		if e.act != actPoll && e.act != actReturn {
+		if e.act == actConfirm || e.act == actConfirmRetry {
+			batch[i], batch[chains] = batch[chains], batch[i]
+			chains++
+		}
+	}
+	n := chains
+	for i := chains; i < len(batch); i++ {
+		if e := batch[i]; e.act != actPoll && e.act != actReturn {
 			batch[i], batch[n] = batch[n], batch[i]
 			n++
 		}

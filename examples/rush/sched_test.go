@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"math"
 	"math/rand/v2"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"testing"
@@ -79,10 +82,11 @@ func TestReqCtx(t *testing.T) {
 }
 
 func TestCallsFirst(t *testing.T) {
-	batch := []event{{p: 1, act: actPoll}, {p: 2, act: actHold}, {p: 3, act: actReturn}, {p: 4, act: actArrive}, {p: 5, act: actPoll}, {p: 6, act: actConfirm}}
+	batch := []event{{p: 1, act: actPoll}, {p: 2, act: actHold}, {p: 3, act: actReturn}, {p: 4, act: actArrive}, {p: 5, act: actPoll}, {p: 6, act: actConfirm},
+		{p: 7, act: actJoin2}, {p: 8, act: actConfirmRetry}, {p: 9, act: actPoll}}
 	n := callsFirst(batch)
-	if n != 3 {
-		t.Fatalf("callsFirst = %d, want 3", n)
+	if n != 5 {
+		t.Fatalf("callsFirst = %d, want 5", n)
 	}
 	seen := map[int32]bool{}
 	for i, e := range batch {
@@ -90,9 +94,33 @@ func TestCallsFirst(t *testing.T) {
 		if poll := e.act == actPoll || e.act == actReturn; poll != (i >= n) {
 			t.Errorf("event %d (%v) on the wrong side of %d", i, e, n)
 		}
+		// Confirms (followed by their Done) lead.
+		if chain := e.act == actConfirm || e.act == actConfirmRetry; chain != (i < 2) {
+			t.Errorf("event %d (%v): confirms should be the first 2", i, e)
+		}
 	}
-	if len(seen) != 6 {
+	if len(seen) != 9 {
 		t.Errorf("events lost or doubled: %v", batch)
+	}
+}
+
+// TestStripedCount: adds from many goroutines, with any stripe number
+// (negative too), all count.
+func TestStripedCount(t *testing.T) {
+	var c stripedCount
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 1000 {
+				c.Add(i*7 - g*100)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := c.Load(); n != 8000 {
+		t.Fatalf("Load = %d, want 8000", n)
 	}
 }
 
@@ -291,5 +319,41 @@ func TestStatusByIndex(t *testing.T) {
 		if n := testing.AllocsPerRun(200, func() { poll(i) }); n != 0 {
 			t.Errorf("a poll by index allocates %v times", n)
 		}
+	}
+}
+
+// TestTuneGC: the run's collector settings apply only where the
+// environment sets none, and the memory limit is a third of the memory.
+func TestTuneGC(t *testing.T) {
+	old := debug.SetGCPercent(100)
+	oldLimit := debug.SetMemoryLimit(-1)
+	defer func() {
+		debug.SetGCPercent(old)
+		debug.SetMemoryLimit(oldLimit)
+	}()
+	env := map[string]string{}
+	getenv := func(k string) string { return env[k] }
+	if p, l := tuneGC(getenv, 3<<30); p != gcPercent || l != 1<<30 {
+		t.Fatalf("tuneGC = %d, %d; want %d, %d", p, l, gcPercent, 1<<30)
+	}
+	if got := debug.SetGCPercent(100); got != gcPercent {
+		t.Errorf("GOGC in force %d, want %d", got, gcPercent)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 1<<30 {
+		t.Errorf("memory limit in force %d, want %d", got, 1<<30)
+	}
+	env["GOGC"], env["GOMEMLIMIT"] = "50", "1GiB"
+	debug.SetMemoryLimit(math.MaxInt64)
+	if p, l := tuneGC(getenv, 3<<30); p != -1 || l != 0 {
+		t.Fatalf("with GOGC and GOMEMLIMIT set: tuneGC = %d, %d; want -1, 0", p, l)
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GOGC changed to %d despite the environment", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("memory limit changed to %d despite the environment", got)
+	}
+	if runtime.GOOS == "linux" && memTotal() <= 0 {
+		t.Error("memTotal found no MemTotal in /proc/meminfo")
 	}
 }

@@ -351,7 +351,7 @@ func (t *libTarget) Status(ctx context.Context, person string) (standing, error)
 // name not in it, which keeps no ticket). The simulator knows the index,
 // so a poll neither parses nor compares the name (indexedTarget).
 func (t *libTarget) statusOf(ctx context.Context, i int, person string) (standing, error) {
-	t.count.polls.Add(1)
+	t.count.polls.Add(i)
 	var slot *atomic.Pointer[string]
 	if uint(i) < uint(len(t.tickets)) {
 		slot = &t.tickets[i]
