@@ -35,8 +35,9 @@
 //     refreshed lazily (one caller at a time) at most every
 //     Options.RefreshInterval; a poll with a ticket ([Room.Poll]) is
 //     answered from it, without a store call, until the person's place is
-//     called. Only then does the room ask the store, which claims the place
-//     and signs the pass. A snapshot older than Options.StaleAfter that
+//     called, and so is a join sent again with the ticket ([Room.Rejoin]:
+//     a reloaded page, a reconnect storm). Only then does the room ask the
+//     store, which claims the place and signs the pass. A snapshot older than Options.StaleAfter that
 //     cannot be refreshed is an outage (503): nobody is admitted from a
 //     stale figure. The same figures are public ([PublicLine], the line
 //     endpoint of [Room.Handler]) and cacheable, so a CDN can absorb the

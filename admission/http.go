@@ -27,7 +27,10 @@ const RetryAfterUnavailable = 5 * time.Second
 // (mux.Handle("/queue/", room.Handler(id))):
 //
 //	POST .../join      join (or find your place); 200 with a Status and
-//	                   its place ticket
+//	                   its place ticket. A join that carries a valid
+//	                   ticket (a reloaded page, a reconnect) is answered
+//	                   as a status is, without a store call
+//	                   ([Room.Rejoin])
 //	GET  .../status    your standing; 200 with a Status. With a place
 //	                   ticket (header Options.TicketHeader or cookie
 //	                   Options.TicketCookie) it is answered from the
@@ -97,9 +100,9 @@ func (r *Room) Handler(identity IdentityFunc) http.Handler {
 		)
 		switch op {
 		case "join":
-			st, err = r.Join(req.Context(), id)
+			st, err = r.Rejoin(req.Context(), id, r.TicketOf(req))
 		case "status":
-			st, err = r.Poll(req.Context(), id, r.ticketOf(req))
+			st, err = r.Poll(req.Context(), id, r.TicketOf(req))
 		default:
 			st, err = r.Done(req.Context(), id)
 		}
@@ -156,7 +159,7 @@ func (r *Room) setTicketCookie(w http.ResponseWriter, req *http.Request, st Stat
 		return
 	}
 	switch {
-	case st.Ticket != "" && st.Ticket != r.ticketOf(req):
+	case st.Ticket != "" && st.Ticket != r.TicketOf(req):
 		http.SetCookie(w, &http.Cookie{
 			Name: r.o.TicketCookie, Value: st.Ticket, Path: "/", MaxAge: int(r.o.TicketTTL.Seconds()),
 			HttpOnly: true, Secure: req.TLS != nil, SameSite: http.SameSiteLaxMode,
@@ -171,9 +174,12 @@ func (r *Room) setTicketCookie(w http.ResponseWriter, req *http.Request, st Stat
 	}
 }
 
-// ticketOf returns the place ticket req carries: header first, then
-// cookie; "" for none.
-func (r *Room) ticketOf(req *http.Request) string {
+// TicketOf returns the place ticket req carries, as [Room.Handler] reads
+// it: the Options.TicketHeader header first, then the Options.TicketCookie
+// cookie; "" for none. It does not verify the ticket ([Room.Poll] and
+// [Room.Rejoin] do). A host that serves its own waiting room page passes
+// it to them.
+func (r *Room) TicketOf(req *http.Request) string {
 	if r.o.TicketHeader != "-" {
 		if t := req.Header.Get(r.o.TicketHeader); t != "" {
 			return t

@@ -178,6 +178,45 @@ func (r *Room) Poll(ctx context.Context, identity, ticket string) (Status, error
 	if err != nil {
 		return r.claim(ctx, h, 0, -1, Line{})
 	}
+	return r.fromTicket(ctx, now, h, ticket, idx, pl, joined)
+}
+
+// Rejoin is Join for a device that holds a place ticket: a page reloaded,
+// a join sent again after the connection dropped (a reconnect storm), an
+// API client that kept [Status.Ticket]. With a valid ticket of this room
+// and identity it answers as [Room.Poll] does, from the ticket and the
+// room's snapshot, asking the store nothing while the place is not yet
+// called (and, once it is, one call that claims it, where Join takes
+// two). With no ticket, or one refused (forged, expired, of another room
+// or identity, a pass), it is [Room.Join]. The place is the same either
+// way: joining again never moves anyone.
+//
+// A ticket cannot be recalled: a person who left the line ([Room.Done])
+// and rejoins with an old ticket is told "done" once the place is
+// reached, as Poll does, where Join says so at once. A rejoin answered
+// from the ticket is observed as [OpPoll], one that asks the store as
+// [OpJoin] or [OpStatus]. [Room.Handler]'s join endpoint calls Rejoin
+// with the ticket the request carries ([Room.TicketOf]).
+func (r *Room) Rejoin(ctx context.Context, identity, ticket string) (Status, error) {
+	if identity == "" {
+		return Status{}, ErrNoIdentity
+	}
+	if ticket == "" {
+		return r.Join(ctx, identity)
+	}
+	h := r.Hash(identity)
+	now := r.o.Clock.Now()
+	idx, pl, joined, err := r.o.Keyring.VerifyTicket(now, ticket, r.o.Name, h)
+	if err != nil {
+		return r.Join(ctx, identity)
+	}
+	return r.fromTicket(ctx, now, h, ticket, idx, pl, joined)
+}
+
+// fromTicket answers a person whose valid ticket gives index idx, place pl
+// (-1: not yet known) and joined: from the snapshot while the place is
+// not called, else by claiming it in the store.
+func (r *Room) fromTicket(ctx context.Context, now time.Time, h IdentityHash, ticket string, idx uint64, pl int64, joined time.Time) (Status, error) {
 	snap, err := r.snapshot(ctx, now)
 	if err != nil {
 		r.event(Event{Op: OpPoll, Room: r.o.Name, Err: err})

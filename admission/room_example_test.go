@@ -21,7 +21,10 @@ import (
 // Seoul, one person a second, a mock clock set a minute before, fixed
 // keys and seed (in production: secrets from your secret store, and a
 // seed from admission.NewSeed(nil)).
-func exampleRoom() (*admission.Room, *clock.Mock) {
+func exampleRoom() (*admission.Room, *clock.Mock) { return exampleRoomWith(nil) }
+
+// exampleRoomWith is exampleRoom with its options changed by mod.
+func exampleRoomWith(mod func(*admission.Options)) (*admission.Room, *clock.Mock) {
 	seoul := time.FixedZone("KST", 9*3600)
 	open := time.Date(2021, 7, 12, 20, 0, 0, 0, seoul)
 	clk := clock.NewMock()
@@ -34,7 +37,7 @@ func exampleRoom() (*admission.Room, *clock.Mock) {
 	if err != nil {
 		panic(err)
 	}
-	room, err := admission.NewRoom(admission.NewMemoryStore(), admission.Options{
+	o := admission.Options{
 		Name:        "vaccine-55-59",
 		Opening:     open,
 		Rate:        60, // people per minute
@@ -44,7 +47,11 @@ func exampleRoom() (*admission.Room, *clock.Mock) {
 		IdentityKey: bytes.Repeat([]byte("i"), 32),
 		Seed:        seed,
 		Clock:       clk,
-	})
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	room, err := admission.NewRoom(admission.NewMemoryStore(), o)
 	if err != nil {
 		panic(err)
 	}
@@ -248,6 +255,32 @@ func ExampleRoom_Poll() {
 	// 20:00:01: place 3, waiting, 1 ahead, pass false
 	// 20:00:02: place 3, waiting, 0 ahead, pass false
 	// 20:00:03: place 3, admitted, 0 ahead, pass true
+}
+
+// A device that sends its join again (a reloaded page, a reconnect after
+// toggling airplane mode) with the ticket it holds keeps its place, and
+// the store is not asked: the answer comes from the ticket and the room's
+// snapshot. Without the ticket the rejoin is a Join, with the same place.
+func ExampleRoom_Rejoin() {
+	ctx := context.Background()
+	var ops []admission.Op
+	room, clk := exampleRoomWith(func(o *admission.Options) {
+		o.Observer = func(ev admission.Event) { ops = append(ops, ev.Op) }
+	})
+	clk.Add(time.Minute) // the opening: one person a second
+	for _, who := range []string{"alice", "bob", "carol"} {
+		room.Join(ctx, who)
+	}
+	st, _ := room.Join(ctx, "dave")
+	for _, ticket := range []string{st.Ticket, st.Ticket, ""} {
+		ops = ops[:0]
+		again, _ := room.Rejoin(ctx, "dave", ticket)
+		fmt.Printf("ticket %v: place %d, %s, observed %v\n", ticket != "", again.Place, again.State, ops)
+	}
+	// Output:
+	// ticket true: place 3, waiting, observed [poll]
+	// ticket true: place 3, waiting, observed [poll]
+	// ticket false: place 3, waiting, observed [join]
 }
 
 // Rate, burst and cap can change while the room runs, from any instance:

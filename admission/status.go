@@ -273,7 +273,8 @@ const (
 	OpDone   Op = "done"
 	OpStats  Op = "stats"
 	// OpPoll is a poll answered from a place ticket and the room's
-	// snapshot, without a store call.
+	// snapshot, without a store call ([Room.Poll], and [Room.Rejoin]
+	// with a valid ticket).
 	OpPoll Op = "poll"
 	// OpRefresh is a snapshot refresh (a store call).
 	OpRefresh Op = "refresh"

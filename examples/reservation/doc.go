@@ -138,9 +138,10 @@
 // Poll /api/queue/status after poll_after_seconds: the room says when a
 // person should ask again so that nobody misses their turn. Join and status
 // hand a place ticket (the gh_ticket cookie, and "ticket" in the JSON; an
-// API client sends it back in a Gatehouse-Ticket header): with it a poll is
-// answered from the room's snapshot without a store call until the place
-// is called. Mutating
+// API client sends it back in a Gatehouse-Ticket header): with it a poll,
+// and a join sent again (a reloaded page, a reconnect), is answered from
+// the room's snapshot without a store call until the place is called.
+// Mutating
 // booking calls take an Idempotency-Key header (1 to 128 printable ASCII
 // characters): a retry with the same key returns the first result, the same
 // key with another request is refused with 422; without one the server

@@ -78,12 +78,17 @@ func (s *server) join(w http.ResponseWriter, r *http.Request) (session, admissio
 		s.queueError(w, r, errNoRoom)
 		return session{}, admission.Status{}, false
 	}
-	st, err := room.Join(r.Context(), sess.identity())
+	// With the ticket a reloaded page or a reconnecting client still
+	// holds, the room answers from its snapshot, without a store call.
+	ticket := room.TicketOf(r)
+	st, err := room.Rejoin(r.Context(), sess.identity(), ticket)
 	if err != nil {
 		s.queueError(w, r, err)
 		return session{}, admission.Status{}, false
 	}
-	s.keepTicket(w, r, st)
+	if st.Ticket != ticket {
+		s.keepTicket(w, r, st)
+	}
 	return sess, st, true
 }
 
@@ -97,10 +102,7 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, sess session) (a
 	if room == nil {
 		return admission.Status{}, errNoRoom
 	}
-	ticket := r.Header.Get(admission.DefaultTicketHeader)
-	if c, err := r.Cookie(ticketCookie); ticket == "" && err == nil {
-		ticket = c.Value
-	}
+	ticket := room.TicketOf(r)
 	st, err := room.Poll(r.Context(), sess.identity(), ticket)
 	if err != nil {
 		return st, err

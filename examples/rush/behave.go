@@ -371,7 +371,7 @@ func (s *sim) storm(w *worker, pi int, p *person, n int) {
 	s.storms.Add(1)
 	var st standing
 	k, _, _ := s.call(w, opJoin, func(ctx context.Context) (err error) {
-		st, err = s.tgt.Join(ctx, p.name)
+		st, err = s.tgt.Rejoin(ctx, p.name)
 		return err
 	})
 	if k == kOK {

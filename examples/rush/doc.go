@@ -83,7 +83,11 @@
 // crowd misbehave:
 //
 //   - -reconnect: reconnect storms: joins again -reconnect-joins times in a
-//     burst while waiting; the place must not change.
+//     burst while waiting, carrying the place ticket as a browser sends
+//     its cookie (admission.Room.Rejoin: answered from the ticket until
+//     the place is called); the place must not change. A double booker's
+//     second device joins without a ticket, so the store's own answer to
+//     a second join is checked too.
 //   - -skippers: airplane-mode skippers: book at once with no pass, a forged
 //     pass (a real one with its signature altered), a borrowed pass (someone
 //     else's), or, after being admitted, with their own pass just past its

@@ -168,6 +168,11 @@ func (f *fakeTarget) verify(name, tok string, now time.Time) bool {
 	return hmac.Equal([]byte(f.sign(name, time.UnixMilli(ms))), []byte(tok))
 }
 
+// Rejoin is Join: the fake keeps no tickets.
+func (f *fakeTarget) Rejoin(ctx context.Context, name string) (standing, error) {
+	return f.Join(ctx, name)
+}
+
 func (f *fakeTarget) Join(ctx context.Context, name string) (standing, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -20,6 +20,10 @@ type target interface {
 	// Join puts person in the waiting room (again: joining twice keeps the
 	// place) and reports the standing.
 	Join(ctx context.Context, person string) (standing, error)
+	// Rejoin is a join sent again from a device that holds the person's
+	// place ticket (a reconnect storm, a reloaded page): it carries the
+	// ticket, as a browser sends its cookie. The place must not move.
+	Rejoin(ctx context.Context, person string) (standing, error)
 	// Status reports the person's standing and moves the line; once the
 	// person is admitted it carries the pass.
 	Status(ctx context.Context, person string) (standing, error)

@@ -257,7 +257,7 @@ func (t *httpTarget) do(ctx context.Context, person, method, path, pass, key str
 		if c != "" {
 			req.AddCookie(&http.Cookie{Name: httpSessionCookie, Value: c})
 		}
-		if path == "/api/queue/status" {
+		if path == "/api/queue/status" || (path == "/api/queue/join" && ctx.Value(withTicket{}) != nil) {
 			t.mu.Lock()
 			tk := t.tickets[person]
 			t.mu.Unlock()
@@ -367,6 +367,20 @@ func (s statusJSON) standing() standing {
 func secs(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
 func (t *httpTarget) Join(ctx context.Context, person string) (standing, error) {
+	return t.join(ctx, person)
+}
+
+// withTicket marks a request context whose join carries the person's
+// place ticket (a status always does).
+type withTicket struct{}
+
+// Rejoin sends the join again with the place ticket the client kept, in
+// the Gatehouse-Ticket header, as a reconnecting API client does.
+func (t *httpTarget) Rejoin(ctx context.Context, person string) (standing, error) {
+	return t.join(context.WithValue(ctx, withTicket{}, true), person)
+}
+
+func (t *httpTarget) join(ctx context.Context, person string) (standing, error) {
 	if err := t.ensureSession(ctx, person); err != nil {
 		return standing{}, err
 	}

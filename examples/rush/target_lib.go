@@ -336,6 +336,24 @@ func (t *libTarget) Join(ctx context.Context, person string) (standing, error) {
 	return standingOf(s), nil
 }
 
+// Rejoin joins again with the person's place ticket, as a reconnecting
+// client holding the cookie does: the room answers from its snapshot
+// until the place is called.
+func (t *libTarget) Rejoin(ctx context.Context, person string) (standing, error) {
+	var tk string
+	if slot := t.ticketSlot(person); slot != nil {
+		if p := slot.Load(); p != nil {
+			tk = *p
+		}
+	}
+	s, err := t.room.Rejoin(ctx, person, tk)
+	if err != nil {
+		return standing{}, libErr(err)
+	}
+	t.keepTicket(person, s.Ticket)
+	return standingOf(s), nil
+}
+
 // Status polls with the person's place ticket, as a client holding the
 // cookie does: the room answers from its snapshot until the place is
 // called.
