@@ -196,7 +196,9 @@
 //	                    a poll with a place ticket is answered from the
 //	                    room's snapshot until the place is called); on
 //	                    Redis, redis_cpu_us_per_person (main-thread CPU from
-//	                    INFO cpu over the masters, during the run),
+//	                    INFO cpu over the masters, during the run; left out,
+//	                    with what is computed from it, when a redis-restart
+//	                    fault set the counters back to zero),
 //	                    noop_redis_cpu_us (one no-op script call, same
 //	                    servers, same run) and floor_ratio =
 //	                    redis_cpu_us_per_person / (4 x noop_redis_cpu_us);

@@ -205,6 +205,11 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 	var store *storeStat
 	if ss, ok := tgt.(storeStater); ok {
 		store = ss.storeStat(ctx, cfg.People)
+		if store != nil && restarts(cfg) {
+			// A restart set Redis's CPU counters back to zero mid-run:
+			// its CPU over the run is not known.
+			store.RedisCPUUSPerPerson, store.FloorRatio = 0, 0
+		}
 	}
 
 	var stats workerStats
@@ -265,6 +270,16 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// restarts reports whether cfg restarts Redis during the run.
+func restarts(cfg *config) bool {
+	for _, f := range cfg.Faults {
+		if f.Kind == "redis-restart" {
+			return true
+		}
+	}
+	return false
 }
 
 // storeStater is implemented by targets that count their store calls

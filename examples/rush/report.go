@@ -509,7 +509,9 @@ func (r *report) writeText(w io.Writer) {
 		}
 		p("store calls: %s; %.2f per person; status polls %d, of which %d reached the store (%.2f %%)",
 			strings.Join(calls, ", "), st.CallsPerPerson, st.StatusPolls, st.StatusStoreCalls, 100*float64(st.StatusStoreCalls)/max(1, float64(st.StatusPolls)))
-		if st.NoopRedisCPUUS > 0 {
+		if st.NoopRedisCPUUS > 0 && st.RedisCPUUSPerPerson <= 0 {
+			p("redis cpu (main thread): not known (a restart set Redis's counters back to zero); no-op script %.2f µs per call", st.NoopRedisCPUUS)
+		} else if st.NoopRedisCPUUS > 0 {
 			p("redis cpu (main thread): %.1f µs per person; no-op script %.2f µs per call; floor ratio %.2f (1 = four no-op calls per person)",
 				st.RedisCPUUSPerPerson, st.NoopRedisCPUUS, st.FloorRatio)
 		}

@@ -160,6 +160,17 @@ func TestRushRedis(t *testing.T) {
 		t.Error("no status call failed during the outage: the fault did not bite")
 	}
 	checkCPUFigures(t, rep)
+	// The restart set Redis's CPU counters back to zero mid-run: Redis's
+	// CPU over the run is unknown, and so are its figures in floors.
+	if st := rep.Store; st == nil || st.RedisCPUUSPerPerson > 0 || st.RedisCPUOverFloor != 0 || st.RedisBusy != 0 {
+		t.Errorf("store block after a restart: %+v; want no Redis CPU figures", st)
+	}
+}
+
+// checkRedisFigures: Redis's CPU over the run, in floors and as a share of
+// the wall time.
+func checkRedisFigures(t *testing.T, rep *report) {
+	t.Helper()
 	st := rep.Store
 	if st == nil || st.FloorWallSeconds <= 0 || st.RedisCPUUSPerPerson <= 0 {
 		t.Fatalf("store block without a floor or Redis CPU: %+v", st)
@@ -204,6 +215,8 @@ func TestRushRedisCluster(t *testing.T) {
 	}
 	t.Log("\n" + out.String())
 	checkHealthy(t, rep)
+	checkCPUFigures(t, rep)
+	checkRedisFigures(t, rep)
 }
 
 func itoa(n int) string { return string(appendInt(nil, n)) }
