@@ -212,8 +212,14 @@
 //	                    / wall_seconds
 //	noop                Redis only: rounds, mean_us, p50_us, p99_us of
 //	                    -noop-rounds EVALSHA of `return 0` on the campaign's
-//	                    shard, one at a time before the run; parallel_mean_us
-//	                    and parallel_per_sec with -workers callers
+//	                    shard, one at a time before the run; parallel_mean_us,
+//	                    parallel_per_sec and cpu_us (Redis's main-thread
+//	                    CPU a call) with -workers callers: the medians of
+//	                    parallel_samples runs of -noop-rounds calls each,
+//	                    with their ranges (parallel_per_sec_min/_max,
+//	                    cpu_min_us/cpu_max_us), so that a burst of another
+//	                    process during one run moves neither the floor nor
+//	                    the CPU unit
 //	fairness            post_opening {n, spearman}: join order vs admission
 //	                    order for people who joined after the opening and
 //	                    waited normally; early {n, spearman, chi_square, df,

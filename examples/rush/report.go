@@ -122,6 +122,18 @@ type noopStat struct {
 	// (the floor for a loaded run), and ParallelPerSec its throughput.
 	ParallelMeanUS float64 `json:"parallel_mean_us"`
 	ParallelPerSec float64 `json:"parallel_per_sec"`
+	// ParallelSamples is how many runs of Rounds calls with -workers
+	// callers were made; ParallelPerSec, ParallelMeanUS and CPUUS are
+	// their medians, and the Min/Max fields their range.
+	ParallelSamples   int     `json:"parallel_samples,omitempty"`
+	ParallelPerSecMin float64 `json:"parallel_per_sec_min,omitempty"`
+	ParallelPerSecMax float64 `json:"parallel_per_sec_max,omitempty"`
+	// CPUUS is Redis's main-thread CPU per call with -workers callers
+	// (µs; the store block's noop_redis_cpu_us), CPUMinUS and CPUMaxUS
+	// its range over the samples.
+	CPUUS    float64 `json:"cpu_us,omitempty"`
+	CPUMinUS float64 `json:"cpu_min_us,omitempty"`
+	CPUMaxUS float64 `json:"cpu_max_us,omitempty"`
 }
 
 type fairness struct {
@@ -501,6 +513,10 @@ func (r *report) writeText(w io.Writer) {
 	if r.Noop != nil {
 		p("  no-op script round trip (%d EVALSHA of `return 0`): mean %.1f µs, p50 %.1f, p99 %.1f; with %d callers %.1f µs, %.0f/s",
 			r.Noop.Rounds, r.Noop.MeanUS, r.Noop.P50US, r.Noop.P99US, r.Workers, r.Noop.ParallelMeanUS, r.Noop.ParallelPerSec)
+		if r.Noop.ParallelSamples > 1 {
+			p("    with %d callers, medians of %d runs of %d calls: %.0f-%.0f/s, Redis CPU %.2f-%.2f µs a call",
+				r.Workers, r.Noop.ParallelSamples, r.Noop.Rounds, r.Noop.ParallelPerSecMin, r.Noop.ParallelPerSecMax, r.Noop.CPUMinUS, r.Noop.CPUMaxUS)
+		}
 	}
 	if st := r.Store; st != nil {
 		var calls []string
