@@ -50,7 +50,7 @@ func (s *sim) handle(w *worker, e event) {
 // both the tick's instant).
 func (s *sim) call(w *worker, o op, f func(ctx context.Context) error) (k kind, t0, t1 time.Time) {
 	start := time.Now()
-	ctx := newReqCtx(s.ctx, start.Add(s.cfg.Timeout))
+	ctx := w.req(s.ctx, start.Add(s.cfg.Timeout))
 	t0 = s.now(w)
 	err := f(ctx)
 	d := time.Since(start)
@@ -326,7 +326,11 @@ func (s *sim) poll(w *worker, pi int, p *person) {
 	p.mu.Unlock()
 	var st standing
 	k, _, _ := s.call(w, opStatus, func(ctx context.Context) (err error) {
-		st, err = s.tgt.Status(ctx, p.name)
+		if s.indexed != nil {
+			st, err = s.indexed.statusOf(ctx, pi, p.name)
+		} else {
+			st, err = s.tgt.Status(ctx, p.name)
+		}
 		return err
 	})
 	if k != kOK {

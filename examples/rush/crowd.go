@@ -77,27 +77,34 @@ type person struct {
 	quitAt  time.Duration // abandoners: leave this long after joining
 
 	mu sync.Mutex
-	// state
-	fate         fate
-	joined       bool
-	joinedAt     time.Duration
+	// state; what a waiting person's poll reads and writes comes first,
+	// beside mu and the fixed part, so that a poll touches one or two
+	// cache lines of the person, not the whole record.
+	fate        fate
+	joined      bool
+	admitted    bool // first admission seen
+	admitting   bool // hold scheduled after admission
+	away        bool
+	wentAway    bool
+	timeShown   bool // some answer while waiting carried a time
+	errs        int  // consecutive errors
+	joinedAt    time.Duration
+	lastPoll    time.Duration
+	place       int64
+	timeShownAt time.Duration // offset of the latest such answer
+	lastLo      time.Duration // the range it carried
+	lastHi      time.Duration
+
 	etaKnown     bool
 	etaLo        time.Duration
 	etaHi        time.Duration
-	timeShown    bool          // some answer while waiting carried a time
-	timeShownAt  time.Duration // offset of the latest such answer
-	lastLo       time.Duration // the range it carried
-	lastHi       time.Duration
-	admitted     bool          // first admission seen
 	admittedAt   time.Duration // observed (poll instant)
 	prevPoll     time.Duration // poll before the one that saw the admission
-	lastPoll     time.Duration
 	reported     time.Time     // library's admission instant (first admission)
 	lastAdmitted time.Time     // library's latest admission instant reported
 	toldSoldOut  bool          // the room answered sold_out
 	toldAt       time.Duration // offset of the first such answer
-	place        int64
-	skipped      bool // trick attempted
+	skipped      bool          // trick attempted
 	pass         string
 	passExp      time.Time
 	passes       []passRec
@@ -106,14 +113,10 @@ type person struct {
 	booked       bool
 	tries        int
 	seq          int // idempotency key counter
-	errs         int // consecutive errors
-	away         bool
-	wentAway     bool
 	returnedAt   time.Duration
 	calledAway   bool // admission observed on return: called while away
 	retryFirst   [2]retryRec
 	uncertain    bool // a mutating call's outcome never became known
-	admitting    bool // hold scheduled after admission
 	expiredDone  bool
 }
 

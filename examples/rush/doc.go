@@ -58,9 +58,10 @@
 // driven by the simulator, built on clock.Mock) to the tick's instant and
 // runs the tick's events on up to -workers goroutines at once (the main
 // loop's own among them): one for each event that calls the store (started
-// first) and one for every 16 status polls, which the room mostly answers
+// first, confirms, which are followed by the person's Done, before the
+// rest) and one for every 16 status polls, which the room mostly answers
 // from its snapshot in microseconds; the steps they plan go back into the
-// calendar. Time moves only between ticks, and jumps over
+// calendar (a slice of buckets by tick). Time moves only between ticks, and jumps over
 // empty ones, so a night of traffic runs in minutes and every booking made
 // at an instant is checked at that instant. Latencies are measured on the
 // wall clock. -realtime paces the ticks on the wall clock instead (the
@@ -162,6 +163,10 @@
 //	faults[]            kind, at, for, wall_seconds (time the step took), error
 //	stopped             why the run stopped early ("" if everyone finished)
 //	wall_seconds        wall time of the simulation (setup and audit excluded)
+//	sim_cpu_seconds     this process's CPU (user + system) over that same
+//	                    main loop, and sim_cpu_us_per_person: the crowd,
+//	                    the library in it and the store clients, beside
+//	                    the store on the same machine (Linux: /proc)
 //	sim_seconds         simulated time from the first tick to the last
 //	events, requests    events handled, requests sent
 //	fates               booked, sold_out, abandoned, session_lost, failed, unfinished
@@ -191,17 +196,30 @@
 //	                    a poll with a place ticket is answered from the
 //	                    room's snapshot until the place is called); on
 //	                    Redis, redis_cpu_us_per_person (main-thread CPU from
-//	                    INFO cpu over the masters, during the run),
+//	                    INFO cpu over the masters, during the run; left out,
+//	                    with what is computed from it, when a redis-restart
+//	                    fault set the counters back to zero),
 //	                    noop_redis_cpu_us (one no-op script call, same
 //	                    servers, same run) and floor_ratio =
 //	                    redis_cpu_us_per_person / (4 x noop_redis_cpu_us);
 //	                    floor_wall_seconds = people x 4 / the no-op rate
 //	                    with -workers callers, wall_over_floor =
-//	                    wall_seconds / floor_wall_seconds
+//	                    wall_seconds / floor_wall_seconds;
+//	                    redis_cpu_over_floor = Redis's main-thread CPU
+//	                    over the run / floor_wall_seconds (Redis runs the
+//	                    functions on that one thread: the wall time is at
+//	                    least this many floors) and redis_busy = that CPU
+//	                    / wall_seconds
 //	noop                Redis only: rounds, mean_us, p50_us, p99_us of
 //	                    -noop-rounds EVALSHA of `return 0` on the campaign's
-//	                    shard, one at a time before the run; parallel_mean_us
-//	                    and parallel_per_sec with -workers callers
+//	                    shard, one at a time before the run; parallel_mean_us,
+//	                    parallel_per_sec and cpu_us (Redis's main-thread
+//	                    CPU a call) with -workers callers: the medians of
+//	                    parallel_samples runs of -noop-rounds calls each,
+//	                    with their ranges (parallel_per_sec_min/_max,
+//	                    cpu_min_us/cpu_max_us), so that a burst of another
+//	                    process during one run moves neither the floor nor
+//	                    the CPU unit
 //	fairness            post_opening {n, spearman}: join order vs admission
 //	                    order for people who joined after the opening and
 //	                    waited normally; early {n, spearman, chi_square, df,
@@ -304,7 +322,11 @@
 // -cpuprofile FILE writes the simulator's CPU profile (pprof, the whole
 // process: setup, run and audit) and -memprofile FILE its allocations
 // (pprof allocs, written at the end): where a run's time goes on this side
-// of the store.
+// of the store. Unless the environment sets GOGC or GOMEMLIMIT, the
+// simulator runs its collector at GOGC=400 under a memory limit of a third
+// of the machine's memory: a run allocates much (some 24 KB a person) and
+// keeps little, and at Go's default the collector took a fifth of the
+// simulator's CPU, on the cores the store shares.
 //
 // # Reading the report
 //

@@ -33,6 +33,7 @@ func init() {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tuneGC(os.Getenv, memTotal())
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -204,6 +205,11 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 	var store *storeStat
 	if ss, ok := tgt.(storeStater); ok {
 		store = ss.storeStat(ctx, cfg.People)
+		if store != nil && restarts(cfg) {
+			// A restart set Redis's CPU counters back to zero mid-run:
+			// its CPU over the run is not known.
+			store.RedisCPUUSPerPerson, store.FloorRatio = 0, 0
+		}
 	}
 
 	var stats workerStats
@@ -238,6 +244,10 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 	if store != nil && noop != nil && noop.ParallelPerSec > 0 {
 		store.FloorWallSeconds = float64(cfg.People) * 4 / noop.ParallelPerSec
 		store.WallOverFloor = wall.Seconds() / store.FloorWallSeconds
+		if redisSec := store.RedisCPUUSPerPerson * float64(cfg.People) / 1e6; redisSec > 0 {
+			store.RedisCPUOverFloor = redisSec / store.FloorWallSeconds
+			store.RedisBusy = redisSec / wall.Seconds()
+		}
 	}
 	if cfg.Audit && !audit.Performed {
 		// An audit that could not be done is not a pass.
@@ -260,6 +270,16 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// restarts reports whether cfg restarts Redis during the run.
+func restarts(cfg *config) bool {
+	for _, f := range cfg.Faults {
+		if f.Kind == "redis-restart" {
+			return true
+		}
+	}
+	return false
 }
 
 // storeStater is implemented by targets that count their store calls

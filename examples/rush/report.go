@@ -32,9 +32,15 @@ type report struct {
 	Stopped      string        `json:"stopped,omitempty"`
 
 	WallSeconds float64 `json:"wall_seconds"`
-	SimSeconds  float64 `json:"sim_seconds"`
-	Events      int64   `json:"events"`
-	Requests    int64   `json:"requests"`
+	// SimCPUSeconds is this process's CPU (user + system) over the same
+	// main loop as WallSeconds, and SimCPUUSPerPerson it per person: what
+	// the simulator, the library in it and the store clients cost the
+	// machine beside the store (0 where /proc is missing).
+	SimCPUSeconds     float64 `json:"sim_cpu_seconds,omitempty"`
+	SimCPUUSPerPerson float64 `json:"sim_cpu_us_per_person,omitempty"`
+	SimSeconds        float64 `json:"sim_seconds"`
+	Events            int64   `json:"events"`
+	Requests          int64   `json:"requests"`
 
 	Fates      map[string]int64 `json:"fates"`
 	Behaviours map[string]int64 `json:"behaviours"`
@@ -116,6 +122,18 @@ type noopStat struct {
 	// (the floor for a loaded run), and ParallelPerSec its throughput.
 	ParallelMeanUS float64 `json:"parallel_mean_us"`
 	ParallelPerSec float64 `json:"parallel_per_sec"`
+	// ParallelSamples is how many runs of Rounds calls with -workers
+	// callers were made; ParallelPerSec, ParallelMeanUS and CPUUS are
+	// their medians, and the Min/Max fields their range.
+	ParallelSamples   int     `json:"parallel_samples,omitempty"`
+	ParallelPerSecMin float64 `json:"parallel_per_sec_min,omitempty"`
+	ParallelPerSecMax float64 `json:"parallel_per_sec_max,omitempty"`
+	// CPUUS is Redis's main-thread CPU per call with -workers callers
+	// (µs; the store block's noop_redis_cpu_us), CPUMinUS and CPUMaxUS
+	// its range over the samples.
+	CPUUS    float64 `json:"cpu_us,omitempty"`
+	CPUMinUS float64 `json:"cpu_min_us,omitempty"`
+	CPUMaxUS float64 `json:"cpu_max_us,omitempty"`
 }
 
 type fairness struct {
@@ -196,18 +214,22 @@ func (s *sim) buildReport(wall time.Duration, stats *workerStats, noop *noopStat
 		Mode: c.Mode, Backend: c.Store, People: c.People, Places: c.Slots, Slots: len(s.cr.slotIDs),
 		SlotCapacity: c.SlotCapacity, Seed: c.Seed, Rate: c.Rate, Cap: c.Cap, Tick: c.Tick.String(),
 		Workers: c.Workers, Realtime: c.Realtime, Opening: s.open, Faults: s.faultLog, Stopped: s.stopped,
-		WallSeconds: wall.Seconds(),
-		SimSeconds:  s.tickOffset(s.lastTick).Seconds(),
-		Events:      s.events.Load(),
-		Fates:       map[string]int64{},
-		Behaviours:  map[string]int64{},
-		Latency:     map[string]latencyStat{},
-		Outcomes:    map[string]map[string]int64{},
-		Noop:        noop,
-		Audit:       audit,
+		WallSeconds:   wall.Seconds(),
+		SimCPUSeconds: s.cpuSeconds,
+		SimSeconds:    s.tickOffset(s.lastTick).Seconds(),
+		Events:        s.events.Load(),
+		Fates:         map[string]int64{},
+		Behaviours:    map[string]int64{},
+		Latency:       map[string]latencyStat{},
+		Outcomes:      map[string]map[string]int64{},
+		Noop:          noop,
+		Audit:         audit,
 	}
 	if r.Faults == nil {
 		r.Faults = []faultRecord{}
+	}
+	if c.People > 0 {
+		r.SimCPUUSPerPerson = s.cpuSeconds * 1e6 / float64(c.People)
 	}
 	for f := fBooked; f < numFates; f++ {
 		r.Fates[fateNames[f]] = s.fates[f].Load()
@@ -455,6 +477,9 @@ func (r *report) writeText(w io.Writer) {
 	p("  room: %d admissions/min, active cap %d; tick %s, %d workers, %s", r.Rate, r.Cap, r.Tick, r.Workers, map[bool]string{true: "wall-clock pacing", false: "simulated time"}[r.Realtime])
 	p("  opening %s; simulated %s in %s of wall time (%d events, %d requests)",
 		r.Opening.Format(time.RFC3339), dur(r.SimSeconds), dur(r.WallSeconds), r.Events, r.Requests)
+	if r.SimCPUSeconds > 0 {
+		p("  simulator CPU over that wall time: %.1f s, %.0f µs per person (this process: crowd, library, store clients)", r.SimCPUSeconds, r.SimCPUUSPerPerson)
+	}
 	if r.Stopped != "" {
 		p("  STOPPED EARLY: %s", r.Stopped)
 	}
@@ -488,6 +513,10 @@ func (r *report) writeText(w io.Writer) {
 	if r.Noop != nil {
 		p("  no-op script round trip (%d EVALSHA of `return 0`): mean %.1f µs, p50 %.1f, p99 %.1f; with %d callers %.1f µs, %.0f/s",
 			r.Noop.Rounds, r.Noop.MeanUS, r.Noop.P50US, r.Noop.P99US, r.Workers, r.Noop.ParallelMeanUS, r.Noop.ParallelPerSec)
+		if r.Noop.ParallelSamples > 1 {
+			p("    with %d callers, medians of %d runs of %d calls: %.0f-%.0f/s, Redis CPU %.2f-%.2f µs a call",
+				r.Workers, r.Noop.ParallelSamples, r.Noop.Rounds, r.Noop.ParallelPerSecMin, r.Noop.ParallelPerSecMax, r.Noop.CPUMinUS, r.Noop.CPUMaxUS)
+		}
 	}
 	if st := r.Store; st != nil {
 		var calls []string
@@ -496,12 +525,17 @@ func (r *report) writeText(w io.Writer) {
 		}
 		p("store calls: %s; %.2f per person; status polls %d, of which %d reached the store (%.2f %%)",
 			strings.Join(calls, ", "), st.CallsPerPerson, st.StatusPolls, st.StatusStoreCalls, 100*float64(st.StatusStoreCalls)/max(1, float64(st.StatusPolls)))
-		if st.NoopRedisCPUUS > 0 {
+		if st.NoopRedisCPUUS > 0 && st.RedisCPUUSPerPerson <= 0 {
+			p("redis cpu (main thread): not known (a restart set Redis's counters back to zero); no-op script %.2f µs per call", st.NoopRedisCPUUS)
+		} else if st.NoopRedisCPUUS > 0 {
 			p("redis cpu (main thread): %.1f µs per person; no-op script %.2f µs per call; floor ratio %.2f (1 = four no-op calls per person)",
 				st.RedisCPUUSPerPerson, st.NoopRedisCPUUS, st.FloorRatio)
 		}
 		if st.FloorWallSeconds > 0 {
 			p("wall floor (people x 4 / no-op rate with %d callers): %.1f s; wall time %.2f x the floor", r.Workers, st.FloorWallSeconds, st.WallOverFloor)
+			if st.RedisCPUOverFloor > 0 {
+				p("  Redis's main-thread CPU alone is %.2f x the floor; Redis worked %.0f %% of the wall time", st.RedisCPUOverFloor, 100*st.RedisBusy)
+			}
 		}
 	}
 	p("outcomes:")

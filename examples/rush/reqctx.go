@@ -32,6 +32,27 @@ func newReqCtx(parent context.Context, deadline time.Time) *reqCtx {
 	return &reqCtx{parent: parent, deadline: deadline}
 }
 
+// req returns the context of w's next request: w's last one made new
+// again when nothing can still be using it (nobody asked for its Done, so
+// no timer, no child context and no waiter hangs on it; release was
+// called), else a new one. A worker makes one request at a time, so most
+// requests (the polls answered from the snapshot) allocate nothing.
+func (w *worker) req(parent context.Context, deadline time.Time) *reqCtx {
+	if c := w.rc; c != nil {
+		c.mu.Lock()
+		reuse := c.inner == nil && c.released
+		if reuse {
+			c.parent, c.deadline, c.poll, c.released = parent, deadline, false, false
+		}
+		c.mu.Unlock()
+		if reuse {
+			return c
+		}
+	}
+	w.rc = newReqCtx(parent, deadline)
+	return w.rc
+}
+
 // materialize returns the real context, made on first use (cancelled at
 // once if the request is already over).
 func (c *reqCtx) materialize() context.Context {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -97,6 +98,7 @@ func TestRushMemory(t *testing.T) {
 	}
 	t.Log("\n" + out.String())
 	checkHealthy(t, rep)
+	checkCPUFigures(t, rep)
 	if n := rep.Outcomes["hold"]["maintenance"] + rep.Outcomes["confirm"]["maintenance"]; n == 0 {
 		t.Error("no booking was refused for maintenance: the fault did not bite")
 	}
@@ -157,6 +159,46 @@ func TestRushRedis(t *testing.T) {
 	if rep.Outcomes["status"]["unavailable"] == 0 {
 		t.Error("no status call failed during the outage: the fault did not bite")
 	}
+	checkCPUFigures(t, rep)
+	// The restart set Redis's CPU counters back to zero mid-run: Redis's
+	// CPU over the run is unknown, and so are its figures in floors.
+	if st := rep.Store; st == nil || st.RedisCPUUSPerPerson > 0 || st.RedisCPUOverFloor != 0 || st.RedisBusy != 0 {
+		t.Errorf("store block after a restart: %+v; want no Redis CPU figures", st)
+	}
+}
+
+// checkRedisFigures: Redis's CPU over the run, in floors and as a share of
+// the wall time.
+func checkRedisFigures(t *testing.T, rep *report) {
+	t.Helper()
+	st := rep.Store
+	if st == nil || st.FloorWallSeconds <= 0 || st.RedisCPUUSPerPerson <= 0 {
+		t.Fatalf("store block without a floor or Redis CPU: %+v", st)
+	}
+	redisSec := st.RedisCPUUSPerPerson * float64(rep.People) / 1e6
+	if got, want := st.RedisCPUOverFloor, redisSec/st.FloorWallSeconds; math.Abs(got-want) > 1e-9*want {
+		t.Errorf("redis_cpu_over_floor %v, want Redis's CPU over the floor %v", got, want)
+	}
+	if got, want := st.RedisBusy, redisSec/rep.WallSeconds; math.Abs(got-want) > 1e-9*want {
+		t.Errorf("redis_busy %v, want Redis's CPU over the wall time %v", got, want)
+	}
+}
+
+// checkCPUFigures: the report gives this process's CPU over the main loop,
+// and per person, where /proc has it.
+func checkCPUFigures(t *testing.T, rep *report) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		return
+	}
+	// The main loop ran every person's night: it cannot have cost less
+	// than one clock tick (10 ms) of CPU.
+	if rep.SimCPUSeconds < 0.01 {
+		t.Errorf("sim_cpu_seconds %v: the main loop's CPU was not measured", rep.SimCPUSeconds)
+	}
+	if got, want := rep.SimCPUUSPerPerson, rep.SimCPUSeconds*1e6/float64(rep.People); math.Abs(got-want) > 1e-9*want {
+		t.Errorf("sim_cpu_us_per_person %v, want %v", got, want)
+	}
 }
 
 func TestRushRedisCluster(t *testing.T) {
@@ -173,6 +215,8 @@ func TestRushRedisCluster(t *testing.T) {
 	}
 	t.Log("\n" + out.String())
 	checkHealthy(t, rep)
+	checkCPUFigures(t, rep)
+	checkRedisFigures(t, rep)
 }
 
 func itoa(n int) string { return string(appendInt(nil, n)) }

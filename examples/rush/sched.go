@@ -1,7 +1,6 @@
 package main
 
 import (
-	"container/heap"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -34,35 +33,41 @@ type event struct {
 	n   uint16
 }
 
-// tickHeap is a min-heap of tick numbers.
-type tickHeap []int64
-
-func (h tickHeap) Len() int           { return len(h) }
-func (h tickHeap) Less(i, j int) bool { return h[i] < h[j] }
-func (h tickHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *tickHeap) Push(x any)        { *h = append(*h, x.(int64)) }
-func (h *tickHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
-// calendar is the discrete-event queue: events bucketed by tick, and a heap
-// of the ticks that have events. Only the main loop touches it.
+// calendar is the discrete-event queue: events bucketed by tick, in a
+// slice indexed by the tick itself (a run has at most -max-sim / -tick of
+// them, some tens of thousands), so that adding an event is an append and
+// finding the next tick a step forward over empty buckets; no map, no
+// heap. Events past the last tick the run can reach (limit) never run:
+// they are only counted, with the earliest of their ticks, so that peek
+// still reports that the calendar goes on past the end. Only the main
+// loop touches it.
 type calendar struct {
-	buckets map[int64][]event
-	ticks   tickHeap
-	n       int
+	buckets [][]event
+	cur     int64 // no bucket before cur holds an event
+	limit   int64 // last tick kept; later ones only counted
+	n       int   // events in buckets
+	far     int   // events past limit
+	farMin  int64 // the earliest of their ticks
 	free    [][]event
 }
 
-func newCalendar() *calendar { return &calendar{buckets: make(map[int64][]event)} }
+// newCalendar returns a calendar for ticks 0 to limit.
+func newCalendar(limit int64) *calendar { return &calendar{limit: max(0, limit)} }
 
 func (c *calendar) add(tick int64, e event) {
-	b, ok := c.buckets[tick]
-	if !ok {
-		heap.Push(&c.ticks, tick)
+	tick = max(tick, 0)
+	if tick > c.limit {
+		if c.far == 0 || tick < c.farMin {
+			c.farMin = tick
+		}
+		c.far++
+		return
+	}
+	for int64(len(c.buckets)) <= tick {
+		c.buckets = append(c.buckets, nil)
+	}
+	b := c.buckets[tick]
+	if b == nil {
 		if n := len(c.free); n > 0 {
 			b = c.free[n-1][:0]
 			c.free = c.free[:n-1]
@@ -70,22 +75,29 @@ func (c *calendar) add(tick int64, e event) {
 	}
 	c.buckets[tick] = append(b, e)
 	c.n++
+	if tick < c.cur {
+		c.cur = tick
+	}
 }
 
 // peek returns the earliest tick with events.
 func (c *calendar) peek() (int64, bool) {
-	if len(c.ticks) == 0 {
-		return 0, false
+	if c.n == 0 {
+		return c.farMin, c.far > 0
 	}
-	return c.ticks[0], true
+	for len(c.buckets[c.cur]) == 0 {
+		c.cur++
+	}
+	return c.cur, true
 }
 
-// pop removes and returns the events of the earliest tick. The slice is
-// the caller's until it gives it back with recycle.
+// pop removes and returns the events of the earliest tick (which must be
+// within the limit: peek said so). The slice is the caller's until it
+// gives it back with recycle.
 func (c *calendar) pop() (int64, []event) {
-	t := heap.Pop(&c.ticks).(int64)
+	t, _ := c.peek()
 	b := c.buckets[t]
-	delete(c.buckets, t)
+	c.buckets[t] = nil
 	c.n -= len(b)
 	return t, b
 }
@@ -112,6 +124,7 @@ type worker struct {
 	now  time.Time     // the tick's instant
 	off  time.Duration // the tick's offset from the simulation's start
 	s    *sim
+	rc   *reqCtx // the last request's context (req)
 }
 
 // at schedules ev d after the current tick's instant, and never in the
@@ -180,12 +193,23 @@ const pollsPerWorker = 16
 
 // callsFirst moves the events that call the store (everything but status
 // polls) to the front of batch and returns how many there are: they start
-// first, one worker each, and the polls run meanwhile. Events of one tick
-// run concurrently in no set order, so the order changes nothing else.
+// first, one worker each, and the polls run meanwhile. Among them, the
+// confirms come first: a booking confirmed is followed by its Done in the
+// same event, two round trips one after the other, the longest chain of a
+// tick, so it starts before the single calls, whose round trips then
+// overlap its second. Events of one tick run concurrently in no set
+// order, so the order changes nothing else.
 func callsFirst(batch []event) int {
-	n := 0
+	chains := 0
 	for i, e := range batch {
-		if e.act != actPoll && e.act != actReturn {
+		if e.act == actConfirm || e.act == actConfirmRetry {
+			batch[i], batch[chains] = batch[chains], batch[i]
+			chains++
+		}
+	}
+	n := chains
+	for i := chains; i < len(batch); i++ {
+		if e := batch[i]; e.act != actPoll && e.act != actReturn {
 			batch[i], batch[n] = batch[n], batch[i]
 			n++
 		}

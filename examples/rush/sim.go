@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -25,12 +26,14 @@ type faultControl interface {
 
 // sim is one run: the crowd, the target, the calendar and the books.
 type sim struct {
-	cfg   *config
-	ctx   context.Context
-	tgt   target
-	cr    *crowd
-	led   *ledger
-	slots *slotPool
+	cfg *config
+	ctx context.Context
+	tgt target
+	// indexed is tgt when it answers polls by crowd index, else nil.
+	indexed indexedTarget
+	cr      *crowd
+	led     *ledger
+	slots   *slotPool
 	// pools are the slot pools by partition, for a target whose people
 	// each book in one partition (partitionedTarget); nil otherwise.
 	pools    map[string]*slotPool
@@ -67,6 +70,8 @@ type sim struct {
 	faultLog []faultRecord
 
 	events atomic.Int64
+	// cpuSeconds is this process's CPU over the main loop (run).
+	cpuSeconds float64
 }
 
 // faultRecord is a fault as it happened.
@@ -100,15 +105,16 @@ func newSim(ctx context.Context, cfg *config, cr *crowd, tgt target, clk clock.C
 		clk:     clk,
 		start:   start,
 		openOff: cfg.openAt(),
-		cal:     newCalendar(),
 		slots:   newSlotPool(len(cr.slotIDs)),
 	}
 	if sc, ok := clk.(*simClock); ok {
 		s.sclk = sc
 	}
+	s.indexed, _ = tgt.(indexedTarget)
 	s.open = start.Add(s.openOff)
 	s.led = newLedger(cr, s.open)
 	s.endTick = s.tickOf(s.openOff + cfg.MaxSim)
+	s.cal = newCalendar(s.endTick)
 	s.ser = newSeries(int((s.openOff+cfg.MaxSim)/time.Second) + 2)
 	s.progress = noProgress{}
 	s.pools = partitionPools(tgt, len(cr.slotIDs))
@@ -142,6 +148,8 @@ func (s *sim) run() time.Duration {
 	}
 	controls := s.controls()
 	s.wall0 = time.Now()
+	cpu0 := procCPUSeconds(os.Getpid())
+	defer func() { s.cpuSeconds = max(0, procCPUSeconds(os.Getpid())-cpu0) }()
 	lastProgress := time.Time{}
 	var nextLine time.Duration
 	for {

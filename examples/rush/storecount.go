@@ -31,9 +31,33 @@ var storeOpNames = [numStoreOps]string{"join", "status", "done", "advance", "lim
 // made while answering status polls.
 type storeCounter struct {
 	calls [numStoreOps]atomic.Int64
-	polls atomic.Int64 // status polls asked of the room
+	polls stripedCount // status polls asked of the room
 	// pollCalls are store calls made while answering a poll.
 	pollCalls atomic.Int64
+}
+
+// stripedCount is a counter that many goroutines add to at once, each to
+// one of its stripes (by a number of the caller's, such as the person's
+// index), a cache line apart: the status polls, 23 a person, would
+// otherwise all write one cache line from both cores. Load sums the
+// stripes.
+type stripedCount [countStripes]struct {
+	n atomic.Int64
+	_ [56]byte
+}
+
+const countStripes = 16
+
+// Add adds 1 to stripe i mod countStripes (any int, negative too).
+func (c *stripedCount) Add(i int) { c[uint(i)%countStripes].n.Add(1) }
+
+// Load returns the sum of the stripes.
+func (c *stripedCount) Load() int64 {
+	var n int64
+	for i := range c {
+		n += c[i].n.Load()
+	}
+	return n
 }
 
 type pollKey struct{}
@@ -126,6 +150,14 @@ type storeStat struct {
 	// calls at the no-op's speed; WallOverFloor is wall_seconds over it.
 	FloorWallSeconds float64 `json:"floor_wall_seconds,omitempty"`
 	WallOverFloor    float64 `json:"wall_over_floor,omitempty"`
+	// RedisCPUOverFloor is Redis's main-thread CPU over the run (people x
+	// redis_cpu_us_per_person) over the same floor: Redis runs the
+	// functions on that one thread, so the wall time cannot be less than
+	// this many floors whatever the client does. RedisBusy is that CPU
+	// over the wall time: the share of the run Redis's main thread
+	// worked.
+	RedisCPUOverFloor float64 `json:"redis_cpu_over_floor,omitempty"`
+	RedisBusy         float64 `json:"redis_busy,omitempty"`
 }
 
 // redisCPU returns the main-thread CPU Redis has used, summed over the

@@ -43,6 +43,14 @@ type target interface {
 	Close() error
 }
 
+// indexedTarget is a target that can answer a status poll for the person
+// at index i of the crowd (crowd.people[i], whose name is person) without
+// looking the name up: the simulator's poll, 23 a person, takes this path
+// when the target has it.
+type indexedTarget interface {
+	statusOf(ctx context.Context, i int, person string) (standing, error)
+}
+
 // standing is a person's position in the waiting room.
 type standing struct {
 	State     roomState
