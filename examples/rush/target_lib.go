@@ -341,17 +341,13 @@ func (t *libTarget) Join(ctx context.Context, person string) (standing, error) {
 // client holding the cookie does: the room answers from its snapshot
 // until the place is called.
 func (t *libTarget) Rejoin(ctx context.Context, person string) (standing, error) {
-	var tk string
-	if slot := t.ticketSlot(person); slot != nil {
-		if p := slot.Load(); p != nil {
-			tk = *p
-		}
-	}
+	slot := t.ticketSlot(person)
+	tk := ticketIn(slot)
 	s, err := t.room.Rejoin(ctx, person, tk)
 	if err != nil {
 		return standing{}, libErr(err)
 	}
-	t.keepTicket(person, s.Ticket)
+	keepIn(slot, tk, s.Ticket)
 	return standingOf(s), nil
 }
 
@@ -375,23 +371,33 @@ func (t *libTarget) statusOf(ctx context.Context, i int, person string) (standin
 	if uint(i) < uint(len(t.tickets)) {
 		slot = &t.tickets[i]
 	}
-	var tk string
-	if slot != nil {
-		if p := slot.Load(); p != nil {
-			tk = *p
-		}
-	}
+	tk := ticketIn(slot)
 	s, err := t.room.Poll(asPoll(ctx), person, tk)
 	if err != nil {
 		return standing{}, libErr(err)
 	}
-	if slot != nil && s.Ticket != "" && s.Ticket != tk {
-		// A new ticket (the first, or the room's new one): kept by
-		// pointer, allocated only then.
-		nt := s.Ticket
+	keepIn(slot, tk, s.Ticket)
+	return standingOf(s), nil
+}
+
+// ticketIn returns the ticket kept in slot, "" for none (or no slot).
+func ticketIn(slot *atomic.Pointer[string]) string {
+	if slot != nil {
+		if p := slot.Load(); p != nil {
+			return *p
+		}
+	}
+	return ""
+}
+
+// keepIn keeps ticket in slot when it is new: not "" and not held, the
+// ticket read from slot before the call (the first, or the room's new
+// one). It is kept by pointer, allocated only then.
+func keepIn(slot *atomic.Pointer[string], held, ticket string) {
+	if slot != nil && ticket != "" && ticket != held {
+		nt := ticket // only a kept ticket escapes: a poll allocates nothing
 		slot.Store(&nt)
 	}
-	return standingOf(s), nil
 }
 
 // ticketSlot is where person's ticket is kept; nil for a name not in the
@@ -406,12 +412,7 @@ func (t *libTarget) ticketSlot(person string) *atomic.Pointer[string] {
 
 func (t *libTarget) keepTicket(person, ticket string) {
 	slot := t.ticketSlot(person)
-	if ticket == "" || slot == nil {
-		return
-	}
-	if old := slot.Load(); old == nil || *old != ticket {
-		slot.Store(&ticket)
-	}
+	keepIn(slot, ticketIn(slot), ticket)
 }
 
 func (t *libTarget) Done(ctx context.Context, person string) error {
