@@ -200,7 +200,8 @@
 //	                    with what is computed from it, when a redis-restart
 //	                    fault set the counters back to zero),
 //	                    noop_redis_cpu_us (one no-op script call, same
-//	                    servers, same run) and floor_ratio =
+//	                    servers, same run: noop.cpu_us, sampled before
+//	                    and after the run) and floor_ratio =
 //	                    redis_cpu_us_per_person / (4 x noop_redis_cpu_us);
 //	                    floor_wall_seconds = people x 4 / the no-op rate
 //	                    with -workers callers, wall_over_floor =
@@ -216,10 +217,15 @@
 //	                    parallel_per_sec and cpu_us (Redis's main-thread
 //	                    CPU a call) with -workers callers: the medians of
 //	                    parallel_samples runs of -noop-rounds calls each,
-//	                    with their ranges (parallel_per_sec_min/_max,
+//	                    half of them before the run and half after it
+//	                    (once Redis's CPU over the run has been read), with
+//	                    their ranges (parallel_per_sec_min/_max,
 //	                    cpu_min_us/cpu_max_us), so that a burst of another
 //	                    process during one run moves neither the floor nor
-//	                    the CPU unit
+//	                    the CPU unit, and a shared machine whose speed
+//	                    drifts during the rush is measured at both ends;
+//	                    before_per_sec, before_cpu_us, after_per_sec and
+//	                    after_cpu_us are each end's medians
 //	fairness            post_opening {n, spearman}: join order vs admission
 //	                    order for people who joined after the opening and
 //	                    waited normally; early {n, spearman, chi_square, df,

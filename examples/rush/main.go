@@ -211,6 +211,19 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 			store.RedisCPUUSPerPerson, store.FloorRatio = 0, 0
 		}
 	}
+	// The no-op again, now that Redis's CPU over the run has been read:
+	// the floor and the CPU unit are the medians of both ends.
+	if m, ok := tgt.(noopMeasurer); ok && noop != nil {
+		if err := m.measureNoopAfter(ctx, noop, cfg.NoopRounds, cfg.Workers); err != nil {
+			return nil, fmt.Errorf("no-op after the run: %w", err)
+		}
+		if store != nil && noop.CPUUS > 0 {
+			store.NoopRedisCPUUS = noop.CPUUS
+			if store.RedisCPUUSPerPerson > 0 {
+				store.FloorRatio = store.RedisCPUUSPerPerson / (4 * noop.CPUUS)
+			}
+		}
+	}
 
 	var stats workerStats
 	for _, w := range s.pool.workers {
@@ -290,7 +303,9 @@ type storeStater interface {
 }
 
 // noopMeasurer is implemented by Redis-backed targets: the round-trip floor
-// (a no-op script on the same server) measured before the run.
+// (a no-op script on the same server) measured before the run, and again
+// after it.
 type noopMeasurer interface {
 	measureNoop(ctx context.Context, rounds, parallel int) (*noopStat, error)
+	measureNoopAfter(ctx context.Context, ns *noopStat, rounds, parallel int) error
 }

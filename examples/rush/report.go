@@ -134,6 +134,13 @@ type noopStat struct {
 	CPUUS    float64 `json:"cpu_us,omitempty"`
 	CPUMinUS float64 `json:"cpu_min_us,omitempty"`
 	CPUMaxUS float64 `json:"cpu_max_us,omitempty"`
+	// The medians of the samples taken before the run and of those taken
+	// after it (the pooled figures above are over both): how far the
+	// machine's speed drifted over the run.
+	BeforePerSec float64 `json:"before_per_sec,omitempty"`
+	BeforeCPUUS  float64 `json:"before_cpu_us,omitempty"`
+	AfterPerSec  float64 `json:"after_per_sec,omitempty"`
+	AfterCPUUS   float64 `json:"after_cpu_us,omitempty"`
 }
 
 type fairness struct {
@@ -516,6 +523,10 @@ func (r *report) writeText(w io.Writer) {
 		if r.Noop.ParallelSamples > 1 {
 			p("    with %d callers, medians of %d runs of %d calls: %.0f-%.0f/s, Redis CPU %.2f-%.2f µs a call",
 				r.Workers, r.Noop.ParallelSamples, r.Noop.Rounds, r.Noop.ParallelPerSecMin, r.Noop.ParallelPerSecMax, r.Noop.CPUMinUS, r.Noop.CPUMaxUS)
+		}
+		if r.Noop.AfterCPUUS > 0 {
+			p("    medians before the run %.0f/s, %.2f µs a call; after it %.0f/s, %.2f µs a call (the figures used are over both)",
+				r.Noop.BeforePerSec, r.Noop.BeforeCPUUS, r.Noop.AfterPerSec, r.Noop.AfterCPUUS)
 		}
 	}
 	if st := r.Store; st != nil {

@@ -160,6 +160,8 @@ func TestRushRedis(t *testing.T) {
 		t.Error("no status call failed during the outage: the fault did not bite")
 	}
 	checkCPUFigures(t, rep)
+	// After the restart the no-op is loaded again and sampled after the run.
+	checkNoopBothEnds(t, rep)
 	// The restart set Redis's CPU counters back to zero mid-run: Redis's
 	// CPU over the run is unknown, and so are its figures in floors.
 	if st := rep.Store; st == nil || st.RedisCPUUSPerPerson > 0 || st.RedisCPUOverFloor != 0 || st.RedisBusy != 0 {
@@ -181,6 +183,31 @@ func checkRedisFigures(t *testing.T, rep *report) {
 	}
 	if got, want := st.RedisBusy, redisSec/rep.WallSeconds; math.Abs(got-want) > 1e-9*want {
 		t.Errorf("redis_busy %v, want Redis's CPU over the wall time %v", got, want)
+	}
+	checkNoopBothEnds(t, rep)
+	if got, want := st.FloorRatio, st.RedisCPUUSPerPerson/(4*rep.Noop.CPUUS); math.Abs(got-want) > 1e-9*want {
+		t.Errorf("floor_ratio %v, want Redis's CPU per person over four pooled no-ops %v", got, want)
+	}
+}
+
+// checkNoopBothEnds: the no-op was sampled before and after the run, and
+// the floor and the CPU unit are the pooled medians.
+func checkNoopBothEnds(t *testing.T, rep *report) {
+	t.Helper()
+	n := rep.Noop
+	if n == nil || n.ParallelSamples != 2*noopSamples || n.BeforeCPUUS <= 0 || n.AfterCPUUS <= 0 || n.BeforePerSec <= 0 || n.AfterPerSec <= 0 {
+		t.Fatalf("no-op not sampled at both ends of the run: %+v", n)
+	}
+	if n.CPUUS < n.CPUMinUS || n.CPUUS > n.CPUMaxUS || min(n.BeforeCPUUS, n.AfterCPUUS) < n.CPUMinUS || max(n.BeforeCPUUS, n.AfterCPUUS) > n.CPUMaxUS {
+		t.Errorf("pooled no-op CPU %v outside its range [%v, %v], or an end's median %v, %v outside it", n.CPUUS, n.CPUMinUS, n.CPUMaxUS, n.BeforeCPUUS, n.AfterCPUUS)
+	}
+	if st := rep.Store; st == nil || st.NoopRedisCPUUS != n.CPUUS {
+		t.Errorf("store block's no-op unit %+v, want the pooled %v", st, n.CPUUS)
+	}
+	if st := rep.Store; st != nil && st.FloorWallSeconds > 0 {
+		if want := float64(rep.People) * 4 / n.ParallelPerSec; math.Abs(st.FloorWallSeconds-want) > 1e-9*want {
+			t.Errorf("floor %v s, want people x 4 / the pooled no-op rate %v", st.FloorWallSeconds, want)
+		}
 	}
 }
 

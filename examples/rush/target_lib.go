@@ -60,6 +60,37 @@ type libTarget struct {
 	// cpuStart is Redis's main-thread CPU when the run started (µs).
 	cpuStart float64
 	noopCPU  float64
+	// noopKey is the no-op's key, noopBefore its samples taken before
+	// the run (measureNoopAfter pools them with those taken after).
+	noopKey    string
+	noopBefore noopSamplesOf
+}
+
+// noopSamplesOf are the no-op's runs with parallel callers: each run's
+// rate (calls a second), Redis's CPU per call (µs) and mean round trip
+// (µs).
+type noopSamplesOf struct{ rates, cpus, means []float64 }
+
+// sample runs the no-op n times with parallel callers.
+func (t *libTarget) sampleNoop(ctx context.Context, n, rounds, parallel int) (noopSamplesOf, error) {
+	var s noopSamplesOf
+	for range n {
+		perSec, cpu, mean, err := t.noopParallel(ctx, t.noopKey, rounds, parallel)
+		if err != nil {
+			return s, err
+		}
+		s.rates, s.cpus, s.means = append(s.rates, perSec), append(s.cpus, cpu), append(s.means, mean)
+	}
+	return s, nil
+}
+
+// setParallel sets ns's figures with parallel callers from samples: the
+// medians, and the ranges, of every sample given.
+func (ns *noopStat) setParallel(s noopSamplesOf) {
+	ns.ParallelSamples = len(s.rates)
+	ns.ParallelPerSec, ns.ParallelPerSecMin, ns.ParallelPerSecMax = medianRange(s.rates)
+	ns.ParallelMeanUS, _, _ = medianRange(s.means)
+	ns.CPUUS, ns.CPUMinUS, ns.CPUMaxUS = medianRange(s.cpus)
 }
 
 // libParts are what newLibTarget needs beyond the configuration; tests
@@ -597,7 +628,8 @@ func (t *libTarget) measureNoop(ctx context.Context, rounds, parallel int) (*noo
 		return nil, nil
 	}
 	key := "gatehouse:rush:noop:{" + libRoom + "}"
-	if err := noopScript.Load(ctx, t.rdb).Err(); err != nil {
+	err := noopScript.Load(ctx, t.rdb).Err()
+	if err != nil {
 		return nil, err
 	}
 	lat := make([]time.Duration, rounds)
@@ -621,19 +653,14 @@ func (t *libTarget) measureNoop(ctx context.Context, rounds, parallel int) (*noo
 	// call. The figures are the medians of noopSamples runs, so that one
 	// hiccup of a shared machine (another process's burst) moves neither
 	// the floor nor the CPU unit; the report gives their range too.
-	var rates, cpus, means []float64
-	for range noopSamples {
-		perSec, cpu, mean, err := t.noopParallel(ctx, key, rounds, parallel)
-		if err != nil {
-			return nil, err
-		}
-		rates, cpus, means = append(rates, perSec), append(cpus, cpu), append(means, mean)
+	// measureNoopAfter takes as many again after the run and pools them.
+	t.noopKey = key
+	if t.noopBefore, err = t.sampleNoop(ctx, noopSamples, rounds, parallel); err != nil {
+		return nil, err
 	}
-	ns.ParallelSamples = noopSamples
-	ns.ParallelPerSec, ns.ParallelPerSecMin, ns.ParallelPerSecMax = medianRange(rates)
-	ns.ParallelMeanUS, _, _ = medianRange(means)
-	t.noopCPU, ns.CPUMinUS, ns.CPUMaxUS = medianRange(cpus)
-	ns.CPUUS = t.noopCPU
+	ns.setParallel(t.noopBefore)
+	ns.BeforePerSec, ns.BeforeCPUUS = ns.ParallelPerSec, ns.CPUUS
+	t.noopCPU = ns.CPUUS
 	// The run's CPU is counted from here.
 	cpu, err := redisCPU(ctx, t.rdb)
 	if err != nil {
@@ -643,8 +670,40 @@ func (t *libTarget) measureNoop(ctx context.Context, rounds, parallel int) (*noo
 	return ns, nil
 }
 
-// noopSamples is how many times the no-op is run with parallel callers.
+// noopSamples is how many times the no-op is run with parallel callers,
+// before the run and again after it.
 const noopSamples = 5
+
+// measureNoopAfter runs the no-op with parallel callers noopSamples times
+// again, after the run (call it once the run's Redis CPU has been read),
+// and sets ns's parallel figures, and the CPU unit of the store block, to
+// the medians of all the samples, before and after. A shared machine's
+// speed drifts: one run of ten no-op samples before the rush and a slower
+// or faster rush measure it against a unit it no longer has; sampled at
+// both ends, the unit brackets the run.
+func (t *libTarget) measureNoopAfter(ctx context.Context, ns *noopStat, rounds, parallel int) error {
+	if t.rdb == nil || ns == nil || t.noopKey == "" {
+		return nil
+	}
+	// After a restart the server has lost the script.
+	if err := noopScript.Load(ctx, t.rdb).Err(); err != nil {
+		return err
+	}
+	after, err := t.sampleNoop(ctx, noopSamples, rounds, parallel)
+	if err != nil {
+		return err
+	}
+	a := noopStat{}
+	a.setParallel(after)
+	ns.AfterPerSec, ns.AfterCPUUS = a.ParallelPerSec, a.CPUUS
+	all := t.noopBefore
+	all.rates = append(slices.Clone(all.rates), after.rates...)
+	all.cpus = append(slices.Clone(all.cpus), after.cpus...)
+	all.means = append(slices.Clone(all.means), after.means...)
+	ns.setParallel(all)
+	t.noopCPU = ns.CPUUS
+	return nil
+}
 
 // noopParallel runs about rounds no-op calls from parallel callers at once
 // and returns their rate, Redis's main-thread CPU per call (µs) and the

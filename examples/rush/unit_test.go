@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -180,4 +181,27 @@ func Example() {
 	// violations: 0
 	// exit status: 0
 	// everyone done: true
+}
+
+// TestNoopPooled: the no-op's figures with parallel callers are the
+// medians and ranges of every sample given, before and after the run.
+func TestNoopPooled(t *testing.T) {
+	before := noopSamplesOf{rates: []float64{40, 42, 41, 39, 43}, cpus: []float64{14, 15, 13, 16, 15}, means: []float64{1, 2, 3, 4, 5}}
+	after := noopSamplesOf{rates: []float64{30, 31, 29, 32, 28}, cpus: []float64{18, 19, 17, 20, 18}, means: []float64{6, 7, 8, 9, 10}}
+	var b, all noopStat
+	b.setParallel(before)
+	if b.ParallelSamples != 5 || b.ParallelPerSec != 41 || b.CPUUS != 15 || b.ParallelMeanUS != 3 || b.CPUMinUS != 13 || b.CPUMaxUS != 16 {
+		t.Errorf("before: %+v", b)
+	}
+	pooled := noopSamplesOf{
+		rates: append(slices.Clone(before.rates), after.rates...),
+		cpus:  append(slices.Clone(before.cpus), after.cpus...),
+		means: append(slices.Clone(before.means), after.means...),
+	}
+	all.setParallel(pooled)
+	// Ten samples: the median is the mean of the fifth and sixth.
+	if all.ParallelSamples != 10 || all.ParallelPerSec != 35.5 || all.CPUUS != 16.5 || all.ParallelMeanUS != 5.5 ||
+		all.ParallelPerSecMin != 28 || all.ParallelPerSecMax != 43 || all.CPUMinUS != 13 || all.CPUMaxUS != 20 {
+		t.Errorf("pooled: %+v", all)
+	}
 }
