@@ -186,6 +186,10 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 
 	var noop *noopStat
 	if m, ok := tgt.(noopMeasurer); ok && cfg.NoopRounds > 0 {
+		// The crowd was just built: collect it first, so that the
+		// collector's background work does not slow the no-op (which
+		// would make the floor longer, and the run look closer to it).
+		runtime.GC()
 		if noop, err = m.measureNoop(ctx, cfg.NoopRounds, cfg.Workers); err != nil {
 			return nil, fmt.Errorf("no-op baseline: %w", err)
 		}
