@@ -22,7 +22,7 @@ import (
 // figures the issue asks for (healthz < 100 ms, a gated route within the read
 // budget + 100 ms) are what the slack-free runs show.
 const (
-	faultBudget = window.DefaultSwitchReadTimeout
+	faultBudget = window.DefaultRedisTimeout
 	faultSlack  = 500 * time.Millisecond
 	// infraBound bounds a route that does not need the switch. That it
 	// does not ask the switch at all is checked exactly (countingSwitch).
@@ -134,7 +134,7 @@ func testGateUnderFault(t *testing.T, srv *redistest.Server, c redis.UniversalCl
 func TestRedisSwitchFailedReadStampedWhenItFails(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	c := srv.Client()
-	sw, err := window.NewRedisSwitch(c, window.RedisOptions{ReadTimeout: 300 * time.Millisecond, Retry: 200 * time.Millisecond})
+	sw, err := window.NewRedisSwitch(c, window.RedisOptions{Timeout: 300 * time.Millisecond, Retry: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

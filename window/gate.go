@@ -391,7 +391,7 @@ func (g *Gate) nextAllowed(a Allowance, now time.Time) time.Time {
 // it for a route that allows both the scheduled phase and maintenance (such
 // as an Always route): the answer is yes either way, so such routes never
 // wait on a stalled switch (Decision.Phase is then the schedule's). Other
-// routes wait at most for one switch read (RedisSwitchOptions.ReadTimeout)
+// routes wait at most for one switch read (RedisOptions.Timeout)
 // and are refused with 503 when the switch cannot be read.
 //
 // On the allow path Guard does not allocate, given a switch whose On does

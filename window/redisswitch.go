@@ -27,10 +27,15 @@ const (
 	// DefaultSwitchRetry is the default pause between reads after one
 	// failed.
 	DefaultSwitchRetry = 200 * time.Millisecond
-	// DefaultSwitchReadTimeout is the default read budget: the bound on
-	// one read or write of the key, and so on how long a request waits for
-	// the switch while Redis stalls.
-	DefaultSwitchReadTimeout = 500 * time.Millisecond
+	// DefaultRedisTimeout is the default RedisOptions.Timeout, the read
+	// budget: the bound on one read or write of the key, and so on how long
+	// a request waits for the switch while Redis stalls. Its name and value
+	// are those of the admission and slots stores' DefaultRedisTimeout.
+	DefaultRedisTimeout = 500 * time.Millisecond
+	// DefaultSwitchReadTimeout is DefaultRedisTimeout's former name.
+	//
+	// Deprecated: use DefaultRedisTimeout.
+	DefaultSwitchReadTimeout = DefaultRedisTimeout
 )
 
 // The subscriber's reconnection pacing, in real time.
@@ -58,12 +63,17 @@ type RedisOptions struct {
 	// outage does not cost every request a failing round trip. It may not
 	// exceed TTL. Default DefaultSwitchRetry (200 ms).
 	Retry time.Duration
-	// ReadTimeout is the read budget: the longest one read of the key (and
+	// Timeout is the read budget: the longest one read of the key (and
 	// one Set) may take, in real time, whatever the client's own timeouts
 	// (see RedisSwitch). While Redis stalls, a request that needs the
 	// switch waits at most this long, then On fails closed at once for
-	// Retry.
-	// Default DefaultSwitchReadTimeout (500 ms).
+	// Retry. It is the admission and slots stores' RedisOptions.Timeout
+	// for the switch. Default DefaultRedisTimeout (500 ms).
+	Timeout time.Duration
+	// ReadTimeout is Timeout's former name, read only when Timeout is
+	// zero.
+	//
+	// Deprecated: use Timeout.
 	ReadTimeout time.Duration
 	// MissingIsOn makes a missing key read as on instead of off. Set it
 	// when Redis may lose data (no AOF): a restart that forgets the switch
@@ -101,10 +111,10 @@ type RedisOptions struct {
 // the moment the read failed; the next read that succeeds ends it. When
 // Redis goes away the subscription breaks at once, so in practice every
 // instance fails closed within a read timeout, and at the latest TTL +
-// ReadTimeout after the outage begins.
+// Timeout after the outage begins.
 //
 // A stall never freezes a caller: every read and Set is bounded by
-// ReadTimeout in real time. NewRedisSwitch refuses a go-redis client built
+// Timeout in real time. NewRedisSwitch refuses a go-redis client built
 // without ContextTimeoutEnabled (go-redis then ignores context deadlines on
 // the socket); on a *redis.Client the switch reads inline under the
 // deadline. On a client it cannot inspect (a wrapper) or a cluster client
@@ -165,7 +175,7 @@ return 1
 // unreachable, the first On fails closed and the subscriber keeps trying.
 //
 // The client must honour context deadlines (go-redis: ContextTimeoutEnabled:
-// true), or ReadTimeout could not bound a read; NewRedisSwitch refuses one
+// true), or Timeout could not bound a read; NewRedisSwitch refuses one
 // that does not.
 func NewRedisSwitch(rdb redis.UniversalClient, opts RedisOptions) (*RedisSwitch, error) {
 	if rdb == nil {
@@ -187,16 +197,19 @@ func NewRedisSwitch(rdb redis.UniversalClient, opts RedisOptions) (*RedisSwitch,
 	if opts.Retry == 0 {
 		opts.Retry = min(DefaultSwitchRetry, opts.TTL)
 	}
-	if opts.ReadTimeout == 0 {
-		opts.ReadTimeout = DefaultSwitchReadTimeout
+	if opts.Timeout == 0 {
+		opts.Timeout = opts.ReadTimeout
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = DefaultRedisTimeout
 	}
 	switch {
 	case opts.TTL < 0:
 		return nil, fmt.Errorf("window: NewRedisSwitch: negative TTL %v", opts.TTL)
 	case opts.Retry < 0 || opts.Retry > opts.TTL:
 		return nil, fmt.Errorf("window: NewRedisSwitch: Retry %v must be between 0 and TTL %v", opts.Retry, opts.TTL)
-	case opts.ReadTimeout < 0:
-		return nil, fmt.Errorf("window: NewRedisSwitch: negative ReadTimeout %v", opts.ReadTimeout)
+	case opts.Timeout < 0:
+		return nil, fmt.Errorf("window: NewRedisSwitch: negative Timeout %v", opts.Timeout)
 	}
 	if opts.Clock == nil {
 		opts.Clock = clock.New()
@@ -211,7 +224,7 @@ func NewRedisSwitch(rdb redis.UniversalClient, opts RedisOptions) (*RedisSwitch,
 		channel: key + ":changed",
 		ttl:     opts.TTL,
 		retry:   opts.Retry,
-		timeout: opts.ReadTimeout,
+		timeout: opts.Timeout,
 		missing: opts.MissingIsOn,
 		inline:  redisopt.HonoursDeadlines(rdb),
 		clk:     opts.Clock,
@@ -286,13 +299,13 @@ func (s *RedisSwitch) refresh(ctx context.Context) *switchReading {
 }
 
 // read does one GET. The caller's cancellation does not stop it, since
-// other callers may be waiting for it; ReadTimeout bounds it.
+// other callers may be waiting for it; Timeout bounds it.
 //
 // A value read is stamped with the instant the read began, so that its age
 // never understates how stale it may be. A failure is stamped with the
 // instant it was known: stamped with the start, a read that failed after
-// ReadTimeout would already be older than Retry, and every On during an
-// outage would start another read that waits ReadTimeout.
+// Timeout would already be older than Retry, and every On during an
+// outage would start another read that waits Timeout.
 func (s *RedisSwitch) read(ctx context.Context) *switchReading {
 	r := &switchReading{epoch: s.epoch.Load(), at: s.clk.Now()}
 	if s.closed.Load() {
@@ -322,7 +335,7 @@ func (s *RedisSwitch) read(ctx context.Context) *switchReading {
 
 // Set turns maintenance on or off for every instance sharing the key: it
 // writes the key and publishes a change notice in one atomic script, and
-// updates this instance's reading at once. ReadTimeout bounds it, as it
+// updates this instance's reading at once. Timeout bounds it, as it
 // bounds a read. An error wraps ErrSwitchUnavailable; the state may then be
 // either.
 func (s *RedisSwitch) Set(ctx context.Context, on bool) error {

@@ -235,7 +235,7 @@ func TestRedisOptions(t *testing.T) {
 		{TTL: -1},
 		{TTL: time.Second, Retry: 2 * time.Second},
 		{Retry: -1},
-		{ReadTimeout: -1},
+		{Timeout: -1},
 	} {
 		if s, err := window.NewRedisSwitch(c, o); err == nil {
 			s.Close()

@@ -66,7 +66,7 @@ func (s *server) initBackends(secret []byte) error {
 		}
 		prefix := "gatehouse:reservation:" + ns + ":"
 		rs, err := window.NewRedisSwitch(rdb, window.RedisOptions{
-			Prefix: prefix, Clock: s.clk, Logger: s.log, ReadTimeout: s.cfg.RedisTimeout,
+			Prefix: prefix, Clock: s.clk, Logger: s.log, Timeout: s.cfg.RedisTimeout,
 		})
 		if err != nil {
 			return err

@@ -59,7 +59,7 @@ func TestRedisStallNeverFreezesTheSite(t *testing.T) {
 		}
 		end := f.Begin(t, srv)
 		ts.setTime(ts.clk.Now().Add(2 * time.Second)) // the switch's reading is stale
-		budget := window.DefaultSwitchReadTimeout
+		budget := window.DefaultRedisTimeout
 		for round := range 3 {
 			timed := func(method, path string, body any, bound time.Duration, want ...int) {
 				t.Helper()
