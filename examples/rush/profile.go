@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
@@ -86,4 +87,25 @@ func writeMemProfile(path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// With -cpuprofile the simulator labels its goroutines by what they are
+// doing, so that the profile splits its CPU (go tool pprof -tags):
+// part=target while a worker is inside a call to the target (the library
+// it drives, with its store clients and the target's own bookkeeping: the
+// work a server embedding the library would do), part=crowd for the rest
+// of the main loop's events (the crowd's decisions, the calendar, the
+// ledger). Samples with no part are the runtime's own goroutines (the
+// collector, the scheduler's idle loop) and everything outside the main
+// loop (the no-op, the audit).
+var (
+	partTarget = pprof.WithLabels(context.Background(), pprof.Labels("part", "target"))
+	partCrowd  = pprof.WithLabels(context.Background(), pprof.Labels("part", "crowd"))
+)
+
+// label sets the calling goroutine's part when the run is profiled.
+func (s *sim) label(part context.Context) {
+	if s.cfg.CPUProfile != "" {
+		pprof.SetGoroutineLabels(part)
+	}
 }

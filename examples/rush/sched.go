@@ -167,6 +167,7 @@ func newPool(s *sim, n int, seed int64, run func(*worker, event)) *pool {
 }
 
 func (p *pool) loop(w *worker, ch chan []event) {
+	w.s.label(partCrowd)
 	for batch := range ch {
 		p.drain(w, batch)
 		p.wg.Done()

@@ -147,6 +147,10 @@ func (s *sim) run() time.Duration {
 		s.cal.add(s.tickOf(p.arrival), event{p: int32(i), act: actArrive})
 	}
 	controls := s.controls()
+	// The main loop runs worker 0's events on this goroutine: the crowd's
+	// part, until the loop ends.
+	s.label(partCrowd)
+	defer s.label(context.Background())
 	s.wall0 = time.Now()
 	cpu0 := procCPUSeconds(os.Getpid())
 	defer func() { s.cpuSeconds = max(0, procCPUSeconds(os.Getpid())-cpu0) }()
