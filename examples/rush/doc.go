@@ -328,7 +328,14 @@
 // -cpuprofile FILE writes the simulator's CPU profile (pprof, the whole
 // process: setup, run and audit) and -memprofile FILE its allocations
 // (pprof allocs, written at the end): where a run's time goes on this side
-// of the store. Unless the environment sets GOGC or GOMEMLIMIT, the
+// of the store. The CPU profile's samples are labelled with the part of
+// the main loop they belong to (go tool pprof -tags FILE): part=target
+// inside a call to the target (the library it drives, its store clients
+// and the target's bookkeeping: what a server embedding the library would
+// spend), part=crowd for the rest of the events' handling; samples with no
+// part are the runtime's own goroutines (the collector, idle scheduling)
+// and the work outside the main loop (the no-op, the audit). Unless the
+// environment sets GOGC or GOMEMLIMIT, the
 // simulator runs its collector at GOGC=400 under a memory limit of a third
 // of the machine's memory: a run allocates much (some 24 KB a person) and
 // keeps little, and at Go's default the collector took a fifth of the
