@@ -212,7 +212,7 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 		if store != nil && restarts(cfg) {
 			// A restart set Redis's CPU counters back to zero mid-run:
 			// its CPU over the run is not known.
-			store.RedisCPUUSPerPerson, store.FloorRatio = 0, 0
+			store.RedisCPUUSPerPerson = 0
 		}
 	}
 	// The no-op again, now that Redis's CPU over the run has been read:

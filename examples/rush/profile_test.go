@@ -30,9 +30,8 @@ func TestCPUProfileParts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Per part, the samples and whether any of them is inside the
-	// library's Room.Poll, or inside the simulator's handling of an event
-	// but not in a call to the target.
+	// Per part, the samples, and whether any of them is inside the
+	// library's Room.Poll.
 	samples := map[string]int{}
 	inPoll := map[string]bool{}
 	for _, sm := range p.Sample {

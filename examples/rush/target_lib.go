@@ -59,7 +59,6 @@ type libTarget struct {
 	pacer   *admission.Pacer
 	// cpuStart is Redis's main-thread CPU when the run started (µs).
 	cpuStart float64
-	noopCPU  float64
 	// noopKey is the no-op's key, noopBefore its samples taken before
 	// the run (measureNoopAfter pools them with those taken after).
 	noopKey    string
@@ -71,7 +70,7 @@ type libTarget struct {
 // (µs).
 type noopSamplesOf struct{ rates, cpus, means []float64 }
 
-// sample runs the no-op n times with parallel callers.
+// sampleNoop runs the no-op n times with parallel callers.
 func (t *libTarget) sampleNoop(ctx context.Context, n, rounds, parallel int) (noopSamplesOf, error) {
 	var s noopSamplesOf
 	for range n {
@@ -82,6 +81,15 @@ func (t *libTarget) sampleNoop(ctx context.Context, n, rounds, parallel int) (no
 		s.rates, s.cpus, s.means = append(s.rates, perSec), append(s.cpus, cpu), append(s.means, mean)
 	}
 	return s, nil
+}
+
+// and is a's samples followed by b's.
+func (a noopSamplesOf) and(b noopSamplesOf) noopSamplesOf {
+	return noopSamplesOf{
+		rates: append(slices.Clone(a.rates), b.rates...),
+		cpus:  append(slices.Clone(a.cpus), b.cpus...),
+		means: append(slices.Clone(a.means), b.means...),
+	}
 }
 
 // setParallel sets ns's figures with parallel callers from samples: the
@@ -660,7 +668,6 @@ func (t *libTarget) measureNoop(ctx context.Context, rounds, parallel int) (*noo
 	}
 	ns.setParallel(t.noopBefore)
 	ns.BeforePerSec, ns.BeforeCPUUS = ns.ParallelPerSec, ns.CPUUS
-	t.noopCPU = ns.CPUUS
 	// The run's CPU is counted from here.
 	cpu, err := redisCPU(ctx, t.rdb)
 	if err != nil {
@@ -696,12 +703,7 @@ func (t *libTarget) measureNoopAfter(ctx context.Context, ns *noopStat, rounds, 
 	a := noopStat{}
 	a.setParallel(after)
 	ns.AfterPerSec, ns.AfterCPUUS = a.ParallelPerSec, a.CPUUS
-	all := t.noopBefore
-	all.rates = append(slices.Clone(all.rates), after.rates...)
-	all.cpus = append(slices.Clone(all.cpus), after.cpus...)
-	all.means = append(slices.Clone(all.means), after.means...)
-	ns.setParallel(all)
-	t.noopCPU = ns.CPUUS
+	ns.setParallel(t.noopBefore.and(after))
 	return nil
 }
 
@@ -791,11 +793,12 @@ func (t *libTarget) storeStat(ctx context.Context, people int) *storeStat {
 	}
 	st.StatusPolls = t.count.polls.Load()
 	st.StatusStoreCalls = t.count.pollCalls.Load()
-	if t.rdb != nil && t.noopCPU > 0 && people > 0 {
+	// Redis's CPU over the run, counted from the end of the no-op's
+	// first samples (the store block's no-op unit and floor_ratio come
+	// once the no-op has been sampled after the run too; see simulate).
+	if t.rdb != nil && t.noopKey != "" && people > 0 {
 		if cpu, err := redisCPU(ctx, t.rdb); err == nil {
 			st.RedisCPUUSPerPerson = (cpu - t.cpuStart) / float64(people)
-			st.NoopRedisCPUUS = t.noopCPU
-			st.FloorRatio = st.RedisCPUUSPerPerson / (4 * t.noopCPU)
 		}
 	}
 	return st

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 )
@@ -193,12 +192,7 @@ func TestNoopPooled(t *testing.T) {
 	if b.ParallelSamples != 5 || b.ParallelPerSec != 41 || b.CPUUS != 15 || b.ParallelMeanUS != 3 || b.CPUMinUS != 13 || b.CPUMaxUS != 16 {
 		t.Errorf("before: %+v", b)
 	}
-	pooled := noopSamplesOf{
-		rates: append(slices.Clone(before.rates), after.rates...),
-		cpus:  append(slices.Clone(before.cpus), after.cpus...),
-		means: append(slices.Clone(before.means), after.means...),
-	}
-	all.setParallel(pooled)
+	all.setParallel(before.and(after))
 	// Ten samples: the median is the mean of the fifth and sixth.
 	if all.ParallelSamples != 10 || all.ParallelPerSec != 35.5 || all.CPUUS != 16.5 || all.ParallelMeanUS != 5.5 ||
 		all.ParallelPerSecMin != 28 || all.ParallelPerSecMax != 43 || all.CPUMinUS != 13 || all.CPUMaxUS != 20 {
