@@ -61,6 +61,34 @@ func BenchmarkOps(b *testing.B) {
 type benchEnv struct {
 	s slots.Store
 	c redis.UniversalClient // nil for memory
+	// instr counts Redis's instructions (redistest.BenchInstr) instead
+	// of its CPU time.
+	instr bool
+}
+
+// BenchmarkOpsInstr counts the instructions each operation costs Redis's
+// main thread beyond a no-op (redistest.BenchInstr: 8 callers, so the
+// default store batches), the operations of BenchmarkOps on standalone
+// Redis, batched and unbatched, on a redis-server run under valgrind
+// --tool=callgrind; it skips otherwise. Deterministic, where cpu-x-noop
+// moves with the machine. With a wrapper named redis-server first on PATH
+// that execs valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%p
+// /usr/bin/redis-server "$@":
+//
+//	PATH=/path/to/wrapper:$PATH go test -run '^$' -bench 'OpsInstr/redis(-unbatched)?/(hold|confirm|cancel|move)$' -benchtime 2000x ./slots/
+func BenchmarkOpsInstr(b *testing.B) {
+	for _, unbatched := range []bool{false, true} {
+		suffix := ""
+		if unbatched {
+			suffix = "-unbatched"
+		}
+		b.Run("redis"+suffix, func(b *testing.B) {
+			rdb := redistest.Start(b, redistest.Options{}).Client()
+			e := newBenchEnv(b, rdb, unbatched)
+			e.instr = true
+			benchOps(b, e)
+		})
+	}
 }
 
 const benchPrefix = "bench:"
@@ -212,6 +240,10 @@ func (e benchEnv) run(b *testing.B, c slots.Campaign, op func(ctx context.Contex
 	b.SetParallelism((benchCallers + p - 1) / p)
 	var next atomic.Int64
 	call := func(ctx context.Context) error { return op(ctx, int(next.Add(1)-1)) }
+	if e.instr {
+		redistest.BenchInstr(b, e.c.(*redis.Client), benchPrefix+"{"+string(c)+"}:noop", true, call)
+		return
+	}
 	if e.c != nil {
 		redistest.BenchCPU(b, e.c, benchPrefix+"{"+string(c)+"}:noop", true, call)
 		return
