@@ -41,11 +41,7 @@ const benchCallers = 64
 // one round trip per call.
 func BenchmarkOps(b *testing.B) {
 	b.Run("memory", func(b *testing.B) { benchOps(b, benchEnv{s: slots.NewMemoryStore()}) })
-	for _, unbatched := range []bool{false, true} {
-		suffix := ""
-		if unbatched {
-			suffix = "-unbatched"
-		}
+	forBatching(func(unbatched bool, suffix string) {
 		b.Run("redis"+suffix, func(b *testing.B) {
 			rdb := redistest.Start(b, redistest.Options{}).Client()
 			benchOps(b, newBenchEnv(b, rdb, unbatched))
@@ -54,6 +50,18 @@ func BenchmarkOps(b *testing.B) {
 			rdb := redistest.StartCluster(b, redistest.Options{}).Client()
 			benchOps(b, newBenchEnv(b, rdb, unbatched))
 		})
+	})
+}
+
+// forBatching calls f for the Redis store as it runs by default (suffix
+// "") and with RedisOptions.Unbatched (suffix "-unbatched").
+func forBatching(f func(unbatched bool, suffix string)) {
+	for _, unbatched := range []bool{false, true} {
+		suffix := ""
+		if unbatched {
+			suffix = "-unbatched"
+		}
+		f(unbatched, suffix)
 	}
 }
 
@@ -77,18 +85,14 @@ type benchEnv struct {
 //
 //	PATH=/path/to/wrapper:$PATH go test -run '^$' -bench 'OpsInstr/redis(-unbatched)?/(hold|confirm|cancel|move)$' -benchtime 2000x ./slots/
 func BenchmarkOpsInstr(b *testing.B) {
-	for _, unbatched := range []bool{false, true} {
-		suffix := ""
-		if unbatched {
-			suffix = "-unbatched"
-		}
+	forBatching(func(unbatched bool, suffix string) {
 		b.Run("redis"+suffix, func(b *testing.B) {
 			rdb := redistest.Start(b, redistest.Options{}).Client()
 			e := newBenchEnv(b, rdb, unbatched)
 			e.instr = true
 			benchOps(b, e)
 		})
-	}
+	})
 }
 
 const benchPrefix = "bench:"
