@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"github.com/gatehouse-go/gatehouse/internal/groupcommit"
 	"github.com/gatehouse-go/gatehouse/window/redisopt"
 
 	"context"
@@ -117,17 +118,19 @@ func NewRedisStore(c redis.UniversalClient, opts RedisOptions) (Store, error) {
 	case opts.Timeout == 0:
 		opts.Timeout = DefaultRedisTimeout
 	}
-	return &redisStore{c: c, prefix: opts.Prefix, timeout: opts.Timeout, inline: redisopt.HonoursDeadlines(c), unbatched: opts.Unbatched}, nil
+	s := &redisStore{c: c, prefix: opts.Prefix, timeout: opts.Timeout, inline: redisopt.HonoursDeadlines(c), unbatched: opts.Unbatched}
+	s.batch = groupcommit.New(s.send, groupcommit.Options{Budget: opts.Timeout})
+	return s, nil
 }
 
 type redisStore struct {
 	c         redis.UniversalClient
 	prefix    string
 	timeout   time.Duration
-	inline    bool       // the client honours context deadlines (redisopt.HonoursDeadlines)
-	loading   sync.Mutex // one FUNCTION LOAD at a time
-	unbatched bool       // RedisOptions.Unbatched
-	batch     batcher    // group commit (redis_batch.go)
+	inline    bool                              // the client honours context deadlines (redisopt.HonoursDeadlines)
+	loading   sync.Mutex                        // one FUNCTION LOAD at a time
+	unbatched bool                              // RedisOptions.Unbatched
+	batch     *groupcommit.Queue[roomCall, any] // group commit (redis_batch.go)
 	// batchAll sends even a room's single call through the batch
 	// function (tests only: export_test.go).
 	batchAll bool
