@@ -1,6 +1,7 @@
 package slots
 
 import (
+	"github.com/gatehouse-go/gatehouse/internal/groupcommit"
 	"github.com/gatehouse-go/gatehouse/window/redisopt"
 
 	"context"
@@ -81,8 +82,7 @@ type redisStore struct {
 	timeout   time.Duration
 	inline    bool // the client honours context deadlines (redisopt.HonoursDeadlines)
 	unbatched bool
-	batchers  sync.Map // Campaign -> *batcher
-	batched   atomic.Int64
+	batch     *groupcommit.Queue[writeCall, any] // group commit (batch.go)
 }
 
 var (
@@ -150,6 +150,7 @@ func NewRedisStore(rdb redis.UniversalClient, opts RedisOptions) (Store, error) 
 	}
 	s.inline = redisopt.HonoursDeadlines(rdb)
 	s.unbatched = opts.Unbatched
+	s.batch = groupcommit.New(s.send, groupcommit.Options{Budget: s.timeout, Max: maxBatchOps})
 	return s, nil
 }
 
@@ -229,31 +230,59 @@ func (s *redisStore) runWait(ctx context.Context, f *luaFunc, keys []string, arg
 		}
 		node = n
 	}
-	for attempt := 0; ; attempt++ {
+	out := make([]reply, 1)
+	s.onNode(ctx, node, []fcall{{f: f, keys: keys, args: args}}, out)
+	return out[0].v, out[0].err
+}
+
+// onNode sends calls, then WAIT, in one pipeline on one connection to
+// node, so that WAIT covers their writes, and sets out (one reply per
+// call). Calls that find their function missing are sent again, once,
+// after the library is loaded.
+func (s *redisStore) onNode(ctx context.Context, node *redis.Client, calls []fcall, out []reply) {
+	todo := make([]int, len(calls))
+	for i := range todo {
+		todo[i] = i
+	}
+	for attempt := 0; len(todo) > 0; attempt++ {
 		pipe := node.Pipeline()
-		res := pipe.FCall(ctx, f.name, keys, args...)
+		res := make([]*redis.Cmd, len(todo))
+		for k, i := range todo {
+			res[k] = pipe.FCall(ctx, calls[i].f.name, calls[i].keys, calls[i].args...)
+		}
 		acks := pipe.Do(ctx, "WAIT", s.waitN, s.waitT.Milliseconds())
 		_, err := pipe.Exec(ctx)
-		if rerr := res.Err(); rerr != nil {
-			if attempt == 0 && missingFunc(rerr) {
-				if err := loadLibrary(ctx, node); err != nil {
-					return nil, unavailable(err)
+		var again []int
+		for k, i := range todo {
+			rerr := res[k].Err()
+			switch {
+			case rerr != nil && attempt == 0 && missingFunc(rerr):
+				again = append(again, i)
+			case rerr != nil:
+				if cc, ok := s.rdb.(*redis.ClusterClient); ok && (redis.HasErrorPrefix(rerr, "MOVED") || redis.HasErrorPrefix(rerr, "ASK")) {
+					cc.ReloadState(ctx)
 				}
-				continue
+				out[i].err = unavailable(rerr)
+			case err != nil:
+				// The function ran; only WAIT failed.
+				out[i].err = fmt.Errorf("%w: %w: WAIT: %w", ErrUnavailable, ErrNotReplicated, err)
+			default:
+				if n, err := acks.Int64(); err != nil || n < int64(s.waitN) {
+					out[i].err = fmt.Errorf("%w: %w: %d of %d replicas acknowledged within %v", ErrUnavailable, ErrNotReplicated, n, s.waitN, s.waitT)
+				} else {
+					out[i].v = res[k].Val()
+				}
 			}
-			if cc, ok := s.rdb.(*redis.ClusterClient); ok && (redis.HasErrorPrefix(rerr, "MOVED") || redis.HasErrorPrefix(rerr, "ASK")) {
-				cc.ReloadState(ctx)
+		}
+		if len(again) > 0 {
+			if err := loadLibrary(ctx, node); err != nil {
+				for _, i := range again {
+					out[i].err = unavailable(err)
+				}
+				again = nil
 			}
-			return nil, unavailable(rerr)
 		}
-		if err != nil {
-			// The function ran; only WAIT failed.
-			return nil, fmt.Errorf("%w: %w: WAIT: %w", ErrUnavailable, ErrNotReplicated, err)
-		}
-		if n, err := acks.Int64(); err != nil || n < int64(s.waitN) {
-			return nil, fmt.Errorf("%w: %w: %d of %d replicas acknowledged within %v", ErrUnavailable, ErrNotReplicated, n, s.waitN, s.waitT)
-		}
-		return res.Val(), nil
+		todo = again
 	}
 }
 
