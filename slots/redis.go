@@ -31,8 +31,9 @@ type RedisOptions struct {
 	// DefaultRetention. It must be at least MinRetention.
 	Retention time.Duration
 	// WaitReplicas, when positive, sends WAIT WaitReplicas WaitTimeout on
-	// the same connection right after every mutating call (or batch of calls), in one
-	// pipeline. If fewer replicas acknowledge in time, the call returns an
+	// the same connection right after every mutating call (or batch of
+	// calls: one pipeline per primary the batch's campaigns live on), in
+	// one pipeline. If fewer replicas acknowledge in time, the call returns an
 	// error matching ErrUnavailable and ErrNotReplicated; the write itself
 	// stands on the primary, and a retry with the same key returns its
 	// outcome and waits again. This narrows, but does not close, the window
@@ -47,7 +48,8 @@ type RedisOptions struct {
 	// Timeout is each call's budget: the longest a store call waits for
 	// Redis, in real time, before it returns an error matching
 	// ErrUnavailable (the outcome of a write is then unknown: retry with
-	// the same key). It holds on any client: on a client wrapper the store
+	// the same key), counted from when the call enters the store: a wait
+	// for a round trip (group commit, Unbatched) is part of it. It holds on any client: on a client wrapper the store
 	// cannot inspect, or a cluster client, the store abandons the call on
 	// its own goroutine at the deadline. A shorter deadline on the
 	// caller's context still applies. Zero means DefaultRedisTimeout, plus
@@ -55,11 +57,13 @@ type RedisOptions struct {
 	Timeout time.Duration
 	// Unbatched, when set, sends every operation in a round trip of its
 	// own. By default (false) concurrent Hold, Confirm, Cancel and Move
-	// calls on one campaign share round trips (group commit): a call that
-	// finds none of its campaign in flight is sent at once, alone; calls
-	// that arrive meanwhile go together in the next one. Each operation
-	// keeps every guarantee of the Store contract; under load Redis
-	// spends much less CPU per operation (BENCHMARKS.md).
+	// calls share round trips once two are in flight (group commit, the
+	// admission store's rule too): a call that finds fewer in flight is
+	// sent at once, alone; the others queue, and each round trip that
+	// returns hands the queue's first calls on as the next: one FCALL per
+	// campaign, several campaigns as a pipeline. Each operation keeps
+	// every guarantee of the Store contract; under load Redis spends much
+	// less CPU per operation (BENCHMARKS.md).
 	Unbatched bool
 }
 
@@ -94,7 +98,8 @@ var (
 // Cluster, through rdb). Each operation is one Lua function run with FCALL,
 // one round trip, on the shard that owns the campaign's hash tag; it also
 // implements Snapshotter. Each call waits for Redis at most
-// RedisOptions.Timeout (500 ms by default), then fails with ErrUnavailable,
+// RedisOptions.Timeout (500 ms by default), its wait for a round trip
+// included, then fails with ErrUnavailable,
 // even on a client wrapper the store cannot inspect. Invalid options are an
 // error wrapping ErrInvalid, and so is a client that ignores context
 // deadlines: build it with ContextTimeoutEnabled: true.
