@@ -161,7 +161,8 @@ func (q *Queue[C, R]) Do(ctx context.Context, in C) (R, error) {
 			return c.Out, c.Err
 		case c.b == nil && gaveUp:
 			// Still queued: leave, nothing happened.
-			q.queue = slices.Delete(q.queue, slices.Index(q.queue, c), slices.Index(q.queue, c)+1)
+			i := slices.Index(q.queue, c)
+			q.queue = slices.Delete(q.queue, i, i+1)
 			q.mu.Unlock()
 			return zero, fmt.Errorf("%w: %w", ErrNotSent, context.Cause(ctx))
 		case c.b == nil:
