@@ -175,9 +175,13 @@ func TestRandomised(t *testing.T) {
 
 // TestBudgetCoversTheQueue: with the round trip stalled, every caller,
 // however deep in the queue, returns within its budget (plus generous
-// slack), as ErrNotSent if it was never sent.
+// slack, less than the budget, so that a round trip given a budget of its
+// own when it is sent would show), as ErrNotSent if it was never sent.
+// The first 50 callers arrive a millisecond apart, so that each batch's
+// leader is named before its own deadline; 100 more then arrive at once,
+// most of them too deep in the queue to be sent.
 func TestBudgetCoversTheQueue(t *testing.T) {
-	const budget = 200 * time.Millisecond
+	const budget = 500 * time.Millisecond
 	var sent atomic.Int32
 	q := New(func(ctx context.Context, batch []*Call[int, int]) {
 		sent.Add(int32(len(batch)))
@@ -186,11 +190,14 @@ func TestBudgetCoversTheQueue(t *testing.T) {
 			c.Err = context.Cause(ctx)
 		}
 	}, Options{Budget: budget, Max: 4})
-	const callers = 100
+	const callers = 150
 	took := make([]time.Duration, callers)
 	errs := make([]error, callers)
 	var wg sync.WaitGroup
 	for i := range callers {
+		if i < 50 {
+			time.Sleep(time.Millisecond)
+		}
 		wg.Go(func() {
 			start := time.Now()
 			_, errs[i] = q.Do(context.Background(), i)
