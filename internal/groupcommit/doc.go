@@ -7,8 +7,10 @@
 //     flight: at low load nothing waits. Otherwise it queues, in arrival
 //     order. When a round trip returns, its sender cuts the queue's first
 //     calls (up to the queue's Max) into the next batch and hands it to the
-//     first of them, who sends it as one round trip and hands on in turn.
-//     No goroutine of its own: callers take turns to lead.
+//     first of them, who sends it as one round trip (with the calls that
+//     queued meanwhile, up to Max, unless another batch was cut since) and
+//     hands on in turn. No goroutine of its own: callers take turns to
+//     lead.
 //   - Each call has one budget (Options.Budget, the store's Timeout), from
 //     when it enters the queue, covering its wait and its round trip; a
 //     shorter deadline on the caller's context still applies. Every call

@@ -76,6 +76,7 @@ type Queue[C, R any] struct {
 	mu      sync.Mutex
 	leads   int           // round trips in flight, or batches cut and not yet sent
 	queue   []*Call[C, R] // waiting for a batch, in arrival order
+	last    *batch[C, R]  // the batch cut last, while it is not sent
 	nextSeq uint64
 }
 
@@ -145,8 +146,19 @@ func (q *Queue[C, R]) Do(ctx context.Context, in C) (R, error) {
 			q.mu.Unlock()
 			return zero, fmt.Errorf("%w: %w", ErrNotSent, context.Cause(ctx))
 		case c.b.calls[0] == c:
-			// Named leader of a live batch: send it.
+			// Named leader of a live batch: send it, with the calls
+			// that queued since it was cut if it was the last cut
+			// (batches stay in queue order).
 			b := c.b
+			if q.last == b {
+				q.last = nil
+				n := min(len(q.queue), q.max-len(b.calls))
+				for _, o := range q.queue[:n] {
+					o.b = b
+				}
+				b.calls = append(b.calls, q.queue[:n]...)
+				q.queue = slices.Delete(q.queue, 0, n)
+			}
 			b.sent = true
 			q.mu.Unlock()
 			q.lead(b)
@@ -187,6 +199,7 @@ func (q *Queue[C, R]) handOff() {
 	for _, c := range b.calls {
 		c.b = b
 	}
+	q.last = b
 	b.calls[0].wake <- struct{}{}
 }
 
