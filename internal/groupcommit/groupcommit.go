@@ -11,7 +11,8 @@ import (
 
 // InFlight is how many round trips of one queue are in flight at most:
 // two, so that the server works on one batch while the next travels
-// (BENCHMARKS.md, "One group commit": measured against one).
+// (BENCHMARKS.md, "One group commit for the admission and slots
+// stores": measured against one).
 const InFlight = 2
 
 // DefaultMax is the default Options.Max: the most calls in one round trip.
