@@ -210,7 +210,14 @@
 //	                    over the run / floor_wall_seconds (Redis runs the
 //	                    functions on that one thread: the wall time is at
 //	                    least this many floors) and redis_busy = that CPU
-//	                    / wall_seconds
+//	                    / wall_seconds; in process, cores
+//	                    (runtime.NumCPU), machine_cpu_over_floor = (this
+//	                    process's CPU + Redis's main-thread CPU) / cores /
+//	                    floor_wall_seconds (the simulator and Redis share
+//	                    this machine: the wall time is at least this many
+//	                    floors) and machine_busy = that CPU / (cores x
+//	                    wall_seconds), the share of the machine the run
+//	                    kept working
 //	noop                Redis only: rounds, mean_us, p50_us, p99_us of
 //	                    -noop-rounds EVALSHA of `return 0` on the campaign's
 //	                    shard, one at a time before the run; parallel_mean_us,

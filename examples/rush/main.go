@@ -258,13 +258,12 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 	if rep.Pacing != nil {
 		rep.Pacing.WithoutController = cfg.baseline
 	}
-	if store != nil && noop != nil && noop.ParallelPerSec > 0 {
-		store.FloorWallSeconds = float64(cfg.People) * 4 / noop.ParallelPerSec
-		store.WallOverFloor = wall.Seconds() / store.FloorWallSeconds
-		if redisSec := store.RedisCPUUSPerPerson * float64(cfg.People) / 1e6; redisSec > 0 {
-			store.RedisCPUOverFloor = redisSec / store.FloorWallSeconds
-			store.RedisBusy = redisSec / wall.Seconds()
+	if store != nil && noop != nil {
+		simCPU := 0.0
+		if cfg.Mode == "inprocess" {
+			simCPU = rep.SimCPUSeconds
 		}
+		store.setFloors(cfg.People, wall.Seconds(), noop.ParallelPerSec, simCPU, runtime.NumCPU())
 	}
 	if cfg.Audit && !audit.Performed {
 		// An audit that could not be done is not a pass.
