@@ -59,8 +59,9 @@ const DefaultRedisTimeout = 500 * time.Millisecond
 // a server that lacks it. All keys of a room share the hash tag {room}, so
 // a Cluster keeps a room on one shard:
 //
-//	<prefix>{room}:s       hash: v (what seldom changes: the seed
-//	                       commitment's start, the opening, E, limits,
+//	<prefix>{room}:s       hash: v (what seldom changes: a stamp of
+//	                       the layout, the seed commitment's start,
+//	                       the opening, E, limits,
 //	                       returners, the previous drain window, supply),
 //	                       h (what most calls change: S, the bucket,
 //	                       counters, leases, the current drain window),
@@ -78,9 +79,10 @@ const DefaultRedisTimeout = 500 * time.Millisecond
 // lua/lib.lua for the field order): exact, and much cheaper in Lua than
 // decimal strings. Read the figures with
 // [Room.Stats] rather than redis-cli. The layout may change between
-// versions of this package: a room whose state another layout wrote is
-// refused with [ErrMisconfigured] (never misread), so upgrade between
-// openings rather than during one.
+// versions of this package; v starts with a stamp of it, and a room whose
+// state another layout wrote is refused with [ErrMisconfigured] (never
+// misread, whatever its length), so upgrade between openings rather than
+// during one: instances of two layouts on one room fail closed.
 //
 // Identities appear only as their [IdentityHash]. Keys never expire by
 // themselves: delete a room's keys (the pattern <prefix>{room}:*) once its

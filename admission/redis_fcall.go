@@ -98,10 +98,18 @@ func (s *redisStore) loadLib(ctx context.Context) error {
 	return nil
 }
 
-// checkLen is the length of a room's check: the start of its seed
-// commitment, compared by every call with the one the room was created
-// with (with the opening), to find instances that disagree.
+// checkLen is the length of a room's check, compared by every call with
+// the one the room was created with (with the opening), to find instances
+// that disagree: stateLayout, then the start of the seed commitment.
 const checkLen = 16
+
+// stateLayout stamps the layout of the room's state (v, h and the records)
+// as the first byte of the check stored in v. The commitment is lowercase
+// hexadecimal, so a byte outside [0-9a-f] never matches a room written
+// before the stamp; a version that changes the layout takes the next
+// value, and the functions refuse a room of another stamp as misconfigured
+// (lib.lua's MISVERSION) rather than read it, whatever its length.
+const stateLayout = 0x81
 
 // packArgs packs a call's numbers: the function op names, then (the
 // functions' args[1]) the room's check, now, p's windows, then extra,
@@ -109,8 +117,8 @@ const checkLen = 16
 // sends it without the op's byte (a[1:]); a batch sends it whole.
 func packArgs(op byte, p Params, check string, now int64, extra ...int64) []byte {
 	b := make([]byte, 0, 1+checkLen+8*(8+len(extra)))
-	b = append(b, op)
-	b = append(b, check[:checkLen]...)
+	b = append(b, op, stateLayout)
+	b = append(b, check[:checkLen-1]...)
 	put := func(v int64) { b = binary.LittleEndian.AppendUint64(b, math.Float64bits(float64(v))) }
 	for _, v := range [...]int64{now, ms(p.Opening), p.ClaimWindow.Milliseconds(), p.SessionTTL.Milliseconds(), p.DrainWindow.Milliseconds()} {
 		put(v)

@@ -3,7 +3,9 @@ package admission_test
 import (
 	"encoding/binary"
 	"errors"
+	"maps"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,5 +71,56 @@ func TestRedisStateOfAnotherVersion(t *testing.T) {
 	}
 	if n, _ := c.HLen(ctx, admission.DefaultRedisPrefix+"{old}:s").Result(); n != 1 {
 		t.Fatalf("the room's hash has %d fields after the refused join, want 1", n)
+	}
+}
+
+// TestRedisStateOfAnotherLayoutSameLength: a room whose state has the
+// length of this version's but another layout's stamp (here the layout
+// before the stamp, whose check was the bare commitment's start) is
+// refused as another version, and nothing of it changes; so instances of
+// two layouts on one room fail closed even when their states are as long.
+func TestRedisStateOfAnotherLayoutSameLength(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	c := srv.Client()
+	store, err := admission.NewRedisStore(c, admission.RedisOptions{Timeout: testBudget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := admission.Params{Opening: opening, Rate: 60, Burst: 1, ClaimWindow: time.Minute,
+		SessionTTL: time.Minute, DrainWindow: time.Minute, Seed: seed}
+	a, b := admission.HashIdentity(identityKey, "a"), admission.HashIdentity(identityKey, "b")
+	if _, err := store.Join(ctx, opening, "prev", p, a); err != nil {
+		t.Fatal(err)
+	}
+	key := admission.DefaultRedisPrefix + "{prev}:s"
+	v, err := c.HGet(ctx, key, "v").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The layout before the stamp: the same numbers after a check that
+	// was the commitment's first 16 bytes.
+	old := seed.Commitment()[:16] + v[16:]
+	if err := c.HSet(ctx, key, "v", old).Err(); err != nil {
+		t.Fatal(err)
+	}
+	before, err := c.HGetAll(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []admission.IdentityHash{a, b} {
+		_, err := store.Join(ctx, opening.Add(time.Second), "prev", p, id)
+		if !errors.Is(err, admission.ErrMisconfigured) || !strings.Contains(err.Error(), "another version") {
+			t.Fatalf("Join in a room of the previous layout: %v, want ErrMisconfigured (another version)", err)
+		}
+	}
+	if _, err := store.Advance(ctx, opening.Add(time.Second), "prev", p); !errors.Is(err, admission.ErrMisconfigured) {
+		t.Fatalf("Advance in a room of the previous layout: %v, want ErrMisconfigured", err)
+	}
+	after, err := c.HGetAll(ctx, key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(before, after) {
+		t.Fatal("the refused calls changed the room's hash")
 	}
 }

@@ -20,8 +20,10 @@ var (
 	ErrNotJoined = errors.New("admission: not in the waiting room")
 
 	// ErrMisconfigured means instances sharing a room's store disagree on
-	// its opening or seed (the first call fixed them): every call fails
-	// until the configuration is made consistent.
+	// its opening or seed (the first call fixed them), or that the room's
+	// stored state has another version's layout (see NewRedisStore): every
+	// call fails, admitting nobody, until the configuration or the
+	// version is made consistent.
 	ErrMisconfigured = errors.New("admission: room configuration differs from the stored one")
 
 	// ErrNoIdentity is returned for an empty identity.

@@ -66,7 +66,8 @@ import (
 // Every method returns [ErrNotJoined] for an identity without a record
 // (Join creates one), [ErrMisconfigured] when p's opening or seed differs
 // from the one the room was first called with (instances of one room
-// disagree), and any other failure wrapped in [ErrUnavailable]; on error
+// disagree) or the room's stored state is of another version's layout,
+// and any other failure wrapped in [ErrUnavailable]; on error
 // the caller must admit nobody. Calls with the same arguments are
 // idempotent: a retried call (go-redis retries a command after a timeout)
 // admits nobody beyond the rate and changes no place.

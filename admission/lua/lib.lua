@@ -99,7 +99,8 @@ end
 -- fields: v, what changes seldom (written only when it does), and h, what
 -- most calls change.
 --
--- v: the room's check (16 bytes: the seed commitment's start) and
+-- v: the room's check (16 bytes: the layout's stamp, then the seed
+-- commitment's start; a room of another stamp is refused, MISVERSION) and
 -- opening, fixed by the first call, then e E (-1 until fixed); rc
 -- returners; rate, burst, cap the limits in force; pb/pc busy ms and
 -- admissions of the previous drain window; sk a supply reading was given
@@ -176,6 +177,7 @@ local function enter()
     vdirty = true
     exists = true
   elseif chk ~= rchk or opening ~= rop then
+    if string.byte(chk) ~= string.byte(rchk) then return false, redis.error_reply(MISVERSION) end
     return false, redis.error_reply('GATEHOUSE_MISCONFIGURED room was first called with another opening or seed')
   end
   if now < lt then now = lt end

@@ -89,6 +89,7 @@ type config struct {
 	Quiet      bool
 	CPUProfile string // write the simulator's CPU profile here
 	MemProfile string // write the simulator's allocation profile here
+	TickLog    string // write one line per tick run here
 	NoopRounds int
 	Audit      bool
 }
@@ -287,6 +288,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.Quiet, "quiet", false, "no progress bar")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the simulator's CPU profile (pprof) to this file")
 	fs.StringVar(&c.MemProfile, "memprofile", "", "write the simulator's allocation profile (pprof allocs, at the end) to this file")
+	fs.StringVar(&c.TickLog, "ticklog", "", "write one line per tick run to this file: tick, events, events that call the store, wall µs (where the wall time goes)")
 	fs.IntVar(&c.NoopRounds, "noop-rounds", c.NoopRounds, "no-op script round trips measured at start (Redis)")
 	fs.BoolVar(&c.Audit, "audit", c.Audit, "read the store at the end and check it against the ledger")
 	if err := fs.Parse(args); err != nil {

@@ -210,7 +210,14 @@
 //	                    over the run / floor_wall_seconds (Redis runs the
 //	                    functions on that one thread: the wall time is at
 //	                    least this many floors) and redis_busy = that CPU
-//	                    / wall_seconds
+//	                    / wall_seconds; in process, cores
+//	                    (runtime.NumCPU), machine_cpu_over_floor = (this
+//	                    process's CPU + Redis's main-thread CPU) / cores /
+//	                    floor_wall_seconds (the simulator and Redis share
+//	                    this machine: the wall time is at least this many
+//	                    floors) and machine_busy = that CPU / (cores x
+//	                    wall_seconds), the share of the machine the run
+//	                    kept working
 //	noop                Redis only: rounds, mean_us, p50_us, p99_us of
 //	                    -noop-rounds EVALSHA of `return 0` on the campaign's
 //	                    shard, one at a time before the run; parallel_mean_us,
@@ -334,7 +341,10 @@
 // and the target's bookkeeping: what a server embedding the library would
 // spend), part=crowd for the rest of the events' handling; samples with no
 // part are the runtime's own goroutines (the collector, idle scheduling)
-// and the work outside the main loop (the no-op, the audit). Unless the
+// and the work outside the main loop (the no-op, the audit). -ticklog
+// FILE writes a line per tick run (tick, events, events that call the
+// store, wall µs): a tick ends when its last event does, so the log shows
+// which ticks the wall time went to. Unless the
 // environment sets GOGC or GOMEMLIMIT, the
 // simulator runs its collector at GOGC=400 under a memory limit of a third
 // of the machine's memory: a run allocates much (some 24 KB a person) and

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -77,7 +78,7 @@ func runWith(ctx context.Context, args []string, env runEnv) int {
 		// The same crowd first with the controller off; its pacing
 		// figures go beside the controller's in the report.
 		off := cfg
-		off.Pacing, off.PacingCompare, off.JSONPath, off.PlotDir = false, false, "", ""
+		off.Pacing, off.PacingCompare, off.JSONPath, off.PlotDir, off.TickLog = false, false, "", "", ""
 		if env.stdout != nil {
 			fmt.Fprintln(env.stdout, "== the same crowd with the controller off ==")
 		}
@@ -197,6 +198,19 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 
 	s := newSim(ctx, cfg, cr, tgt, clk, simStartFor(cfg, open))
 	s.faults = faults
+	if cfg.TickLog != "" {
+		f, err := os.Create(cfg.TickLog)
+		if err != nil {
+			return nil, err
+		}
+		s.tickLog = bufio.NewWriter(f)
+		fmt.Fprintln(s.tickLog, "# tick events store_events wall_us")
+		defer func() {
+			if err := errors.Join(s.tickLog.Flush(), f.Close()); err != nil {
+				fmt.Fprintln(env.stderr, "rush: -ticklog:", err)
+			}
+		}()
+	}
 	if env.progress {
 		s.progress = newBarProgress(env.stderr, cfg.People)
 	}
@@ -258,13 +272,12 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 	if rep.Pacing != nil {
 		rep.Pacing.WithoutController = cfg.baseline
 	}
-	if store != nil && noop != nil && noop.ParallelPerSec > 0 {
-		store.FloorWallSeconds = float64(cfg.People) * 4 / noop.ParallelPerSec
-		store.WallOverFloor = wall.Seconds() / store.FloorWallSeconds
-		if redisSec := store.RedisCPUUSPerPerson * float64(cfg.People) / 1e6; redisSec > 0 {
-			store.RedisCPUOverFloor = redisSec / store.FloorWallSeconds
-			store.RedisBusy = redisSec / wall.Seconds()
+	if store != nil && noop != nil {
+		simCPU := 0.0
+		if cfg.Mode == "inprocess" {
+			simCPU = rep.SimCPUSeconds
 		}
+		store.setFloors(cfg.People, wall.Seconds(), noop.ParallelPerSec, simCPU, runtime.NumCPU())
 	}
 	if cfg.Audit && !audit.Performed {
 		// An audit that could not be done is not a pass.

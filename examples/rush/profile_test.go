@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/pprof/profile"
@@ -54,5 +56,37 @@ func TestCPUProfileParts(t *testing.T) {
 	}
 	if !inPoll["target"] || inPoll["crowd"] {
 		t.Errorf("Room.Poll's samples by part %v: want all under target", inPoll)
+	}
+}
+
+// TestTickLog: -ticklog writes a header and one line per tick run, ticks
+// in order, whose events add up to the report's and whose store events
+// are among them.
+func TestTickLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ticks.txt")
+	rep := runReport(t, testConfig(t, "-people", "3000", "-tail", "5m", "-ticklog", path))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if lines[0] != "# tick events store_events wall_us" {
+		t.Fatalf("first line %q, want the header", lines[0])
+	}
+	var events, store, prev int64 = 0, 0, -1
+	for _, l := range lines[1:] {
+		var tick, n, calls, us int64
+		if k, err := fmt.Sscanf(l, "%d %d %d %d", &tick, &n, &calls, &us); k != 4 || err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if tick <= prev || n <= 0 || calls < 0 || calls > n || us < 0 {
+			t.Fatalf("line %q after tick %d: want a later tick, events, store events among them, a duration", l, prev)
+		}
+		prev = tick
+		events += n
+		store += calls
+	}
+	if events != rep.Events || store == 0 {
+		t.Errorf("the log's events %d (of which %d call the store), want the report's %d", events, store, rep.Events)
 	}
 }

@@ -547,6 +547,9 @@ func (r *report) writeText(w io.Writer) {
 			if st.RedisCPUOverFloor > 0 {
 				p("  Redis's main-thread CPU alone is %.2f x the floor; Redis worked %.0f %% of the wall time", st.RedisCPUOverFloor, 100*st.RedisBusy)
 			}
+			if st.MachineCPUOverFloor > 0 {
+				p("  the simulator's and Redis's CPU together is %.2f x the floor on %d cores; they kept %.0f %% of the machine working", st.MachineCPUOverFloor, st.Cores, 100*st.MachineBusy)
+			}
 		}
 	}
 	p("outcomes:")

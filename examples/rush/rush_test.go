@@ -164,7 +164,7 @@ func TestRushRedis(t *testing.T) {
 	checkNoopBothEnds(t, rep)
 	// The restart set Redis's CPU counters back to zero mid-run: Redis's
 	// CPU over the run is unknown, and so are its figures in floors.
-	if st := rep.Store; st == nil || st.RedisCPUUSPerPerson > 0 || st.RedisCPUOverFloor != 0 || st.RedisBusy != 0 {
+	if st := rep.Store; st == nil || st.RedisCPUUSPerPerson > 0 || st.RedisCPUOverFloor != 0 || st.RedisBusy != 0 || st.MachineCPUOverFloor != 0 {
 		t.Errorf("store block after a restart: %+v; want no Redis CPU figures", st)
 	}
 }
@@ -183,6 +183,18 @@ func checkRedisFigures(t *testing.T, rep *report) {
 	}
 	if got, want := st.RedisBusy, redisSec/rep.WallSeconds; math.Abs(got-want) > 1e-9*want {
 		t.Errorf("redis_busy %v, want Redis's CPU over the wall time %v", got, want)
+	}
+	// In process, the machine's figures: this process's and Redis's CPU
+	// over every core, in floors and over the wall time.
+	if rep.SimCPUSeconds <= 0 || st.Cores != runtime.NumCPU() {
+		t.Fatalf("store block without the machine's figures (simulator CPU %v s, cores %d): %+v", rep.SimCPUSeconds, st.Cores, st)
+	}
+	both := (rep.SimCPUSeconds + redisSec) / float64(st.Cores)
+	if got, want := st.MachineCPUOverFloor, both/st.FloorWallSeconds; math.Abs(got-want) > 1e-9*want {
+		t.Errorf("machine_cpu_over_floor %v, want both CPUs over the cores and the floor %v", got, want)
+	}
+	if got, want := st.MachineBusy, both/rep.WallSeconds; math.Abs(got-want) > 1e-9*want {
+		t.Errorf("machine_busy %v, want both CPUs over the cores and the wall time %v", got, want)
 	}
 	checkNoopBothEnds(t, rep)
 	if got, want := st.FloorRatio, st.RedisCPUUSPerPerson/(4*rep.Noop.CPUUS); math.Abs(got-want) > 1e-9*want {

@@ -219,15 +219,16 @@ func callsFirst(batch []event) int {
 }
 
 // runTick runs batch on the workers at tick, instant now, and returns when
-// every event has been handled. It wakes a worker for each event that
-// calls the store and one for every pollsPerWorker polls, up to the pool's
-// size (-workers, the callers at once).
-func (p *pool) runTick(batch []event, tick int64, now time.Time, off time.Duration) {
+// every event has been handled, with how many of them call the store. It
+// wakes a worker for each event that calls the store and one for every
+// pollsPerWorker polls, up to the pool's size (-workers, the callers at
+// once).
+func (p *pool) runTick(batch []event, tick int64, now time.Time, off time.Duration) int {
 	calls := callsFirst(batch)
 	polls := len(batch) - calls
 	n := min(len(batch), len(p.workers), calls+(polls+pollsPerWorker-1)/pollsPerWorker)
 	if n == 0 {
-		return
+		return calls
 	}
 	p.next.Store(0)
 	for _, w := range p.workers[:n] {
@@ -242,6 +243,7 @@ func (p *pool) runTick(batch []event, tick int64, now time.Time, off time.Durati
 	}
 	p.drain(p.workers[0], batch)
 	p.wg.Wait()
+	return calls
 }
 
 func (p *pool) stop() {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -72,6 +73,8 @@ type sim struct {
 	events atomic.Int64
 	// cpuSeconds is this process's CPU over the main loop (run).
 	cpuSeconds float64
+	// tickLog, with -ticklog, gets a line per tick run (see run).
+	tickLog *bufio.Writer
 }
 
 // faultRecord is a fault as it happened.
@@ -190,7 +193,13 @@ func (s *sim) run() time.Duration {
 		tick, batch := s.cal.pop()
 		s.lastTick = tick
 		s.events.Add(int64(len(batch)))
-		s.pool.runTick(batch, tick, now, off)
+		if s.tickLog == nil {
+			s.pool.runTick(batch, tick, now, off)
+		} else {
+			t0 := time.Now()
+			calls := s.pool.runTick(batch, tick, now, off)
+			fmt.Fprintf(s.tickLog, "%d %d %d %d\n", tick, len(batch), calls, time.Since(t0).Microseconds())
+		}
 		s.cal.recycle(batch)
 		for _, w := range s.pool.workers {
 			for _, sc := range w.out {

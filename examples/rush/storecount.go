@@ -158,6 +158,39 @@ type storeStat struct {
 	// worked.
 	RedisCPUOverFloor float64 `json:"redis_cpu_over_floor,omitempty"`
 	RedisBusy         float64 `json:"redis_busy,omitempty"`
+	// In process (the library, its store clients and the crowd in this
+	// process; Redis on this machine, as -redis-addr must be loopback):
+	// MachineCPUOverFloor is this process's CPU plus Redis's main-thread
+	// CPU over the run, spread over Cores (runtime.NumCPU), in floors:
+	// the wall time could not be less with every core working all the
+	// time. MachineBusy is the same CPU over Cores x the wall time: how
+	// much of the machine the run kept working; the rest of the wall
+	// time the run waited (each tick ends when its last call returns).
+	MachineCPUOverFloor float64 `json:"machine_cpu_over_floor,omitempty"`
+	MachineBusy         float64 `json:"machine_busy,omitempty"`
+	Cores               int     `json:"cores,omitempty"`
+}
+
+// setFloors fills the store block's figures in floors from the run's wall
+// time, its people, the no-op's rate with the run's callers, this
+// process's CPU over the run (0: not in process) and the machine's cores.
+func (st *storeStat) setFloors(people int, wallSec, noopPerSec, simCPUSec float64, cores int) {
+	if noopPerSec <= 0 {
+		return
+	}
+	st.FloorWallSeconds = float64(people) * 4 / noopPerSec
+	st.WallOverFloor = wallSec / st.FloorWallSeconds
+	redisSec := st.RedisCPUUSPerPerson * float64(people) / 1e6
+	if redisSec <= 0 {
+		return
+	}
+	st.RedisCPUOverFloor = redisSec / st.FloorWallSeconds
+	st.RedisBusy = redisSec / wallSec
+	if simCPUSec > 0 && cores > 0 {
+		st.Cores = cores
+		st.MachineCPUOverFloor = (simCPUSec + redisSec) / float64(cores) / st.FloorWallSeconds
+		st.MachineBusy = (simCPUSec + redisSec) / (float64(cores) * wallSec)
+	}
 }
 
 // redisCPU returns the main-thread CPU Redis has used, summed over the
