@@ -89,11 +89,20 @@
 //
 // [NewMemoryStore] serves one process; [NewRedisStore] serves any number of
 // instances through Redis 7.0 or later (standalone, Sentinel or Cluster),
-// one call of a Redis function (Lua, loaded once) per operation; calls one
-// store makes concurrently share round trips under load (group commit,
-// [RedisOptions].Unbatched turns it off). Both run the same arithmetic (golang.org/x/time/rate's
-// token bucket, stepped at the instants it admits), and both pass the
-// conformance suite in
+// one call of a Redis function (Lua, loaded once) per operation. Calls one
+// store makes concurrently share round trips under load (group commit;
+// [RedisOptions].Unbatched turns it off), by the rule the slots store
+// follows too: a call is sent at once, alone, while fewer than two round
+// trips of the store are in flight, so at low load nothing waits; calls
+// that arrive while two are in flight queue, and each round trip that
+// returns hands the queue's first calls on as the next one: one FCALL per
+// room (its calls in arrival order, each with all its guarantees), several
+// rooms pipelined. [RedisOptions].Timeout is each call's whole budget, its
+// wait in the queue included: a call still queued when its budget or
+// context ends was never sent; one sent whose budget ends has an unknown
+// outcome; both fail with [ErrUnavailable] and admit nobody. Both stores
+// run the same arithmetic (golang.org/x/time/rate's token bucket, stepped
+// at the instants it admits), and both pass the conformance suite in
 // admission/admissiontest, which a third-party [Store] can run too.
 //
 // # HTTP

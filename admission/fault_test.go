@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,5 +107,57 @@ func waitForRoom(t *testing.T, cond func() bool) {
 			t.Fatal("the room did not recover within 10s after the fault ended")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRedisStalledQueueWithinBudget: with Redis stalled (SIGSTOP) and more
+// concurrent calls than two round trips in flight plus two full batches
+// carry, every call (Join, Status, Advance), however deep in the group
+// commit's queue, fails as unavailable within the store's Timeout, which
+// runs from when the call enters the store and covers its wait.
+func TestRedisStalledQueueWithinBudget(t *testing.T) {
+	redis.SetLogger(quietLogger{})
+	srv := redistest.Start(t, redistest.Options{})
+	const budget = time.Second
+	store := redisStoreWith(t, srv.Client(), admission.RedisOptions{Timeout: budget})
+	p := admission.Params{Opening: opening, Rate: 60, Burst: 1, ClaimWindow: time.Minute,
+		SessionTTL: time.Minute, DrainWindow: time.Minute, Seed: seed}
+	before := opening.Add(-time.Minute)
+	first := admission.HashIdentity(identityKey, "first")
+	if _, err := store.Join(ctx, before, "stall", p, first); err != nil {
+		t.Fatal(err)
+	}
+	srv.Pause()
+	defer srv.Resume()
+	const calls = 2*128 + 100
+	took := make([]time.Duration, calls)
+	errs := make([]error, calls)
+	var wg sync.WaitGroup
+	for i := range calls {
+		wg.Go(func() {
+			start := time.Now()
+			switch i % 3 {
+			case 0:
+				_, errs[i] = store.Join(ctx, before, "stall", p, admission.HashIdentity(identityKey, "p"+strconv.Itoa(i)))
+			case 1:
+				_, errs[i] = store.Status(ctx, before, "stall", p, first, admission.PlaceHint{})
+			default:
+				_, errs[i] = store.Advance(ctx, opening, "stall", p)
+			}
+			took[i] = time.Since(start)
+		})
+	}
+	wg.Wait()
+	slowest := 0
+	for i := range calls {
+		if !errors.Is(errs[i], admission.ErrUnavailable) {
+			t.Errorf("call %d with Redis stalled: %v, want ErrUnavailable", i, errs[i])
+		}
+		if took[i] > took[slowest] {
+			slowest = i
+		}
+	}
+	if d := took[slowest]; d > budget+faultSlack {
+		t.Errorf("call %d (of %d concurrent) with Redis stalled returned after %v, want within the %v budget + slack", slowest, calls, d, budget)
 	}
 }

@@ -95,20 +95,20 @@ func BenchmarkBatchInstr(b *testing.B) {
 	send := func(calls []roomCall) error {
 		batch := make([]*pendingCall, len(calls))
 		for i := range calls {
-			batch[i] = &pendingCall{call: calls[i]}
+			batch[i] = &pendingCall{In: calls[i]}
 		}
 		if len(batch) == 1 {
 			r, err := s.fcall(ctx, fnNames[calls[0].op], calls[0].keys, calls[0].args()...)
-			batch[0].reply, batch[0].err = r, err
+			batch[0].Out, batch[0].Err = r, err
 		} else {
-			s.send(batch)
+			s.send(batchCtx, batch)
 		}
 		for _, pc := range batch {
-			if pc.err != nil {
-				return pc.err
+			if pc.Err != nil {
+				return pc.Err
 			}
 			var v [recordLen]int64
-			if _, err := decodeReply(pc.reply, v[:]); err != nil {
+			if _, err := decodeReply(pc.Out, v[:]); err != nil {
 				return err
 			}
 		}

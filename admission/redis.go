@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"github.com/gatehouse-go/gatehouse/internal/groupcommit"
 	"github.com/gatehouse-go/gatehouse/window/redisopt"
 
 	"context"
@@ -21,19 +22,24 @@ type RedisOptions struct {
 	Prefix string
 	// Timeout is each call's budget: the longest a store call waits for
 	// Redis, in real time, before it returns [ErrUnavailable] (nobody is
-	// admitted then). It holds on any client: on a client wrapper the
+	// admitted then), counted from when the call enters the store: a wait
+	// for a round trip (group commit, Unbatched) is part of it. It holds
+	// on any client: on a client wrapper the
 	// store cannot inspect, or a cluster client, the store abandons the
 	// call on its own goroutine at the deadline. A shorter deadline on the
 	// caller's context still applies. 0 means DefaultRedisTimeout.
 	Timeout time.Duration
 	// Unbatched sends every call in a round trip of its own, as a call of
 	// its own function. By default the calls a store makes concurrently
-	// share round trips once two are in flight (group commit): the calls
-	// of one room go as one function call that reads and writes the room's
-	// state once and answers each call on its own, as if they had run one
-	// after another (rooms on several shards as a pipeline of those). That
-	// saves Redis the per-round-trip work and most of each call's fixed
-	// cost under load, and adds no wait at low load.
+	// share round trips once two are in flight (group commit, the slots
+	// store's rule too): a call that finds fewer in flight is sent at once,
+	// alone; the others queue, and each round trip that returns hands the
+	// queue's first calls on as the next. The calls of one room go as one
+	// function call that reads and writes the room's state once and answers
+	// each call on its own, as if they had run one after another (several
+	// rooms as a pipeline of those). That saves Redis the per-round-trip
+	// work and most of each call's fixed cost under load, and adds no wait
+	// at low load.
 	Unbatched bool
 }
 
@@ -85,9 +91,10 @@ const DefaultRedisTimeout = 500 * time.Millisecond
 // always: a line then survives a crash of the server.
 //
 // Each call waits for Redis at most RedisOptions.Timeout (500 ms by
-// default), on any client, then fails with [ErrUnavailable]. Calls the
-// store makes concurrently share round trips once two are in flight (group
-// commit; see RedisOptions.Unbatched): a room's calls then go in one FCALL
+// default), its wait for a round trip included, on any client, then fails
+// with [ErrUnavailable]. Calls the store makes concurrently share round
+// trips once two are in flight (group commit; see RedisOptions.Unbatched):
+// a room's calls then go in one FCALL
 // of the library's batch function, each with its own now, arguments and
 // answer, run in order on the room's state read once and written once,
 // exactly as they would have run one after another (an error such as
@@ -119,17 +126,19 @@ func NewRedisStore(c redis.UniversalClient, opts RedisOptions) (Store, error) {
 	case opts.Timeout == 0:
 		opts.Timeout = DefaultRedisTimeout
 	}
-	return &redisStore{c: c, prefix: opts.Prefix, timeout: opts.Timeout, inline: redisopt.HonoursDeadlines(c), unbatched: opts.Unbatched}, nil
+	s := &redisStore{c: c, prefix: opts.Prefix, timeout: opts.Timeout, inline: redisopt.HonoursDeadlines(c), unbatched: opts.Unbatched}
+	s.batch = groupcommit.New(s.send, groupcommit.Options{Budget: opts.Timeout})
+	return s, nil
 }
 
 type redisStore struct {
 	c         redis.UniversalClient
 	prefix    string
 	timeout   time.Duration
-	inline    bool       // the client honours context deadlines (redisopt.HonoursDeadlines)
-	loading   sync.Mutex // one FUNCTION LOAD at a time
-	unbatched bool       // RedisOptions.Unbatched
-	batch     batcher    // group commit (redis_batch.go)
+	inline    bool                              // the client honours context deadlines (redisopt.HonoursDeadlines)
+	loading   sync.Mutex                        // one FUNCTION LOAD at a time
+	unbatched bool                              // RedisOptions.Unbatched
+	batch     *groupcommit.Queue[roomCall, any] // group commit (redis_batch.go)
 	// batchAll sends even a room's single call through the batch
 	// function (tests only: export_test.go).
 	batchAll bool

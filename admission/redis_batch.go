@@ -4,20 +4,21 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 
+	"github.com/gatehouse-go/gatehouse/internal/groupcommit"
 	"github.com/gatehouse-go/gatehouse/window/redisopt"
 	"github.com/redis/go-redis/v9"
 )
 
-// Group commit. Unless RedisOptions.Unbatched is set, the calls one store
+// Group commit (internal/groupcommit holds the rule, shared with the
+// slots store). Unless RedisOptions.Unbatched is set, the calls one store
 // value makes concurrently share round trips: a call goes out at once, on
-// its own, while fewer than maxBatchesInFlight round trips of the store
+// its own, while fewer than groupcommit.InFlight round trips of the store
 // are in flight (so at low load nothing waits); otherwise it queues, and
-// when a round trip returns, the caller that sent it hands the queue to
-// the first caller in it, which sends it as one round trip (up to maxBatch
-// calls) and hands on in turn. No goroutine of its own: callers carry
-// their batches.
+// when a round trip returns, the caller that sent it hands the queue's
+// first calls (up to groupcommit.DefaultMax) to the first of them, which
+// sends them as one round trip and hands on in turn. No goroutine of its
+// own: callers carry their batches.
 //
 // A round trip carries one function call per room: the calls of one room
 // (in the order they queued) go in one FCALL of the library's batch
@@ -35,106 +36,28 @@ import (
 // unpacking the room's state, writing it), which together cost more than
 // most calls' own work.
 //
-// A batch runs under a budget of its own (RedisOptions.Timeout from when
-// it is sent), since it carries calls of several callers; a caller whose
-// context ends while it waits in the queue leaves it (its call was never
-// sent), and one whose context ends after its call was sent gets the
-// context's error (the outcome is unknown: the caller admits nobody). A
+// Each call's budget (RedisOptions.Timeout) runs from when it enters the
+// queue and covers its wait and its round trip. A call whose budget or
+// context ends before it is sent leaves the queue (nothing happened); one
+// whose budget or context ends after it was sent fails as unavailable
+// (the outcome is unknown: the caller admits nobody). A round trip is
+// bounded by its leader's deadline, not cancelled with its context. A
 // batch FCALL that fails (or whose outcome is unknown) fails every call it
 // carried the same way.
-type batcher struct {
-	mu       sync.Mutex
-	inflight int            // round trips in flight
-	queue    []*pendingCall // calls waiting for one
-}
-
-const (
-	// maxBatchesInFlight is how many round trips one store keeps in
-	// flight: two, so that Redis works on one while the other travels.
-	maxBatchesInFlight = 2
-	// maxBatch bounds the calls of one round trip.
-	maxBatch = 128
-)
 
 // pendingCall is one function call waiting for, or in, a round trip.
-type pendingCall struct {
-	call  roomCall
-	reply any
-	err   error
-	// signal receives once: when the reply is in, or when this caller
-	// must send lead (lead is set first).
-	signal chan struct{}
-	lead   []*pendingCall
-}
+type pendingCall = groupcommit.Call[roomCall, any]
 
 // batched calls c through the store's group commit.
 func (s *redisStore) batched(ctx context.Context, c roomCall) (any, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, context.Cause(ctx)
-	}
-	pc := &pendingCall{call: c, signal: make(chan struct{}, 1)}
-	b := &s.batch
-	b.mu.Lock()
-	if b.inflight < maxBatchesInFlight {
-		b.inflight++
-		b.mu.Unlock()
-		s.lead([]*pendingCall{pc})
-		return pc.reply, pc.err
-	}
-	b.queue = append(b.queue, pc)
-	b.mu.Unlock()
-	select {
-	case <-pc.signal:
-	case <-ctx.Done():
-		b.mu.Lock()
-		if i := slices.Index(b.queue, pc); i >= 0 {
-			// Never sent: leave the queue.
-			b.queue = slices.Delete(b.queue, i, i+1)
-			b.mu.Unlock()
-			return nil, context.Cause(ctx)
-		}
-		lead := pc.lead
-		b.mu.Unlock()
-		if lead == nil {
-			// Sent with someone else's batch: the outcome is unknown.
-			return nil, context.Cause(ctx)
-		}
-		<-pc.signal // the hand-off's signal
-	}
-	if pc.lead != nil {
-		s.lead(pc.lead)
-	}
-	return pc.reply, pc.err
-}
-
-// lead sends batch (whose first call is the caller's), gives every other
-// call of it its reply, then hands the queue to the next leader, or gives
-// back the round trip when nobody waits.
-func (s *redisStore) lead(batch []*pendingCall) {
-	s.send(batch)
-	for _, pc := range batch[1:] {
-		pc.signal <- struct{}{}
-	}
-	b := &s.batch
-	b.mu.Lock()
-	if len(b.queue) == 0 {
-		b.inflight--
-		b.mu.Unlock()
-		return
-	}
-	n := min(len(b.queue), maxBatch)
-	next := slices.Clone(b.queue[:n])
-	b.queue = slices.Delete(b.queue, 0, n)
-	next[0].lead = next
-	b.mu.Unlock()
-	next[0].signal <- struct{}{}
+	return s.batch.Do(ctx, c)
 }
 
 // byRoom splits batch into its rooms' calls, each room's in batch's order.
 func byRoom(batch []*pendingCall) [][]*pendingCall {
 	var rooms [][]*pendingCall
 	for _, pc := range batch {
-		i := slices.IndexFunc(rooms, func(r []*pendingCall) bool { return r[0].call.keys[0] == pc.call.keys[0] })
+		i := slices.IndexFunc(rooms, func(r []*pendingCall) bool { return r[0].In.keys[0] == pc.In.keys[0] })
 		if i < 0 {
 			rooms = append(rooms, []*pendingCall{pc})
 		} else {
@@ -147,19 +70,19 @@ func byRoom(batch []*pendingCall) [][]*pendingCall {
 // roomFCall is the function call of one room's calls: the call's own
 // function for one, the batch function for several.
 func (s *redisStore) roomFCall(calls []*pendingCall) (fn string, keys []string, args []any) {
-	c := &calls[0].call
+	c := &calls[0].In
 	if len(calls) == 1 && !s.batchAll {
 		return fnNames[c.op], c.keys, c.args()
 	}
 	args = make([]any, 0, 2*len(calls))
 	for i, pc := range calls {
-		if i > 0 && sameParams(pc.call.a, calls[i-1].call.a) {
-			args = append(args, shortArgs(pc.call.a))
+		if i > 0 && sameParams(pc.In.a, calls[i-1].In.a) {
+			args = append(args, shortArgs(pc.In.a))
 		} else {
-			args = append(args, pc.call.a)
+			args = append(args, pc.In.a)
 		}
-		if pc.call.op <= opDone {
-			args = append(args, pc.call.field)
+		if pc.In.op <= opDone {
+			args = append(args, pc.In.field)
 		}
 	}
 	return fnBatch, c.keys, args
@@ -197,14 +120,14 @@ func shortArgs(a []byte) []byte {
 const shortOp = 128
 
 // send makes one round trip for batch: one function call per room, alone
-// or in a pipeline.
-func (s *redisStore) send(batch []*pendingCall) {
+// or in a pipeline, by ctx's deadline (the batch leader's).
+func (s *redisStore) send(ctx context.Context, batch []*pendingCall) {
 	type result struct {
 		reply any
 		err   error
 	}
 	rooms := byRoom(batch)
-	res, err := redisopt.Do(context.Background(), s.timeout, s.inline, func(ctx context.Context) ([]result, error) {
+	res, err := redisopt.Do(ctx, 0, s.inline, func(ctx context.Context) ([]result, error) {
 		out := make([]result, len(rooms))
 		if len(rooms) == 1 {
 			fn, keys, args := s.roomFCall(rooms[0])
@@ -235,7 +158,7 @@ func (s *redisStore) send(batch []*pendingCall) {
 		case res[i].err != nil:
 			setAll(calls, nil, res[i].err)
 		case len(calls) == 1 && !s.batchAll:
-			calls[0].reply = res[i].reply
+			calls[0].Out = res[i].reply
 		default:
 			replies, ok := res[i].reply.([]any)
 			if !ok || len(replies) != len(calls) {
@@ -245,9 +168,9 @@ func (s *redisStore) send(batch []*pendingCall) {
 			for j, pc := range calls {
 				if e, isErr := replies[j].(error); isErr {
 					// The call's own error (a redis.Error).
-					pc.err = e
+					pc.Err = e
 				} else {
-					pc.reply = replies[j]
+					pc.Out = replies[j]
 				}
 			}
 		}
@@ -257,6 +180,6 @@ func (s *redisStore) send(batch []*pendingCall) {
 // setAll gives every call of calls the same outcome.
 func setAll(calls []*pendingCall, reply any, err error) {
 	for _, pc := range calls {
-		pc.reply, pc.err = reply, err
+		pc.Out, pc.Err = reply, err
 	}
 }

@@ -97,13 +97,13 @@ func together(s *redisStore, rooms []string, steps [][]step, order []int) [][]ou
 	var batch []*pendingCall
 	next := make([]int, len(rooms))
 	for _, r := range order {
-		batch = append(batch, &pendingCall{call: steps[r][next[r]].call(s, rooms[r])})
+		batch = append(batch, &pendingCall{In: steps[r][next[r]].call(s, rooms[r])})
 		next[r]++
 	}
-	s.send(batch)
+	s.send(batchCtx, batch)
 	out := make([][]outcome, len(rooms))
 	for i, r := range order {
-		out[r] = append(out[r], outcomeOf(batch[i].reply, batch[i].err))
+		out[r] = append(out[r], outcomeOf(batch[i].Out, batch[i].Err))
 	}
 	return out
 }
@@ -484,10 +484,7 @@ func TestRedisGroupCommitOneFCALL(t *testing.T) {
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
 		for start := time.Now(); ; time.Sleep(time.Millisecond) {
-			batched.batch.mu.Lock()
-			done := ok()
-			batched.batch.mu.Unlock()
-			if done {
+			if ok() {
 				return
 			}
 			if time.Since(start) > 500*ms {
@@ -495,12 +492,12 @@ func TestRedisGroupCommitOneFCALL(t *testing.T) {
 			}
 		}
 	}
-	waitFor("two round trips in flight", func() bool { return batched.batch.inflight == 2 })
+	waitFor("two round trips in flight", func() bool { n, _ := batched.batch.Len(); return n == 2 })
 	h.reset()
 	got := make([]result, len(calls))
 	for i, call := range calls {
 		wg.Go(func() { got[i].v, got[i].err = call(batched) })
-		waitFor("the call to queue", func() bool { return len(batched.batch.queue) == i+1 })
+		waitFor("the call to queue", func() bool { _, n := batched.batch.Len(); return n == i+1 })
 	}
 	wg.Wait()
 	<-slept

@@ -2,188 +2,222 @@ package slots
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sync"
-	"time"
+	"slices"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-go/gatehouse/internal/groupcommit"
+	"github.com/gatehouse-go/gatehouse/window/redisopt"
 )
 
-// Group commit. By default the Redis store sends concurrent Hold, Confirm,
-// Cancel and Move calls on one campaign together: a call that finds no
-// round trip of its campaign in flight sends its own at once, alone (no
-// wait, no timer: nothing is added at low load); calls that arrive while
-// one is in flight queue, and when it returns, the first of them (the
-// next leader) sends the whole queue, up to maxBatchOps, as one FCALL of
-// the library's batch function, which runs each operation in turn exactly
-// as its own function would. Every guarantee of one operation holds for
+// Group commit (internal/groupcommit holds the rule, shared with the
+// admission store). By default the Redis store sends concurrent Hold,
+// Confirm, Cancel and Move calls together: a call that finds fewer than
+// groupcommit.InFlight round trips of the store in flight is sent at once,
+// alone (no wait: nothing is added at low load); calls that arrive while
+// that many are in flight queue, and when one returns, the first of them
+// (the next leader) sends the queue's first calls, up to maxBatchOps, as
+// one round trip: one FCALL per campaign, the campaign's operations in the
+// order they queued, through the library's batch function, which runs each
+// operation in turn exactly as its own function would (a campaign with a
+// single operation gets its own function); several campaigns' FCALLs go
+// as one pipeline (on a Cluster go-redis splits it by node: a campaign's
+// keys share its hash tag). Every guarantee of one operation holds for
 // each operation of a batch: each is atomic, idempotent by its key, judged
-// at its own now; a batch that fails (an error, the budget) reports every
-// operation in it as ErrUnavailable, outcome unknown, and a retry with the
-// same key learns it. Under load this spreads one round trip's cost (the
-// socket work, the call into Lua) over many operations. No goroutine is
-// started: the callers themselves take turns to lead.
+// at its own now. Each call's budget (RedisOptions.Timeout) runs from when
+// it enters the store and covers its wait and its round trip: a call not
+// yet sent when its budget or context ends leaves the queue (ErrUnavailable,
+// nothing happened); a sent call whose budget ends, or whose batch fails,
+// gets ErrUnavailable, outcome unknown, and a retry with the same key
+// learns it. Under load this spreads one round trip's cost (the socket
+// work, the call into Lua) over many operations. No goroutine is started:
+// the callers themselves take turns to lead.
 
-// maxBatchOps bounds the operations of one round trip, so that one call
-// keeps Redis busy for a bounded time (each operation takes Redis tens of
-// microseconds).
+// maxBatchOps bounds the operations of one round trip, below
+// groupcommit.DefaultMax: a slots operation costs Redis tens of
+// microseconds (an admission call a few), and a round trip of 64 keeps a
+// shard busy for a few milliseconds at most.
 const maxBatchOps = 64
 
-// batcher is one campaign's queue.
-type batcher struct {
-	mu    sync.Mutex
-	queue []*batchOp // waiting to be sent, in arrival order
-	busy  bool       // a leader is named or sending
+// writeCall is one mutating operation: function f of campaign c.
+type writeCall struct {
+	f    *luaFunc
+	c    Campaign
+	args []any
 }
 
 // batchOp is one operation waiting in or sent with a batch.
-type batchOp struct {
-	f     *luaFunc
-	args  []any
-	lead  chan struct{} // closed when this op's caller is named leader
-	done  chan struct{} // closed once v and err are set
-	named bool          // under mu: named leader
-	taken bool          // under mu: in a batch being sent
-	v     any
-	err   error
-}
-
-// batcher returns campaign c's queue, or nil when the store does not
-// batch (RedisOptions.Unbatched) or keeps too many campaigns already.
-func (s *redisStore) batcher(c Campaign) *batcher {
-	if s.unbatched {
-		return nil
-	}
-	if b, ok := s.batchers.Load(c); ok {
-		return b.(*batcher)
-	}
-	if s.batched.Add(1) > maxCachedCampaigns {
-		return nil
-	}
-	b, _ := s.batchers.LoadOrStore(c, &batcher{})
-	return b.(*batcher)
-}
+type batchOp = groupcommit.Call[writeCall, any]
 
 // write runs mutating function f for campaign c, in a batch unless the
 // store does not batch.
 func (s *redisStore) write(ctx context.Context, f *luaFunc, c Campaign, args ...any) (any, error) {
-	b := s.batcher(c)
-	if b == nil {
+	if s.unbatched {
 		return s.run(ctx, f, c, true, args...)
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, unavailable(err)
+	v, err := s.batch.Do(ctx, writeCall{f: f, c: c, args: args})
+	if err != nil && !errors.Is(err, ErrUnavailable) {
+		err = unavailable(err)
 	}
-	op := &batchOp{f: f, args: args, lead: make(chan struct{}), done: make(chan struct{})}
-	b.mu.Lock()
-	b.queue = append(b.queue, op)
-	if !b.busy {
-		b.busy = true
-		b.name(op)
-	}
-	b.mu.Unlock()
-	// The call's budget runs from here, whether it waits, leads or both.
-	deadline := time.Now().Add(s.timeout)
-	timer := time.NewTimer(s.timeout)
-	defer timer.Stop()
-	var gaveUp error
-	select {
-	case <-op.lead:
-		if gaveUp = ctx.Err(); gaveUp == nil {
-			s.lead(ctx, deadline, c, b)
-			return op.v, op.err
-		}
-	case <-op.done:
-		return op.v, op.err
-	case <-ctx.Done():
-		gaveUp = ctx.Err()
-	case <-timer.C:
-		gaveUp = fmt.Errorf("waited for a batch longer than the store's budget %v", s.timeout)
-	}
-	b.mu.Lock()
-	if !op.taken {
-		// Not sent: leave the queue (and pass on the lead if it was
-		// ours), nothing happened.
-		for i, q := range b.queue {
-			if q == op {
-				b.queue = append(b.queue[:i:i], b.queue[i+1:]...)
-				break
-			}
-		}
-		if op.named {
-			b.next()
-		}
-	}
-	b.mu.Unlock()
-	return nil, unavailable(gaveUp)
+	return v, err
 }
 
-// name makes op's caller the leader. Under b.mu.
-func (b *batcher) name(op *batchOp) {
-	op.named = true
-	close(op.lead)
-}
-
-// next names the first waiting operation's caller leader, or marks the
-// campaign idle. Under b.mu.
-func (b *batcher) next() {
-	if len(b.queue) > 0 {
-		b.name(b.queue[0])
-	} else {
-		b.busy = false
-	}
-}
-
-// lead sends the queue (the leader's own operation first), up to
-// maxBatchOps, by the leader's deadline, sets every result, and hands the
-// lead on.
-func (s *redisStore) lead(ctx context.Context, deadline time.Time, c Campaign, b *batcher) {
-	b.mu.Lock()
-	n := min(len(b.queue), maxBatchOps)
-	ops := b.queue[:n:n]
-	b.queue = append([]*batchOp(nil), b.queue[n:]...)
+// byCampaign splits ops into their campaigns' operations, each campaign's
+// in ops' order.
+func byCampaign(ops []*batchOp) [][]*batchOp {
+	var out [][]*batchOp
 	for _, op := range ops {
-		op.taken = true
+		i := slices.IndexFunc(out, func(g []*batchOp) bool { return g[0].In.c == op.In.c })
+		if i < 0 {
+			out = append(out, []*batchOp{op})
+		} else {
+			out[i] = append(out[i], op)
+		}
 	}
-	b.mu.Unlock()
-	s.flush(ctx, deadline, c, ops)
-	b.mu.Lock()
-	b.next()
-	b.mu.Unlock()
+	return out
 }
 
-// flush sends ops in one round trip and sets their results. The call is
-// bounded by the leader's deadline (its budget, or its context's deadline
-// if earlier), but not cancelled with the leader's context: it carries the
-// others' operations too.
-func (s *redisStore) flush(ctx context.Context, deadline time.Time, c Campaign, ops []*batchOp) {
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	fctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
-	defer cancel()
-	defer func() {
-		for _, op := range ops {
-			close(op.done)
-		}
-	}()
+// campaignCall is the FCALL of one campaign's operations: the operation's
+// own function for one, the batch function for several.
+func (s *redisStore) campaignCall(ops []*batchOp) fcall {
+	w := &ops[0].In
 	if len(ops) == 1 {
-		ops[0].v, ops[0].err = s.run(fctx, ops[0].f, c, true, ops[0].args...)
-		return
+		return fcall{f: w.f, keys: s.campaignKeys(w.c)[:w.f.keys], args: w.args}
 	}
 	var args []any
 	for _, op := range ops {
-		args = append(args, op.f.lua)
-		args = append(args, op.args...)
+		args = append(args, op.In.f.lua)
+		args = append(args, op.In.args...)
 	}
-	v, err := s.run(fctx, batchFunc, c, true, args...)
-	outs, ok := v.([]any)
-	if err == nil && (!ok || len(outs) != len(ops)) {
-		err = fmt.Errorf("%w: batch reply of %d for %d operations", ErrUnavailable, len(outs), len(ops))
+	return fcall{f: batchFunc, keys: s.campaignKeys(w.c)[:batchFunc.keys], args: args}
+}
+
+// send makes one round trip for ops, bounded by ctx's deadline (the
+// leader's), and sets every operation's result.
+func (s *redisStore) send(ctx context.Context, ops []*batchOp) {
+	groups := byCampaign(ops)
+	calls := make([]fcall, len(groups))
+	for i, g := range groups {
+		calls[i] = s.campaignCall(g)
 	}
-	for i, op := range ops {
+	var replies []reply
+	if len(calls) == 1 {
+		// One campaign: exactly the call an unbatched store makes.
+		var r reply
+		r.v, r.err = s.run(ctx, calls[0].f, groups[0][0].In.c, true, calls[0].args...)
+		replies = []reply{r}
+	} else {
+		var err error
+		replies, err = redisopt.Do(ctx, 0, s.inline, func(ctx context.Context) ([]reply, error) {
+			if s.waitN > 0 {
+				return s.pipeWait(ctx, calls), nil
+			}
+			return s.pipe(ctx, calls), nil
+		})
 		if err != nil {
-			op.err = err
-		} else {
-			op.v = outs[i]
+			replies = make([]reply, len(calls))
+			for i := range replies {
+				replies[i].err = err
+			}
 		}
 	}
+	for i, g := range groups {
+		r := replies[i]
+		if r.err != nil && !errors.Is(r.err, ErrUnavailable) {
+			r.err = unavailable(r.err)
+		}
+		if r.err != nil || len(g) == 1 {
+			for _, op := range g {
+				op.Out, op.Err = r.v, r.err
+			}
+			continue
+		}
+		outs, ok := r.v.([]any)
+		if !ok || len(outs) != len(g) {
+			err := fmt.Errorf("%w: batch reply of %d for %d operations", ErrUnavailable, len(outs), len(g))
+			for _, op := range g {
+				op.Err = err
+			}
+			continue
+		}
+		for j, op := range g {
+			op.Out = outs[j]
+		}
+	}
+}
+
+// fcall is one function call of a round trip.
+type fcall struct {
+	f    *luaFunc
+	keys []string
+	args []any
+}
+
+// reply is an fcall's reply.
+type reply struct {
+	v   any
+	err error
+}
+
+// pipe sends calls as one pipeline; a call that finds its function
+// missing (a server that lost the library) loads it and is called again.
+func (s *redisStore) pipe(ctx context.Context, calls []fcall) []reply {
+	p := s.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(calls))
+	for i, c := range calls {
+		cmds[i] = p.FCall(ctx, c.f.name, c.keys, c.args...)
+	}
+	_, _ = p.Exec(ctx) // each command carries its own error
+	out := make([]reply, len(calls))
+	for i, c := range calls {
+		out[i].v, out[i].err = cmds[i].Result()
+		if out[i].err != nil && missingFunc(out[i].err) {
+			if out[i].err = s.load(ctx, c.keys[0]); out[i].err == nil {
+				out[i].v, out[i].err = s.rdb.FCall(ctx, c.f.name, c.keys, c.args...).Result()
+			}
+		}
+	}
+	return out
+}
+
+// pipeWait sends calls with WAIT (RedisOptions.WaitReplicas): on a Cluster
+// the calls of each primary, with a WAIT after them, as a pipeline on one
+// connection to it, one primary after another; elsewhere all of them and
+// one WAIT.
+func (s *redisStore) pipeWait(ctx context.Context, calls []fcall) []reply {
+	out := make([]reply, len(calls))
+	cc, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		s.onNode(ctx, s.rdb.(*redis.Client), calls, out)
+		return out
+	}
+	var nodes []*redis.Client
+	var idx [][]int
+	for i, c := range calls {
+		n, err := cc.MasterForKey(ctx, c.keys[0])
+		if err != nil {
+			out[i].err = unavailable(err)
+			continue
+		}
+		j := slices.Index(nodes, n)
+		if j < 0 {
+			nodes, idx = append(nodes, n), append(idx, nil)
+			j = len(nodes) - 1
+		}
+		idx[j] = append(idx[j], i)
+	}
+	for j, n := range nodes {
+		sub := make([]fcall, len(idx[j]))
+		for k, i := range idx[j] {
+			sub[k] = calls[i]
+		}
+		res := make([]reply, len(sub))
+		s.onNode(ctx, n, sub, res)
+		for k, i := range idx[j] {
+			out[i] = res[k]
+		}
+	}
+	return out
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-go/gatehouse/internal/groupcommit"
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/gatehouse-go/gatehouse/slots"
 )
@@ -84,28 +85,37 @@ func batchStore(t *testing.T, opts slots.RedisOptions) (slots.Store, *fcallHook,
 	return s, h, c
 }
 
-// stall makes a Hold for person "first" whose round trip h holds back,
-// and returns once it is in flight: calls made from now on queue behind
-// it. release lets it, and every later round trip, through, and returns
-// its error.
+// stall makes groupcommit.InFlight Holds (persons "first0", "first1", ...)
+// whose round trips h holds back, and returns once they are in flight:
+// calls made from now on queue behind them. release lets them, and every
+// later round trip, through, and returns the first of their errors.
 func stall(t *testing.T, s slots.Store, h *fcallHook, c slots.Campaign) (release func() error) {
 	t.Helper()
 	gate := make(chan struct{})
 	h.mu.Lock()
 	h.gate = gate
 	h.mu.Unlock()
-	first := make(chan error, 1)
-	go func() {
-		_, err := s.Hold(t.Context(), t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: "first", TTL: time.Hour, Key: "first"})
-		first <- err
-	}()
-	waitFor(t, "the first call's round trip", func() bool { return h.count("hold") == 1 })
+	first := make(chan error, groupcommit.InFlight)
+	for i := range groupcommit.InFlight {
+		p := fmt.Sprint("first", i)
+		go func() {
+			_, err := s.Hold(t.Context(), t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: p, TTL: time.Hour, Key: p})
+			first <- err
+		}()
+	}
+	waitFor(t, "the first calls' round trips", func() bool { return h.count("hold") == groupcommit.InFlight })
 	return func() error {
 		h.mu.Lock()
 		h.gate = nil
 		h.mu.Unlock()
 		close(gate)
-		return <-first
+		var err error
+		for range groupcommit.InFlight {
+			if e := <-first; err == nil {
+				err = e
+			}
+		}
+		return err
 	}
 }
 
@@ -141,8 +151,8 @@ func TestBatchLoneCallIsSentAtOnce(t *testing.T) {
 	}
 }
 
-// TestBatchConcurrentCallsShareRoundTrips holds back the first call's round
-// trip until 40 more calls have queued: they then go in one batch, and
+// TestBatchConcurrentCallsShareRoundTrips holds back the first round trips
+// (stall) until 40 more calls have queued: they then go in one batch, and
 // every one of them gets the answer its own function gives (39 holds, a
 // refused second hold of the same person, their snapshot).
 func TestBatchConcurrentCallsShareRoundTrips(t *testing.T) {
@@ -179,8 +189,8 @@ func TestBatchConcurrentCallsShareRoundTrips(t *testing.T) {
 		t.Errorf("%d batches and %d lone holds for %d calls: the calls did not share round trips", b, h.count("hold"), n+1)
 	}
 	snap := snapshot(t, s, t0, c)
-	if len(snap.Holds) != n || snap.Slots[0].Held != n {
-		t.Errorf("snapshot after the batch: %d holds, %+v; want %d", len(snap.Holds), snap.Slots[0], n)
+	if want := n - 1 + groupcommit.InFlight; len(snap.Holds) != want || snap.Slots[0].Held != want {
+		t.Errorf("snapshot after the batch: %d holds, %+v; want %d", len(snap.Holds), snap.Slots[0], want)
 	}
 }
 

@@ -57,10 +57,18 @@
 // on a server the first time a call finds it missing there, so it needs
 // Redis 7.0 or later; Redis keeps functions like data (replicas, RDB and
 // AOF have them; FLUSHALL leaves them). Concurrent Hold, Confirm, Cancel
-// and Move calls on one campaign share round trips by default (group
-// commit: a lone call is sent at once; calls arriving while one is in
-// flight go together in the next, each with all its guarantees; see
-// RedisOptions.Unbatched). A campaign's state is four keys, Prefix + "{" +
+// and Move calls share round trips by default (group commit;
+// RedisOptions.Unbatched turns it off), by the rule the admission store
+// follows too: a call is sent at once, alone, while fewer than two round
+// trips of the store are in flight, so at low load nothing waits; calls
+// that arrive while two are in flight queue, and each round trip that
+// returns hands the queue's first calls on as the next one: one FCALL per
+// campaign (its calls in arrival order, each with all its guarantees),
+// several campaigns pipelined. RedisOptions.Timeout is each call's whole
+// budget, its wait in the queue included: a call still queued when its
+// budget or context ends was never sent (ErrUnavailable, nothing
+// happened); one sent whose budget ends fails with ErrUnavailable, its
+// outcome unknown (a retry with the same key learns it). A campaign's state is four keys, Prefix + "{" +
 // campaign + "}:" + v2:data, v2:gx, v2:hx and v2:slots, passed as the
 // functions' keys, so on a Cluster the whole campaign lives in one hash
 // slot and every call runs on one shard. Data written by an earlier

@@ -1,6 +1,7 @@
 package slots
 
 import (
+	"github.com/gatehouse-go/gatehouse/internal/groupcommit"
 	"github.com/gatehouse-go/gatehouse/window/redisopt"
 
 	"context"
@@ -30,8 +31,9 @@ type RedisOptions struct {
 	// DefaultRetention. It must be at least MinRetention.
 	Retention time.Duration
 	// WaitReplicas, when positive, sends WAIT WaitReplicas WaitTimeout on
-	// the same connection right after every mutating call (or batch of calls), in one
-	// pipeline. If fewer replicas acknowledge in time, the call returns an
+	// the same connection right after every mutating call (or batch of
+	// calls: one pipeline per primary the batch's campaigns live on), in
+	// one pipeline. If fewer replicas acknowledge in time, the call returns an
 	// error matching ErrUnavailable and ErrNotReplicated; the write itself
 	// stands on the primary, and a retry with the same key returns its
 	// outcome and waits again. This narrows, but does not close, the window
@@ -46,7 +48,8 @@ type RedisOptions struct {
 	// Timeout is each call's budget: the longest a store call waits for
 	// Redis, in real time, before it returns an error matching
 	// ErrUnavailable (the outcome of a write is then unknown: retry with
-	// the same key). It holds on any client: on a client wrapper the store
+	// the same key), counted from when the call enters the store: a wait
+	// for a round trip (group commit, Unbatched) is part of it. It holds on any client: on a client wrapper the store
 	// cannot inspect, or a cluster client, the store abandons the call on
 	// its own goroutine at the deadline. A shorter deadline on the
 	// caller's context still applies. Zero means DefaultRedisTimeout, plus
@@ -54,11 +57,13 @@ type RedisOptions struct {
 	Timeout time.Duration
 	// Unbatched, when set, sends every operation in a round trip of its
 	// own. By default (false) concurrent Hold, Confirm, Cancel and Move
-	// calls on one campaign share round trips (group commit): a call that
-	// finds none of its campaign in flight is sent at once, alone; calls
-	// that arrive meanwhile go together in the next one. Each operation
-	// keeps every guarantee of the Store contract; under load Redis
-	// spends much less CPU per operation (BENCHMARKS.md).
+	// calls share round trips once two are in flight (group commit, the
+	// admission store's rule too): a call that finds fewer in flight is
+	// sent at once, alone; the others queue, and each round trip that
+	// returns hands the queue's first calls on as the next: one FCALL per
+	// campaign, several campaigns as a pipeline. Each operation keeps
+	// every guarantee of the Store contract; under load Redis spends much
+	// less CPU per operation (BENCHMARKS.md).
 	Unbatched bool
 }
 
@@ -81,8 +86,7 @@ type redisStore struct {
 	timeout   time.Duration
 	inline    bool // the client honours context deadlines (redisopt.HonoursDeadlines)
 	unbatched bool
-	batchers  sync.Map // Campaign -> *batcher
-	batched   atomic.Int64
+	batch     *groupcommit.Queue[writeCall, any] // group commit (batch.go)
 }
 
 var (
@@ -94,7 +98,8 @@ var (
 // Cluster, through rdb). Each operation is one Lua function run with FCALL,
 // one round trip, on the shard that owns the campaign's hash tag; it also
 // implements Snapshotter. Each call waits for Redis at most
-// RedisOptions.Timeout (500 ms by default), then fails with ErrUnavailable,
+// RedisOptions.Timeout (500 ms by default), its wait for a round trip
+// included, then fails with ErrUnavailable,
 // even on a client wrapper the store cannot inspect. Invalid options are an
 // error wrapping ErrInvalid, and so is a client that ignores context
 // deadlines: build it with ContextTimeoutEnabled: true.
@@ -150,6 +155,7 @@ func NewRedisStore(rdb redis.UniversalClient, opts RedisOptions) (Store, error) 
 	}
 	s.inline = redisopt.HonoursDeadlines(rdb)
 	s.unbatched = opts.Unbatched
+	s.batch = groupcommit.New(s.send, groupcommit.Options{Budget: s.timeout, Max: maxBatchOps})
 	return s, nil
 }
 
@@ -229,31 +235,59 @@ func (s *redisStore) runWait(ctx context.Context, f *luaFunc, keys []string, arg
 		}
 		node = n
 	}
-	for attempt := 0; ; attempt++ {
+	out := make([]reply, 1)
+	s.onNode(ctx, node, []fcall{{f: f, keys: keys, args: args}}, out)
+	return out[0].v, out[0].err
+}
+
+// onNode sends calls, then WAIT, in one pipeline on one connection to
+// node, so that WAIT covers their writes, and sets out (one reply per
+// call). Calls that find their function missing are sent again, once,
+// after the library is loaded.
+func (s *redisStore) onNode(ctx context.Context, node *redis.Client, calls []fcall, out []reply) {
+	todo := make([]int, len(calls))
+	for i := range todo {
+		todo[i] = i
+	}
+	for attempt := 0; len(todo) > 0; attempt++ {
 		pipe := node.Pipeline()
-		res := pipe.FCall(ctx, f.name, keys, args...)
+		res := make([]*redis.Cmd, len(todo))
+		for k, i := range todo {
+			res[k] = pipe.FCall(ctx, calls[i].f.name, calls[i].keys, calls[i].args...)
+		}
 		acks := pipe.Do(ctx, "WAIT", s.waitN, s.waitT.Milliseconds())
 		_, err := pipe.Exec(ctx)
-		if rerr := res.Err(); rerr != nil {
-			if attempt == 0 && missingFunc(rerr) {
-				if err := loadLibrary(ctx, node); err != nil {
-					return nil, unavailable(err)
+		var again []int
+		for k, i := range todo {
+			rerr := res[k].Err()
+			switch {
+			case rerr != nil && attempt == 0 && missingFunc(rerr):
+				again = append(again, i)
+			case rerr != nil:
+				if cc, ok := s.rdb.(*redis.ClusterClient); ok && (redis.HasErrorPrefix(rerr, "MOVED") || redis.HasErrorPrefix(rerr, "ASK")) {
+					cc.ReloadState(ctx)
 				}
-				continue
+				out[i].err = unavailable(rerr)
+			case err != nil:
+				// The function ran; only WAIT failed.
+				out[i].err = fmt.Errorf("%w: %w: WAIT: %w", ErrUnavailable, ErrNotReplicated, err)
+			default:
+				if n, err := acks.Int64(); err != nil || n < int64(s.waitN) {
+					out[i].err = fmt.Errorf("%w: %w: %d of %d replicas acknowledged within %v", ErrUnavailable, ErrNotReplicated, n, s.waitN, s.waitT)
+				} else {
+					out[i].v = res[k].Val()
+				}
 			}
-			if cc, ok := s.rdb.(*redis.ClusterClient); ok && (redis.HasErrorPrefix(rerr, "MOVED") || redis.HasErrorPrefix(rerr, "ASK")) {
-				cc.ReloadState(ctx)
+		}
+		if len(again) > 0 {
+			if err := loadLibrary(ctx, node); err != nil {
+				for _, i := range again {
+					out[i].err = unavailable(err)
+				}
+				again = nil
 			}
-			return nil, unavailable(rerr)
 		}
-		if err != nil {
-			// The function ran; only WAIT failed.
-			return nil, fmt.Errorf("%w: %w: WAIT: %w", ErrUnavailable, ErrNotReplicated, err)
-		}
-		if n, err := acks.Int64(); err != nil || n < int64(s.waitN) {
-			return nil, fmt.Errorf("%w: %w: %d of %d replicas acknowledged within %v", ErrUnavailable, ErrNotReplicated, n, s.waitN, s.waitT)
-		}
-		return res.Val(), nil
+		todo = again
 	}
 }
 

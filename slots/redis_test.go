@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -548,6 +549,30 @@ func clusterWaitReplicas(t *testing.T, rdb *redis.ClusterClient) {
 			t.Fatalf("campaign %s: the write did not stand: %+v, %v", c, a, err)
 		}
 	}
+	// Concurrent holds on the four campaigns share round trips: a batch
+	// of several campaigns goes to each campaign's primary with a WAIT
+	// after its calls. Each hold stands and reports the missing replica.
+	var wg sync.WaitGroup
+	campaigns := []slots.Campaign{"a", "b", "c", "d"}
+	for _, c := range campaigns {
+		if err := s.DefineSlots(ctx, t0, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "many", Capacity: 100}}, Key: "d2"}); !errors.Is(err, slots.ErrNotReplicated) {
+			t.Fatalf("campaign %s: %v, want ErrNotReplicated", c, err)
+		}
+	}
+	for i := range 60 {
+		c := campaigns[i%len(campaigns)]
+		p := fmt.Sprint("p", i)
+		wg.Go(func() {
+			_, err := s.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: "many", Person: p, TTL: time.Hour, Key: p})
+			if !errors.Is(err, slots.ErrNotReplicated) {
+				t.Errorf("concurrent hold %s of campaign %s: %v, want ErrNotReplicated", p, c, err)
+			}
+			if e, err := s.Lookup(ctx, t0, c, p); err != nil || e.Hold == nil {
+				t.Errorf("concurrent hold %s of campaign %s did not stand: %+v, %v", p, c, e, err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // TestGCKeepsNewerExpiredHold is the regression test for the garbage

@@ -1,0 +1,257 @@
+package groupcommit
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var errFake = errors.New("fake round trip failed")
+
+// fakeSender records what it is sent and checks the queue's limits.
+type fakeSender struct {
+	t        *testing.T
+	max      int
+	inFlight atomic.Int32
+	peak     atomic.Int32
+	mu       sync.Mutex
+	sent     map[int]int // call -> times sent
+	batches  [][]uint64  // each batch's arrival numbers
+	rng      func() float64
+}
+
+func (f *fakeSender) send(ctx context.Context, batch []*Call[int, int]) {
+	n := f.inFlight.Add(1)
+	defer f.inFlight.Add(-1)
+	for p := f.peak.Load(); n > p && !f.peak.CompareAndSwap(p, n); p = f.peak.Load() {
+	}
+	if n > InFlight {
+		f.t.Errorf("%d round trips in flight, want at most %d", n, InFlight)
+	}
+	if len(batch) == 0 || len(batch) > f.max {
+		f.t.Errorf("batch of %d calls, want 1 to %d", len(batch), f.max)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		f.t.Error("round trip without a deadline")
+	}
+	f.mu.Lock()
+	seqs := make([]uint64, len(batch))
+	for i, c := range batch {
+		f.sent[c.In]++
+		seqs[i] = c.seq
+	}
+	f.batches = append(f.batches, seqs)
+	r := f.rng()
+	f.mu.Unlock()
+	switch {
+	case r < 0.05: // a stall: the round trip ends at the leader's deadline
+		<-ctx.Done()
+		for _, c := range batch {
+			c.Err = context.Cause(ctx)
+		}
+		return
+	case r < 0.15:
+		for _, c := range batch {
+			c.Err = errFake
+		}
+		return
+	}
+	time.Sleep(time.Duration(r * float64(time.Millisecond)))
+	for _, c := range batch {
+		c.Out = 2 * c.In
+	}
+}
+
+// TestRandomised: many goroutines, random delays, failures, stalls and
+// callers giving up. Every call gets one outcome that tells the truth: an
+// answer or a round trip's error only if it was sent, ErrNotSent only if
+// it never was, ErrUnknown only if it was; no call is sent twice; never
+// more than InFlight round trips, no batch beyond Max; batches are cut
+// from the queue in arrival order.
+func TestRandomised(t *testing.T) {
+	var rngMu sync.Mutex
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := func() float64 {
+		rngMu.Lock()
+		defer rngMu.Unlock()
+		return rng.Float64()
+	}
+	f := &fakeSender{t: t, max: 7, sent: map[int]int{}, rng: random}
+	const budget = 30 * time.Millisecond
+	q := New(f.send, Options{Budget: budget, Max: f.max})
+	const goroutines, each = 40, 60
+	type result struct {
+		out int
+		err error
+	}
+	results := make([]result, goroutines*each)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for k := range each {
+				id := g*each + k
+				ctx, cancel := context.WithCancel(context.Background())
+				switch r := random(); {
+				case r < 0.1:
+					ctx, cancel = context.WithTimeout(context.Background(), time.Duration(random()*float64(2*time.Millisecond)))
+				case r < 0.2:
+					time.AfterFunc(time.Duration(random()*float64(2*time.Millisecond)), cancel)
+				case r < 0.22:
+					cancel() // given up before it starts
+				}
+				results[id].out, results[id].err = q.Do(ctx, id)
+				cancel()
+				if random() < 0.3 {
+					time.Sleep(time.Duration(random() * float64(time.Millisecond)))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	counts := map[string]int{}
+	for id, r := range results {
+		sent := f.sent[id]
+		if sent > 1 {
+			t.Errorf("call %d sent %d times", id, sent)
+		}
+		switch {
+		case r.err == nil:
+			counts["answered"]++
+			if sent != 1 || r.out != 2*id {
+				t.Errorf("call %d: answer %d, sent %d times", id, r.out, sent)
+			}
+		case errors.Is(r.err, ErrNotSent):
+			counts["not sent"]++
+			if sent != 0 {
+				t.Errorf("call %d: %v, but it was sent", id, r.err)
+			}
+		case errors.Is(r.err, ErrUnknown):
+			counts["unknown"]++
+			if sent != 1 {
+				t.Errorf("call %d: %v, but it was never sent", id, r.err)
+			}
+		default:
+			counts["failed"]++
+			if sent != 1 {
+				t.Errorf("call %d: %v from a round trip, sent %d times", id, r.err, sent)
+			}
+		}
+	}
+	// Batches are cut from the queue's head: each batch's calls in
+	// arrival order, and no two batches interleave.
+	slices.SortFunc(f.batches, func(a, b []uint64) int { return int(a[0]) - int(b[0]) })
+	for i, b := range f.batches {
+		if !slices.IsSorted(b) {
+			t.Errorf("batch %v out of arrival order", b)
+		}
+		if i > 0 && f.batches[i-1][len(f.batches[i-1])-1] >= b[0] {
+			t.Errorf("batches %v and %v interleave", f.batches[i-1], b)
+		}
+	}
+	if n, queued := q.Len(); n != 0 || queued != 0 {
+		t.Errorf("after every call returned: %d in flight, %d queued", n, queued)
+	}
+	multi := 0
+	for _, b := range f.batches {
+		if len(b) > 1 {
+			multi++
+		}
+	}
+	t.Logf("outcomes %v; %d round trips, %d of several calls; peak in flight %d", counts, len(f.batches), multi, f.peak.Load())
+	for _, k := range []string{"answered", "not sent", "unknown", "failed"} {
+		if counts[k] == 0 {
+			t.Errorf("no call %s: the test did not exercise it", k)
+		}
+	}
+	if multi == 0 || f.peak.Load() != InFlight {
+		t.Errorf("%d batches of several calls, peak %d in flight: the test did not exercise the queue", multi, f.peak.Load())
+	}
+}
+
+// TestBudgetCoversTheQueue: with the round trip stalled, every caller,
+// however deep in the queue, returns within its budget (plus generous
+// slack, less than the budget, so that a round trip given a budget of its
+// own when it is sent would show), as ErrNotSent if it was never sent.
+// The first 50 callers arrive a millisecond apart, so that each batch's
+// leader is named before its own deadline; 100 more then arrive at once,
+// most of them too deep in the queue to be sent.
+func TestBudgetCoversTheQueue(t *testing.T) {
+	const budget = 500 * time.Millisecond
+	var sent atomic.Int32
+	q := New(func(ctx context.Context, batch []*Call[int, int]) {
+		sent.Add(int32(len(batch)))
+		<-ctx.Done()
+		for _, c := range batch {
+			c.Err = context.Cause(ctx)
+		}
+	}, Options{Budget: budget, Max: 4})
+	const callers = 150
+	took := make([]time.Duration, callers)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		if i < 50 {
+			time.Sleep(time.Millisecond)
+		}
+		wg.Go(func() {
+			start := time.Now()
+			_, errs[i] = q.Do(context.Background(), i)
+			took[i] = time.Since(start)
+		})
+	}
+	wg.Wait()
+	notSent := 0
+	for i := range callers {
+		if took[i] > budget+300*time.Millisecond {
+			t.Errorf("caller %d returned after %v, budget %v", i, took[i], budget)
+		}
+		switch {
+		case errors.Is(errs[i], ErrNotSent):
+			notSent++
+		case !errors.Is(errs[i], ErrBudget):
+			t.Errorf("caller %d: %v, want the budget's error", i, errs[i])
+		}
+	}
+	if notSent == 0 || int(sent.Load())+notSent != callers {
+		t.Errorf("%d sent, %d never sent, of %d", sent.Load(), notSent, callers)
+	}
+}
+
+// TestRoundTripOutlivesTheLeadersContext: a round trip carries other
+// callers' calls, so cancelling its leader's context does not cancel it;
+// its deadline is the leader's.
+func TestRoundTripOutlivesTheLeadersContext(t *testing.T) {
+	release := make(chan struct{})
+	sending := make(chan context.Context, 1)
+	q := New(func(ctx context.Context, batch []*Call[int, int]) {
+		sending <- ctx
+		<-release
+		for _, c := range batch {
+			c.Out = c.In
+		}
+	}, Options{Budget: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := q.Do(ctx, 1)
+		done <- err
+	}()
+	rt := <-sending
+	cancel()
+	time.Sleep(10 * time.Millisecond)
+	if err := rt.Err(); err != nil {
+		t.Errorf("round trip cancelled with its leader's context: %v", err)
+	}
+	if d, ok := rt.Deadline(); !ok || time.Until(d) < 59*time.Minute {
+		t.Errorf("round trip's deadline %v, want the leader's (an hour)", d)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Errorf("leader: %v", err)
+	}
+}
