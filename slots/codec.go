@@ -57,6 +57,10 @@ const (
 	codeNotBooking = "NOTBOOKING"
 	codeConflict   = "CONFLICT"
 	codeInUse      = "INUSE"
+	// codeSuperseded: the Redis functions' answer for a campaign whose
+	// data carries another layout's mark (lua/lib.lua, "~L"); never
+	// recorded.
+	codeSuperseded = "SUPERSEDED"
 )
 
 // outcome is the result of one store operation: success with a record, or a
@@ -89,6 +93,8 @@ func (o outcome) err() error {
 		return ErrConflict
 	case codeInUse:
 		return fmt.Errorf("%w: slot %q", ErrInUse, o.detail)
+	case codeSuperseded:
+		return ErrMisconfigured
 	}
 	return fmt.Errorf("%w: unknown outcome code %q", ErrUnavailable, o.code)
 }
@@ -316,7 +322,7 @@ func decodeOutcome(s string) (outcome, error) {
 			o.detail = d
 		}
 		switch code {
-		case codeFull, codeBooked, codeExpired, codeNotFound, codeNoSlot, codeNotBooking, codeConflict, codeInUse:
+		case codeFull, codeBooked, codeExpired, codeNotFound, codeNoSlot, codeNotBooking, codeConflict, codeInUse, codeSuperseded:
 			return o, nil
 		}
 		return outcome{}, fmt.Errorf("%w: unknown code %q", errBadRecord, code)

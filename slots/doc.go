@@ -68,11 +68,20 @@
 // budget, its wait in the queue included: a call still queued when its
 // budget or context ends was never sent (ErrUnavailable, nothing
 // happened); one sent whose budget ends fails with ErrUnavailable, its
-// outcome unknown (a retry with the same key learns it). A campaign's state is four keys, Prefix + "{" +
-// campaign + "}:" + v2:data, v2:gx, v2:hx and v2:slots, passed as the
-// functions' keys, so on a Cluster the whole campaign lives in one hash
-// slot and every call runs on one shard. Data written by an earlier
-// version of this package (keys without "v2:") is never read. The data
+// outcome unknown (a retry with the same key learns it).
+//
+// A campaign's state is four keys, Prefix + "{" + campaign + "}:" +
+// v2:data, v2:gx, v2:hx and v2:slots, passed as the functions' keys, so on
+// a Cluster the whole campaign lives in one hash slot and every call runs
+// on one shard. Data written by an earlier version of this package (keys
+// without "v2:") is never read, so upgrade from such a version between
+// openings: its instances and this version's would each book in their own
+// keys. For later layouts the data hash carries a layout mark: a version
+// that keeps campaigns in another layout sets it in this layout's data
+// hash before it books a campaign there, and from then on this version
+// refuses every call on the campaign with ErrMisconfigured, changing
+// nothing (Lookup, a plain read, still answers from this layout's
+// record), rather than book places the other version does not count. The data
 // hash also keeps the campaign's totals (capacity, free places, live
 // holds), updated by every call that changes a slot's counts, so Totals is
 // one read; a campaign written by a version that did not keep them (v2

@@ -163,6 +163,17 @@ func unavailable(err error) error {
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
+// storeErr is a function's error as the store returns it: ErrMisconfigured
+// for a campaign another layout took over (lua/lib.lua, MISLAYOUT), else
+// ErrUnavailable.
+func storeErr(err error) error {
+	var re redis.Error
+	if errors.As(err, &re) && strings.HasPrefix(re.Error(), "GATEHOUSE_MISCONFIGURED ") {
+		return fmt.Errorf("%w: %w", ErrMisconfigured, err)
+	}
+	return unavailable(err)
+}
+
 // campaignKeys returns the key names of campaign c, cached.
 func (s *redisStore) campaignKeys(c Campaign) []string {
 	if k, ok := s.keys.Load(c); ok {
@@ -193,12 +204,12 @@ func (s *redisStore) run(ctx context.Context, f *luaFunc, c Campaign, write bool
 			}
 		}
 		if err != nil {
-			return nil, unavailable(err)
+			return nil, storeErr(err)
 		}
 		return v, nil
 	})
-	if err != nil && !errors.Is(err, ErrUnavailable) {
-		err = unavailable(err)
+	if err != nil && !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrMisconfigured) {
+		err = storeErr(err)
 	}
 	return v, err
 }

@@ -86,6 +86,7 @@ const (
 	OutcomeClosed        = "closed"
 	OutcomeNotReplicated = "not_replicated"
 	OutcomeUnavailable   = "unavailable"
+	OutcomeMisconfigured = "misconfigured"
 	OutcomeInternalError = "error"
 )
 
@@ -115,6 +116,8 @@ func OutcomeOf(err error) string {
 		return OutcomeConflict
 	case errors.Is(err, ErrInUse):
 		return OutcomeInUse
+	case errors.Is(err, ErrMisconfigured):
+		return OutcomeMisconfigured
 	}
 	return OutcomeInternalError
 }
@@ -144,7 +147,8 @@ type ServiceOptions struct {
 	// Move, the same instant given to the store. nil means no window check.
 	Gate Gate
 	// Logger receives one record per call (Debug for answers, Warn for an
-	// unavailable store, Error for anything unexpected); nil discards. No
+	// unavailable store, Error for a misconfigured one and anything
+	// unexpected); nil discards. No
 	// person identifier is logged in clear: only a short keyed hash.
 	Logger *slog.Logger
 	// LogKey keys the hash of person identifiers in logs. nil means a
@@ -253,7 +257,7 @@ func (c *call) end(err error) error {
 	switch out {
 	case OutcomeUnavailable, OutcomeNotReplicated:
 		level = slog.LevelWarn
-	case OutcomeInternalError:
+	case OutcomeInternalError, OutcomeMisconfigured:
 		level = slog.LevelError
 	}
 	if !s.log.Enabled(c.ctx, level) {

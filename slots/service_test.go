@@ -420,11 +420,12 @@ func TestOutcomeOf(t *testing.T) {
 		fmt.Errorf("x: %w", slots.ErrFull): slots.OutcomeFull,
 		fmt.Errorf("%w: %w", slots.ErrClosed, window.ErrMaintenance):       slots.OutcomeClosed,
 		fmt.Errorf("%w: %w", slots.ErrUnavailable, slots.ErrNotReplicated): slots.OutcomeNotReplicated,
-		slots.ErrUnavailable:   slots.OutcomeUnavailable,
-		slots.ErrInUse:         slots.OutcomeInUse,
-		slots.ErrHoldExpired:   slots.OutcomeHoldExpired,
-		slots.ErrAlreadyBooked: slots.OutcomeAlreadyBooked,
-		errors.New("other"):    slots.OutcomeInternalError,
+		slots.ErrUnavailable:                        slots.OutcomeUnavailable,
+		slots.ErrInUse:                              slots.OutcomeInUse,
+		slots.ErrHoldExpired:                        slots.OutcomeHoldExpired,
+		slots.ErrAlreadyBooked:                      slots.OutcomeAlreadyBooked,
+		fmt.Errorf("x: %w", slots.ErrMisconfigured): slots.OutcomeMisconfigured,
+		errors.New("other"):                         slots.OutcomeInternalError,
 	} {
 		if got := slots.OutcomeOf(err); got != want {
 			t.Errorf("OutcomeOf(%v) = %q, want %q", err, got, want)

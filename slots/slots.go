@@ -51,6 +51,13 @@ var (
 	// timeout. Retrying with the same idempotency key returns the recorded
 	// result and waits again.
 	ErrNotReplicated = errors.New("slots: write not acknowledged by enough replicas")
+	// ErrMisconfigured means the store refuses the campaign because
+	// another version of gatehouse, which keeps campaigns in another
+	// layout, has taken it over (the Redis store: see NewRedisStore,
+	// "Layout"): this instance would otherwise book places that version
+	// does not count. Nothing was changed; every call on the campaign
+	// fails until the instance runs that version.
+	ErrMisconfigured = errors.New("slots: campaign taken over by another version's layout")
 )
 
 // Limits on identifiers and batch sizes. Inputs beyond them are refused with
@@ -424,7 +431,9 @@ func validAvailability(c Campaign, ids []string) error {
 // nothing. Any failure that is not a domain outcome (connection refused,
 // timeout, context cancelled or expired, script error) returns an error
 // matching ErrUnavailable. A call whose context is already done returns
-// ErrUnavailable without changing anything.
+// ErrUnavailable without changing anything. A store that finds the
+// campaign taken over by another version's layout returns
+// ErrMisconfigured and changes nothing.
 //
 // The package's slotstest.Run checks all of this; a third-party Store
 // proves itself by passing it.

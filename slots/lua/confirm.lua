@@ -5,7 +5,8 @@
 -- state and its expiry (15 digits).
 local function owned(keys, args)
   local now, gf, kf, id = args[1], args[2], args[3], args[5]
-  local d = redis.call('HMGET', keys[1], kf, args[4])
+  local d = redis.call('HMGET', keys[1], kf, args[4], '~L')
+  if d[3] then return SUPERSEDED end
   if d[1] then
     local out = recall(d[1], gf, now)
     if out then return out end

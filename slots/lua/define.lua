@@ -8,7 +8,9 @@ local function define(keys, args)
     fs[#fs + 1] = 'c:' .. args[i]
     fs[#fs + 1] = args[i]
   end
+  fs[#fs + 1] = '~L'
   local v = redis.call('HMGET', D, unpack(fs))
+  if v[#fs] then return redis.error_reply(MISLAYOUT) end
   if v[1] then
     local out = recall(v[1], gf, now)
     if out then return out end

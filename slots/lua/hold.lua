@@ -7,7 +7,8 @@
 local function hold(keys, args)
   local D = keys[1]
   local now, gf, kf, pf, ff, hf, exp = args[1], args[2], args[3], args[4], args[5], args[6], args[7]
-  local v = redis.call('HMGET', D, kf, pf, ff, hf, '~t', '~f', '~h')
+  local v = redis.call('HMGET', D, kf, pf, ff, hf, '~t', '~f', '~h', '~L')
+  if v[8] then return SUPERSEDED end
   if v[1] then
     local out = recall(v[1], gf, now)
     if out then return out end

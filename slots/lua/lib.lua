@@ -28,7 +28,12 @@
 --   (15 digits);  "~c", "~f", "~h"  the campaign's totals: capacity, free
 --   places and live holds summed over its slots, kept by every function
 --   that changes a count (so that a waiting room reads the places left in
---   one field read, not one per slot; see totals.lua).
+--   one field read, not one per slot; see totals.lua);  "~L"  the layout
+--   mark: absent in this layout's data. A version that stores campaigns in
+--   another layout sets it in this layout's data hash before it books a
+--   campaign there, and every function of this version then refuses the
+--   campaign (SUPERSEDED, MISLAYOUT) rather than book places the other
+--   version does not count.
 -- A person's record is
 --   state (1 byte) .. expires (15 digits) .. confirmed (15 digits, zeros
 --   for a hold) .. "|" .. id .. "|h:" .. slot .. "|" .. created .. "#" .. list
@@ -47,6 +52,12 @@
 -- recall returns the outcome recorded in v (an idempotency record) for a
 -- request with gf (gcat .. fingerprint) at now: that outcome, '!CONFLICT'
 -- if it was for another request, or nil if it has expired.
+-- SUPERSEDED is a writer's outcome when the campaign's data carries the
+-- layout mark "~L" (Go: ErrMisconfigured); never remembered: nothing
+-- happened. MISLAYOUT is the error the other functions answer then.
+local SUPERSEDED = '!SUPERSEDED'
+local MISLAYOUT = 'GATEHOUSE_MISCONFIGURED campaign taken over by another layout of gatehouse'
+
 local function recall(v, gf, now)
   if string.sub(v, 1, 15) <= now then return nil end
   if string.sub(v, 16, 39) ~= string.sub(gf, 16) then return '!CONFLICT' end

@@ -5,7 +5,8 @@
 local function move(keys, args)
   local D = keys[1]
   local now, gf, kf, pf, id, ht, to = args[1], args[2], args[3], args[4], args[5], args[6], args[7]
-  local d = redis.call('HMGET', D, kf, pf, to, '~t')
+  local d = redis.call('HMGET', D, kf, pf, to, '~t', '~L')
+  if d[5] then return SUPERSEDED end
   if d[1] then
     local out = recall(d[1], gf, now)
     if out then return out end

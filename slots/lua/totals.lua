@@ -5,7 +5,8 @@
 -- campaign written before they were kept, counted once from every slot.
 local function totals(keys, args)
   local D = keys[1]
-  local v = redis.call('HMGET', D, '~t', '~c', '~f', '~h')
+  local v = redis.call('HMGET', D, '~t', '~c', '~f', '~h', '~L')
+  if v[5] then return redis.error_reply(MISLAYOUT) end
   if not v[1] or v[1] <= args[1] then
     if tidy(keys, args[1], args[2]) then v = redis.call('HMGET', D, '~t', '~c', '~f', '~h') end
   end
