@@ -46,18 +46,24 @@ func TestRedisFunctionsReloaded(t *testing.T) {
 	}
 }
 
-// TestRedisStateOfAnotherVersion: a room whose state was written in
-// another layout (an older gatehouse: one field v of 29 numbers) is
-// refused as misconfigured, never read as a new room or misread.
-func TestRedisStateOfAnotherVersion(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	c := srv.Client()
+// layoutStore starts a Redis and returns a store on it, its client, and
+// a room's parameters, for the tests of rooms of another layout.
+func layoutStore(t *testing.T) (admission.Store, *redis.Client, admission.Params) {
+	t.Helper()
+	c := redistest.Start(t, redistest.Options{}).Client()
 	store, err := admission.NewRedisStore(c, admission.RedisOptions{Timeout: testBudget})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := admission.Params{Opening: opening, Rate: 60, Burst: 1, ClaimWindow: time.Minute,
+	return store, c, admission.Params{Opening: opening, Rate: 60, Burst: 1, ClaimWindow: time.Minute,
 		SessionTTL: time.Minute, DrainWindow: time.Minute, Seed: seed}
+}
+
+// TestRedisStateOfAnotherVersion: a room whose state was written in
+// another layout (an older gatehouse: one field v of 29 numbers) is
+// refused as misconfigured, never read as a new room or misread.
+func TestRedisStateOfAnotherVersion(t *testing.T) {
+	store, c, p := layoutStore(t)
 	// The old layout: the room's check and opening, then 28 numbers.
 	old := []byte(seed.Commitment()[:16])
 	old = binary.LittleEndian.AppendUint64(old, math.Float64bits(float64(opening.UnixMilli())))
@@ -80,14 +86,7 @@ func TestRedisStateOfAnotherVersion(t *testing.T) {
 // refused as another version, and nothing of it changes; so instances of
 // two layouts on one room fail closed even when their states are as long.
 func TestRedisStateOfAnotherLayoutSameLength(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	c := srv.Client()
-	store, err := admission.NewRedisStore(c, admission.RedisOptions{Timeout: testBudget})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := admission.Params{Opening: opening, Rate: 60, Burst: 1, ClaimWindow: time.Minute,
-		SessionTTL: time.Minute, DrainWindow: time.Minute, Seed: seed}
+	store, c, p := layoutStore(t)
 	a, b := admission.HashIdentity(identityKey, "a"), admission.HashIdentity(identityKey, "b")
 	if _, err := store.Join(ctx, opening, "prev", p, a); err != nil {
 		t.Fatal(err)
