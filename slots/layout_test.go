@@ -109,6 +109,13 @@ func TestRedisLayoutMark(t *testing.T) {
 			t.Fatalf("concurrent hold %d on a marked campaign: %v, want ErrMisconfigured", i, err)
 		}
 	}
+	// With WaitReplicas a call and its WAIT go in one pipeline: a refused
+	// DefineSlots is still ErrMisconfigured.
+	waiting := freshStore(t, rdb, slots.RedisOptions{Prefix: "mark:", WaitReplicas: 1, WaitTimeout: 10 * time.Millisecond})
+	err = waiting.DefineSlots(ctx, later, slots.DefineRequest{Campaign: c, Slots: []slots.Slot{{ID: "c", Capacity: 5}}, Key: "d3"})
+	if !errors.Is(err, slots.ErrMisconfigured) || errors.Is(err, slots.ErrUnavailable) {
+		t.Errorf("DefineSlots with WaitReplicas on a marked campaign: %v, want ErrMisconfigured", err)
+	}
 	if after := dump(); !maps.Equal(before, after) {
 		t.Error("calls on a marked campaign changed its keys")
 	}

@@ -49,9 +49,10 @@ type RedisOptions struct {
 	// Redis, in real time, before it returns an error matching
 	// ErrUnavailable (the outcome of a write is then unknown: retry with
 	// the same key), counted from when the call enters the store: a wait
-	// for a round trip (group commit, Unbatched) is part of it. It holds on any client: on a client wrapper the store
-	// cannot inspect, or a cluster client, the store abandons the call on
-	// its own goroutine at the deadline. A shorter deadline on the
+	// for a round trip (group commit, Unbatched) is part of it. It holds
+	// on any client: on a client wrapper the store cannot inspect, or a
+	// cluster client, the store abandons the call on its own goroutine at
+	// the deadline. A shorter deadline on the
 	// caller's context still applies. Zero means DefaultRedisTimeout, plus
 	// WaitTimeout with WaitReplicas.
 	Timeout time.Duration
@@ -278,7 +279,7 @@ func (s *redisStore) onNode(ctx context.Context, node *redis.Client, calls []fca
 				if cc, ok := s.rdb.(*redis.ClusterClient); ok && (redis.HasErrorPrefix(rerr, "MOVED") || redis.HasErrorPrefix(rerr, "ASK")) {
 					cc.ReloadState(ctx)
 				}
-				out[i].err = unavailable(rerr)
+				out[i].err = storeErr(rerr)
 			case err != nil:
 				// The function ran; only WAIT failed.
 				out[i].err = fmt.Errorf("%w: %w: WAIT: %w", ErrUnavailable, ErrNotReplicated, err)
