@@ -3,7 +3,6 @@ package admission
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/gatehouse-go/gatehouse/internal/groupcommit"
 	"github.com/gatehouse-go/gatehouse/window/redisopt"
@@ -51,20 +50,6 @@ type pendingCall = groupcommit.Call[roomCall, any]
 // batched calls c through the store's group commit.
 func (s *redisStore) batched(ctx context.Context, c roomCall) (any, error) {
 	return s.batch.Do(ctx, c)
-}
-
-// byRoom splits batch into its rooms' calls, each room's in batch's order.
-func byRoom(batch []*pendingCall) [][]*pendingCall {
-	var rooms [][]*pendingCall
-	for _, pc := range batch {
-		i := slices.IndexFunc(rooms, func(r []*pendingCall) bool { return r[0].In.keys[0] == pc.In.keys[0] })
-		if i < 0 {
-			rooms = append(rooms, []*pendingCall{pc})
-		} else {
-			rooms[i] = append(rooms[i], pc)
-		}
-	}
-	return rooms
 }
 
 // roomFCall is the function call of one room's calls: the call's own
@@ -126,7 +111,7 @@ func (s *redisStore) send(ctx context.Context, batch []*pendingCall) {
 		reply any
 		err   error
 	}
-	rooms := byRoom(batch)
+	rooms := groupcommit.ByKey(batch, func(c roomCall) string { return c.keys[0] })
 	res, err := redisopt.Do(ctx, 0, s.inline, func(ctx context.Context) ([]result, error) {
 		out := make([]result, len(rooms))
 		if len(rooms) == 1 {

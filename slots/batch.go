@@ -64,21 +64,6 @@ func (s *redisStore) write(ctx context.Context, f *luaFunc, c Campaign, args ...
 	return v, err
 }
 
-// byCampaign splits ops into their campaigns' operations, each campaign's
-// in ops' order.
-func byCampaign(ops []*batchOp) [][]*batchOp {
-	var out [][]*batchOp
-	for _, op := range ops {
-		i := slices.IndexFunc(out, func(g []*batchOp) bool { return g[0].In.c == op.In.c })
-		if i < 0 {
-			out = append(out, []*batchOp{op})
-		} else {
-			out[i] = append(out[i], op)
-		}
-	}
-	return out
-}
-
 // campaignCall is the FCALL of one campaign's operations: the operation's
 // own function for one, the batch function for several.
 func (s *redisStore) campaignCall(ops []*batchOp) fcall {
@@ -97,7 +82,7 @@ func (s *redisStore) campaignCall(ops []*batchOp) fcall {
 // send makes one round trip for ops, bounded by ctx's deadline (the
 // leader's), and sets every operation's result.
 func (s *redisStore) send(ctx context.Context, ops []*batchOp) {
-	groups := byCampaign(ops)
+	groups := groupcommit.ByKey(ops, func(w writeCall) Campaign { return w.c })
 	calls := make([]fcall, len(groups))
 	for i, g := range groups {
 		calls[i] = s.campaignCall(g)

@@ -219,6 +219,25 @@ func (q *Queue[C, R]) leaveBatch(c *Call[C, R]) {
 	}
 }
 
+// ByKey splits batch into groups of the calls whose inputs have the same
+// key (a store's entity: a room, a campaign), each group in batch's order
+// and the groups in the order of their first calls: what a Sender sends
+// as one function call each.
+func ByKey[C, R any, K comparable](batch []*Call[C, R], key func(C) K) [][]*Call[C, R] {
+	var groups [][]*Call[C, R]
+	var keys []K
+	for _, c := range batch {
+		k := key(c.In)
+		if i := slices.Index(keys, k); i >= 0 {
+			groups[i] = append(groups[i], c)
+		} else {
+			keys = append(keys, k)
+			groups = append(groups, []*Call[C, R]{c})
+		}
+	}
+	return groups
+}
+
 // Len reports the round trips in flight (with the batches cut and not yet
 // sent) and the calls queued: for tests that wait for a state.
 func (q *Queue[C, R]) Len() (inFlight, queued int) {

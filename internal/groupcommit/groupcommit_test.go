@@ -255,3 +255,24 @@ func TestRoundTripOutlivesTheLeadersContext(t *testing.T) {
 		t.Errorf("leader: %v", err)
 	}
 }
+
+// TestByKey: groups by key, each in the batch's order, groups in the order
+// of their first calls.
+func TestByKey(t *testing.T) {
+	var batch []*Call[string, int]
+	for _, in := range []string{"a1", "b1", "a2", "c1", "b2", "a3"} {
+		batch = append(batch, &Call[string, int]{In: in})
+	}
+	groups := ByKey(batch, func(in string) byte { return in[0] })
+	var got []string
+	for _, g := range groups {
+		s := ""
+		for _, c := range g {
+			s += c.In
+		}
+		got = append(got, s)
+	}
+	if want := []string{"a1a2a3", "b1b2", "c1"}; !slices.Equal(got, want) {
+		t.Errorf("ByKey groups %q, want %q", got, want)
+	}
+}
