@@ -54,11 +54,12 @@ type Call[C, R any] struct {
 	Out R
 	Err error
 
-	ctx  context.Context // the caller's, bounded by its budget
-	seq  uint64          // arrival order (tests)
-	wake chan struct{}   // signalled once: named leader, or done
-	b    *batch[C, R]    // under mu: the batch cut for it, nil while queued
-	done bool            // under mu: Out and Err are set
+	ctx      context.Context // the caller's
+	deadline time.Time       // the end of its budget (or ctx's deadline, if earlier)
+	seq      uint64          // arrival order (tests)
+	wake     chan struct{}   // signalled once: named leader, or done
+	b        *batch[C, R]    // under mu: the batch cut for it, nil while queued
+	done     bool            // under mu: Out and Err are set
 }
 
 // batch is a batch cut from the queue: calls[0] leads it.
@@ -100,9 +101,11 @@ func (q *Queue[C, R]) Do(ctx context.Context, in C) (R, error) {
 	if ctx.Err() != nil {
 		return zero, fmt.Errorf("%w: %w", ErrNotSent, context.Cause(ctx))
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, q.budget, ErrBudget)
-	defer cancel()
-	c := &Call[C, R]{In: in, ctx: ctx}
+	deadline := time.Now().Add(q.budget)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c := &Call[C, R]{In: in, ctx: ctx, deadline: deadline}
 	q.mu.Lock()
 	c.seq = q.nextSeq
 	q.nextSeq++
@@ -119,13 +122,21 @@ func (q *Queue[C, R]) Do(ctx context.Context, in C) (R, error) {
 	c.wake = make(chan struct{}, 1)
 	q.queue = append(q.queue, c)
 	q.mu.Unlock()
+	// A queued call waits for its turn, its context and its budget; the
+	// budget is judged by the clock, so that a call whose deadline has
+	// passed is never sent, whether or not its timer has fired yet.
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	expired := false
 	for {
 		select {
 		case <-c.wake:
 		case <-ctx.Done():
+		case <-timer.C:
+			expired = true
 		}
 		q.mu.Lock()
-		gaveUp := ctx.Err() != nil
+		gaveUp := expired || ctx.Err() != nil || !time.Now().Before(deadline)
 		switch {
 		case c.done:
 			q.mu.Unlock()
@@ -135,17 +146,17 @@ func (q *Queue[C, R]) Do(ctx context.Context, in C) (R, error) {
 			i := slices.Index(q.queue, c)
 			q.queue = slices.Delete(q.queue, i, i+1)
 			q.mu.Unlock()
-			return zero, fmt.Errorf("%w: %w", ErrNotSent, context.Cause(ctx))
+			return zero, fmt.Errorf("%w: %w", ErrNotSent, gaveUpCause(ctx))
 		case c.b == nil:
 		case c.b.sent && gaveUp:
 			q.mu.Unlock()
-			return zero, fmt.Errorf("%w: %w", ErrUnknown, context.Cause(ctx))
+			return zero, fmt.Errorf("%w: %w", ErrUnknown, gaveUpCause(ctx))
 		case c.b.sent:
 		case gaveUp:
 			// Cut into a batch not yet sent: leave it, nothing happened.
 			q.leaveBatch(c)
 			q.mu.Unlock()
-			return zero, fmt.Errorf("%w: %w", ErrNotSent, context.Cause(ctx))
+			return zero, fmt.Errorf("%w: %w", ErrNotSent, gaveUpCause(ctx))
 		case c.b.calls[0] == c:
 			// Named leader of a live batch: send it, with the calls
 			// that queued since it was cut if it was the last cut
@@ -169,12 +180,19 @@ func (q *Queue[C, R]) Do(ctx context.Context, in C) (R, error) {
 	}
 }
 
+// gaveUpCause is why a call whose context or budget ended gave up.
+func gaveUpCause(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return ErrBudget
+}
+
 // lead sends b (its first call is the caller's) by the caller's deadline,
 // gives every other call its answer, and hands the round trip on.
 func (q *Queue[C, R]) lead(b *batch[C, R]) {
-	leader := b.calls[0].ctx
-	deadline, _ := leader.Deadline() // set: every call has a budget
-	ctx, cancel := context.WithDeadlineCause(context.WithoutCancel(leader), deadline, ErrBudget)
+	leader := b.calls[0]
+	ctx, cancel := context.WithDeadlineCause(context.WithoutCancel(leader.ctx), leader.deadline, ErrBudget)
 	q.send(ctx, b.calls)
 	cancel()
 	q.mu.Lock()

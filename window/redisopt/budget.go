@@ -42,13 +42,15 @@ var ErrBudget = fmt.Errorf("redis call exceeded its time budget: %w", context.De
 // HonoursDeadlines), else on a goroutine it abandons at the deadline. A
 // non-positive budget leaves ctx's own deadline, if any, as the only bound.
 func Do[T any](ctx context.Context, budget time.Duration, inline bool, f func(context.Context) (T, error)) (T, error) {
-	var cancel context.CancelFunc
 	if budget > 0 {
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, budget, ErrBudget)
-	} else {
+		defer cancel()
+	} else if !inline {
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
 	}
-	defer cancel()
 	if inline {
 		v, err := f(ctx)
 		if err != nil && ctx.Err() != nil {
