@@ -63,6 +63,9 @@ const (
 	codeSuperseded = "SUPERSEDED"
 )
 
+// superseded is a writer's whole reply for a campaign of another layout.
+const superseded = "!" + codeSuperseded
+
 // outcome is the result of one store operation: success with a record, or a
 // domain error code (with a slot as detail for NOSLOT and INUSE). It is what
 // an idempotency record keeps.

@@ -116,6 +116,12 @@ func TestRedisLayoutMark(t *testing.T) {
 	if !errors.Is(err, slots.ErrMisconfigured) || errors.Is(err, slots.ErrUnavailable) {
 		t.Errorf("DefineSlots with WaitReplicas on a marked campaign: %v, want ErrMisconfigured", err)
 	}
+	// A writer's refusal writes nothing, so no replica's acknowledgement
+	// is missing (this server has none).
+	_, err = waiting.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: "p4", TTL: time.Minute, Key: "h4"})
+	if !errors.Is(err, slots.ErrMisconfigured) || errors.Is(err, slots.ErrUnavailable) {
+		t.Errorf("Hold with WaitReplicas on a marked campaign: %v, want ErrMisconfigured", err)
+	}
 	if after := dump(); !maps.Equal(before, after) {
 		t.Error("calls on a marked campaign changed its keys")
 	}

@@ -280,6 +280,10 @@ func (s *redisStore) onNode(ctx context.Context, node *redis.Client, calls []fca
 					cc.ReloadState(ctx)
 				}
 				out[i].err = storeErr(rerr)
+			case res[k].Val() == superseded:
+				// Refused, nothing written: no replica has anything to
+				// acknowledge.
+				out[i].v = superseded
 			case err != nil:
 				// The function ran; only WAIT failed.
 				out[i].err = fmt.Errorf("%w: %w: WAIT: %w", ErrUnavailable, ErrNotReplicated, err)
