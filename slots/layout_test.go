@@ -122,6 +122,19 @@ func TestRedisLayoutMark(t *testing.T) {
 	if !errors.Is(err, slots.ErrMisconfigured) || errors.Is(err, slots.ErrUnavailable) {
 		t.Errorf("Hold with WaitReplicas on a marked campaign: %v, want ErrMisconfigured", err)
 	}
+	var wwg sync.WaitGroup
+	werrs := make([]error, 16)
+	for i := range werrs {
+		wwg.Go(func() {
+			_, werrs[i] = waiting.Hold(ctx, t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: fmt.Sprint("w", i), TTL: time.Minute, Key: fmt.Sprint("w", i)})
+		})
+	}
+	wwg.Wait()
+	for i, err := range werrs {
+		if !errors.Is(err, slots.ErrMisconfigured) || errors.Is(err, slots.ErrUnavailable) {
+			t.Errorf("concurrent hold %d with WaitReplicas on a marked campaign: %v, want ErrMisconfigured", i, err)
+		}
+	}
 	if after := dump(); !maps.Equal(before, after) {
 		t.Error("calls on a marked campaign changed its keys")
 	}

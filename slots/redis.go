@@ -164,6 +164,21 @@ func unavailable(err error) error {
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
+// refusedWhole reports whether v, a function's reply, refuses every
+// operation for a campaign of another layout (a writer's or a batch's):
+// nothing was written.
+func refusedWhole(v any) bool {
+	if all, ok := v.([]any); ok {
+		for _, o := range all {
+			if o != superseded {
+				return false
+			}
+		}
+		return len(all) > 0
+	}
+	return v == superseded
+}
+
 // storeErr is a function's error as the store returns it: ErrMisconfigured
 // for a campaign another layout took over (lua/lib.lua, MISLAYOUT), else
 // ErrUnavailable.
@@ -280,10 +295,10 @@ func (s *redisStore) onNode(ctx context.Context, node *redis.Client, calls []fca
 					cc.ReloadState(ctx)
 				}
 				out[i].err = storeErr(rerr)
-			case res[k].Val() == superseded:
+			case refusedWhole(res[k].Val()):
 				// Refused, nothing written: no replica has anything to
 				// acknowledge.
-				out[i].v = superseded
+				out[i].v = res[k].Val()
 			case err != nil:
 				// The function ran; only WAIT failed.
 				out[i].err = fmt.Errorf("%w: %w: WAIT: %w", ErrUnavailable, ErrNotReplicated, err)
