@@ -26,8 +26,10 @@ var (
 	// after it was sent, before its round trip returned: its outcome is
 	// unknown.
 	ErrUnknown = errors.New("sent, outcome unknown")
-	// ErrBudget is the cause of a call's context when its budget ends. It
-	// wraps context.DeadlineExceeded.
+	// ErrBudget is what ends a call whose budget ran out: the cause in
+	// its ErrNotSent or ErrUnknown error while it waited, and the cause of
+	// the round trip's context (the Sender's) when its leader's budget
+	// ends. It wraps context.DeadlineExceeded.
 	ErrBudget = fmt.Errorf("call exceeded its time budget: %w", context.DeadlineExceeded)
 )
 
