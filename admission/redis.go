@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -142,6 +143,24 @@ type redisStore struct {
 	// batchAll sends even a room's single call through the batch
 	// function (tests only: export_test.go).
 	batchAll bool
+	// lastKeys and lastCheck remember the keys of the room called last
+	// and the check of the seed used last, so that a store serving one
+	// room (the usual case) builds neither anew for every call; another
+	// room or seed replaces them.
+	lastKeys  atomic.Pointer[keysOf]
+	lastCheck atomic.Pointer[seedCheck]
+}
+
+// keysOf are a room's keys (redisStore.keys).
+type keysOf struct {
+	room string
+	keys []string
+}
+
+// seedCheck is a seed's commitment, which a call's check starts with.
+type seedCheck struct {
+	seed  Seed
+	check string
 }
 
 // roomCall is one call of a room's function: op names it (fnNames), keys
@@ -182,12 +201,28 @@ func (s *redisStore) call(ctx context.Context, c roomCall, v []int64) (int, erro
 
 var _ Store = (*redisStore)(nil)
 
+// keys returns room's keys, shared between calls: nobody may change them.
 func (s *redisStore) keys(room string) ([]string, error) {
+	if k := s.lastKeys.Load(); k != nil && k.room == room {
+		return k.keys, nil
+	}
 	if err := validRoomName(room); err != nil {
 		return nil, err
 	}
 	base := s.prefix + "{" + room + "}:"
-	return []string{base + "s", base + "a", base + "r"}, nil
+	k := &keysOf{room: room, keys: []string{base + "s", base + "a", base + "r"}}
+	s.lastKeys.Store(k)
+	return k.keys, nil
+}
+
+// check returns the seed's commitment, which starts a call's check.
+func (s *redisStore) check(seed Seed) string {
+	if c := s.lastCheck.Load(); c != nil && c.seed == seed {
+		return c.check
+	}
+	c := &seedCheck{seed: seed, check: seed.Commitment()}
+	s.lastCheck.Store(c)
+	return c.check
 }
 
 // idField is an identity's field in the room's hash: its raw hash.
@@ -232,43 +267,66 @@ func (s *redisStore) run(ctx context.Context, op byte, room string, p Params, id
 	if err != nil {
 		return Record{}, err
 	}
-	// One budget for the whole call, second round trip included.
-	ctx, cancel := context.WithTimeoutCause(ctx, s.timeout, redisopt.ErrBudget)
-	defer cancel()
-	field := idField(id)
-	check := p.Seed.Commitment()
-	var v [recordLen]int64
-	for attempt := 0; ; attempt++ {
-		var a []byte
-		switch {
-		case !hinted:
-			a = packArgs(op, p, check, ms(now))
-		case hint.Known:
-			a = packArgs(op, p, check, ms(now), int64(hint.Place), int64(hint.Index), int64(hint.Early))
-		default:
-			a = packArgs(op, p, check, ms(now), -1, -1, -1)
-		}
-		n, err := s.call(ctx, roomCall{op: op, keys: keys, a: a, field: field}, v[:])
-		if err != nil {
-			return Record{}, redisError(err)
-		}
-		switch {
-		case n == 0:
-			return Record{}, fmt.Errorf("%w: empty reply", ErrUnavailable)
-		case v[0] == replyNotJoined:
-			return Record{}, ErrNotJoined
-		case v[0] == replyNeedPlace && n == 3 && attempt == 0 && hinted:
-			idx, e := uint64(v[1]), uint64(v[2])
-			if idx >= e {
-				return Record{}, fmt.Errorf("%w: the store asked the place of index %d with %d early arrivals", ErrUnavailable, idx, e)
-			}
-			hint = PlaceHint{Known: true, Index: idx, Early: e, Place: place(p.Seed, e, idx)}
-			continue
-		case v[0] != replyOK || n != recordLen:
-			return Record{}, fmt.Errorf("%w: unexpected reply %v", ErrUnavailable, v[:n])
-		}
-		return parseRecord(v[:])
+	c := runCall{op: op, keys: keys, field: idField(id), check: s.check(p.Seed), p: p, now: ms(now), hinted: hinted}
+	start := time.Now()
+	rec, need, err := s.attempt(ctx, &c, hint, true)
+	if need == nil {
+		return rec, err
 	}
+	// One budget for the whole call, second round trip included: the
+	// first had the store's budget (the group commit's, or redisopt.Do's);
+	// the second, rare, gets what is left of it.
+	ctx, cancel := context.WithDeadlineCause(ctx, start.Add(s.timeout), redisopt.ErrBudget)
+	defer cancel()
+	rec, _, err = s.attempt(ctx, &c, *need, false)
+	return rec, err
+}
+
+// runCall is what the attempts of one run share.
+type runCall struct {
+	op     byte
+	keys   []string
+	field  string
+	check  string
+	p      Params
+	now    int64
+	hinted bool
+}
+
+// attempt makes one round trip of run with hint. When the function asks
+// for the place and again allows another round trip, it returns the hint
+// to send (need) instead of a record.
+func (s *redisStore) attempt(ctx context.Context, c *runCall, hint PlaceHint, again bool) (rec Record, need *PlaceHint, err error) {
+	var a []byte
+	switch {
+	case !c.hinted:
+		a = packArgs(c.op, c.p, c.check, c.now)
+	case hint.Known:
+		a = packArgs(c.op, c.p, c.check, c.now, int64(hint.Place), int64(hint.Index), int64(hint.Early))
+	default:
+		a = packArgs(c.op, c.p, c.check, c.now, -1, -1, -1)
+	}
+	var v [recordLen]int64
+	n, err := s.call(ctx, roomCall{op: c.op, keys: c.keys, a: a, field: c.field}, v[:])
+	if err != nil {
+		return Record{}, nil, redisError(err)
+	}
+	switch {
+	case n == 0:
+		return Record{}, nil, fmt.Errorf("%w: empty reply", ErrUnavailable)
+	case v[0] == replyNotJoined:
+		return Record{}, nil, ErrNotJoined
+	case v[0] == replyNeedPlace && n == 3 && again && c.hinted:
+		idx, e := uint64(v[1]), uint64(v[2])
+		if idx >= e {
+			return Record{}, nil, fmt.Errorf("%w: the store asked the place of index %d with %d early arrivals", ErrUnavailable, idx, e)
+		}
+		return Record{}, &PlaceHint{Known: true, Index: idx, Early: e, Place: place(c.p.Seed, e, idx)}, nil
+	case v[0] != replyOK || n != recordLen:
+		return Record{}, nil, fmt.Errorf("%w: unexpected reply %v", ErrUnavailable, v[:n])
+	}
+	rec, err = parseRecord(v[:])
+	return rec, nil, err
 }
 
 func parseRecord(v []int64) (Record, error) {
@@ -348,7 +406,7 @@ func (s *redisStore) line(ctx context.Context, op byte, room string, p Params, n
 		return Line{}, err
 	}
 	var v [figuresLen]int64
-	n, err := s.call(ctx, roomCall{op: op, keys: keys, a: packArgs(op, p, p.Seed.Commitment(), ms(now), extra...)}, v[:])
+	n, err := s.call(ctx, roomCall{op: op, keys: keys, a: packArgs(op, p, s.check(p.Seed), ms(now), extra...)}, v[:])
 	if err != nil {
 		return Line{}, redisError(err)
 	}
