@@ -217,11 +217,18 @@ const msDigits = 15
 
 // padMs writes ms as msDigits digits, zero-padded.
 func padMs(ms int64) string {
-	s := strconv.FormatInt(ms, 10)
-	if len(s) >= msDigits {
-		return s
+	var b [msDigits]byte
+	return string(appendPadMs(b[:0], ms))
+}
+
+// appendPadMs appends ms to dst as padMs writes it.
+func appendPadMs(dst []byte, ms int64) []byte {
+	var b [20]byte
+	d := strconv.AppendInt(b[:0], ms, 10)
+	for range msDigits - len(d) {
+		dst = append(dst, '0')
 	}
-	return strings.Repeat("0", msDigits-len(s)) + s
+	return append(dst, d...)
 }
 
 // encodeRecord writes hold id's record r as the Redis functions keep it:

@@ -2,6 +2,8 @@ package slots
 
 import (
 	"errors"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -127,4 +129,29 @@ func FuzzIdentifierCodec(f *testing.F) {
 			decodeID(s)
 		}
 	})
+}
+
+// TestPadMs checks padMs against its definition (FormatInt, zero-padded on
+// the left to msDigits), at the edges and over a spread of instants.
+func TestPadMs(t *testing.T) {
+	want := func(ms int64) string {
+		s := strconv.FormatInt(ms, 10)
+		if len(s) >= msDigits {
+			return s
+		}
+		return strings.Repeat("0", msDigits-len(s)) + s
+	}
+	cases := []int64{0, 1, 9, 10, -1, -42, maxMs, maxMs + 1, 1<<53 - 1, math.MaxInt64, math.MinInt64, 1_626_087_600_000}
+	for ms := int64(1); ms > 0 && ms < math.MaxInt64/7; ms = ms*7 + 3 {
+		cases = append(cases, ms, -ms)
+	}
+	for _, ms := range cases {
+		if got := padMs(ms); got != want(ms) {
+			t.Errorf("padMs(%d) = %q, want %q", ms, got, want(ms))
+		}
+	}
+	s := &redisStore{retention: 86_400_000}
+	if got, w := s.gf(1_626_087_600_000, "fp|x"), want(1_626_087_600_000+86_400_000)+"fp|x"; got != w {
+		t.Errorf("gf = %q, want %q", got, w)
+	}
 }

@@ -233,7 +233,8 @@ func (s *redisStore) run(ctx context.Context, f *luaFunc, c Campaign, write bool
 // gf is what a mutating function receives as args[2]: when its idempotency
 // record may go (now + retention, 15 digits) and the request's fingerprint.
 func (s *redisStore) gf(now int64, fingerprint string) string {
-	return padMs(now+s.retention) + fingerprint
+	var b [msDigits + 64]byte
+	return string(append(appendPadMs(b[:0], now+s.retention), fingerprint...))
 }
 
 // load loads the function library on the server that serves key.
