@@ -401,6 +401,12 @@ func (m *memoryStore) Join(ctx context.Context, now time.Time, room string, p Pa
 		rec.joinAhead, rec.joinC, rec.joinB = out.Ahead, d.Admissions, d.Over.Milliseconds()
 		out.JoinAhead, out.JoinDrain = rec.joinAhead, d
 	}
+	// Called, with the lease live: claim, as Status would.
+	if out.State == StateWaiting && r.e >= 0 && rec.place >= 0 && uint64(rec.place) < r.s {
+		if _, ok := r.active[uint64(rec.place)]; ok {
+			out = r.evaluate(rec, t, p)
+		}
+	}
 	return out, nil
 }
 

@@ -102,9 +102,13 @@ func (r *Room) Seed(now time.Time) (Seed, bool) {
 // Join puts identity in the line, or finds it there: joining again, from
 // any device or instance, returns the same place. identity is whatever
 // the host application authenticates (user id, account number); the room
-// stores only its keyed hash. Join is one store call (two when the person
-// is already called: the second claims) and returns the person's status
-// with a signed place ticket (Status.Ticket) for [Room.Poll].
+// stores only its keyed hash. Join is one store call, which also claims
+// the place when it is called already (a newcomer at a line with nobody
+// ahead gets the pass from Join); a second call claims only for an early
+// arrival whose place the store does not know yet, or someone called
+// while away. It returns the person's status: with a signed place ticket
+// (Status.Ticket) for [Room.Poll] while waiting, with the pass once
+// admitted.
 func (r *Room) Join(ctx context.Context, identity string) (Status, error) {
 	if identity == "" {
 		return Status{}, ErrNoIdentity
@@ -121,14 +125,18 @@ func (r *Room) Join(ctx context.Context, identity string) (Status, error) {
 		}
 	}
 	rec, err := r.store.Join(ctx, now, r.o.Name, r.p, h)
+	ev := Event{Op: OpJoin, Room: r.o.Name, Duration: r.o.Clock.Now().Sub(now)}
 	if err != nil {
-		err = r.storeError(OpJoin, h, err)
-	}
-	r.event(Event{Op: OpJoin, Room: r.o.Name, Duration: r.o.Clock.Now().Sub(now), Err: err})
-	if err != nil {
-		return Status{}, err
+		ev.Err = r.storeError(OpJoin, h, err)
+		r.event(ev)
+		return Status{}, ev.Err
 	}
 	r.observe(rec.Line, now)
+	if rec.Claimed {
+		// Called at once, and claimed by the join itself.
+		return r.answer(ev, rec, h, now)
+	}
+	r.event(ev)
 	if rec.State == StateWaiting && rec.Line.Opened {
 		pl := rec.Place
 		if pl < 0 {
@@ -274,6 +282,13 @@ func (r *Room) claim(ctx context.Context, h IdentityHash, idx uint64, pl int64, 
 		return Status{}, ev.Err
 	}
 	r.observe(rec.Line, now)
+	return r.answer(ev, rec, h, now)
+}
+
+// answer makes the status of rec, the answer of the store call ev reports
+// (a join or a status), and reports ev, with the claim's figures when
+// that call claimed the place.
+func (r *Room) answer(ev Event, rec Record, h IdentityHash, now time.Time) (Status, error) {
 	st, err := r.status(rec, h, now)
 	ev.Err, ev.State = err, st.State
 	if err == nil && rec.Claimed {

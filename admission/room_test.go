@@ -130,9 +130,9 @@ func TestObserverAndLogs(t *testing.T) {
 	broken := newRoom(t, brokenStore{}, options(t, "observed", clk, mod))
 	broken.Status(ctx, alice)
 
-	// The join finds alice called at once and claims: a join, then a
-	// status call.
-	want := []admission.Op{admission.OpJoin, admission.OpStatus, admission.OpStatus, admission.OpDone, admission.OpStats, admission.OpStatus}
+	// The join finds alice called at once and claims in the same store
+	// call: one join event, which carries the claim.
+	want := []admission.Op{admission.OpJoin, admission.OpStatus, admission.OpDone, admission.OpStats, admission.OpStatus}
 	if len(events) != len(want) {
 		t.Fatalf("%d events, want %d", len(events), len(want))
 	}
@@ -141,14 +141,14 @@ func TestObserverAndLogs(t *testing.T) {
 			t.Fatalf("event %d: %+v", i, e)
 		}
 	}
-	if !events[1].Claimed || events[1].State != admission.StateAdmitted || events[1].Wait != 0 || events[1].JoinETA.Known {
-		t.Fatalf("join that claimed at once: %+v", events[1])
+	if !events[0].Claimed || events[0].State != admission.StateAdmitted || events[0].Wait != 0 || events[0].JoinETA.Known {
+		t.Fatalf("join that claimed at once: %+v", events[0])
 	}
-	if events[2].Claimed || events[3].State != admission.StateDone || events[4].Err != nil {
+	if events[1].Claimed || events[2].State != admission.StateDone || events[3].Err != nil {
 		t.Fatalf("events: %+v", events)
 	}
-	if !errors.Is(events[5].Err, admission.ErrUnavailable) {
-		t.Fatalf("outage event: %+v", events[5])
+	if !errors.Is(events[4].Err, admission.ErrUnavailable) {
+		t.Fatalf("outage event: %+v", events[4])
 	}
 	out := logs.String()
 	if strings.Contains(out, alice) || strings.Contains(out, "alice") {

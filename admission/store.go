@@ -76,10 +76,15 @@ import (
 // values on any number of machines sharing the store.
 type Store interface {
 	// Join gives id the next arrival index if it has none and returns its
-	// record. It does not claim: a person already called is reported
-	// waiting with Ahead -1, and the caller claims with Status. Joining
-	// again returns the same index. For a person who has to wait, Ahead is
-	// returners + place - S once the place is known (-1 before).
+	// record. Joining again returns the same index. For a person who has
+	// to wait, Ahead is returners + place - S once the place is known (-1
+	// before). A person whose place is known and called, whose lease is
+	// still running and who has not claimed, Join claims as Status would
+	// (Record.Claimed): a newcomer at a line with nobody ahead is admitted
+	// by this one call. Any other person already called (an early
+	// arrival whose place the store does not know yet, someone called
+	// while away) is reported waiting with Ahead -1, and the caller claims
+	// with Status.
 	Join(ctx context.Context, now time.Time, room string, p Params, id IdentityHash) (Record, error)
 
 	// Status reports id's standing. It is also the claim: the first
@@ -280,8 +285,8 @@ type Record struct {
 	State State
 	// Ahead is the number of people to be admitted before this one
 	// (returners included), -1 before the opening (and, from Join, for a
-	// person already called or whose place is not yet known); 0 unless
-	// waiting.
+	// person already called whom it did not claim, or whose place is not
+	// yet known); 0 unless waiting.
 	Ahead int64
 	// Returning reports a person called while away, now waiting in the
 	// returners queue at the head of the line.

@@ -14,7 +14,8 @@
 // line moving by the clock whether anyone calls or not, leases ending at
 // their own deadline, dense and sparse call patterns giving the same
 // answers, live limits with the old rate up to the change, the active
-// cap, claims and place hints, returners, Done, the drain measurement,
+// cap, claims and place hints, a join that claims a place called at once,
+// returners, Done, the drain measurement,
 // idempotent retries, time never going back, refusing a second
 // configuration) and finally plays random sequences of calls, limit
 // changes included, against the store and [admission.NewMemoryStore] side
@@ -86,6 +87,7 @@ func Run(t *testing.T, newStore func(t *testing.T) admission.Store) {
 		{"PacingNeverExceedsRate", testPacingBound},
 		{"Cap", testCap},
 		{"Claim", testClaim},
+		{"JoinClaimsWhenCalled", testJoinClaims},
 		{"SessionExpires", testSessionExpires},
 		{"AwayWhenCalled", testAway},
 		{"Done", testDone},
@@ -748,6 +750,59 @@ func testClaim(t *testing.T, s admission.Store) {
 	}
 	if rec.Line.Active != 1 {
 		t.Fatalf("active %d, want 1", rec.Line.Active)
+	}
+}
+
+// testJoinClaims: a join whose place is known and called, with its lease
+// live, claims as Status would; a join with people ahead, an early
+// arrival's join (the store does not know its place until a Status) and
+// the join of someone called while away do not.
+func testJoinClaims(t *testing.T, s admission.Store) {
+	p := Params()
+	p.Burst = 1
+	join(t, s, p, 0, at(-time.Minute)) // the only early arrival: place 0, called at the opening
+	// At 5s the bucket holds a token again: person 1 (place 1) is called
+	// as it joins, and the join claims.
+	rec := join(t, s, p, 1, at(5*time.Second))
+	if rec.State != admission.StateAdmitted || !rec.Claimed || rec.Place != 1 || rec.Ahead != 0 {
+		t.Fatalf("join called at once: %+v, want admitted and claimed at place 1", rec)
+	}
+	if !rec.Admitted.Equal(at(5*time.Second)) || !rec.Deadline.Equal(at(5*time.Second+p.SessionTTL)) {
+		t.Fatalf("admitted %v deadline %v, want %v and %v", rec.Admitted, rec.Deadline, at(5*time.Second), at(5*time.Second+p.SessionTTL))
+	}
+	if rec.Line.Active != 2 || rec.Line.Admitted != 2 || rec.Line.Serving != 2 {
+		t.Fatalf("line after the claiming join: %+v, want 2 active, 2 admitted, serving 2", rec.Line)
+	}
+	// People ahead: no token until 6s.
+	if r := join(t, s, p, 2, at(5600*time.Millisecond)); r.State != admission.StateWaiting || r.Claimed || r.Ahead != 0 {
+		t.Fatalf("join with no token: %+v, want waiting with nobody ahead", r)
+	}
+	if r := join(t, s, p, 3, at(5700*time.Millisecond)); r.State != admission.StateWaiting || r.Claimed || r.Ahead != 1 {
+		t.Fatalf("join behind person 2: %+v, want waiting with one ahead", r)
+	}
+	// Joining or asking again claims nothing more.
+	if j := join(t, s, p, 1, at(5800*time.Millisecond)); j.State != admission.StateAdmitted || j.Claimed || !j.Deadline.Equal(rec.Deadline) {
+		t.Fatalf("join again: %+v, want admitted, not claimed again, same deadline", j)
+	}
+	if r := status(t, s, p, 1, at(5900*time.Millisecond)); r.State != admission.StateAdmitted || r.Claimed || !r.Deadline.Equal(rec.Deadline) {
+		t.Fatalf("status after the claiming join: %+v", r)
+	}
+	// The early arrival, called at the opening, lease live until 10s:
+	// its join does not know its place and does not claim; a Status does.
+	if r := join(t, s, p, 0, at(8*time.Second)); r.State != admission.StateWaiting || r.Claimed || r.Ahead != -1 {
+		t.Fatalf("early arrival's join once called: %+v, want waiting with ahead -1", r)
+	}
+	if r := status(t, s, p, 0, at(8*time.Second)); r.State != admission.StateAdmitted || !r.Claimed || !r.Admitted.Equal(Opening) {
+		t.Fatalf("early arrival's status once called: %+v", r)
+	}
+	// Person 2, called at 6s, lease over at 16s: its join at 20s does not
+	// claim; the next Status puts it among the returners, where a token
+	// (the bucket is full again) admits it at once, and claims.
+	if r := join(t, s, p, 2, at(20*time.Second)); r.State != admission.StateWaiting || r.Claimed || r.Ahead != -1 || r.Returns != 0 {
+		t.Fatalf("join of someone called while away: %+v, want waiting with ahead -1", r)
+	}
+	if r := status(t, s, p, 2, at(20*time.Second)); r.Returns != 1 || !r.Claimed || !r.Admitted.Equal(at(20*time.Second)) {
+		t.Fatalf("status of someone called while away: %+v, want returned once, admitted again and claimed", r)
 	}
 }
 

@@ -554,7 +554,9 @@ end
 -- each returns its reply and leaves the state and record changed in
 -- vout, hout, rout (finish), unwritten.
 
--- join: give the identity the next arrival index if it has none; no claim.
+-- join: give the identity the next arrival index if it has none; if its
+-- place is called and its lease live, claim it as status would (a
+-- newcomer at a line with nobody ahead gets its pass from this one call).
 local function join()
   start(CFMT, '<d')
   local ok, err = moved()
@@ -583,8 +585,19 @@ local function join()
     rja = ahead
     rjc, rjb = drain()
   end
+  local claimed = 0
+  if state == WAITING and e >= 0 and rp >= 0 and rp < s then
+    local sc = redis.call('ZSCORE', K2, rp)
+    if sc then
+      rcl = now + ttl
+      ra = tonumber(sc) - claim
+      rdirty = true
+      lease(rp, rcl)
+      state, ahead, claimed = ADMITTED, 0, 1
+    end
+  end
   finish(true)
-  return reply(state, ahead, 0, 0)
+  return reply(state, ahead, claimed, 0)
 end
 
 -- status: the person's standing, with claim. Its own numbers: the place
