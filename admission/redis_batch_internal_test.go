@@ -473,14 +473,6 @@ func TestRedisGroupCommitOneFCALL(t *testing.T) {
 		t.Fatal(err)
 	}
 	slept := srv.DebugSleep(time.Second)
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() {
-			if _, err := batched.Advance(batchCtx, at(0), "blocker", p); err != nil {
-				t.Error(err)
-			}
-		})
-	}
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
 		for start := time.Now(); ; time.Sleep(time.Millisecond) {
@@ -491,6 +483,17 @@ func TestRedisGroupCommitOneFCALL(t *testing.T) {
 				t.Fatalf("waited for %s", what)
 			}
 		}
+	}
+	// One after the other: calls made together would share a round trip.
+	var wg sync.WaitGroup
+	h.reset()
+	for k := range 2 {
+		wg.Go(func() {
+			if _, err := batched.Advance(batchCtx, at(0), "blocker", p); err != nil {
+				t.Error(err)
+			}
+		})
+		waitFor("a blocker's round trip sent", func() bool { return h.trips.Load() == int64(k+1) })
 	}
 	waitFor("two round trips in flight", func() bool { n, _ := batched.batch.Len(); return n == 2 })
 	h.reset()

@@ -2,10 +2,14 @@
 // trips to its server (group commit). The admission and slots Redis stores
 // both use it, so both follow one rule:
 //
-//   - One queue per store value. A call is sent at once, in a round trip of
-//     its own, while fewer than [InFlight] round trips of its queue are in
-//     flight: at low load nothing waits. Otherwise it queues, in arrival
-//     order. When a round trip returns, its sender cuts the queue's first
+//   - One queue per store value. A call that finds the queue idle (fewer
+//     than [InFlight] round trips of its queue in flight, no batch waiting
+//     to be sent) leads a new round trip; before sending it yields the
+//     processor a few times (runtime.Gosched), so that the calls made at
+//     the same moment (the requests of one instant, runnable together)
+//     join it instead of each of the first [InFlight] taking a round trip
+//     alone. A call alone waits only those yields. Otherwise it queues, in
+//     arrival order. When a round trip returns, its sender cuts the queue's first
 //     calls (up to the queue's Max) into the next batch and hands it to the
 //     first of them, who sends it as one round trip (with the calls that
 //     queued meanwhile, up to Max, unless another batch was cut since) and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -111,12 +112,29 @@ func (q *Queue[C, R]) Do(ctx context.Context, in C) (R, error) {
 	q.mu.Lock()
 	c.seq = q.nextSeq
 	q.nextSeq++
-	if q.leads < InFlight {
-		// The queue is empty (it holds calls only while InFlight
-		// batches are out): send at once.
+	if q.leads < InFlight && q.last == nil {
 		q.leads++
-		b := &batch[C, R]{calls: []*Call[C, R]{c}, sent: true}
+		b := &batch[C, R]{calls: []*Call[C, R]{c}}
 		c.b = b
+		q.last = b
+		q.mu.Unlock()
+		// The queue is idle: this call leads a new round trip. Let
+		// the goroutines that are runnable now (calls made at the
+		// same moment) reach the queue first and share it: yield at
+		// least twice, and again while calls keep arriving, up to
+		// gatherYields times.
+		for i, seen := 0, -1; i < gatherYields; i++ {
+			runtime.Gosched()
+			q.mu.Lock()
+			n := len(q.queue)
+			q.mu.Unlock()
+			if n == seen {
+				break
+			}
+			seen = n
+		}
+		q.mu.Lock()
+		q.fill(b)
 		q.mu.Unlock()
 		q.lead(b)
 		return c.Out, c.Err
@@ -161,19 +179,9 @@ func (q *Queue[C, R]) Do(ctx context.Context, in C) (R, error) {
 			return zero, fmt.Errorf("%w: %w", ErrNotSent, gaveUpCause(ctx))
 		case c.b.calls[0] == c:
 			// Named leader of a live batch: send it, with the calls
-			// that queued since it was cut if it was the last cut
-			// (batches stay in queue order).
+			// that queued since it was cut.
 			b := c.b
-			if q.last == b {
-				q.last = nil
-				n := min(len(q.queue), q.max-len(b.calls))
-				for _, o := range q.queue[:n] {
-					o.b = b
-				}
-				b.calls = append(b.calls, q.queue[:n]...)
-				q.queue = slices.Delete(q.queue, 0, n)
-			}
-			b.sent = true
+			q.fill(b)
 			q.mu.Unlock()
 			q.lead(b)
 			return c.Out, c.Err
@@ -214,6 +222,35 @@ func (q *Queue[C, R]) handOff() {
 		q.leads--
 		return
 	}
+	q.cut()
+}
+
+// fill marks b, a batch about to be sent, sent, with the calls that
+// queued since it was cut (up to Max) if it was the last cut, so that
+// batches stay in queue order. If calls are still queued while fewer
+// than InFlight round trips are out (more arrived while a call found the
+// queue idle than one batch takes), it cuts the next batch for them.
+// Under mu.
+func (q *Queue[C, R]) fill(b *batch[C, R]) {
+	if q.last == b {
+		q.last = nil
+		n := min(len(q.queue), q.max-len(b.calls))
+		for _, o := range q.queue[:n] {
+			o.b = b
+		}
+		b.calls = append(b.calls, q.queue[:n]...)
+		q.queue = slices.Delete(q.queue, 0, n)
+	}
+	b.sent = true
+	if len(q.queue) > 0 && q.leads < InFlight && q.last == nil {
+		q.leads++
+		q.cut()
+	}
+}
+
+// cut cuts the queue's first calls (up to Max) into a batch and names its
+// first call leader. Under mu, with calls queued.
+func (q *Queue[C, R]) cut() {
 	n := min(len(q.queue), q.max)
 	b := &batch[C, R]{calls: slices.Clone(q.queue[:n])}
 	q.queue = slices.Delete(q.queue, 0, n)
@@ -265,3 +302,10 @@ func (q *Queue[C, R]) Len() (inFlight, queued int) {
 	defer q.mu.Unlock()
 	return q.leads, len(q.queue)
 }
+
+// gatherYields bounds how many times a call that finds the queue idle
+// yields the processor (runtime.Gosched), while calls keep arriving,
+// before it sends: alone, a call yields twice, a fraction of a
+// microsecond when nothing else is runnable (BENCHMARKS.md, "Gathering
+// the calls of one moment").
+const gatherYields = 8

@@ -185,6 +185,61 @@ func TestRandomised(t *testing.T) {
 // of it end at their leaders' deadlines, never later than its own), so
 // the test counts both and asks only that they add up: TestRandomised
 // covers calls that leave the queue unsent.
+// TestIdleQueueGathers: callers made runnable together (the events of one
+// instant reaching a store) share the round trip of the first, who finds
+// the queue idle, instead of each of the first InFlight taking one alone.
+// Whether a given caller arrives in time depends on the scheduler, so the
+// test asks it of the first round trip of any of a few trials; a queue
+// that sends the first call at once never carries more than it.
+func TestIdleQueueGathers(t *testing.T) {
+	const callers = 16
+	for trial := range 20 {
+		var mu sync.Mutex
+		var firstLen int
+		release := make(chan struct{})
+		q := New(func(ctx context.Context, batch []*Call[int, int]) {
+			mu.Lock()
+			if firstLen == 0 {
+				firstLen = len(batch)
+			}
+			mu.Unlock()
+			<-release
+			for _, c := range batch {
+				c.Out = c.In
+			}
+		}, Options{Budget: time.Minute})
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Go(func() {
+				<-start
+				if out, err := q.Do(context.Background(), i); err != nil || out != i {
+					t.Errorf("call %d: %d, %v", i, out, err)
+				}
+			})
+		}
+		close(start)
+		for {
+			if n, _ := q.Len(); n > 0 {
+				mu.Lock()
+				got := firstLen
+				mu.Unlock()
+				if got > 0 {
+					break
+				}
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		close(release)
+		wg.Wait()
+		if firstLen > 1 {
+			t.Logf("trial %d: the first round trip carried %d of %d calls", trial, firstLen, callers)
+			return
+		}
+	}
+	t.Fatal("in 20 trials, the first round trip never carried more than its own call")
+}
+
 func TestBudgetCoversTheQueue(t *testing.T) {
 	const budget = 500 * time.Millisecond
 	var sent atomic.Int32
