@@ -15,8 +15,10 @@ import (
 // Group commit (internal/groupcommit holds the rule, shared with the
 // admission store). By default the Redis store sends concurrent Hold,
 // Confirm, Cancel and Move calls together: a call that finds fewer than
-// groupcommit.InFlight round trips of the store in flight is sent at once,
-// alone (no wait: nothing is added at low load); calls that arrive while
+// groupcommit.InFlight round trips of the store in flight (and no batch
+// waiting to be sent) leads a new one, after yielding the processor a few
+// times so that the calls made at the same moment join it (a call alone
+// waits only those yields, under a microsecond); calls that arrive while
 // that many are in flight queue, and when one returns, the first of them
 // (the next leader) sends the queue's first calls, up to maxBatchOps, as
 // one round trip: one FCALL per campaign, the campaign's operations in the
