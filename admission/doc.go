@@ -94,12 +94,12 @@
 // one call of a Redis function (Lua, loaded once) per operation. Calls one
 // store makes concurrently share round trips under load (group commit;
 // [RedisOptions].Unbatched turns it off), by the rule the slots store
-// follows too: a call that finds fewer than two round trips of the store
-// in flight leads a new one, with the calls made at the same moment (it
-// yields the processor a few times before sending, so a call alone waits
-// under a microsecond); calls that arrive while two are in flight queue, and each round trip that
-// returns hands the queue's first calls on as the next one: one FCALL per
-// room (its calls in arrival order, each with all its guarantees), several
+// follows too: a call that finds no round trip of the store in flight
+// leads one, with the calls made at the same moment (it yields the
+// processor a few times before sending, so a call alone waits under a
+// microsecond); calls that arrive while one is in flight queue, and the
+// round trip that returns hands the queue's first calls on as the next
+// one: one FCALL per room (its calls in arrival order, each with all its guarantees), several
 // rooms pipelined. [RedisOptions].Timeout is each call's whole budget, its
 // wait in the queue included: a call still queued when its budget or
 // context ends was never sent; one sent whose budget ends has an unknown

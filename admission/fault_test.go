@@ -111,7 +111,7 @@ func waitForRoom(t *testing.T, cond func() bool) {
 }
 
 // TestRedisStalledQueueWithinBudget: with Redis stalled (SIGSTOP) and more
-// concurrent calls than two round trips in flight plus two full batches
+// concurrent calls than the round trips in flight plus two full batches
 // carry, every call (Join, Status, Advance), however deep in the group
 // commit's queue, fails as unavailable within the store's Timeout, which
 // runs from when the call enters the store and covers its wait.

@@ -32,9 +32,9 @@ type RedisOptions struct {
 	Timeout time.Duration
 	// Unbatched sends every call in a round trip of its own, as a call of
 	// its own function. By default the calls a store makes concurrently
-	// share round trips once two are in flight (group commit, the slots
-	// store's rule too): a call that finds fewer in flight leads a new one,
-	// with the calls made at the same moment; the others queue, and each round trip that returns hands the
+	// share round trips (group commit, the slots store's rule too): a call
+	// that finds none in flight leads one, with the calls made at the same
+	// moment; the others queue, and the round trip that returns hands the
 	// queue's first calls on as the next. The calls of one room go as one
 	// function call that reads and writes the room's state once and answers
 	// each call on its own, as if they had run one after another (several
@@ -94,7 +94,7 @@ const DefaultRedisTimeout = 500 * time.Millisecond
 // Each call waits for Redis at most RedisOptions.Timeout (500 ms by
 // default), its wait for a round trip included, on any client, then fails
 // with [ErrUnavailable]. Calls the store makes concurrently share round
-// trips once two are in flight (group commit; see RedisOptions.Unbatched):
+// trips (group commit; see RedisOptions.Unbatched):
 // a room's calls then go in one FCALL
 // of the library's batch function, each with its own now, arguments and
 // answer, run in order on the room's state read once and written once,

@@ -11,9 +11,10 @@ import (
 
 // Group commit (internal/groupcommit holds the rule, shared with the
 // slots store). Unless RedisOptions.Unbatched is set, the calls one store
-// value makes concurrently share round trips: a call goes out at once, on
-// its own, while fewer than groupcommit.InFlight round trips of the store
-// are in flight (so at low load nothing waits); otherwise it queues, and
+// value makes concurrently share round trips: a call that finds fewer
+// than groupcommit.InFlight round trips of the store in flight leads a new
+// one, with the calls made at the same moment (after a few yields: a call
+// alone waits under a microsecond); otherwise it queues, and
 // when a round trip returns, the caller that sent it hands the queue's
 // first calls (up to groupcommit.DefaultMax) to the first of them, which
 // sends them as one round trip and hands on in turn. No goroutine of its

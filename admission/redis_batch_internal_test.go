@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-go/gatehouse/internal/groupcommit"
 	"github.com/gatehouse-go/gatehouse/internal/redistest"
 	"github.com/redis/go-redis/v9"
 )
@@ -468,7 +469,8 @@ func TestRedisGroupCommitOneFCALL(t *testing.T) {
 		want[i].v, want[i].err = call(seq)
 	}
 
-	// Two round trips in flight on another room, Redis asleep.
+	// groupcommit.InFlight round trips in flight on another room, Redis
+	// asleep.
 	if _, err := batched.Advance(batchCtx, at(0), "blocker", p); err != nil {
 		t.Fatal(err)
 	}
@@ -487,7 +489,7 @@ func TestRedisGroupCommitOneFCALL(t *testing.T) {
 	// One after the other: calls made together would share a round trip.
 	var wg sync.WaitGroup
 	h.reset()
-	for k := range 2 {
+	for k := range groupcommit.InFlight {
 		wg.Go(func() {
 			if _, err := batched.Advance(batchCtx, at(0), "blocker", p); err != nil {
 				t.Error(err)
@@ -495,7 +497,7 @@ func TestRedisGroupCommitOneFCALL(t *testing.T) {
 		})
 		waitFor("a blocker's round trip sent", func() bool { return h.trips.Load() == int64(k+1) })
 	}
-	waitFor("two round trips in flight", func() bool { n, _ := batched.batch.Len(); return n == 2 })
+	waitFor("the round trips in flight", func() bool { n, _ := batched.batch.Len(); return n == groupcommit.InFlight })
 	h.reset()
 	got := make([]result, len(calls))
 	for i, call := range calls {

@@ -96,14 +96,15 @@ func stall(t *testing.T, s slots.Store, h *fcallHook, c slots.Campaign) (release
 	h.gate = gate
 	h.mu.Unlock()
 	first := make(chan error, groupcommit.InFlight)
+	// One after the other: calls made together would share a round trip.
 	for i := range groupcommit.InFlight {
 		p := fmt.Sprint("first", i)
 		go func() {
 			_, err := s.Hold(t.Context(), t0, slots.HoldRequest{Campaign: c, Slot: "a", Person: p, TTL: time.Hour, Key: p})
 			first <- err
 		}()
+		waitFor(t, "the first calls' round trips", func() bool { return h.count("hold") == i+1 })
 	}
-	waitFor(t, "the first calls' round trips", func() bool { return h.count("hold") == groupcommit.InFlight })
 	return func() error {
 		h.mu.Lock()
 		h.gate = nil

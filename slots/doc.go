@@ -59,12 +59,12 @@
 // AOF have them; FLUSHALL leaves them). Concurrent Hold, Confirm, Cancel
 // and Move calls share round trips by default (group commit;
 // RedisOptions.Unbatched turns it off), by the rule the admission store
-// follows too: a call that finds fewer than two round trips of the store
-// in flight leads a new one, with the calls made at the same moment (it
-// yields the processor a few times before sending, so a call alone waits
-// under a microsecond); calls that arrive while two are in flight queue, and each round trip that
-// returns hands the queue's first calls on as the next one: one FCALL per
-// campaign (its calls in arrival order, each with all its guarantees),
+// follows too: a call that finds no round trip of the store in flight
+// leads one, with the calls made at the same moment (it yields the
+// processor a few times before sending, so a call alone waits under a
+// microsecond); calls that arrive while one is in flight queue, and the
+// round trip that returns hands the queue's first calls on as the next
+// one: one FCALL per campaign (its calls in arrival order, each with all its guarantees),
 // several campaigns pipelined. RedisOptions.Timeout is each call's whole
 // budget, its wait in the queue included: a call still queued when its
 // budget or context ends was never sent (ErrUnavailable, nothing

@@ -58,10 +58,9 @@ type RedisOptions struct {
 	Timeout time.Duration
 	// Unbatched, when set, sends every operation in a round trip of its
 	// own. By default (false) concurrent Hold, Confirm, Cancel and Move
-	// calls share round trips once two are in flight (group commit, the
-	// admission store's rule too): a call that finds fewer in flight
-	// leads a new one, with the calls made at the same moment; the others
-	// queue, and each round trip that
+	// calls share round trips (group commit, the admission store's rule
+	// too): a call that finds none in flight leads one, with the calls
+	// made at the same moment; the others queue, and the round trip that
 	// returns hands the queue's first calls on as the next: one FCALL per
 	// campaign, several campaigns as a pipeline. Each operation keeps
 	// every guarantee of the Store contract; under load Redis spends much

@@ -7,14 +7,13 @@
 //     to be sent) leads a new round trip; before sending it yields the
 //     processor a few times (runtime.Gosched), so that the calls made at
 //     the same moment (the requests of one instant, runnable together)
-//     join it instead of each of the first [InFlight] taking a round trip
-//     alone. A call alone waits only those yields. Otherwise it queues, in
-//     arrival order. When a round trip returns, its sender cuts the queue's first
-//     calls (up to the queue's Max) into the next batch and hands it to the
-//     first of them, who sends it as one round trip (with the calls that
-//     queued meanwhile, up to Max, unless another batch was cut since) and
-//     hands on in turn. No goroutine of its own: callers take turns to
-//     lead.
+//     join it instead of taking round trips of their own. A call alone
+//     waits only those yields. Otherwise it queues, in arrival order. When
+//     a round trip returns, its sender cuts the queue's first calls (up to
+//     the queue's Max) into the next batch and hands it to the first of
+//     them, who sends it as one round trip (with the calls that queued
+//     meanwhile, up to Max, unless another batch was cut since) and hands
+//     on in turn. No goroutine of its own: callers take turns to lead.
 //   - Each call has one budget (Options.Budget, the store's Timeout), from
 //     when it enters the queue, covering its wait and its round trip; a
 //     shorter deadline on the caller's context still applies. Every call

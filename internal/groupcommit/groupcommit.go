@@ -11,10 +11,11 @@ import (
 )
 
 // InFlight is how many round trips of one queue are in flight at most:
-// two, so that the server works on one batch while the next travels
-// (BENCHMARKS.md, "One group commit for the admission and slots
-// stores": measured against one).
-const InFlight = 2
+// one. Two were measured no better than one before the leader gathered
+// the calls of one moment, and worse since (smaller batches: a second
+// round trip leaves with what the first did not take); BENCHMARKS.md,
+// "Gathering the calls of one moment".
+const InFlight = 1
 
 // DefaultMax is the default Options.Max: the most calls in one round trip.
 const DefaultMax = 128
