@@ -263,7 +263,8 @@ func (q *Queue[C, R]) cut() {
 }
 
 // leaveBatch takes c out of the unsent batch cut for it; if c led it, the
-// next call leads, or the round trip goes back to the queue. Under mu.
+// next call leads, or, with the batch empty, the round trip goes back to
+// the queue. Under mu.
 func (q *Queue[C, R]) leaveBatch(c *Call[C, R]) {
 	b := c.b
 	i := slices.Index(b.calls, c)
@@ -273,6 +274,12 @@ func (q *Queue[C, R]) leaveBatch(c *Call[C, R]) {
 	case len(b.calls) > 0:
 		b.calls[0].wake <- struct{}{}
 	default:
+		// Nobody will send it: it must not stay the last cut, which
+		// makes newcomers queue for it (a call finding the queue idle
+		// leads only when no cut batch waits).
+		if q.last == b {
+			q.last = nil
+		}
 		q.handOff()
 	}
 }

@@ -240,6 +240,40 @@ func TestIdleQueueGathers(t *testing.T) {
 	t.Fatal("in 20 trials, the first round trip never carried more than its own call")
 }
 
+// TestAbandonedBatchFreesTheQueue: when every call of a batch cut for the
+// queue gives up before it is sent (their budgets end together, as in a
+// store outage), the queue is idle again: the next call leads a round
+// trip. A batch left behind as the last cut made every later call queue
+// for a leader that never came, and fail unsent, for good.
+func TestAbandonedBatchFreesTheQueue(t *testing.T) {
+	q := New(func(ctx context.Context, batch []*Call[int, int]) {
+		for _, c := range batch {
+			c.Out = c.In
+		}
+	}, Options{Budget: time.Second})
+	q.mu.Lock()
+	// A round trip is in flight and two calls queue; it returns, the two
+	// are cut into the next batch, and both give up before it is sent.
+	q.leads = InFlight
+	c1 := &Call[int, int]{In: 1, ctx: context.Background(), wake: make(chan struct{}, 1)}
+	c2 := &Call[int, int]{In: 2, ctx: context.Background(), wake: make(chan struct{}, 1)}
+	q.queue = append(q.queue, c1, c2)
+	q.handOff()
+	if c1.b == nil || q.last != c1.b {
+		q.mu.Unlock()
+		t.Fatal("the queued calls were not cut into a batch")
+	}
+	q.leaveBatch(c1)
+	q.leaveBatch(c2)
+	q.mu.Unlock()
+	if n, queued := q.Len(); n != InFlight-1 || queued != 0 {
+		t.Fatalf("after the batch was abandoned: %d in flight, %d queued; want %d and 0", n, queued, InFlight-1)
+	}
+	if out, err := q.Do(context.Background(), 3); err != nil || out != 3 {
+		t.Fatalf("the next call: %d, %v; want it sent", out, err)
+	}
+}
+
 func TestBudgetCoversTheQueue(t *testing.T) {
 	const budget = 500 * time.Millisecond
 	var sent atomic.Int32
