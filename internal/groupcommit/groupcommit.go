@@ -113,7 +113,7 @@ func (q *Queue[C, R]) Do(ctx context.Context, in C) (R, error) {
 	q.mu.Lock()
 	c.seq = q.nextSeq
 	q.nextSeq++
-	if q.leads < InFlight && q.last == nil {
+	if q.leads < InFlight && q.last == nil && len(q.queue) == 0 {
 		q.leads++
 		b := &batch[C, R]{calls: []*Call[C, R]{c}}
 		c.b = b
@@ -223,15 +223,21 @@ func (q *Queue[C, R]) handOff() {
 		q.leads--
 		return
 	}
-	q.cut()
+	n := min(len(q.queue), q.max)
+	b := &batch[C, R]{calls: slices.Clone(q.queue[:n])}
+	q.queue = slices.Delete(q.queue, 0, n)
+	for _, c := range b.calls {
+		c.b = b
+	}
+	q.last = b
+	b.calls[0].wake <- struct{}{}
 }
 
 // fill marks b, a batch about to be sent, sent, with the calls that
 // queued since it was cut (up to Max) if it was the last cut, so that
-// batches stay in queue order. If calls are still queued while fewer
-// than InFlight round trips are out (more arrived while a call found the
-// queue idle than one batch takes), it cuts the next batch for them.
-// Under mu.
+// batches stay in queue order. Calls left queued (more than one batch
+// takes) wait for a round trip to return: a newcomer leads only with the
+// queue empty, so it never passes them. Under mu.
 func (q *Queue[C, R]) fill(b *batch[C, R]) {
 	if q.last == b {
 		q.last = nil
@@ -243,23 +249,6 @@ func (q *Queue[C, R]) fill(b *batch[C, R]) {
 		q.queue = slices.Delete(q.queue, 0, n)
 	}
 	b.sent = true
-	if len(q.queue) > 0 && q.leads < InFlight && q.last == nil {
-		q.leads++
-		q.cut()
-	}
-}
-
-// cut cuts the queue's first calls (up to Max) into a batch and names its
-// first call leader. Under mu, with calls queued.
-func (q *Queue[C, R]) cut() {
-	n := min(len(q.queue), q.max)
-	b := &batch[C, R]{calls: slices.Clone(q.queue[:n])}
-	q.queue = slices.Delete(q.queue, 0, n)
-	for _, c := range b.calls {
-		c.b = b
-	}
-	q.last = b
-	b.calls[0].wake <- struct{}{}
 }
 
 // leaveBatch takes c out of the unsent batch cut for it; if c led it, the
