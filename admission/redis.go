@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -419,8 +418,7 @@ func (s *redisStore) line(ctx context.Context, op byte, room string, p Params, n
 // redisError maps a function's failure: the misconfiguration the function
 // detects, or anything else as ErrUnavailable.
 func redisError(err error) error {
-	var re redis.Error
-	if errors.As(err, &re) && strings.Contains(re.Error(), "GATEHOUSE_MISCONFIGURED") {
+	if redisopt.Misconfigured(err) {
 		return fmt.Errorf("%w: %v", ErrMisconfigured, err)
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)

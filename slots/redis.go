@@ -183,8 +183,7 @@ func refusedWhole(v any) bool {
 // for a campaign another layout took over (lua/lib.lua, MISLAYOUT), else
 // ErrUnavailable.
 func storeErr(err error) error {
-	var re redis.Error
-	if errors.As(err, &re) && strings.HasPrefix(re.Error(), "GATEHOUSE_MISCONFIGURED ") {
+	if redisopt.Misconfigured(err) {
 		return fmt.Errorf("%w: %w", ErrMisconfigured, err)
 	}
 	return unavailable(err)

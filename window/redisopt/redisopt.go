@@ -5,7 +5,9 @@
 // deadlines, so that the library's own timeouts hold. A host checks its
 // client and prefixes with it before it builds the stores. Do bounds each
 // call of the library by its budget even on a client CheckClient cannot
-// inspect (budget.go).
+// inspect (budget.go). A function that refuses a call for mismatched
+// settings or layout answers an error starting with MisconfiguredCode,
+// which Misconfigured recognises for every backend.
 //
 // It imports nothing of gatehouse, so slots and admission use it without
 // depending on window; it sits under window because the module's top level
@@ -15,9 +17,22 @@ package redisopt
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
+
+// MisconfiguredCode starts the error reply with which a gatehouse Redis
+// function refuses a call whose settings or data layout disagree with what
+// the store holds (another instance's opening or seed, another version's
+// layout): every backend maps it to its package's ErrMisconfigured.
+const MisconfiguredCode = "GATEHOUSE_MISCONFIGURED"
+
+// Misconfigured reports whether err is such a refusal from Redis.
+func Misconfigured(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), MisconfiguredCode+" ")
+}
 
 // MaxPrefix is the longest key prefix, in bytes.
 const MaxPrefix = 64

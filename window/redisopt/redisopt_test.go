@@ -2,6 +2,7 @@ package redisopt
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -27,5 +28,32 @@ func TestRules(t *testing.T) {
 	}
 	if err := CheckClient(on); err != nil {
 		t.Error(err)
+	}
+}
+
+// replyErr is an error reply as go-redis returns it (a redis.Error).
+type replyErr string
+
+func (e replyErr) Error() string { return string(e) }
+func (replyErr) RedisError()     {}
+
+// TestMisconfigured: only a Redis error reply that starts with the code is
+// a refusal; the same words elsewhere, or in an error that is not Redis's,
+// are not.
+func TestMisconfigured(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{replyErr("GATEHOUSE_MISCONFIGURED room was created by another version of gatehouse"), true},
+		{fmt.Errorf("batch: %w", replyErr("GATEHOUSE_MISCONFIGURED campaign of another layout")), true},
+		{replyErr("ERR something GATEHOUSE_MISCONFIGURED"), false},
+		{replyErr("GATEHOUSE_MISCONFIGUREDX no"), false},
+		{errors.New("GATEHOUSE_MISCONFIGURED not from Redis"), false},
+		{nil, false},
+	} {
+		if got := Misconfigured(tc.err); got != tc.want {
+			t.Errorf("Misconfigured(%v) = %v, want %v", tc.err, got, tc.want)
+		}
 	}
 }
