@@ -56,12 +56,34 @@ func (s *sim) call(w *worker, o op, f func(ctx context.Context) error) (k kind, 
 	err := f(ctx)
 	s.label(partCrowd)
 	d := time.Since(start)
+	if len(s.lanes) > 1 {
+		s.noteLead(w)
+	}
 	ctx.release()
 	t1 = s.now(w)
 	k = kindOf(err)
 	w.st.lat[o].add(d)
 	w.st.outcomes[o][k]++
 	return k, t0, t1
+}
+
+// noteLead records how far past the call's own instant the clock was
+// when the call returned (ticks running at once, -overlap): the most a
+// call could have read. One before the opening that could have read a
+// clock at or past it is counted: the main loop's rule makes that never
+// happen.
+func (s *sim) noteLead(w *worker) {
+	c := s.sclk.Now()
+	lead := int64(c.Sub(w.now))
+	for {
+		m := s.maxLead.Load()
+		if lead <= m || s.maxLead.CompareAndSwap(m, lead) {
+			break
+		}
+	}
+	if w.now.Before(s.open) && !c.Before(s.open) {
+		s.pastOpening.Add(1)
+	}
 }
 
 // jitter returns d scaled by a factor in [0.8, 1.2).

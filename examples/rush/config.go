@@ -79,6 +79,7 @@ type config struct {
 	// Run.
 	Tick       time.Duration
 	Workers    int
+	Overlap    int // ticks that may run at once (simulated time)
 	Realtime   bool
 	MaxSim     time.Duration // bound on simulated time after the opening
 	MaxWall    time.Duration // bound on wall time
@@ -201,6 +202,7 @@ func defaultConfig() config {
 		BackendTimeout: 2 * time.Second,
 		Tick:           100 * time.Millisecond,
 		Workers:        4 * runtime.GOMAXPROCS(0) * 8,
+		Overlap:        2,
 		MaxSim:         6 * time.Hour,
 		MaxWall:        2 * time.Hour,
 		Timeout:        5 * time.Second,
@@ -278,6 +280,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 
 	fs.DurationVar(&c.Tick, "tick", c.Tick, "simulated time step: events within one tick run concurrently at the tick's instant")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "concurrent callers")
+	fs.IntVar(&c.Overlap, "overlap", c.Overlap, "adjacent ticks that may run at once, each on its own lane of -workers callers (simulated time only; 1: one tick at a time)")
 	fs.BoolVar(&c.Realtime, "realtime", false, "pace the run on the wall clock instead of simulated time")
 	fs.DurationVar(&c.MaxSim, "max-sim", c.MaxSim, "stop after this much simulated time past the opening")
 	fs.DurationVar(&c.MaxWall, "max-wall", c.MaxWall, "stop after this much wall time")
@@ -404,6 +407,8 @@ func (c *config) finish() error {
 		return bad("need 0 < -tick <= -poll-min")
 	case c.Workers <= 0:
 		return bad("-workers must be positive")
+	case c.Overlap < 1:
+		return bad("-overlap must be at least 1")
 	case c.Rate <= 0:
 		return bad("-rate must be positive")
 	case c.Tries <= 0:

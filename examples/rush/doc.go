@@ -63,7 +63,15 @@
 // from its snapshot in microseconds; the steps they plan go back into the
 // calendar (a slice of buckets by tick). Time moves only between ticks, and jumps over
 // empty ones, so a night of traffic runs in minutes and every booking made
-// at an instant is checked at that instant. Latencies are measured on the
+// at an instant is checked at that instant. With -overlap N (2 by default)
+// up to N adjacent ticks run at once, each on its own -workers callers: a
+// tick starts while the one before it still has round trips out, so that
+// the store and the simulator work at the same time instead of each
+// waiting for the other at every tick's end. Ticks do not overlap across
+// the opening or a fault step; a follow-up planned for a tick that had
+// already started runs a tick late (the report counts them, "late
+// follow-ups"), and a late call reads the clock of the latest tick, up to
+// N-1 ticks past its own. -overlap 1 runs one tick at a time. Latencies are measured on the
 // wall clock. -realtime paces the ticks on the wall clock instead (the
 // library then gets the real clock). The opening is 12 July 2021, 20:00
 // KST in simulated time. The run stops when everyone's night is over,
@@ -160,6 +168,14 @@
 //
 //	mode, backend, people, places, slots, slot_capacity, seed,
 //	rate_per_minute, active_cap, tick, workers, realtime, opening
+//	overlap             adjacent ticks run at once at most (1 with -realtime)
+//	late_follow_ups     follow-ups run a tick after the one planned, which
+//	                    had already started (-overlap)
+//	clock_lead_max_ms   the most the library's clock was past a call's own
+//	                    tick when it returned (at most overlap-1 ticks)
+//	calls_past_opening  calls of a tick before the opening that could have
+//	                    read a clock at or past it (0: ticks never overlap
+//	                    across the opening)
 //	faults[]            kind, at, for, wall_seconds (time the step took), error
 //	stopped             why the run stopped early ("" if everyone finished)
 //	wall_seconds        wall time of the simulation (setup and audit excluded)

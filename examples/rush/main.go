@@ -244,7 +244,7 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 	}
 
 	var stats workerStats
-	for _, w := range s.pool.workers {
+	for _, w := range s.workers() {
 		for o := range stats.lat {
 			stats.lat[o].merge(&w.st.lat[o])
 		}

@@ -15,21 +15,32 @@ import (
 // report is the outcome of a run. Its JSON form (-json) is documented in
 // doc.go; field names there and here must agree.
 type report struct {
-	Mode         string        `json:"mode"`
-	Backend      string        `json:"backend"`
-	People       int           `json:"people"`
-	Places       int           `json:"places"`
-	Slots        int           `json:"slots"`
-	SlotCapacity int           `json:"slot_capacity"`
-	Seed         int64         `json:"seed"`
-	Rate         int           `json:"rate_per_minute"`
-	Cap          int           `json:"active_cap"`
-	Tick         string        `json:"tick"`
-	Workers      int           `json:"workers"`
-	Realtime     bool          `json:"realtime"`
-	Opening      time.Time     `json:"opening"`
-	Faults       []faultRecord `json:"faults"`
-	Stopped      string        `json:"stopped,omitempty"`
+	Mode         string `json:"mode"`
+	Backend      string `json:"backend"`
+	People       int    `json:"people"`
+	Places       int    `json:"places"`
+	Slots        int    `json:"slots"`
+	SlotCapacity int    `json:"slot_capacity"`
+	Seed         int64  `json:"seed"`
+	Rate         int    `json:"rate_per_minute"`
+	Cap          int    `json:"active_cap"`
+	Tick         string `json:"tick"`
+	Workers      int    `json:"workers"`
+	// Overlap is how many adjacent ticks ran at once at most (1 in
+	// wall-clock pacing), and Late how many follow-ups ran a tick after
+	// the one they were planned for, because it had already started.
+	Overlap int   `json:"overlap"`
+	Late    int64 `json:"late_follow_ups"`
+	// ClockLeadMS is the most the library's clock was past a call's own
+	// tick when the call returned (at most overlap-1 ticks), and
+	// PastOpening the calls of a tick before the opening that could have
+	// read a clock at or past it (must be 0).
+	ClockLeadMS float64       `json:"clock_lead_max_ms"`
+	PastOpening int64         `json:"calls_past_opening"`
+	Realtime    bool          `json:"realtime"`
+	Opening     time.Time     `json:"opening"`
+	Faults      []faultRecord `json:"faults"`
+	Stopped     string        `json:"stopped,omitempty"`
 
 	WallSeconds float64 `json:"wall_seconds"`
 	// SimCPUSeconds is this process's CPU (user + system) over the same
@@ -220,7 +231,8 @@ func (s *sim) buildReport(wall time.Duration, stats *workerStats, noop *noopStat
 	r := &report{
 		Mode: c.Mode, Backend: c.Store, People: c.People, Places: c.Slots, Slots: len(s.cr.slotIDs),
 		SlotCapacity: c.SlotCapacity, Seed: c.Seed, Rate: c.Rate, Cap: c.Cap, Tick: c.Tick.String(),
-		Workers: c.Workers, Realtime: c.Realtime, Opening: s.open, Faults: s.faultLog, Stopped: s.stopped,
+		Workers: c.Workers, Overlap: len(s.lanes), Late: s.late,
+		ClockLeadMS: float64(s.maxLead.Load()) / 1e6, PastOpening: s.pastOpening.Load(), Realtime: c.Realtime, Opening: s.open, Faults: s.faultLog, Stopped: s.stopped,
 		WallSeconds:   wall.Seconds(),
 		SimCPUSeconds: s.cpuSeconds,
 		SimSeconds:    s.tickOffset(s.lastTick).Seconds(),
@@ -482,6 +494,10 @@ func (r *report) writeText(w io.Writer) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	p("rush: %s, store %s, %d people for %d places (%d slots of up to %d), seed %d", r.Mode, r.Backend, r.People, r.Places, r.Slots, r.SlotCapacity, r.Seed)
 	p("  room: %d admissions/min, active cap %d; tick %s, %d workers, %s", r.Rate, r.Cap, r.Tick, r.Workers, map[bool]string{true: "wall-clock pacing", false: "simulated time"}[r.Realtime])
+	if r.Overlap > 1 {
+		p("  up to %d adjacent ticks at once; %d follow-ups ran a tick late (their tick had started); clock at most %.0f ms past a call's tick, %d calls before the opening with a clock past it",
+			r.Overlap, r.Late, r.ClockLeadMS, r.PastOpening)
+	}
 	p("  opening %s; simulated %s in %s of wall time (%d events, %d requests)",
 		r.Opening.Format(time.RFC3339), dur(r.SimSeconds), dur(r.WallSeconds), r.Events, r.Requests)
 	if r.SimCPUSeconds > 0 {

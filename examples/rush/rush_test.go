@@ -37,6 +37,9 @@ func checkHealthy(t *testing.T, rep *report) {
 	if rep.Stopped != "" {
 		t.Errorf("stopped early: %s", rep.Stopped)
 	}
+	if rep.PastOpening != 0 {
+		t.Errorf("%d calls of a tick before the opening could read a clock past it", rep.PastOpening)
+	}
 	if !rep.Audit.Performed {
 		t.Errorf("audit not performed: %s", rep.Audit.Error)
 	}

@@ -152,10 +152,11 @@ type pool struct {
 	run     func(w *worker, e event)
 }
 
-func newPool(s *sim, n int, seed int64, run func(*worker, event)) *pool {
+func newPool(s *sim, n, first int, seed int64, run func(*worker, event)) *pool {
 	p := &pool{run: run}
 	for i := range n {
-		w := &worker{id: i, s: s, rng: rand.New(rand.NewPCG(uint64(seed), uint64(i)+1))}
+		id := first + i
+		w := &worker{id: id, s: s, rng: rand.New(rand.NewPCG(uint64(seed), uint64(id)+1))}
 		p.workers = append(p.workers, w)
 		ch := make(chan []event, 1)
 		p.start = append(p.start, ch)

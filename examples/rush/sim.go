@@ -37,13 +37,20 @@ type sim struct {
 	slots   *slotPool
 	// pools are the slot pools by partition, for a target whose people
 	// each book in one partition (partitionedTarget); nil otherwise.
-	pools    map[string]*slotPool
-	passes   passPool
-	ser      *series
-	cal      *calendar
-	pool     *pool
-	faults   faultControl
-	progress progressSink
+	pools  map[string]*slotPool
+	passes passPool
+	ser    *series
+	cal    *calendar
+	pool   *pool
+	lanes  []*pool // pool, and with -overlap more lanes
+	late   int64   // follow-ups run a tick late (-overlap)
+	// maxLead is the most the clock was past a call's own instant when
+	// it returned (ns), and pastOpening the calls of a tick before the
+	// opening that returned with the clock at or past it (-overlap).
+	maxLead     atomic.Int64
+	pastOpening atomic.Int64
+	faults      faultControl
+	progress    progressSink
 
 	clk      clock.Clock // what the library was given
 	sclk     *simClock   // non-nil in simulated time
@@ -141,16 +148,50 @@ type controlEvent struct {
 	run  func(now time.Time)
 }
 
+// flight is a tick running on one of the lanes.
+type flight struct {
+	p     *pool
+	tick  int64
+	batch []event
+	t0    time.Time
+	calls int
+	done  chan struct{}
+}
+
 // run drives the simulation to its end and returns the wall time taken.
+//
+// With -overlap N above 1 (the default is 2; simulated time only), a tick
+// starts while the ticks before it still have round trips out, up to N
+// ticks at once, each on its own lane of -workers callers: the store then
+// works on one tick's calls while the simulator prepares the next one's,
+// where it would otherwise wait for the slowest call of each tick. Ticks
+// overlap only when they are adjacent, no fault step is due between them
+// and none is before the opening while the other is at or after it; else
+// the loop first waits for those running. A follow-up that a tick plans
+// for a tick already started runs in the first tick not yet started, a
+// tick or so late (the report counts them). The clock is the latest
+// tick's instant, so a call of an earlier tick may read a clock up to N-1
+// ticks ahead of its own instant, as a request that took that long to
+// arrive would: never a clock past the opening while its tick is before
+// it, nor past a fault step.
 func (s *sim) run() time.Duration {
-	s.pool = newPool(s, s.cfg.Workers, s.cfg.Seed, s.handle)
-	defer s.pool.stop()
+	s.pool = newPool(s, s.cfg.Workers, 0, s.cfg.Seed, s.handle)
+	s.lanes = []*pool{s.pool}
+	for s.sclk != nil && len(s.lanes) < s.cfg.Overlap {
+		s.lanes = append(s.lanes, newPool(s, s.cfg.Workers, len(s.lanes)*s.cfg.Workers, s.cfg.Seed, s.handle))
+	}
+	defer func() {
+		for _, p := range s.lanes {
+			p.stop()
+		}
+	}()
 	for i := range s.cr.people {
 		p := s.cr.people[i]
 		s.cal.add(s.tickOf(p.arrival), event{p: int32(i), act: actArrive})
 	}
 	controls := s.controls()
-	// The main loop runs worker 0's events on this goroutine: the crowd's
+	// The main loop runs worker 0's events on this goroutine (with one
+	// lane; with more, each tick's on a goroutine of its own): the crowd's
 	// part, until the loop ends.
 	s.label(partCrowd)
 	defer s.label(context.Background())
@@ -159,8 +200,28 @@ func (s *sim) run() time.Duration {
 	defer func() { s.cpuSeconds = max(0, procCPUSeconds(os.Getpid())-cpu0) }()
 	lastProgress := time.Time{}
 	var nextLine time.Duration
+	// flights are the ticks running, oldest first: adjacent ticks.
+	var flights []*flight
+	// settle waits for the oldest flight and files its follow-ups, none
+	// before the tick after the last one started.
+	settle := func() {
+		f := flights[0]
+		<-f.done
+		s.land(f, flights[len(flights)-1].tick+1)
+		flights = flights[1:]
+	}
+	lane := 0
 	for {
 		tick, ok := s.cal.peek()
+		if n := len(flights); n > 0 {
+			last := flights[n-1].tick
+			if n == len(s.lanes) || !ok || tick != last+1 || (len(controls) > 0 && controls[0].tick <= tick) ||
+				(s.tickOffset(last) < s.openOff && s.tickOffset(tick) >= s.openOff) ||
+				s.finished.Load() == int64(len(s.cr.people)) {
+				settle()
+				continue
+			}
+		}
 		if !ok || s.finished.Load() == int64(len(s.cr.people)) {
 			// Everyone's night is over: what is left in the calendar
 			// (a poll or a storm join planned before the person
@@ -193,19 +254,19 @@ func (s *sim) run() time.Duration {
 		tick, batch := s.cal.pop()
 		s.lastTick = tick
 		s.events.Add(int64(len(batch)))
-		if s.tickLog == nil {
-			s.pool.runTick(batch, tick, now, off)
+		f := &flight{p: s.lanes[lane], tick: tick, batch: batch, t0: time.Now()}
+		if len(s.lanes) == 1 {
+			f.calls = f.p.runTick(batch, tick, now, off)
+			s.land(f, 0)
 		} else {
-			t0 := time.Now()
-			calls := s.pool.runTick(batch, tick, now, off)
-			fmt.Fprintf(s.tickLog, "%d %d %d %d\n", tick, len(batch), calls, time.Since(t0).Microseconds())
-		}
-		s.cal.recycle(batch)
-		for _, w := range s.pool.workers {
-			for _, sc := range w.out {
-				s.cal.add(sc.tick, sc.ev)
-			}
-			w.out = w.out[:0]
+			lane = (lane + 1) % len(s.lanes)
+			f.done = make(chan struct{})
+			go func() {
+				s.label(partCrowd)
+				f.calls = f.p.runTick(batch, tick, now, off)
+				close(f.done)
+			}()
+			flights = append(flights, f)
 		}
 		s.ser.waiting[s.ser.at(off)].Store(s.waiting.Load())
 		if lr, ok := s.tgt.(lineReader); ok && off >= nextLine {
@@ -224,6 +285,9 @@ func (s *sim) run() time.Duration {
 			s.progress.update(s.finished.Load(), int64(len(s.cr.people)), s.describe(off))
 		}
 	}
+	for len(flights) > 0 {
+		settle()
+	}
 	// Faults still pending at the end (a restart after the last event)
 	// run now so that the store is up for the audit.
 	for _, c := range controls {
@@ -234,6 +298,35 @@ func (s *sim) run() time.Duration {
 	s.progress.update(s.finished.Load(), int64(len(s.cr.people)), s.describe(s.tickOffset(s.lastTick)))
 	s.progress.finish()
 	return time.Since(s.wall0)
+}
+
+// workers returns the workers of every lane.
+func (s *sim) workers() []*worker {
+	var ws []*worker
+	for _, p := range s.lanes {
+		ws = append(ws, p.workers...)
+	}
+	return ws
+}
+
+// land files the follow-ups of a finished tick in the calendar, none
+// before floor (the tick after one already started), and gives its batch
+// back.
+func (s *sim) land(f *flight, floor int64) {
+	if s.tickLog != nil {
+		fmt.Fprintf(s.tickLog, "%d %d %d %d\n", f.tick, len(f.batch), f.calls, time.Since(f.t0).Microseconds())
+	}
+	s.cal.recycle(f.batch)
+	for _, w := range f.p.workers {
+		for _, sc := range w.out {
+			if sc.tick < floor {
+				s.late++
+				sc.tick = floor
+			}
+			s.cal.add(sc.tick, sc.ev)
+		}
+		w.out = w.out[:0]
+	}
 }
 
 // moveClock sets the simulated clock, or waits for the wall clock to get
