@@ -84,6 +84,7 @@ type Queue[C, R any] struct {
 	queue   []*Call[C, R] // waiting for a batch, in arrival order
 	last    *batch[C, R]  // the batch cut last, while it is not sent
 	nextSeq uint64
+	idled   int // cut batches that lost all their calls with none queued (tests)
 }
 
 // New returns a queue that sends through send.
@@ -268,6 +269,9 @@ func (q *Queue[C, R]) leaveBatch(c *Call[C, R]) {
 		// leads only when no cut batch waits).
 		if q.last == b {
 			q.last = nil
+		}
+		if len(q.queue) == 0 {
+			q.idled++
 		}
 		q.handOff()
 	}
