@@ -79,13 +79,7 @@ func (f *fakeSender) send(ctx context.Context, batch []*Call[int, int]) {
 // more than InFlight round trips, no batch beyond Max; batches are cut
 // from the queue in arrival order.
 func TestRandomised(t *testing.T) {
-	var rngMu sync.Mutex
-	rng := rand.New(rand.NewPCG(1, 2))
-	random := func() float64 {
-		rngMu.Lock()
-		defer rngMu.Unlock()
-		return rng.Float64()
-	}
+	random := lockedRandom(1, 2)
 	f := &fakeSender{t: t, max: 7, sent: map[int]int{}, rng: random}
 	const budget = 30 * time.Millisecond
 	q := New(f.send, Options{Budget: budget, Max: f.max})
@@ -124,13 +118,7 @@ func TestRandomised(t *testing.T) {
 // call before they are sent. The queue must go on sending after that
 // (TestAbandonedBatchFreesTheQueue builds the state by hand).
 func TestRandomisedGiveUpsAtHandOff(t *testing.T) {
-	var rngMu sync.Mutex
-	rng := rand.New(rand.NewPCG(3, 4))
-	random := func() float64 {
-		rngMu.Lock()
-		defer rngMu.Unlock()
-		return rng.Float64()
-	}
+	random := lockedRandom(3, 4)
 	const grid = 500 * time.Microsecond
 	next := func(k int) time.Time { return time.Now().Truncate(grid).Add(time.Duration(k) * grid) }
 	f := &fakeSender{t: t, max: 3, sent: map[int]int{}, rng: random, until: func() time.Time { return next(1) }}
@@ -150,6 +138,18 @@ func TestRandomisedGiveUpsAtHandOff(t *testing.T) {
 	t.Logf("%d cut batches lost all their calls with none queued", idled)
 	if idled == 0 {
 		t.Error("no cut batch lost all its calls with none queued: the test did not reach the state")
+	}
+}
+
+// lockedRandom returns a seeded source of floats in [0, 1) that many
+// goroutines may share.
+func lockedRandom(seed1, seed2 uint64) func() float64 {
+	var mu sync.Mutex
+	rng := rand.New(rand.NewPCG(seed1, seed2))
+	return func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return rng.Float64()
 	}
 }
 
