@@ -223,11 +223,10 @@ func randomRun(t *testing.T, f *fakeSender, q *Queue[int, int], base, goroutines
 	if n, queued := q.Len(); n != 0 || queued != 0 {
 		t.Errorf("after every call returned: %d in flight, %d queued", n, queued)
 	}
-	// An idle queue still sends (a batch abandoned whole must not keep it
-	// waiting for a leader that never comes).
-	// The fake fails or stalls some round trips on its own; what matters
-	// is that this one is sent, once, and its answer or the fake's error
-	// comes back.
+	// An idle queue still sends: a batch abandoned whole must not keep it
+	// waiting for a leader that never comes. The fake fails or stalls
+	// some round trips on its own, so this call must be sent once and
+	// come back with its answer or the fake's error.
 	last := base + goroutines*each
 	out, err := q.Do(context.Background(), last)
 	f.mu.Lock()
