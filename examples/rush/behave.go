@@ -351,7 +351,7 @@ func (s *sim) poll(w *worker, pi int, p *person) {
 	var st standing
 	k, _, _ := s.call(w, opStatus, func(ctx context.Context) (err error) {
 		if s.indexed != nil {
-			st, err = s.indexed.statusOf(ctx, pi, p.name)
+			st, err = s.indexed.statusOf(ctx, pi, p.name, &p.ticket)
 		} else {
 			st, err = s.tgt.Status(ctx, p.name)
 		}

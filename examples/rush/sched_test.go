@@ -295,7 +295,11 @@ func TestStatusByIndex(t *testing.T) {
 	poll := func(i int) standing {
 		rc := w.req(ctx, time.Now().Add(time.Minute))
 		defer rc.release()
-		st, err := idx.statusOf(rc, i, name)
+		var jar *ticketJar
+		if i >= 0 {
+			jar = &cr.people[i].ticket
+		}
+		st, err := idx.statusOf(rc, i, name, jar)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -44,11 +44,12 @@ type target interface {
 }
 
 // indexedTarget is a target that can answer a status poll for the person
-// at index i of the crowd (crowd.people[i], whose name is person) without
-// looking the name up: the simulator's poll, 23 a person, takes this path
-// when the target has it.
+// at index i of the crowd (crowd.people[i], whose name is person, whose
+// ticket the target keeps in jar: that person's) without looking the name
+// up: the simulator's poll, 23 a person, takes this path when the target
+// has it.
 type indexedTarget interface {
-	statusOf(ctx context.Context, i int, person string) (standing, error)
+	statusOf(ctx context.Context, i int, person string, jar *ticketJar) (standing, error)
 }
 
 // standing is a person's position in the waiting room.
