@@ -361,3 +361,119 @@ func TestTuneGC(t *testing.T) {
 		t.Error("memTotal found no MemTotal in /proc/meminfo")
 	}
 }
+
+// TestReqCtxRandomised runs many requests at once on the watched request
+// contexts: random deadlines (past, a few milliseconds, an hour), Done
+// asked for or not, a derived context (AfterFunc) or not, released at
+// random moments, and the parent of some cancelled midway. Every request
+// must end as context.WithDeadline's would: Done closed once Err is set
+// and Err set once Done is closed; a deadline reached closes Done (within
+// a generous bound) with DeadlineExceeded; release closes it with
+// Canceled; the parent's cancellation comes through; a derived context
+// ends with it; and once every request is over the watch holds none and
+// its goroutine stops.
+func TestReqCtxRandomised(t *testing.T) {
+	const (
+		goroutines = 16
+		each       = 300
+		bound      = 2 * time.Second // generous: the watch looks every watchEvery
+	)
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 7))
+			parent, cancelParent := context.WithCancel(context.Background())
+			defer cancelParent()
+			w := &worker{}
+			for i := range each {
+				var deadline time.Time
+				switch rng.IntN(3) {
+				case 0:
+					deadline = time.Now().Add(-time.Millisecond)
+				case 1:
+					deadline = time.Now().Add(time.Duration(1+rng.IntN(8)) * time.Millisecond)
+				default:
+					deadline = time.Now().Add(time.Hour)
+				}
+				c := w.req(parent, deadline)
+				var done <-chan struct{}
+				if rng.IntN(2) == 0 {
+					done = c.Done()
+				}
+				var child context.Context
+				if rng.IntN(3) == 0 {
+					var cancelChild context.CancelFunc
+					child, cancelChild = context.WithTimeout(c, time.Hour)
+					defer cancelChild() // at the goroutine's end; it ends with c anyway
+				}
+				if g%4 == 0 && i == each/2 {
+					cancelParent()
+				}
+				if done != nil {
+					select {
+					case <-done:
+						if c.Err() == nil {
+							t.Errorf("Done closed with Err nil")
+						}
+					default:
+					}
+					if err := c.Err(); err != nil {
+						select {
+						case <-done:
+						default:
+							t.Errorf("Err %v with Done open", err)
+						}
+					}
+				}
+				// Wait out a short deadline sometimes, before release.
+				if done != nil && deadline.Before(time.Now().Add(10*time.Millisecond)) && rng.IntN(2) == 0 {
+					select {
+					case <-done:
+						if err := c.Err(); !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+							t.Errorf("past the deadline: Err = %v", err)
+						}
+						if parent.Err() == nil && !errors.Is(c.Err(), context.DeadlineExceeded) {
+							t.Errorf("past the deadline, parent live: Err = %v", c.Err())
+						}
+					case <-time.After(time.Until(deadline) + bound):
+						t.Errorf("Done still open %v past the deadline", bound)
+					}
+				}
+				c.release()
+				if c.Err() == nil {
+					t.Errorf("released, Err nil")
+				}
+				if done != nil {
+					select {
+					case <-done:
+					default:
+						t.Errorf("released, Done open")
+					}
+				}
+				if child != nil {
+					select {
+					case <-child.Done():
+					case <-time.After(bound):
+						t.Errorf("derived context not ended %v after its parent", bound)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(bound)
+	for {
+		watch.mu.Lock()
+		live, running := len(watch.live), watch.running
+		watch.mu.Unlock()
+		if live == 0 && !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("every request over, and the watch holds %d (running %v)", live, running)
+		}
+		time.Sleep(watchEvery)
+	}
+}
