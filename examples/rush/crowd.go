@@ -78,8 +78,8 @@ type person struct {
 
 	mu sync.Mutex
 	// ticket is the person's place ticket as the in-process target keeps
-	// it (libTarget.tickets), beside mu: a poll reads it in the cache
-	// line the lock brought in.
+	// it (libTarget.crowd), beside mu: a poll reads it in the cache line
+	// the lock brought in.
 	ticket ticketJar
 	// state; what a waiting person's poll reads and writes comes first,
 	// beside mu and the fixed part, so that a poll touches one or two

@@ -43,15 +43,13 @@ type libTarget struct {
 	sw     window.Switch
 	rdb    redis.UniversalClient
 	closer []func() error
-	// the crowd, for the audit
+	// the crowd, for the audit, and where each person's place ticket is
+	// kept, as a browser keeps the cookie: the jar in the person's own
+	// record (crowd[i].ticket), beside the lock a poll takes anyway, so
+	// that reading the ticket finds its string header in a cache line
+	// already loaded; no hashing, no allocation.
 	slotIDs []string
-	people  []string
-	// tickets are where each person's place ticket is kept, as a browser
-	// keeps the cookie, by the person's index in the crowd (people[i]):
-	// the jar in the person's own record, beside the lock a poll takes
-	// anyway, so that reading the ticket finds its string header in a
-	// cache line already loaded; no hashing, no allocation.
-	tickets []*ticketJar
+	crowd   []*person
 	// count counts the store calls.
 	count *storeCounter
 	// backend models the booking backend's capacity (nil: unbounded);
@@ -198,11 +196,7 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	}
 	t := &libTarget{clk: clk, room: room, svc: svc, store: parts.slotStore, gate: gate, sw: sw, rdb: parts.rdb,
 		slotIDs: cr.slotIDs, count: count, backend: cr.backend, pacer: pacer}
-	t.tickets = make([]*ticketJar, len(cr.people))
-	for i, p := range cr.people {
-		t.people = append(t.people, p.name)
-		t.tickets[i] = &p.ticket
-	}
+	t.crowd = cr.people
 	if parts.auditStore != nil {
 		t.store = parts.auditStore
 	}
@@ -453,10 +447,10 @@ func keepIn(slot *ticketJar, held, ticket string) {
 // crowd (none is asked for).
 func (t *libTarget) ticketSlot(person string) *ticketJar {
 	i := personNumber(person)
-	if i < 0 || i >= len(t.people) || t.people[i] != person {
+	if i < 0 || i >= len(t.crowd) || t.crowd[i].name != person {
 		return nil
 	}
-	return t.tickets[i]
+	return &t.crowd[i].ticket
 }
 
 func (t *libTarget) keepTicket(person, ticket string) {
@@ -619,8 +613,8 @@ func (t *libTarget) auditByLookup(ctx context.Context) (auditData, error) {
 			}
 		}()
 	}
-	for _, p := range t.people {
-		next <- p
+	for _, p := range t.crowd {
+		next <- p.name
 	}
 	close(next)
 	wg.Wait()
