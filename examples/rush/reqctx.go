@@ -181,19 +181,17 @@ func (c *reqCtx) release() {
 	}
 }
 
-// expire closes c's Done if its deadline has passed or its parent was
-// cancelled by now, and reports whether it did (or it was closed already).
-func (c *reqCtx) expire(now time.Time) bool {
+// expire closes c's Done if the request is over by now (its deadline
+// passed, its parent cancelled) and Done is still open.
+func (c *reqCtx) expire(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.err != nil {
-		return true
+		return
 	}
-	if c.parent.Err() == nil && now.Before(c.deadline) {
-		return false
+	if err := c.errLocked(now); err != nil {
+		c.closeLocked(err)
 	}
-	c.closeLocked(c.errLocked(now))
-	return true
 }
 
 // watchEvery is how often the watch looks at the open requests: how late

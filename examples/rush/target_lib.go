@@ -398,7 +398,7 @@ func (t *libTarget) Status(ctx context.Context, person string) (standing, error)
 	return t.statusOf(ctx, i, person, slot)
 }
 
-// statusOf is Status for person, who is people[i] of the crowd, with the
+// statusOf is Status for person, who is crowd[i], with the
 // ticket kept in slot (i < 0 and slot nil: a name not in it, which keeps
 // no ticket). The simulator knows the person, so a poll neither parses
 // nor compares the name, and finds the ticket in the person's record
