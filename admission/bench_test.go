@@ -140,8 +140,10 @@ func BenchmarkProtect(b *testing.B) {
 
 // pollWorld is an open room with people waiting far back in line: their
 // polls are answered from tickets and the snapshot. It returns the room,
-// the counting store under it and a ticket for each of people.
-func pollWorld(tb testing.TB, people int) (*admission.Room, *countingStore, []string, []string) {
+// the counting store under it, and an identity and a ticket for each of
+// people: of version 2, as a room signs them, or of version 1 (signed
+// before version 2) when v1.
+func pollWorld(tb testing.TB, people int, v1 bool) (*admission.Room, *countingStore, []string, []string) {
 	clk := newClock(time.Minute)
 	store := &countingStore{Store: admission.NewMemoryStore()}
 	room := newRoom(tb, store, options(tb, "poll-bench", clk, func(o *admission.Options) {
@@ -153,10 +155,17 @@ func pollWorld(tb testing.TB, people int) (*admission.Room, *countingStore, []st
 	ids, tickets := make([]string, people), make([]string, people)
 	for k := range people {
 		ids[k] = "poll-" + strconv.Itoa(k)
-		tk, err := keys.SignTicket(admission.Ticket{
+		t := admission.Ticket{
 			Room: "poll-bench", Identity: room.Hash(ids[k]), Index: uint64(1_000_000 + k), Place: int64(1_000_000 + k),
 			Joined: clk.Now(), Expires: clk.Now().Add(time.Hour),
-		})
+		}
+		var tk string
+		var err error
+		if v1 {
+			tk, err = keys.SignTicket(t)
+		} else {
+			tk, err = keys.SignTicketFor(t, ids[k])
+		}
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -169,19 +178,21 @@ func pollWorld(tb testing.TB, people int) (*admission.Room, *countingStore, []st
 // TestPollNoAllocs: a waiting person's poll allocates nothing and calls
 // no store.
 func TestPollNoAllocs(t *testing.T) {
-	room, store, ids, tickets := pollWorld(t, 10)
-	i := 0
-	if n := testing.AllocsPerRun(200, func() {
-		st, err := room.Poll(ctx, ids[i%10], tickets[i%10])
-		if err != nil || st.State != admission.StateWaiting || st.Ahead < 1_000_000-20 {
-			t.Fatalf("%+v %v", st, err)
+	for _, v1 := range []bool{false, true} {
+		room, store, ids, tickets := pollWorld(t, 10, v1)
+		i := 0
+		if n := testing.AllocsPerRun(200, func() {
+			st, err := room.Poll(ctx, ids[i%10], tickets[i%10])
+			if err != nil || st.State != admission.StateWaiting || st.Ahead < 1_000_000-20 {
+				t.Fatalf("version 1 %v: %+v %v", v1, st, err)
+			}
+			i++
+		}); n != 0 {
+			t.Fatalf("version 1 %v: %v allocations per poll", v1, n)
 		}
-		i++
-	}); n != 0 {
-		t.Fatalf("%v allocations per poll", n)
-	}
-	if c := store.calls.Load(); c != 0 {
-		t.Fatalf("%d store calls for 200 polls", c)
+		if c := store.calls.Load(); c != 0 {
+			t.Fatalf("version 1 %v: %d store calls for 200 polls", v1, c)
+		}
 	}
 }
 
@@ -192,19 +203,25 @@ func TestPollNoAllocs(t *testing.T) {
 //	go test -run '^$' -bench Poll -benchmem ./admission/
 func BenchmarkPoll(b *testing.B) {
 	for _, people := range []int{1, 1_000_000} {
-		b.Run("tickets="+strconv.Itoa(people), func(b *testing.B) {
-			room, store, ids, tickets := pollWorld(b, people)
-			b.ReportAllocs()
-			b.ResetTimer()
-			i := 0
-			for b.Loop() {
-				k := i % people
-				if _, err := room.Poll(ctx, ids[k], tickets[k]); err != nil {
-					b.Fatal(err)
-				}
-				i++
+		for _, v1 := range []bool{false, true} {
+			name := "tickets=" + strconv.Itoa(people)
+			if v1 {
+				name += "/version=1"
 			}
-			b.ReportMetric(float64(store.calls.Load())/float64(b.N), "store-calls/op")
-		})
+			b.Run(name, func(b *testing.B) {
+				room, store, ids, tickets := pollWorld(b, people, v1)
+				b.ReportAllocs()
+				b.ResetTimer()
+				i := 0
+				for b.Loop() {
+					k := i % people
+					if _, err := room.Poll(ctx, ids[k], tickets[k]); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+				b.ReportMetric(float64(store.calls.Load())/float64(b.N), "store-calls/op")
+			})
+		}
 	}
 }

@@ -108,6 +108,17 @@ func (p *passPads) init(key []byte) {
 	}
 }
 
+// key returns the 64-byte block HMAC derives the pads from (the key padded
+// with zeros, or its hash if longer than a block): an HMAC under it is the
+// HMAC under the key.
+func (p *passPads) key() []byte {
+	k := make([]byte, sha256.BlockSize)
+	for i := range k {
+		k[i] = p.ipad[i] ^ 0x36
+	}
+	return k
+}
+
 // finish returns H(opad || inner), inner being H(ipad || message).
 func (p *passPads) finish(inner [sha256.Size]byte) [sha256.Size]byte {
 	var buf [sha256.BlockSize + sha256.Size]byte
@@ -267,7 +278,7 @@ func (k *Keyring) Sign(p Pass) (string, error) {
 	binary.BigEndian.PutUint64(body[32:], uint64(issued))
 	binary.BigEndian.PutUint64(body[40:], uint64(expires))
 	n := passBodyFixed + copy(body[passBodyFixed:], p.Room)
-	return k.signToken(passPrefix, body[:n]), nil
+	return k.signToken(passPrefix, body[:n], ""), nil
 }
 
 // tokenMaxBody bounds the body of every signed token type (a ticket's is
@@ -276,27 +287,61 @@ const tokenMaxBody = ticketMaxBody
 
 // signToken returns prefix<key id>.<base64url body>.<base64url mac>, the
 // MAC being HMAC-SHA256 under the signing key of the text up to the last
-// dot. Every signed token type of the package has this form; the prefix
-// (covered by the MAC) tells them apart.
-func (k *Keyring) signToken(prefix string, body []byte) string {
+// dot, followed, when bind is not empty, by a zero byte and bind (a
+// version 2 ticket's raw identity: the token is valid only with it, and
+// does not carry it). Every signed token type of the package has this
+// form; the prefix (covered by the MAC) tells them apart.
+func (k *Keyring) signToken(prefix string, body []byte, bind string) string {
 	key := &k.keys[0]
-	// ipad || signed text, then "." and the MAC appended after it.
-	const maxSigned = 8 + passMaxKeyID + 1 + (tokenMaxBody*8+5)/6
-	var buf [sha256.BlockSize + maxSigned + 1 + passMACText]byte
-	copy(buf[:], key.pads.ipad[:])
-	t := sha256.BlockSize
-	t += copy(buf[t:], prefix)
+	// The signed text, then "." and the MAC appended after it.
+	var buf [maxSigned + 1 + passMACText]byte
+	t := copy(buf[:], prefix)
 	t += copy(buf[t:], key.id)
 	buf[t] = '.'
 	t++
 	base64.RawURLEncoding.Encode(buf[t:], body)
 	t += base64.RawURLEncoding.EncodedLen(len(body))
-	mac := key.pads.finish(sha256.Sum256(buf[:t]))
+	mac := tokenMAC(&key.pads, buf[:t], bind)
 	buf[t] = '.'
 	t++
 	base64.RawURLEncoding.Encode(buf[t:], mac[:])
 	t += passMACText
-	return string(buf[sha256.BlockSize:t])
+	return string(buf[:t])
+}
+
+// maxSigned bounds the signed text of every token type (prefix, key id,
+// dot, base64url body).
+const maxSigned = 8 + passMaxKeyID + 1 + (tokenMaxBody*8+5)/6
+
+// bindFastMax bounds the bound text (a ticket's identity) MACed on the
+// allocation-free path; a longer one takes crypto/hmac, with an identical
+// result.
+const bindFastMax = identityFastMax
+
+// tokenMAC returns HMAC-SHA256 under the pads' key of signed, followed, when bind is
+// not empty, by a zero byte and bind. It does not allocate unless bind is
+// longer than bindFastMax.
+func tokenMAC[S string | []byte](p *passPads, signed S, bind string) [sha256.Size]byte {
+	if len(bind) > bindFastMax || len(signed) > maxSigned {
+		// Copied, so that signed, on the caller's stack, does not escape.
+		m := hmac.New(sha256.New, p.key())
+		m.Write([]byte(string(signed)))
+		if bind != "" {
+			m.Write([]byte{0})
+			m.Write([]byte(bind))
+		}
+		var out [sha256.Size]byte
+		return [sha256.Size]byte(m.Sum(out[:0]))
+	}
+	var buf [sha256.BlockSize + maxSigned + 1 + bindFastMax]byte
+	t := copy(buf[:], p.ipad[:])
+	t += copy(buf[t:], signed)
+	if bind != "" {
+		buf[t] = 0
+		t++
+		t += copy(buf[t:], bind)
+	}
+	return p.finish(sha256.Sum256(buf[:t]))
 }
 
 func passTimeOK(t time.Time, ms int64) bool {
@@ -353,14 +398,15 @@ func (k *Keyring) Decode(now time.Time, token string) (Pass, error) {
 // its body into body, returning the body's length and the key that signed
 // it.
 func (k *Keyring) open(token string, body *[passMaxBody]byte, now time.Time) (int, *passKey, error) {
-	return k.openToken(token, passPrefix, passBodyFixed, passMinToken, passMaxToken, body[:], now)
+	return k.openToken(token, passPrefix, passBodyFixed, passMinToken, passMaxToken, body[:], now, "")
 }
 
 // openToken parses a token of the type that prefix names (fixed bytes of
 // body before the room; min and max token lengths), checks its key id and
-// MAC, and its issued and expiry times (big-endian Unix ms at body offsets
+// MAC (over the signed text and, when bind is not empty, a zero byte and
+// bind: see signToken), and its issued and expiry times (big-endian Unix ms at body offsets
 // 32 and 40, as in every token type), and decodes its body into body.
-func (k *Keyring) openToken(token, prefix string, fixed, minLen, maxLen int, body []byte, now time.Time) (int, *passKey, error) {
+func (k *Keyring) openToken(token, prefix string, fixed, minLen, maxLen int, body []byte, now time.Time, bind string) (int, *passKey, error) {
 	if token == "" {
 		return 0, nil, errPassMissing
 	}
@@ -392,11 +438,7 @@ func (k *Keyring) openToken(token, prefix string, fixed, minLen, maxLen int, bod
 		return 0, nil, errPassMalformed
 	}
 
-	const maxSigned = 8 + passMaxKeyID + 1 + (tokenMaxBody*8+5)/6
-	var buf [sha256.BlockSize + maxSigned]byte
-	copy(buf[:], key.pads.ipad[:])
-	t := sha256.BlockSize + copy(buf[sha256.BlockSize:], token[:signedLen])
-	want := key.pads.finish(sha256.Sum256(buf[:t]))
+	want := tokenMAC(&key.pads, token[:signedLen], bind)
 	if !hmac.Equal(got[:sha256.Size], want[:]) {
 		return 0, nil, errPassMAC
 	}

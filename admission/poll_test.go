@@ -180,6 +180,40 @@ func TestPollCostsNoStoreCall(t *testing.T) {
 	}
 }
 
+// TestPollVersion1Tickets: a room signs version 2 tickets and still
+// answers version 1 tickets, which rooms signed before, from the snapshot
+// without a store call (a rolling upgrade keeps its tickets); the status
+// hands the holder the ticket it came with.
+func TestPollVersion1Tickets(t *testing.T) {
+	clk := newClock(-time.Minute)
+	store := &countingStore{Store: admission.NewMemoryStore()}
+	room := newRoom(t, store, options(t, "poll", clk, func(o *admission.Options) { o.Rate, o.Burst = 60, 2 }))
+	st := mustJoin(t, room, person(3))
+	keys := mustKeyring(t, keyCur, keyOld)
+	tk, err := keys.DecodeTicketFor(clk.Now(), st.Ticket, person(3))
+	if err != nil || !strings.HasPrefix(st.Ticket, "gt2.") || tk.Identity != room.Hash(person(3)) || tk.Room != "poll" {
+		t.Fatalf("join's ticket %q: %+v, %v", st.Ticket, tk, err)
+	}
+	if _, err := keys.DecodeTicketFor(clk.Now(), st.Ticket, person(4)); !errors.Is(err, admission.ErrInvalidTicket) {
+		t.Fatalf("version 2 ticket decoded for another identity: %v", err)
+	}
+	v1, err := keys.SignTicket(tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := store.calls.Load()
+	got := mustPoll(t, room, person(3), v1)
+	if store.calls.Load() != before || got.State != admission.StateWaiting || got.Ticket != v1 || got.Index != tk.Index {
+		t.Fatalf("poll with a version 1 ticket: %+v, %d store calls", got, store.calls.Load()-before)
+	}
+	// Version 1 bound to another identity's hash is refused: the store answers.
+	mustJoin(t, room, person(4))
+	before = store.calls.Load()
+	if got := mustPoll(t, room, person(4), v1); store.calls.Load() == before || got.State != admission.StateWaiting || got.Ticket == v1 {
+		t.Fatalf("another identity's version 1 ticket: %+v", got)
+	}
+}
+
 // TestPollRefusesBadTickets: a forged, expired, other room's or identity's
 // ticket, or a pass, is not trusted: the room asks the store, which knows
 // the real place, and hands a new ticket. Nobody gets a pass from a
@@ -207,17 +241,40 @@ func TestPollRefusesBadTickets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	forged2, err := forger.SignTicketFor(admission.Ticket{Room: "tickets", Identity: room.Hash(person(1)), Index: 0, Place: 0,
+		Joined: clk.Now(), Expires: clk.Now().Add(time.Hour)}, person(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Version 1, signed with the room's own key, for place 0 but bound to
+	// another identity's hash.
+	otherHash, err := mustKeyring(t, keyCur).SignTicket(admission.Ticket{Room: "tickets", Identity: room.Hash(person(0)), Index: 0, Place: 0,
+		Joined: clk.Now(), Expires: clk.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Version 2 with the room's key and person 1's hash, but bound to
+	// another raw identity: its MAC fails for person 1.
+	otherBound, err := mustKeyring(t, keyCur).SignTicketFor(admission.Ticket{Room: "tickets", Identity: room.Hash(person(1)), Index: 0, Place: 0,
+		Joined: clk.Now(), Expires: clk.Now().Add(time.Hour)}, person(0))
+	if err != nil {
+		t.Fatal(err)
+	}
 	shortLived := newRoom(t, mem, options(t, "tickets", clk, func(o *admission.Options) { mod(o); o.TicketTTL = time.Second }))
 	expired := mustPoll(t, shortLived, person(1), "").Ticket
 	aliceTicket := mustJoin(t, room, person(2)).Ticket
 	clk.Add(1500 * time.Millisecond) // the short-lived ticket expires; place 1 not yet called
 	for name, tk := range map[string]string{
-		"forged for place 0": forged,
-		"another room's":     otherTicket,
-		"another identity's": aliceTicket,
-		"expired":            expired,
-		"a pass":             first.Pass,
-		"garbage":            "gt1.x.y.z",
+		"forged for place 0":            forged,
+		"forged version 2 for place 0":  forged2,
+		"version 1 of another identity": otherHash,
+		"version 2 bound to another":    otherBound,
+		"another room's":                otherTicket,
+		"another identity's":            aliceTicket,
+		"expired":                       expired,
+		"a pass":                        first.Pass,
+		"garbage":                       "gt1.x.y.z",
+		"garbage version 2":             "gt2.x.y.z",
 	} {
 		before := store.calls.Load()
 		got := mustPoll(t, room, person(1), tk)
@@ -227,7 +284,7 @@ func TestPollRefusesBadTickets(t *testing.T) {
 		if store.calls.Load() == before {
 			t.Fatalf("%s ticket answered without the store", name)
 		}
-		if _, _, _, err := mustKeyring(t, keyCur, keyOld).VerifyTicket(clk.Now(), got.Ticket, "tickets", room.Hash(person(1))); err != nil {
+		if _, _, _, h, err := mustKeyring(t, keyCur, keyOld).VerifyTicketFor(clk.Now(), got.Ticket, "tickets", person(1)); err != nil || h != room.Hash(person(1)) {
 			t.Fatalf("%s ticket: new ticket refused: %v", name, err)
 		}
 	}

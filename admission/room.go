@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,7 +135,7 @@ func (r *Room) Join(ctx context.Context, identity string) (Status, error) {
 	r.observe(rec.Line, now)
 	if rec.Claimed {
 		// Called at once, and claimed by the join itself.
-		return r.answer(ev, rec, h, now)
+		return r.answer(ev, rec, identity, h, now)
 	}
 	r.event(ev)
 	if rec.State == StateWaiting && rec.Line.Opened {
@@ -144,11 +145,11 @@ func (r *Room) Join(ctx context.Context, identity string) (Status, error) {
 		}
 		if uint64(pl) < rec.Line.Serving {
 			// Already called: claim now.
-			return r.claim(ctx, h, rec.Index, pl, rec.Line)
+			return r.claim(ctx, identity, h, rec.Index, pl, rec.Line)
 		}
 		rec.Place, rec.Ahead = pl, rec.Line.Returning+int64(uint64(pl)-rec.Line.Serving)
 	}
-	return r.status(rec, h, now)
+	return r.status(rec, identity, h, now)
 }
 
 // Status reports identity's standing, asking the store: for a person
@@ -163,7 +164,7 @@ func (r *Room) Status(ctx context.Context, identity string) (Status, error) {
 	if identity == "" {
 		return Status{}, ErrNoIdentity
 	}
-	return r.claim(ctx, r.Hash(identity), 0, -1, Line{})
+	return r.claim(ctx, identity, r.Hash(identity), 0, -1, Line{})
 }
 
 // Poll reports identity's standing from its place ticket (see
@@ -180,13 +181,12 @@ func (r *Room) Poll(ctx context.Context, identity, ticket string) (Status, error
 	if identity == "" {
 		return Status{}, ErrNoIdentity
 	}
-	h := r.Hash(identity)
 	now := r.o.Clock.Now()
-	idx, pl, joined, err := r.o.Keyring.VerifyTicket(now, ticket, r.o.Name, h)
+	h, idx, pl, joined, err := r.checkTicket(now, identity, ticket)
 	if err != nil {
-		return r.claim(ctx, h, 0, -1, Line{})
+		return r.claim(ctx, identity, h, 0, -1, Line{})
 	}
-	return r.fromTicket(ctx, now, h, ticket, idx, pl, joined)
+	return r.fromTicket(ctx, now, identity, h, ticket, idx, pl, joined)
 }
 
 // Rejoin is Join for a device that holds a place ticket: a page reloaded,
@@ -212,19 +212,36 @@ func (r *Room) Rejoin(ctx context.Context, identity, ticket string) (Status, err
 	if ticket == "" {
 		return r.Join(ctx, identity)
 	}
-	h := r.Hash(identity)
 	now := r.o.Clock.Now()
-	idx, pl, joined, err := r.o.Keyring.VerifyTicket(now, ticket, r.o.Name, h)
+	h, idx, pl, joined, err := r.checkTicket(now, identity, ticket)
 	if err != nil {
 		return r.Join(ctx, identity)
 	}
-	return r.fromTicket(ctx, now, h, ticket, idx, pl, joined)
+	return r.fromTicket(ctx, now, identity, h, ticket, idx, pl, joined)
 }
 
-// fromTicket answers a person whose valid ticket gives index idx, place pl
-// (-1: not yet known) and joined: from the snapshot while the place is
-// not called, else by claiming it in the store.
-func (r *Room) fromTicket(ctx context.Context, now time.Time, h IdentityHash, ticket string, idx uint64, pl int64, joined time.Time) (Status, error) {
+// checkTicket checks ticket, of either version, for identity and returns
+// the identity's hash with what the ticket gives. A version 2 ticket
+// carries the hash, bound to identity by its MAC, so a poll with one
+// computes no keyed hash; a version 1 ticket is checked against the hash
+// computed here, as is an invalid ticket's holder (h is right whatever
+// err says).
+func (r *Room) checkTicket(now time.Time, identity, ticket string) (h IdentityHash, idx uint64, pl int64, joined time.Time, err error) {
+	if strings.HasPrefix(ticket, ticketPrefix2) {
+		if idx, pl, joined, h, err = r.o.Keyring.VerifyTicketFor(now, ticket, r.o.Name, identity); err == nil {
+			return h, idx, pl, joined, nil
+		}
+		return r.Hash(identity), 0, 0, time.Time{}, err
+	}
+	h = r.Hash(identity)
+	idx, pl, joined, err = r.o.Keyring.VerifyTicket(now, ticket, r.o.Name, h)
+	return h, idx, pl, joined, err
+}
+
+// fromTicket answers identity (hash h), whose valid ticket gives index
+// idx, place pl (-1: not yet known) and joined: from the snapshot while
+// the place is not called, else by claiming it in the store.
+func (r *Room) fromTicket(ctx context.Context, now time.Time, identity string, h IdentityHash, ticket string, idx uint64, pl int64, joined time.Time) (Status, error) {
 	snap, err := r.snapshot(ctx, now)
 	if err != nil {
 		r.event(Event{Op: OpPoll, Room: r.o.Name, Err: err})
@@ -242,12 +259,12 @@ func (r *Room) fromTicket(ctx context.Context, now time.Time, h IdentityHash, ti
 			if idx < uint64(l.Early) {
 				pl = int64(snap.shuffle.Place(idx))
 			}
-			if st.Ticket, err = r.ticket(h, idx, pl, joined, now); err != nil {
+			if st.Ticket, err = r.ticket(identity, h, idx, pl, joined, now); err != nil {
 				return Status{}, err
 			}
 		}
 		if uint64(pl) < l.Serving {
-			return r.claim(ctx, h, idx, pl, *l)
+			return r.claim(ctx, identity, h, idx, pl, *l)
 		}
 		st.Place, st.Ahead = pl, l.Returning+int64(uint64(pl)-l.Serving)
 		st.ETA = r.estimate(st.Ahead, l).since(now.Sub(snap.at))
@@ -263,7 +280,7 @@ func (r *Room) fromTicket(ctx context.Context, now time.Time, h IdentityHash, ti
 // claim asks the store for the person's standing, claiming the place if
 // called; idx and pl are its index and place when known (pl >= 0), l the
 // figures they were computed with.
-func (r *Room) claim(ctx context.Context, h IdentityHash, idx uint64, pl int64, l Line) (Status, error) {
+func (r *Room) claim(ctx context.Context, identity string, h IdentityHash, idx uint64, pl int64, l Line) (Status, error) {
 	now := r.o.Clock.Now()
 	if r.o.Supply != nil {
 		// Read the supply first when due, so that the store's answer
@@ -282,14 +299,14 @@ func (r *Room) claim(ctx context.Context, h IdentityHash, idx uint64, pl int64, 
 		return Status{}, ev.Err
 	}
 	r.observe(rec.Line, now)
-	return r.answer(ev, rec, h, now)
+	return r.answer(ev, rec, identity, h, now)
 }
 
 // answer makes the status of rec, the answer of the store call ev reports
 // (a join or a status), and reports ev, with the claim's figures when
 // that call claimed the place.
-func (r *Room) answer(ev Event, rec Record, h IdentityHash, now time.Time) (Status, error) {
-	st, err := r.status(rec, h, now)
+func (r *Room) answer(ev Event, rec Record, identity string, h IdentityHash, now time.Time) (Status, error) {
+	st, err := r.status(rec, identity, h, now)
 	ev.Err, ev.State = err, st.State
 	if err == nil && rec.Claimed {
 		ev.Claimed = true
@@ -334,7 +351,7 @@ func (r *Room) Done(ctx context.Context, identity string) (Status, error) {
 		return Status{}, ev.Err
 	}
 	r.observe(rec.Line, now)
-	st, err := r.status(rec, h, now)
+	st, err := r.status(rec, identity, h, now)
 	ev.Err, ev.State = err, st.State
 	r.event(ev)
 	return st, err
@@ -509,12 +526,13 @@ func (r *Room) Line(ctx context.Context) (PublicLine, error) {
 	return pl, nil
 }
 
-// ticket signs a place ticket.
-func (r *Room) ticket(h IdentityHash, idx uint64, pl int64, joined, now time.Time) (string, error) {
-	t, err := r.o.Keyring.SignTicket(Ticket{
+// ticket signs a place ticket for identity, whose hash is h (version 2:
+// [Keyring.SignTicketFor]).
+func (r *Room) ticket(identity string, h IdentityHash, idx uint64, pl int64, joined, now time.Time) (string, error) {
+	t, err := r.o.Keyring.SignTicketFor(Ticket{
 		Room: r.o.Name, Identity: h, Index: idx, Place: pl,
 		Joined: joined, Expires: now.Add(r.o.TicketTTL),
-	})
+	}, identity)
 	if err != nil {
 		return "", fmt.Errorf("admission: sign ticket: %w", err)
 	}
@@ -560,7 +578,7 @@ func (r *Room) joinEstimate(ahead int64, d Drain, l Limits) ETA {
 
 // status turns a store record into the person's Status, signing the pass
 // when admitted.
-func (r *Room) status(rec Record, h IdentityHash, now time.Time) (Status, error) {
+func (r *Room) status(rec Record, identity string, h IdentityHash, now time.Time) (Status, error) {
 	st := Status{
 		Room:      r.o.Name,
 		State:     rec.State,
@@ -584,7 +602,7 @@ func (r *Room) status(rec Record, h IdentityHash, now time.Time) (Status, error)
 		if !rec.Line.Opened {
 			pl = -1
 		}
-		t, err := r.ticket(h, rec.Index, pl, rec.Joined, now)
+		t, err := r.ticket(identity, h, rec.Index, pl, rec.Joined, now)
 		if err != nil {
 			return Status{}, err
 		}

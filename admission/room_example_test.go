@@ -191,7 +191,7 @@ func ExampleRoom_Handler() {
 	mux.Handle("/queue/", room.Handler(identity))
 
 	// Tokens are long: show their kind only.
-	tokens := regexp.MustCompile(`"(ticket|pass)":"(g[ht]1)\.[^"]+"`)
+	tokens := regexp.MustCompile(`"(ticket|pass)":"(g[ht][12])\.[^"]+"`)
 	call := func(method, path, user, ticket string) string {
 		req := httptest.NewRequest(method, path, nil)
 		req.Header.Set("X-User", user)
@@ -212,8 +212,8 @@ func ExampleRoom_Handler() {
 	call("GET", "/queue/status", "bob", ticket) // called: claims, gets the pass
 	call("GET", "/queue/line", "", "")
 	// Output:
-	// 200 no-store {"room":"vaccine-55-59","state":"waiting","early":true,"returning":false,"index":0,"place":null,"ahead":null,"eta":{"known":false},"poll_after_seconds":30,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T19:59:00+09:00","ticket":"gt1..."}
-	// 200 no-store {"room":"vaccine-55-59","state":"waiting","early":false,"returning":false,"index":1,"place":1,"ahead":0,"eta":{"known":false},"poll_after_seconds":5,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T20:00:00+09:00","ticket":"gt1..."}
+	// 200 no-store {"room":"vaccine-55-59","state":"waiting","early":true,"returning":false,"index":0,"place":null,"ahead":null,"eta":{"known":false},"poll_after_seconds":30,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T19:59:00+09:00","ticket":"gt2..."}
+	// 200 no-store {"room":"vaccine-55-59","state":"waiting","early":false,"returning":false,"index":1,"place":1,"ahead":0,"eta":{"known":false},"poll_after_seconds":5,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T20:00:00+09:00","ticket":"gt2..."}
 	// 200 no-store {"room":"vaccine-55-59","state":"admitted","early":true,"returning":false,"index":0,"place":0,"ahead":0,"eta":{"known":false},"poll_after_seconds":0,"opens_at":"2021-07-12T20:00:00+09:00","joined_at":"2021-07-12T19:59:00+09:00","admitted_at":"2021-07-12T20:00:00+09:00","pass":"gh1...","pass_expires_at":"2021-07-12T20:15:00+09:00"}
 	// 200 public, max-age=1 {"room":"vaccine-55-59","opens_at":"2021-07-12T20:00:00+09:00","as_of":"2021-07-12T20:00:00+09:00","opened":true,"early_arrivals":1,"joined":2,"serving":1,"returning":0,"active":1,"admitted":1,"limits":{"rate_per_minute":60,"burst":1,"cap":500},"seed_commitment":"9a2db2e23f1504cd056606553ac049c5e718e8f9ce9233876df1a7a1821af885","seed":"abababababababababababababababababababababababababababababababab"}
 }

@@ -131,7 +131,7 @@ func ceilSecond(d time.Duration) time.Duration {
 //	  "joined_at": "...", "admitted_at": "...",   // RFC 3339, omitted if zero
 //	  "pass": "gh1....",            // once admitted
 //	  "pass_expires_at": "...",
-//	  "ticket": "gt1...."           // while waiting: present it when polling
+//	  "ticket": "gt2...."           // while waiting: present it when polling
 //	}
 //
 // With the seed published after the opening and E from the room's
