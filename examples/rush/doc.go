@@ -233,7 +233,14 @@
 //	                    this machine: the wall time is at least this many
 //	                    floors) and machine_busy = that CPU / (cores x
 //	                    wall_seconds), the share of the machine the run
-//	                    kept working
+//	                    kept working; what that leaves out:
+//	                    redis_other_cpu_seconds (Redis's threads but the
+//	                    main one), redis_children_cpu_seconds (its forked
+//	                    children that ended during the run: AOF rewrites,
+//	                    aof_rewrites of which began) and
+//	                    machine_busy_measured, the share of the machine's
+//	                    CPU time not idle over the run (Linux /proc/stat:
+//	                    every process and the kernel)
 //	noop                Redis only: rounds, mean_us, p50_us, p99_us of
 //	                    -noop-rounds EVALSHA of `return 0` on the campaign's
 //	                    shard, one at a time before the run; parallel_mean_us,

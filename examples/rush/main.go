@@ -278,6 +278,7 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 			simCPU = rep.SimCPUSeconds
 		}
 		store.setFloors(cfg.People, wall.Seconds(), noop.ParallelPerSec, simCPU, runtime.NumCPU())
+		store.MachineBusyMeasured = s.machineBusy
 	}
 	if cfg.Audit && !audit.Performed {
 		// An audit that could not be done is not a pass.

@@ -566,6 +566,10 @@ func (r *report) writeText(w io.Writer) {
 			if st.MachineCPUOverFloor > 0 {
 				p("  the simulator's and Redis's CPU together is %.2f x the floor on %d cores; they kept %.0f %% of the machine working", st.MachineCPUOverFloor, st.Cores, 100*st.MachineBusy)
 			}
+			if st.MachineBusyMeasured > 0 {
+				p("  the machine was %.0f %% busy (/proc/stat: every process and the kernel); besides its main thread Redis used %.1f s in other threads and %.1f s in forked children (%d AOF rewrites began)",
+					100*st.MachineBusyMeasured, st.RedisOtherCPUSeconds, st.RedisChildrenCPUSeconds, st.AOFRewrites)
+			}
 		}
 	}
 	p("outcomes:")

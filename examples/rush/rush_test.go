@@ -199,6 +199,14 @@ func checkRedisFigures(t *testing.T, rep *report) {
 	if got, want := st.MachineBusy, both/rep.WallSeconds; math.Abs(got-want) > 1e-9*want {
 		t.Errorf("machine_busy %v, want both CPUs over the cores and the wall time %v", got, want)
 	}
+	// The machine as Linux counts it: a share of the run's CPU time, and
+	// Redis's CPU besides the main thread, never negative.
+	if _, err := os.Stat("/proc/stat"); err == nil && (st.MachineBusyMeasured <= 0 || st.MachineBusyMeasured > 1) {
+		t.Errorf("machine_busy_measured %v, want a share in (0, 1]", st.MachineBusyMeasured)
+	}
+	if st.RedisOtherCPUSeconds < 0 || st.RedisChildrenCPUSeconds < 0 || st.AOFRewrites < 0 {
+		t.Errorf("Redis's other CPU %v s, children %v s, %d rewrites", st.RedisOtherCPUSeconds, st.RedisChildrenCPUSeconds, st.AOFRewrites)
+	}
 	checkNoopBothEnds(t, rep)
 	if got, want := st.FloorRatio, st.RedisCPUUSPerPerson/(4*rep.Noop.CPUUS); math.Abs(got-want) > 1e-9*want {
 		t.Errorf("floor_ratio %v, want Redis's CPU per person over four pooled no-ops %v", got, want)

@@ -78,8 +78,11 @@ type sim struct {
 	faultLog []faultRecord
 
 	events atomic.Int64
-	// cpuSeconds is this process's CPU over the main loop (run).
-	cpuSeconds float64
+	// cpuSeconds is this process's CPU over the main loop (run);
+	// machineBusy the machine's share of CPU time not idle over it (0: not
+	// known).
+	cpuSeconds  float64
+	machineBusy float64
 	// tickLog, with -ticklog, gets a line per tick run (see run).
 	tickLog *bufio.Writer
 }
@@ -197,7 +200,13 @@ func (s *sim) run() time.Duration {
 	defer s.label(context.Background())
 	s.wall0 = time.Now()
 	cpu0 := procCPUSeconds(os.Getpid())
-	defer func() { s.cpuSeconds = max(0, procCPUSeconds(os.Getpid())-cpu0) }()
+	busy0, total0 := machineCPU()
+	defer func() {
+		s.cpuSeconds = max(0, procCPUSeconds(os.Getpid())-cpu0)
+		if busy1, total1 := machineCPU(); total1 > total0 {
+			s.machineBusy = (busy1 - busy0) / (total1 - total0)
+		}
+	}()
 	lastProgress := time.Time{}
 	var nextLine time.Duration
 	// flights are the ticks running, oldest first: adjacent ticks.

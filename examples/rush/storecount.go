@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -169,6 +172,20 @@ type storeStat struct {
 	MachineCPUOverFloor float64 `json:"machine_cpu_over_floor,omitempty"`
 	MachineBusy         float64 `json:"machine_busy,omitempty"`
 	Cores               int     `json:"cores,omitempty"`
+	// What the figures above leave out, measured over the same run:
+	// RedisOtherCPUSeconds is the CPU of Redis's threads but the main one
+	// (background fsync and close, I/O threads); RedisChildrenCPUSeconds
+	// that of its forked children that ended during the run, the AOF
+	// rewrites (AOFRewrites began; a rewrite still running at the end is
+	// not counted), which run beside the main thread on the same cores.
+	// MachineBusyMeasured is the share of the machine's CPU time that was
+	// not idle over the main loop (Linux /proc/stat: every process and
+	// the kernel), against which MachineBusy shows what the simulator and
+	// Redis's main thread account for.
+	RedisOtherCPUSeconds    float64 `json:"redis_other_cpu_seconds,omitempty"`
+	RedisChildrenCPUSeconds float64 `json:"redis_children_cpu_seconds,omitempty"`
+	AOFRewrites             int64   `json:"aof_rewrites,omitempty"`
+	MachineBusyMeasured     float64 `json:"machine_busy_measured,omitempty"`
 }
 
 // setFloors fills the store block's figures in floors from the run's wall
@@ -193,36 +210,109 @@ func (st *storeStat) setFloors(people int, wallSec, noopPerSec, simCPUSec float6
 	}
 }
 
+// machineCPU returns the machine's CPU time not idle and in all, in clock
+// ticks, from the first line of Linux's /proc/stat (user, nice, system,
+// idle, iowait, irq, softirq, steal; guest time is inside user and nice);
+// zeros where there is no such file.
+func machineCPU() (busy, total float64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0
+	}
+	for i, v := range f[1:9] {
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, 0
+		}
+		total += x
+		if i != 3 && i != 4 { // idle, iowait
+			busy += x
+		}
+	}
+	return busy, total
+}
+
 // redisCPU returns the main-thread CPU Redis has used, summed over the
 // masters c reaches, in microseconds.
 func redisCPU(ctx context.Context, c redis.UniversalClient) (float64, error) {
+	u, err := redisUsage(ctx, c)
+	return u.main, err
+}
+
+// redisUse is what Redis servers have used (INFO cpu and persistence),
+// summed over masters: CPU in microseconds on the main thread, in the
+// whole process (every thread), and in forked children that have ended
+// (AOF rewrites, RDB saves); and how many AOF rewrites they began.
+type redisUse struct {
+	main, process, children float64
+	rewrites                int64
+}
+
+func (u redisUse) minus(v redisUse) redisUse {
+	return redisUse{u.main - v.main, u.process - v.process, u.children - v.children, u.rewrites - v.rewrites}
+}
+
+// redisUsage returns what the masters c reaches have used so far.
+func redisUsage(ctx context.Context, c redis.UniversalClient) (redisUse, error) {
 	if cc, ok := c.(*redis.ClusterClient); ok {
-		var total atomic.Int64
+		var mu sync.Mutex
+		var total redisUse
 		err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-			us, err := redisCPUOne(ctx, m)
-			total.Add(int64(us))
+			u, err := redisUsageOne(ctx, m)
+			mu.Lock()
+			total = redisUse{total.main + u.main, total.process + u.process, total.children + u.children, total.rewrites + u.rewrites}
+			mu.Unlock()
 			return err
 		})
-		return float64(total.Load()), err
+		return total, err
 	}
-	return redisCPUOne(ctx, c)
+	return redisUsageOne(ctx, c)
 }
 
 func redisCPUOne(ctx context.Context, c redis.UniversalClient) (float64, error) {
-	info, err := c.Info(ctx, "cpu").Result()
+	u, err := redisUsageOne(ctx, c)
+	return u.main, err
+}
+
+func redisUsageOne(ctx context.Context, c redis.UniversalClient) (redisUse, error) {
+	info, err := c.Info(ctx, "cpu", "persistence").Result()
 	if err != nil {
-		return 0, err
+		return redisUse{}, err
 	}
-	var us float64
+	var u redisUse
 	for _, line := range strings.Split(info, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if ok && (k == "used_cpu_sys_main_thread" || k == "used_cpu_user_main_thread") {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return 0, err
-			}
-			us += f * 1e6
+		if !ok {
+			continue
 		}
+		var dst *float64
+		switch k {
+		case "used_cpu_sys_main_thread", "used_cpu_user_main_thread":
+			dst = &u.main
+		case "used_cpu_sys", "used_cpu_user":
+			dst = &u.process
+		case "used_cpu_sys_children", "used_cpu_user_children":
+			dst = &u.children
+		case "aof_rewrites":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return redisUse{}, fmt.Errorf("INFO %s: %w", k, err)
+			}
+			u.rewrites = n
+			continue
+		default:
+			continue
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return redisUse{}, fmt.Errorf("INFO %s: %w", k, err)
+		}
+		*dst += f * 1e6
 	}
-	return us, nil
+	return u, nil
 }

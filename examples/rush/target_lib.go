@@ -56,8 +56,10 @@ type libTarget struct {
 	// pacer, when set, hears every booking call's latency and outcome.
 	backend *backendModel
 	pacer   *admission.Pacer
-	// cpuStart is Redis's main-thread CPU when the run started (µs).
+	// cpuStart is Redis's main-thread CPU when the run started (µs);
+	// useStart all it had used then.
 	cpuStart float64
+	useStart redisUse
 	// noopKey is the no-op's key, noopBefore its samples taken before
 	// the run (measureNoopAfter pools them with those taken after).
 	noopKey    string
@@ -673,11 +675,11 @@ func (t *libTarget) measureNoop(ctx context.Context, rounds, parallel int) (*noo
 	ns.setParallel(t.noopBefore)
 	ns.BeforePerSec, ns.BeforeCPUUS = ns.ParallelPerSec, ns.CPUUS
 	// The run's CPU is counted from here.
-	cpu, err := redisCPU(ctx, t.rdb)
+	use, err := redisUsage(ctx, t.rdb)
 	if err != nil {
 		return nil, err
 	}
-	t.cpuStart = cpu
+	t.cpuStart, t.useStart = use.main, use
 	return ns, nil
 }
 
@@ -801,8 +803,12 @@ func (t *libTarget) storeStat(ctx context.Context, people int) *storeStat {
 	// first samples (the store block's no-op unit and floor_ratio come
 	// once the no-op has been sampled after the run too; see simulate).
 	if t.rdb != nil && t.noopKey != "" && people > 0 {
-		if cpu, err := redisCPU(ctx, t.rdb); err == nil {
-			st.RedisCPUUSPerPerson = (cpu - t.cpuStart) / float64(people)
+		if use, err := redisUsage(ctx, t.rdb); err == nil {
+			st.RedisCPUUSPerPerson = (use.main - t.cpuStart) / float64(people)
+			d := use.minus(t.useStart)
+			st.RedisOtherCPUSeconds = max(0, d.process-d.main) / 1e6
+			st.RedisChildrenCPUSeconds = max(0, d.children) / 1e6
+			st.AOFRewrites = max(0, d.rewrites)
 		}
 	}
 	return st
