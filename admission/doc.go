@@ -31,7 +31,8 @@
 //     room's state in the store, changed live with [Room.SetLimits] from
 //     any instance (the old rate applies up to the change, the new after).
 //   - Joining hands a signed place ticket ([Status.Ticket], a token type
-//     of its own, never a pass); a newcomer at a line with nobody ahead
+//     of its own, never a pass, bound to the person's identity by its MAC
+//     without carrying it: see [Ticket]); a newcomer at a line with nobody ahead
 //     is admitted by the join itself, which claims and hands the pass in
 //     the same store call. Each Room keeps a snapshot of the line,
 //     refreshed lazily (one caller at a time) at most every
