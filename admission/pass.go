@@ -318,9 +318,9 @@ const maxSigned = 8 + passMaxKeyID + 1 + (tokenMaxBody*8+5)/6
 // result.
 const bindFastMax = identityFastMax
 
-// tokenMAC returns HMAC-SHA256 under the pads' key of signed, followed, when bind is
-// not empty, by a zero byte and bind. It does not allocate unless bind is
-// longer than bindFastMax.
+// tokenMAC returns HMAC-SHA256 under the pads' key of signed, followed,
+// when bind is not empty, by a zero byte and bind. It does not allocate
+// unless bind is longer than bindFastMax.
 func tokenMAC[S string | []byte](p *passPads, signed S, bind string) [sha256.Size]byte {
 	if len(bind) > bindFastMax || len(signed) > maxSigned {
 		// Copied, so that signed, on the caller's stack, does not escape.
@@ -404,8 +404,9 @@ func (k *Keyring) open(token string, body *[passMaxBody]byte, now time.Time) (in
 // openToken parses a token of the type that prefix names (fixed bytes of
 // body before the room; min and max token lengths), checks its key id and
 // MAC (over the signed text and, when bind is not empty, a zero byte and
-// bind: see signToken), and its issued and expiry times (big-endian Unix ms at body offsets
-// 32 and 40, as in every token type), and decodes its body into body.
+// bind: see signToken), and its issued and expiry times (big-endian Unix
+// ms at body offsets 32 and 40, as in every token type), and decodes its
+// body into body.
 func (k *Keyring) openToken(token, prefix string, fixed, minLen, maxLen int, body []byte, now time.Time, bind string) (int, *passKey, error) {
 	if token == "" {
 		return 0, nil, errPassMissing
