@@ -240,7 +240,13 @@ func machineCPU() (busy, total float64) {
 // redisCPU returns the main-thread CPU Redis has used, summed over the
 // masters c reaches, in microseconds.
 func redisCPU(ctx context.Context, c redis.UniversalClient) (float64, error) {
-	u, err := redisUsage(ctx, c)
+	u, err := redisUsage(ctx, c, "cpu")
+	return u.main, err
+}
+
+// redisCPUOne is redisCPU for one server.
+func redisCPUOne(ctx context.Context, c redis.UniversalClient) (float64, error) {
+	u, err := redisUsageOne(ctx, c, "cpu")
 	return u.main, err
 }
 
@@ -253,34 +259,34 @@ type redisUse struct {
 	rewrites                int64
 }
 
-func (u redisUse) minus(v redisUse) redisUse {
-	return redisUse{u.main - v.main, u.process - v.process, u.children - v.children, u.rewrites - v.rewrites}
+func (u redisUse) plus(v redisUse) redisUse {
+	return redisUse{u.main + v.main, u.process + v.process, u.children + v.children, u.rewrites + v.rewrites}
 }
 
-// redisUsage returns what the masters c reaches have used so far.
-func redisUsage(ctx context.Context, c redis.UniversalClient) (redisUse, error) {
+func (u redisUse) minus(v redisUse) redisUse {
+	return u.plus(redisUse{-v.main, -v.process, -v.children, -v.rewrites})
+}
+
+// redisUsage returns what the masters c reaches have used so far, from
+// the INFO sections named ("cpu" alone leaves the rewrites at 0).
+func redisUsage(ctx context.Context, c redis.UniversalClient, sections ...string) (redisUse, error) {
 	if cc, ok := c.(*redis.ClusterClient); ok {
 		var mu sync.Mutex
 		var total redisUse
 		err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
-			u, err := redisUsageOne(ctx, m)
+			u, err := redisUsageOne(ctx, m, sections...)
 			mu.Lock()
-			total = redisUse{total.main + u.main, total.process + u.process, total.children + u.children, total.rewrites + u.rewrites}
+			total = total.plus(u)
 			mu.Unlock()
 			return err
 		})
 		return total, err
 	}
-	return redisUsageOne(ctx, c)
+	return redisUsageOne(ctx, c, sections...)
 }
 
-func redisCPUOne(ctx context.Context, c redis.UniversalClient) (float64, error) {
-	u, err := redisUsageOne(ctx, c)
-	return u.main, err
-}
-
-func redisUsageOne(ctx context.Context, c redis.UniversalClient) (redisUse, error) {
-	info, err := c.Info(ctx, "cpu", "persistence").Result()
+func redisUsageOne(ctx context.Context, c redis.UniversalClient, sections ...string) (redisUse, error) {
+	info, err := c.Info(ctx, sections...).Result()
 	if err != nil {
 		return redisUse{}, err
 	}

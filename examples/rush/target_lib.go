@@ -56,9 +56,7 @@ type libTarget struct {
 	// pacer, when set, hears every booking call's latency and outcome.
 	backend *backendModel
 	pacer   *admission.Pacer
-	// cpuStart is Redis's main-thread CPU when the run started (µs);
-	// useStart all it had used then.
-	cpuStart float64
+	// useStart is what Redis had used when the run started.
 	useStart redisUse
 	// noopKey is the no-op's key, noopBefore its samples taken before
 	// the run (measureNoopAfter pools them with those taken after).
@@ -675,11 +673,11 @@ func (t *libTarget) measureNoop(ctx context.Context, rounds, parallel int) (*noo
 	ns.setParallel(t.noopBefore)
 	ns.BeforePerSec, ns.BeforeCPUUS = ns.ParallelPerSec, ns.CPUUS
 	// The run's CPU is counted from here.
-	use, err := redisUsage(ctx, t.rdb)
+	use, err := redisUsage(ctx, t.rdb, "cpu", "persistence")
 	if err != nil {
 		return nil, err
 	}
-	t.cpuStart, t.useStart = use.main, use
+	t.useStart = use
 	return ns, nil
 }
 
@@ -803,12 +801,15 @@ func (t *libTarget) storeStat(ctx context.Context, people int) *storeStat {
 	// first samples (the store block's no-op unit and floor_ratio come
 	// once the no-op has been sampled after the run too; see simulate).
 	if t.rdb != nil && t.noopKey != "" && people > 0 {
-		if use, err := redisUsage(ctx, t.rdb); err == nil {
-			st.RedisCPUUSPerPerson = (use.main - t.cpuStart) / float64(people)
+		if use, err := redisUsage(ctx, t.rdb, "cpu", "persistence"); err == nil {
 			d := use.minus(t.useStart)
-			st.RedisOtherCPUSeconds = max(0, d.process-d.main) / 1e6
-			st.RedisChildrenCPUSeconds = max(0, d.children) / 1e6
-			st.AOFRewrites = max(0, d.rewrites)
+			st.RedisCPUUSPerPerson = d.main / float64(people)
+			if d.main > 0 {
+				// Not after a restart, which set the counters back to zero.
+				st.RedisOtherCPUSeconds = max(0, d.process-d.main) / 1e6
+				st.RedisChildrenCPUSeconds = max(0, d.children) / 1e6
+				st.AOFRewrites = max(0, d.rewrites)
+			}
 		}
 	}
 	return st
