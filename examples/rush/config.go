@@ -291,7 +291,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.Quiet, "quiet", false, "no progress bar")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write the simulator's CPU profile (pprof) to this file")
 	fs.StringVar(&c.MemProfile, "memprofile", "", "write the simulator's allocation profile (pprof allocs, at the end) to this file")
-	fs.StringVar(&c.TickLog, "ticklog", "", "write one line per tick run to this file: tick, events, events that call the store, wall µs (where the wall time goes)")
+	fs.StringVar(&c.TickLog, "ticklog", "", "write one line per tick run to this file: tick, events, events that call the store, wall µs, start (wall µs into the run): where the wall time goes")
 	fs.IntVar(&c.NoopRounds, "noop-rounds", c.NoopRounds, "no-op script round trips measured at start (Redis)")
 	fs.BoolVar(&c.Audit, "audit", c.Audit, "read the store at the end and check it against the ledger")
 	if err := fs.Parse(args); err != nil {

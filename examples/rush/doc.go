@@ -366,8 +366,10 @@
 // part are the runtime's own goroutines (the collector, idle scheduling)
 // and the work outside the main loop (the no-op, the audit). -ticklog
 // FILE writes a line per tick run (tick, events, events that call the
-// store, wall µs): a tick ends when its last event does, so the log shows
-// which ticks the wall time went to. Unless the
+// store, wall µs, and when it started, µs of wall time into the main
+// loop): a tick ends when its last event does, so the log shows which
+// ticks the wall time went to, and with ticks overlapping (-overlap) the
+// start column gives the wall time of a stretch of simulated time. Unless the
 // environment sets GOGC or GOMEMLIMIT, the
 // simulator runs its collector at GOGC=400 under a memory limit of a third
 // of the machine's memory: a run allocates much (some 24 KB a person) and

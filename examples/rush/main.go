@@ -204,7 +204,7 @@ func simulate(ctx context.Context, cfg *config, env runEnv) (*report, error) {
 			return nil, err
 		}
 		s.tickLog = bufio.NewWriter(f)
-		fmt.Fprintln(s.tickLog, "# tick events store_events wall_us")
+		fmt.Fprintln(s.tickLog, "# tick events store_events wall_us start_us")
 		defer func() {
 			if err := errors.Join(s.tickLog.Flush(), f.Close()); err != nil {
 				fmt.Fprintln(env.stderr, "rush: -ticklog:", err)

@@ -70,19 +70,19 @@ func TestTickLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if lines[0] != "# tick events store_events wall_us" {
+	if lines[0] != "# tick events store_events wall_us start_us" {
 		t.Fatalf("first line %q, want the header", lines[0])
 	}
-	var events, store, prev int64 = 0, 0, -1
+	var events, store, prev, prevStart int64 = 0, 0, -1, -1
 	for _, l := range lines[1:] {
-		var tick, n, calls, us int64
-		if k, err := fmt.Sscanf(l, "%d %d %d %d", &tick, &n, &calls, &us); k != 4 || err != nil {
+		var tick, n, calls, us, start int64
+		if k, err := fmt.Sscanf(l, "%d %d %d %d %d", &tick, &n, &calls, &us, &start); k != 5 || err != nil {
 			t.Fatalf("line %q: %v", l, err)
 		}
-		if tick <= prev || n <= 0 || calls < 0 || calls > n || us < 0 {
-			t.Fatalf("line %q after tick %d: want a later tick, events, store events among them, a duration", l, prev)
+		if tick <= prev || n <= 0 || calls < 0 || calls > n || us < 0 || start < prevStart {
+			t.Fatalf("line %q after tick %d (started at %d µs): want a later tick, events, store events among them, a duration, a start no earlier", l, prev, prevStart)
 		}
-		prev = tick
+		prev, prevStart = tick, start
 		events += n
 		store += calls
 	}

@@ -323,7 +323,7 @@ func (s *sim) workers() []*worker {
 // back.
 func (s *sim) land(f *flight, floor int64) {
 	if s.tickLog != nil {
-		fmt.Fprintf(s.tickLog, "%d %d %d %d\n", f.tick, len(f.batch), f.calls, time.Since(f.t0).Microseconds())
+		fmt.Fprintf(s.tickLog, "%d %d %d %d %d\n", f.tick, len(f.batch), f.calls, time.Since(f.t0).Microseconds(), f.t0.Sub(s.wall0).Microseconds())
 	}
 	s.cal.recycle(f.batch)
 	for _, w := range f.p.workers {
