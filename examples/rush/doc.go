@@ -69,8 +69,8 @@
 // the store and the simulator work at the same time instead of each
 // waiting for the other at every tick's end. Ticks do not overlap across
 // the opening or a fault step; a follow-up planned for a tick that had
-// already started runs a tick late (the report counts them, "late
-// follow-ups"), and a late call reads the clock of the latest tick, up to
+// already started runs in the first tick not yet started, up to N-1
+// ticks late (the report counts them, "late follow-ups"), and a late call reads the clock of the latest tick, up to
 // N-1 ticks past its own. -overlap 1 runs one tick at a time. Latencies are measured on the
 // wall clock. -realtime paces the ticks on the wall clock instead (the
 // library then gets the real clock). The opening is 12 July 2021, 20:00

@@ -171,8 +171,8 @@ type flight struct {
 // overlap only when they are adjacent, no fault step is due between them
 // and none is before the opening while the other is at or after it; else
 // the loop first waits for those running. A follow-up that a tick plans
-// for a tick already started runs in the first tick not yet started, a
-// tick or so late (the report counts them). The clock is the latest
+// for a tick already started runs in the first tick not yet started, up
+// to N-1 ticks late (the report counts them). The clock is the latest
 // tick's instant, so a call of an earlier tick may read a clock up to N-1
 // ticks ahead of its own instant, as a request that took that long to
 // arrive would: never a clock past the opening while its tick is before
