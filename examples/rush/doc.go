@@ -70,8 +70,9 @@
 // waiting for the other at every tick's end. Ticks do not overlap across
 // the opening or a fault step; a follow-up planned for a tick that had
 // already started runs in the first tick not yet started, up to N-1
-// ticks late (the report counts them, "late follow-ups"), and a late call reads the clock of the latest tick, up to
-// N-1 ticks past its own. -overlap 1 runs one tick at a time. Latencies are measured on the
+// ticks late (the report counts them, "late follow-ups"), and a late
+// call reads the clock of the latest tick, up to N-1 ticks past its own.
+// -overlap 1 runs one tick at a time. Latencies are measured on the
 // wall clock. -realtime paces the ticks on the wall clock instead (the
 // library then gets the real clock). The opening is 12 July 2021, 20:00
 // KST in simulated time. The run stops when everyone's night is over,
@@ -369,11 +370,10 @@
 // store, wall µs, and when it started, µs of wall time into the main
 // loop): a tick ends when its last event does, so the log shows which
 // ticks the wall time went to, and with ticks overlapping (-overlap) the
-// start column gives the wall time of a stretch of simulated time. Unless the
-// environment sets GOGC or GOMEMLIMIT, the
-// simulator runs its collector at GOGC=400 under a memory limit of a third
-// of the machine's memory: a run allocates much (some 24 KB a person) and
-// keeps little, and at Go's default the collector took a fifth of the
+// start column gives the wall time of a stretch of simulated time.
+// Unless the environment sets GOGC or GOMEMLIMIT, the simulator runs its
+// collector at GOGC=400 under a memory limit of a third of the machine's
+// memory: a run allocates much (some 24 KB a person) and keeps little, and at Go's default the collector took a fifth of the
 // simulator's CPU, on the cores the store shares.
 //
 // # Reading the report
