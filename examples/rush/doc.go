@@ -373,8 +373,9 @@
 // start column gives the wall time of a stretch of simulated time.
 // Unless the environment sets GOGC or GOMEMLIMIT, the simulator runs its
 // collector at GOGC=400 under a memory limit of a third of the machine's
-// memory: a run allocates much (some 24 KB a person) and keeps little, and at Go's default the collector took a fifth of the
-// simulator's CPU, on the cores the store shares.
+// memory: a run allocates much (some 24 KB a person) and keeps little,
+// and at Go's default the collector took a fifth of the simulator's CPU,
+// on the cores the store shares.
 //
 // # Reading the report
 //
