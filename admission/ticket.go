@@ -134,19 +134,14 @@ func (k *Keyring) signTicket(t Ticket, prefix, bind string) (string, error) {
 // wrap [ErrInvalidTicket], a version 2 ticket's too: check that with
 // [Keyring.VerifyTicketFor].
 func (k *Keyring) VerifyTicket(now time.Time, token, room string, id IdentityHash) (index uint64, place int64, joined time.Time, err error) {
-	var body [ticketMaxBody]byte
-	n, _, err := k.openTicket(now, token, ticketPrefix, "", &body)
+	index, place, joined, got, err := k.verifyTicket(now, token, room, ticketPrefix, "")
 	if err != nil {
 		return 0, 0, time.Time{}, err
 	}
-	if string(body[ticketFixed:n]) != room {
-		return 0, 0, time.Time{}, errTicketRoom
-	}
-	if IdentityHash(body[:sha256.Size]) != id {
+	if got != id {
 		return 0, 0, time.Time{}, errTicketIdentity
 	}
-	return binary.BigEndian.Uint64(body[48:]), int64(binary.BigEndian.Uint64(body[56:])) - 1,
-		time.UnixMilli(int64(binary.BigEndian.Uint64(body[32:]))), nil
+	return index, place, joined, nil
 }
 
 // VerifyTicketFor checks that token is a valid version 2 ticket of room
@@ -158,16 +153,30 @@ func (k *Keyring) VerifyTicket(now time.Time, token, room string, id IdentityHas
 // Failures wrap [ErrInvalidTicket], a version 1 ticket's too: check that
 // with [Keyring.VerifyTicket].
 func (k *Keyring) VerifyTicketFor(now time.Time, token, room, identity string) (index uint64, place int64, joined time.Time, id IdentityHash, err error) {
+	return k.verifyTicket(now, token, room, ticketPrefix2, identity)
+}
+
+// verifyTicket opens token as a ticket of the version prefix names (bind
+// as for openTicket), checks that it is room's, and returns its index,
+// place, joining instant and identity hash.
+func (k *Keyring) verifyTicket(now time.Time, token, room, prefix, bind string) (index uint64, place int64, joined time.Time, id IdentityHash, err error) {
 	var body [ticketMaxBody]byte
-	n, _, err := k.openTicket(now, token, ticketPrefix2, identity, &body)
+	n, _, err := k.openTicket(now, token, prefix, bind, &body)
 	if err != nil {
 		return 0, 0, time.Time{}, IdentityHash{}, err
 	}
 	if string(body[ticketFixed:n]) != room {
 		return 0, 0, time.Time{}, IdentityHash{}, errTicketRoom
 	}
+	index, place, joined = ticketNumbers(&body)
+	return index, place, joined, IdentityHash(body[:sha256.Size]), nil
+}
+
+// ticketNumbers returns the index, place (-1 if not fixed) and joining
+// instant an opened ticket's body carries.
+func ticketNumbers(body *[ticketMaxBody]byte) (index uint64, place int64, joined time.Time) {
 	return binary.BigEndian.Uint64(body[48:]), int64(binary.BigEndian.Uint64(body[56:])) - 1,
-		time.UnixMilli(int64(binary.BigEndian.Uint64(body[32:]))), IdentityHash(body[:sha256.Size]), nil
+		time.UnixMilli(int64(binary.BigEndian.Uint64(body[32:])))
 }
 
 // DecodeTicket checks a version 1 token like [Keyring.VerifyTicket]
@@ -190,13 +199,14 @@ func (k *Keyring) decodeTicket(now time.Time, token, prefix, bind string) (Ticke
 	if err != nil {
 		return Ticket{}, err
 	}
+	index, place, joined := ticketNumbers(&body)
 	return Ticket{
 		Room:     string(body[ticketFixed:n]),
 		Identity: IdentityHash(body[:sha256.Size]),
-		Joined:   time.UnixMilli(int64(binary.BigEndian.Uint64(body[32:]))).UTC(),
+		Joined:   joined.UTC(),
 		Expires:  time.UnixMilli(int64(binary.BigEndian.Uint64(body[40:]))).UTC(),
-		Index:    binary.BigEndian.Uint64(body[48:]),
-		Place:    int64(binary.BigEndian.Uint64(body[56:])) - 1,
+		Index:    index,
+		Place:    place,
 		KeyID:    key.id,
 	}, nil
 }
