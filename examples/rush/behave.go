@@ -73,7 +73,11 @@ func (s *sim) call(w *worker, o op, f func(ctx context.Context) error) (k kind, 
 // clock at or past it is counted: the main loop's rule makes that never
 // happen.
 func (s *sim) noteLead(w *worker) {
-	c := s.sclk.Now()
+	clk := s.sclk
+	if s.laneClks != nil {
+		clk = s.laneClks[w.lane]
+	}
+	c := clk.Now()
 	lead := int64(c.Sub(w.now))
 	for {
 		m := s.maxLead.Load()

@@ -280,7 +280,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 
 	fs.DurationVar(&c.Tick, "tick", c.Tick, "simulated time step: events within one tick run concurrently at the tick's instant")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "concurrent callers")
-	fs.IntVar(&c.Overlap, "overlap", c.Overlap, "adjacent ticks that may run at once, each on its own lane of -workers callers (simulated time only; 1: one tick at a time)")
+	fs.IntVar(&c.Overlap, "overlap", c.Overlap, "ticks that may run at once, within as many ticks of simulated time, each on its own lane of -workers callers (simulated time only; 1: one tick at a time)")
 	fs.BoolVar(&c.Realtime, "realtime", false, "pace the run on the wall clock instead of simulated time")
 	fs.DurationVar(&c.MaxSim, "max-sim", c.MaxSim, "stop after this much simulated time past the opening")
 	fs.DurationVar(&c.MaxWall, "max-wall", c.MaxWall, "stop after this much wall time")

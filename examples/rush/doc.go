@@ -64,14 +64,18 @@
 // calendar (a slice of buckets by tick). Time moves only between ticks, and jumps over
 // empty ones, so a night of traffic runs in minutes and every booking made
 // at an instant is checked at that instant. With -overlap N (3 by default)
-// up to N adjacent ticks run at once, each on its own -workers callers: a
-// tick starts while the one before it still has round trips out, so that
-// the store and the simulator work at the same time instead of each
-// waiting for the other at every tick's end. Ticks do not overlap across
-// the opening or a fault step; a follow-up planned for a tick that had
-// already started runs in the first tick not yet started, up to N-1
-// ticks late (the report counts them, "late follow-ups"), and a late
-// call reads the clock of the latest tick, up to N-1 ticks past its own.
+// up to N ticks within N ticks of simulated time run at once, each on its
+// own -workers callers: a tick starts while the one before it still has
+// round trips out, so that the store and the simulator work at the same
+// time instead of each waiting for the other at every tick's end. Ticks
+// do not overlap across the opening or a fault step; a follow-up planned
+// for a tick that had already started runs in the first tick not yet
+// started, up to N-1 ticks late (the report counts them, "late
+// follow-ups"). In process each lane has its own composition of the
+// library (room, slots service, gate) on a clock of its own, set to its
+// tick, as servers behind one load balancer over the same stores: a call
+// reads its own tick's instant (over HTTP the servers read the wall
+// clock, and ticks never overlap).
 // -overlap 1 runs one tick at a time. Latencies are measured on the
 // wall clock. -realtime paces the ticks on the wall clock instead (the
 // library then gets the real clock). The opening is 12 July 2021, 20:00
@@ -169,7 +173,7 @@
 //
 //	mode, backend, people, places, slots, slot_capacity, seed,
 //	rate_per_minute, active_cap, tick, workers, realtime, opening
-//	overlap             adjacent ticks run at once at most (1 with -realtime)
+//	overlap             ticks run at once at most (1 with -realtime)
 //	late_follow_ups     follow-ups run a tick after the one planned, which
 //	                    had already started (-overlap)
 //	clock_lead_max_ms   the most the library's clock was past a call's own

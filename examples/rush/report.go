@@ -26,13 +26,14 @@ type report struct {
 	Cap          int    `json:"active_cap"`
 	Tick         string `json:"tick"`
 	Workers      int    `json:"workers"`
-	// Overlap is how many adjacent ticks ran at once at most (1 in
-	// wall-clock pacing), and Late how many follow-ups ran a tick after
-	// the one they were planned for, because it had already started.
+	// Overlap is how many ticks ran at once at most (1 in wall-clock
+	// pacing), and Late how many follow-ups ran a tick after the one
+	// they were planned for, because it had already started.
 	Overlap int   `json:"overlap"`
 	Late    int64 `json:"late_follow_ups"`
 	// ClockLeadMS is the most the library's clock was past a call's own
-	// tick when the call returned (at most overlap-1 ticks), and
+	// tick when the call returned (at most overlap-1 ticks; 0 when each
+	// lane has a clock of its own, as in process), and
 	// PastOpening the calls of a tick before the opening that could have
 	// read a clock at or past it (must be 0).
 	ClockLeadMS float64       `json:"clock_lead_max_ms"`
@@ -495,7 +496,7 @@ func (r *report) writeText(w io.Writer) {
 	p("rush: %s, store %s, %d people for %d places (%d slots of up to %d), seed %d", r.Mode, r.Backend, r.People, r.Places, r.Slots, r.SlotCapacity, r.Seed)
 	p("  room: %d admissions/min, active cap %d; tick %s, %d workers, %s", r.Rate, r.Cap, r.Tick, r.Workers, map[bool]string{true: "wall-clock pacing", false: "simulated time"}[r.Realtime])
 	if r.Overlap > 1 {
-		p("  up to %d adjacent ticks at once; %d follow-ups ran a tick late (their tick had started); clock at most %.0f ms past a call's tick, %d calls before the opening with a clock past it",
+		p("  up to %d ticks at once; %d follow-ups ran a tick late (their tick had started); clock at most %.0f ms past a call's tick, %d calls before the opening with a clock past it",
 			r.Overlap, r.Late, r.ClockLeadMS, r.PastOpening)
 	}
 	p("  opening %s; simulated %s in %s of wall time (%d events, %d requests)",

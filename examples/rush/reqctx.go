@@ -27,6 +27,7 @@ type reqCtx struct {
 	parent   context.Context
 	deadline time.Time
 	poll     bool // a status poll's (asPoll): Value(pollKey{}) is true
+	lane     int  // the lane of the worker that makes it (-overlap)
 
 	mu       sync.Mutex
 	done     chan struct{} // made by Done; closed with err set
@@ -55,7 +56,7 @@ func (w *worker) req(parent context.Context, deadline time.Time) *reqCtx {
 		c.mu.Lock()
 		reuse := c.done == nil && c.released
 		if reuse {
-			c.parent, c.deadline, c.poll, c.released = parent, deadline, false, false
+			c.parent, c.deadline, c.poll, c.released, c.lane = parent, deadline, false, false, w.lane
 		}
 		c.mu.Unlock()
 		if reuse {
@@ -63,6 +64,7 @@ func (w *worker) req(parent context.Context, deadline time.Time) *reqCtx {
 		}
 	}
 	w.rc = newReqCtx(parent, deadline)
+	w.rc.lane = w.lane
 	return w.rc
 }
 

@@ -117,6 +117,7 @@ type scheduled struct {
 // worker runs events of a tick; it owns its rng, stats and out buffer.
 type worker struct {
 	id   int
+	lane int // the pool's place among the lanes (-overlap)
 	rng  *rand.Rand
 	st   workerStats
 	out  []scheduled
@@ -152,11 +153,11 @@ type pool struct {
 	run     func(w *worker, e event)
 }
 
-func newPool(s *sim, n, first int, seed int64, run func(*worker, event)) *pool {
+func newPool(s *sim, lane, n int, seed int64, run func(*worker, event)) *pool {
 	p := &pool{run: run}
 	for i := range n {
-		id := first + i
-		w := &worker{id: id, s: s, rng: rand.New(rand.NewPCG(uint64(seed), uint64(id)+1))}
+		id := lane*n + i
+		w := &worker{id: id, lane: lane, s: s, rng: rand.New(rand.NewPCG(uint64(seed), uint64(id)+1))}
 		p.workers = append(p.workers, w)
 		ch := make(chan []event, 1)
 		p.start = append(p.start, ch)

@@ -129,7 +129,7 @@ func TestStripedCount(t *testing.T) {
 func TestRunTickRunsEveryEvent(t *testing.T) {
 	ran := make([]int, 200)
 	var mu sync.Mutex
-	p := newPool(&sim{cfg: &config{Tick: time.Second}}, 8, 0, 1, func(w *worker, e event) {
+	p := newPool(&sim{cfg: &config{Tick: time.Second}}, 0, 8, 1, func(w *worker, e event) {
 		mu.Lock()
 		ran[e.p]++
 		mu.Unlock()

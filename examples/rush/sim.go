@@ -46,7 +46,9 @@ type sim struct {
 	late   int64   // follow-ups run a tick late (-overlap)
 	// maxLead is the most the clock was past a call's own instant when
 	// it returned (ns), and pastOpening the calls of a tick before the
-	// opening that returned with the clock at or past it (-overlap).
+	// opening that returned with the clock at or past it (-overlap): the
+	// call's lane's clock when the target gives each lane its own
+	// (laneClks), else the shared one.
 	maxLead     atomic.Int64
 	pastOpening atomic.Int64
 	faults      faultControl
@@ -54,6 +56,7 @@ type sim struct {
 
 	clk      clock.Clock // what the library was given
 	sclk     *simClock   // non-nil in simulated time
+	laneClks []*simClock // each lane's own clock, when the target has them (laneClocker)
 	start    time.Time   // instant of tick 0
 	open     time.Time
 	openOff  time.Duration
@@ -168,20 +171,29 @@ type flight struct {
 // ticks at once, each on its own lane of -workers callers: the store then
 // works on one tick's calls while the simulator prepares the next one's,
 // where it would otherwise wait for the slowest call of each tick. Ticks
-// overlap only when they are adjacent, no fault step is due between them
-// and none is before the opening while the other is at or after it; else
-// the loop first waits for those running. A follow-up that a tick plans
-// for a tick already started runs in the first tick not yet started, up
-// to N-1 ticks late (the report counts them). The clock is the latest
-// tick's instant, so a call of an earlier tick may read a clock up to N-1
-// ticks ahead of its own instant, as a request that took that long to
-// arrive would: never a clock past the opening while its tick is before
-// it, nor past a fault step.
+// overlap only while those running lie within N ticks of simulated time
+// (the ticks between them may be empty), no fault step is due between
+// them and none is before the opening while the other is at or after it;
+// else the loop first waits for those running. A follow-up that a tick
+// plans for a tick already started runs in the first tick not yet
+// started, up to N-1 ticks late (the report counts them). A target that
+// gives each lane a clock of its own (laneClocker: the in-process
+// library, one composition per lane) has each call read its own tick's
+// instant. Otherwise the clock is the latest tick's instant, so a call of
+// an earlier tick may read a clock up to N-1 ticks ahead of its own
+// instant, as a request that took that long to arrive would: never a
+// clock past the opening while its tick is before it, nor past a fault
+// step.
 func (s *sim) run() time.Duration {
-	s.pool = newPool(s, s.cfg.Workers, 0, s.cfg.Seed, s.handle)
+	s.pool = newPool(s, 0, s.cfg.Workers, s.cfg.Seed, s.handle)
 	s.lanes = []*pool{s.pool}
 	for s.sclk != nil && len(s.lanes) < s.cfg.Overlap {
-		s.lanes = append(s.lanes, newPool(s, s.cfg.Workers, len(s.lanes)*s.cfg.Workers, s.cfg.Seed, s.handle))
+		s.lanes = append(s.lanes, newPool(s, len(s.lanes), s.cfg.Workers, s.cfg.Seed, s.handle))
+	}
+	if lc, ok := s.tgt.(laneClocker); ok {
+		if cs := lc.laneClocks(); len(cs) == len(s.lanes) {
+			s.laneClks = cs
+		}
 	}
 	defer func() {
 		for _, p := range s.lanes {
@@ -209,7 +221,7 @@ func (s *sim) run() time.Duration {
 	}()
 	lastProgress := time.Time{}
 	var nextLine time.Duration
-	// flights are the ticks running, oldest first: adjacent ticks.
+	// flights are the ticks running, oldest first, within N ticks.
 	var flights []*flight
 	// settle waits for the oldest flight and files its follow-ups, none
 	// before the tick after the last one started.
@@ -224,7 +236,7 @@ func (s *sim) run() time.Duration {
 		tick, ok := s.cal.peek()
 		if n := len(flights); n > 0 {
 			last := flights[n-1].tick
-			if n == len(s.lanes) || !ok || tick != last+1 || (len(controls) > 0 && controls[0].tick <= tick) ||
+			if n == len(s.lanes) || !ok || tick-flights[0].tick >= int64(len(s.lanes)) || (len(controls) > 0 && controls[0].tick <= tick) ||
 				(s.tickOffset(last) < s.openOff && s.tickOffset(tick) >= s.openOff) ||
 				s.finished.Load() == int64(len(s.cr.people)) {
 				settle()
@@ -268,6 +280,9 @@ func (s *sim) run() time.Duration {
 			f.calls = f.p.runTick(batch, tick, now, off)
 			s.land(f, 0)
 		} else {
+			if s.laneClks != nil {
+				s.laneClks[lane].advance(now)
+			}
 			lane = (lane + 1) % len(s.lanes)
 			f.done = make(chan struct{})
 			go func() {

@@ -90,6 +90,14 @@ type lineReader interface {
 	line(ctx context.Context) (int64, error)
 }
 
+// laneClocker is implemented by targets that give each lane of ticks run
+// at once (-overlap) a clock of its own: the main loop sets a lane's
+// clock to each tick it starts on it, so that no call reads a clock past
+// its own tick.
+type laneClocker interface {
+	laneClocks() []*simClock
+}
+
 // roomState is where a person stands in the waiting room.
 type roomState uint8
 

@@ -34,12 +34,19 @@ const (
 // composes it: the gate in front of the booking path, the pass checked by
 // the room, the gate checked again by the slots Service at the instant it
 // books.
+//
+// With ticks running at once (-overlap, simulated time) it is one such
+// composition per lane, each reading a clock of its own that the
+// simulator sets to its lane's tick (laneClocks), over the same stores
+// and switch: as many servers behind one load balancer, each answering at
+// its request's own instant. A call then never reads a clock past its
+// tick; the stores take an instant earlier than the latest they have seen
+// as that latest one (their contract), as they do for servers whose
+// clocks differ.
 type libTarget struct {
-	clk    clock.Clock
-	room   *admission.Room
-	svc    *slots.Service
+	clk    clock.Clock // the shared clock: the audit's, and the lanes' when they have none of their own
+	lanes  []libLane
 	store  slots.Store
-	gate   *window.Gate
 	sw     window.Switch
 	rdb    redis.UniversalClient
 	closer []func() error
@@ -52,16 +59,49 @@ type libTarget struct {
 	crowd   []*person
 	// count counts the store calls.
 	count *storeCounter
-	// backend models the booking backend's capacity (nil: unbounded);
-	// pacer, when set, hears every booking call's latency and outcome.
+	// backend models the booking backend's capacity (nil: unbounded).
 	backend *backendModel
-	pacer   *admission.Pacer
 	// useStart is what Redis had used when the run started.
 	useStart redisUse
 	// noopKey is the no-op's key, noopBefore its samples taken before
 	// the run (measureNoopAfter pools them with those taken after).
 	noopKey    string
 	noopBefore noopSamplesOf
+}
+
+// libLane is one server's composition of the library: the room, the
+// slots service and the gate, on one clock; pacer, when set, is the
+// room's and hears every booking call of the lane (each Room needs its
+// own Pacer).
+type libLane struct {
+	clk   clock.Clock
+	sclk  *simClock // the lane's own clock; nil when it reads the shared one
+	room  *admission.Room
+	svc   *slots.Service
+	gate  *window.Gate
+	pacer *admission.Pacer
+}
+
+// lane is the composition that serves a request: its worker's lane's
+// (reqCtx.lane), the first for a context that is no request's.
+func (t *libTarget) lane(ctx context.Context) *libLane {
+	if rc, ok := ctx.(*reqCtx); ok && rc.lane < len(t.lanes) {
+		return &t.lanes[rc.lane]
+	}
+	return &t.lanes[0]
+}
+
+// laneClocks returns each lane's own clock, for the simulator to set to
+// the lane's tick; nil when the lanes read the shared clock.
+func (t *libTarget) laneClocks() []*simClock {
+	if t.lanes[0].sclk == nil {
+		return nil
+	}
+	cs := make([]*simClock, len(t.lanes))
+	for i := range t.lanes {
+		cs[i] = t.lanes[i].sclk
+	}
+	return cs
 }
 
 // noopSamplesOf are the no-op's runs with parallel callers: each run's
@@ -134,68 +174,32 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	if err != nil {
 		return nil, err
 	}
-	roomCap := cfg.Cap
-	if roomCap < 0 {
-		roomCap = 0
-	}
-	seoul, err := window.LoadZone("Asia/Seoul")
-	if err != nil {
-		return nil, err
-	}
 	sw := parts.sw
 	if sw == nil {
 		sw = window.NewMemorySwitch(false)
 	}
-	gate, err := window.NewGate(window.GateOptions{
-		Schedule: window.Schedule{Zone: seoul, Openings: []window.Opening{{
-			PreQueue: open.Add(-cfg.openAt()),
-			Booking:  window.Window{Start: open, End: open.Add(cfg.OpenFor)},
-		}}},
-		Switch: sw,
-		Clock:  clk,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("gate: %w", err)
-	}
-	svc, err := slots.NewService(parts.slotStore, slots.ServiceOptions{Clock: clk, Gate: slots.Window(gate), HoldTTL: cfg.HoldTTL})
-	if err != nil {
-		return nil, fmt.Errorf("slots: %w", err)
-	}
-	ro := admission.Options{
-		Name:        libRoom,
-		Opening:     open,
-		Rate:        cfg.Rate,
-		Cap:         roomCap,
-		ClaimWindow: cfg.ClaimWindow,
-		SessionTTL:  cfg.SessionTTL,
-		Keyring:     ring,
-		IdentityKey: idKey,
-		Seed:        seedFrom(cfg.Seed),
-		Clock:       clk,
-		Overbooking: cfg.Overbooking,
-	}
-	if cfg.Supply {
-		// The wiring a server does: the room reads the campaign's
-		// availability through the slots service.
-		ro.Supply = slotsupply.New(svc, libCampaign)
-	}
-	var pacer *admission.Pacer
-	if cfg.Pacing {
-		pacer, err = admission.NewPacer(admission.PacingOptions{
-			Min: cfg.PacingMin, Max: cfg.PacingMax, Target: cfg.PacingTarget, Interval: cfg.PacingInterval, Step: cfg.PacingStep,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("pacer: %w", err)
-		}
-		ro.Pacer = pacer
-	}
 	count := &storeCounter{}
-	room, err := admission.NewRoom(countingStore{parts.admStore, count}, ro)
-	if err != nil {
-		return nil, fmt.Errorf("room: %w", err)
+	t := &libTarget{clk: clk, store: parts.slotStore, sw: sw, rdb: parts.rdb,
+		slotIDs: cr.slotIDs, count: count, backend: cr.backend}
+	// One composition per lane of ticks run at once, each on a clock of
+	// its own, in simulated time; one on clk otherwise.
+	lanes := 1
+	sclk, simulated := clk.(*simClock)
+	if simulated {
+		lanes = max(1, cfg.Overlap)
 	}
-	t := &libTarget{clk: clk, room: room, svc: svc, store: parts.slotStore, gate: gate, sw: sw, rdb: parts.rdb,
-		slotIDs: cr.slotIDs, count: count, backend: cr.backend, pacer: pacer}
+	for range lanes {
+		l := libLane{clk: clk}
+		if simulated && lanes > 1 {
+			l.sclk = newSimClock(sclk.Now())
+			l.clk = l.sclk
+		}
+		if err := l.build(cfg, open, sw, countingStore{parts.admStore, count}, parts.slotStore, ring, idKey); err != nil {
+			return nil, err
+		}
+		t.lanes = append(t.lanes, l)
+	}
+	svc := t.lanes[0].svc
 	t.crowd = cr.people
 	if parts.auditStore != nil {
 		t.store = parts.auditStore
@@ -219,6 +223,62 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 		}
 	}
 	return t, nil
+}
+
+// build composes l on its clock, the way a server composes the library:
+// the gate over the booking window, the slots service that checks it,
+// and the room (with a pacer of its own under -pacing).
+func (l *libLane) build(cfg *config, open time.Time, sw window.Switch, adm admission.Store, st slots.Store, ring *admission.Keyring, idKey []byte) error {
+	seoul, err := window.LoadZone("Asia/Seoul")
+	if err != nil {
+		return err
+	}
+	l.gate, err = window.NewGate(window.GateOptions{
+		Schedule: window.Schedule{Zone: seoul, Openings: []window.Opening{{
+			PreQueue: open.Add(-cfg.openAt()),
+			Booking:  window.Window{Start: open, End: open.Add(cfg.OpenFor)},
+		}}},
+		Switch: sw,
+		Clock:  l.clk,
+	})
+	if err != nil {
+		return fmt.Errorf("gate: %w", err)
+	}
+	l.svc, err = slots.NewService(st, slots.ServiceOptions{Clock: l.clk, Gate: slots.Window(l.gate), HoldTTL: cfg.HoldTTL})
+	if err != nil {
+		return fmt.Errorf("slots: %w", err)
+	}
+	ro := admission.Options{
+		Name:        libRoom,
+		Opening:     open,
+		Rate:        cfg.Rate,
+		Cap:         max(cfg.Cap, 0),
+		ClaimWindow: cfg.ClaimWindow,
+		SessionTTL:  cfg.SessionTTL,
+		Keyring:     ring,
+		IdentityKey: idKey,
+		Seed:        seedFrom(cfg.Seed),
+		Clock:       l.clk,
+		Overbooking: cfg.Overbooking,
+	}
+	if cfg.Supply {
+		// The wiring a server does: the room reads the campaign's
+		// availability through the slots service.
+		ro.Supply = slotsupply.New(l.svc, libCampaign)
+	}
+	if cfg.Pacing {
+		l.pacer, err = admission.NewPacer(admission.PacingOptions{
+			Min: cfg.PacingMin, Max: cfg.PacingMax, Target: cfg.PacingTarget, Interval: cfg.PacingInterval, Step: cfg.PacingStep,
+		})
+		if err != nil {
+			return fmt.Errorf("pacer: %w", err)
+		}
+		ro.Pacer = l.pacer
+	}
+	if l.room, err = admission.NewRoom(adm, ro); err != nil {
+		return fmt.Errorf("room: %w", err)
+	}
+	return nil
 }
 
 // libFactory builds the in-process target on the configured store.
@@ -364,7 +424,7 @@ func libErr(err error) error {
 }
 
 func (t *libTarget) Join(ctx context.Context, person string) (standing, error) {
-	s, err := t.room.Join(ctx, person)
+	s, err := t.lane(ctx).room.Join(ctx, person)
 	if err != nil {
 		return standing{}, libErr(err)
 	}
@@ -378,7 +438,7 @@ func (t *libTarget) Join(ctx context.Context, person string) (standing, error) {
 func (t *libTarget) Rejoin(ctx context.Context, person string) (standing, error) {
 	slot := t.ticketSlot(person)
 	tk := ticketIn(slot)
-	s, err := t.room.Rejoin(ctx, person, tk)
+	s, err := t.lane(ctx).room.Rejoin(ctx, person, tk)
 	if err != nil {
 		return standing{}, libErr(err)
 	}
@@ -406,7 +466,7 @@ func (t *libTarget) Status(ctx context.Context, person string) (standing, error)
 func (t *libTarget) statusOf(ctx context.Context, i int, person string, slot *ticketJar) (standing, error) {
 	t.count.polls.Add(i)
 	tk := ticketIn(slot)
-	s, err := t.room.Poll(asPoll(ctx), person, tk)
+	s, err := t.lane(ctx).room.Poll(asPoll(ctx), person, tk)
 	if err != nil {
 		return standing{}, libErr(err)
 	}
@@ -459,32 +519,33 @@ func (t *libTarget) keepTicket(person, ticket string) {
 }
 
 func (t *libTarget) Done(ctx context.Context, person string) error {
-	_, err := t.room.Done(ctx, person)
+	_, err := t.lane(ctx).room.Done(ctx, person)
 	return libErr(err)
 }
 
 // admit is the booking path's front door, as a server has it: the gate
 // (which wraps every route), then the pass for this person.
-func (t *libTarget) admit(ctx context.Context, person, pass string) error {
-	now := t.clk.Now()
-	if err := t.gate.Require(ctx, now); err != nil {
+func (t *libTarget) admit(ctx context.Context, l *libLane, person, pass string) error {
+	now := l.clk.Now()
+	if err := l.gate.Require(ctx, now); err != nil {
 		return libErr(err)
 	}
-	if err := t.room.Verify(now, pass, person); err != nil {
+	if err := l.room.Verify(now, pass, person); err != nil {
 		return libErr(err)
 	}
 	return nil
 }
 
 func (t *libTarget) Hold(ctx context.Context, person, pass, slot, key string) (hold, error) {
-	if err := t.admit(ctx, person, pass); err != nil {
+	l := t.lane(ctx)
+	if err := t.admit(ctx, l, person, pass); err != nil {
 		return hold{}, err
 	}
-	if err := t.callBackend(); err != nil {
+	if err := t.callBackend(l); err != nil {
 		return hold{}, err
 	}
 	t.count.calls[scHold].Add(1)
-	h, err := t.svc.Hold(ctx, slots.HoldRequest{Campaign: libCampaign, Slot: slot, Person: person, Key: key})
+	h, err := l.svc.Hold(ctx, slots.HoldRequest{Campaign: libCampaign, Slot: slot, Person: person, Key: key})
 	if err != nil {
 		return hold{}, libErr(err)
 	}
@@ -492,27 +553,28 @@ func (t *libTarget) Hold(ctx context.Context, person, pass, slot, key string) (h
 }
 
 func (t *libTarget) Confirm(ctx context.Context, person, pass, holdID, key string) error {
-	if err := t.admit(ctx, person, pass); err != nil {
+	l := t.lane(ctx)
+	if err := t.admit(ctx, l, person, pass); err != nil {
 		return err
 	}
-	if err := t.callBackend(); err != nil {
+	if err := t.callBackend(l); err != nil {
 		return err
 	}
 	t.count.calls[scConfirm].Add(1)
-	_, err := t.svc.Confirm(ctx, slots.ConfirmRequest{Campaign: libCampaign, HoldID: holdID, Person: person, Key: key})
+	_, err := l.svc.Confirm(ctx, slots.ConfirmRequest{Campaign: libCampaign, HoldID: holdID, Person: person, Key: key})
 	return libErr(err)
 }
 
 // callBackend passes a booking call through the backend model, and tells
 // the pacer its latency and outcome (as a server's booking observer
 // would); a call the backend does not serve is a timeout.
-func (t *libTarget) callBackend() error {
+func (t *libTarget) callBackend(l *libLane) error {
 	if t.backend == nil {
 		return nil
 	}
-	lat, err := t.backend.call(t.clk.Now())
-	if t.pacer != nil {
-		t.pacer.Observe(lat, err)
+	lat, err := t.backend.call(l.clk.Now())
+	if l.pacer != nil {
+		l.pacer.Observe(lat, err)
 	}
 	if err != nil {
 		return terr(kTimeout, err)
@@ -520,26 +582,26 @@ func (t *libTarget) callBackend() error {
 	return nil
 }
 
-// rate is the room's rate in force, from its snapshot.
+// rate is the room's rate in force, from the first lane's snapshot.
 func (t *libTarget) rate(ctx context.Context) (int, error) {
-	l, err := t.room.Line(ctx)
+	l, err := t.lanes[0].room.Line(ctx)
 	return l.Limits.Rate, err
 }
 
 // maxPollAfter is the longest interval the room asks a client to wait
 // between polls.
-func (t *libTarget) maxPollAfter() time.Duration { return t.room.MaxPollAfter() }
+func (t *libTarget) maxPollAfter() time.Duration { return t.lanes[0].room.MaxPollAfter() }
 
 func (t *libTarget) Maintenance(ctx context.Context, on bool) error {
 	return t.sw.Set(ctx, on)
 }
 
-// line is the room's own count of people waiting, from its snapshot
-// (Room.Line, as of the snapshot's last refresh): sampling it costs the
+// line is the room's own count of people waiting, from the first lane's
+// snapshot (Room.Line, as of the snapshot's last refresh): sampling it costs the
 // store nothing, so the measurement adds no store call to the run it
 // measures and does not refresh the room's snapshot for the crowd.
 func (t *libTarget) line(ctx context.Context) (int64, error) {
-	l, err := t.room.Line(ctx)
+	l, err := t.lanes[0].room.Line(ctx)
 	if err != nil {
 		return -1, err
 	}
