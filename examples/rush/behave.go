@@ -626,6 +626,23 @@ func (s *sim) planConfirm(w *worker, pi int, p *person, dev int) {
 	w.after(expDur(w, s.cfg.ConfirmThink), event{p: int32(pi), act: actConfirm, dev: uint8(dev)})
 }
 
+// bookingMade counts a booking the store made in w's tick, and marks the
+// sell-out when it is the last place: at the latest tick among the
+// bookings, which are all made once the count reaches the places (the
+// store never books more).
+func (s *sim) bookingMade(w *worker) {
+	off := int64(w.off) + 1
+	for {
+		m := s.lastMade.Load()
+		if off <= m || s.lastMade.CompareAndSwap(m, off) {
+			break
+		}
+	}
+	if s.booked.Add(1) == int64(s.cfg.Slots) {
+		s.soldOut.Store(s.lastMade.Load())
+	}
+}
+
 // confirm turns device dev's hold into a booking.
 func (s *sim) confirm(w *worker, pi int, p *person, dev int, retry bool) {
 	p.mu.Lock()
@@ -653,6 +670,9 @@ func (s *sim) confirm(w *worker, pi int, p *person, dev int, retry bool) {
 		p.mu.Unlock()
 		if rec.slot >= 0 {
 			s.led.confirmed(pi, rec.slot, h.ID)
+		}
+		if !retry || !rec.set || rec.kind != kOK {
+			s.bookingMade(w)
 		}
 	}
 	if retry && rec.set && definitive(rec.kind) && definitive(k) && rec.kind != k {
@@ -682,9 +702,6 @@ func (s *sim) confirm(w *worker, pi int, p *person, dev int, retry bool) {
 	switch k {
 	case kOK:
 		s.ser.bookings[s.ser.at(w.off)].Add(1)
-		if s.booked.Add(1) == int64(s.cfg.Slots) {
-			s.soldOut.Store(int64(w.off) + 1)
-		}
 		s.finish(w, pi, p, fBooked)
 	case kHoldExpired, kNotFound:
 		if !s.errored(pi, p) {

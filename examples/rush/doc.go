@@ -291,12 +291,14 @@
 //	attacks             skippers.TRICK, backdoor, second_device: {tried,
 //	                    refused, succeeded}
 //	supply              room_knows_supply, overbooking, sold_out_at_s (when
-//	                    the ledger saw the last place booked, from the
+//	                    the store made the last booking, from the
 //	                    opening; null if never), waiting_at_sold_out, told,
 //	                    told_sold_out_p50_s, told_sold_out_p99_s,
 //	                    told_sold_out_max_s (sell-out to each waiting
 //	                    person's first sold_out answer), never_told,
-//	                    told_at_join, told_before_sold_out (must be 0),
+//	                    told_at_join, told_before_sold_out (must be 0;
+//	                    a call in flight with the last booking's tick
+//	                    under -overlap is not counted),
 //	                    admitted_after_sold_out (the room's admission
 //	                    instant after the sell-out), longest_poll_interval_s
 //	pacing              with -backend-capacity: controller, min/max_rate_per_minute,

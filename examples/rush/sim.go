@@ -73,9 +73,14 @@ type sim struct {
 	backdoor [3]atomic.Int64
 	doubles  [3]atomic.Int64 // second holds tried, refused, succeeded
 	retries  atomic.Int64    // timed-out calls retried with the same key
-	// booked counts confirmed bookings; soldOut is the offset (+1) of the
-	// tick at which they reached the places (0: never).
+	// booked counts the bookings made, each at the first confirm the
+	// store answered "ok" (a person who then retries it, as if the answer
+	// had been lost, hears of it only seconds later); lastMade is the
+	// latest tick offset (+1) among them, and soldOut that offset once
+	// they reached the places (0: never): with ticks overlapping, the
+	// last booking to return is not always of the latest tick.
 	booked   atomic.Int64
+	lastMade atomic.Int64
 	soldOut  atomic.Int64
 	stopped  string // why the loop stopped early, "" if it ran out of events
 	faultLog []faultRecord
