@@ -202,7 +202,7 @@ func defaultConfig() config {
 		BackendTimeout: 2 * time.Second,
 		Tick:           100 * time.Millisecond,
 		Workers:        4 * runtime.GOMAXPROCS(0) * 8,
-		Overlap:        3,
+		Overlap:        10,
 		MaxSim:         6 * time.Hour,
 		MaxWall:        2 * time.Hour,
 		Timeout:        5 * time.Second,

@@ -171,7 +171,7 @@ type flight struct {
 
 // run drives the simulation to its end and returns the wall time taken.
 //
-// With -overlap N above 1 (the default is 3; simulated time only), a tick
+// With -overlap N above 1 (the default is 10; simulated time only), a tick
 // starts while the ticks before it still have round trips out, up to N
 // ticks at once, each on its own lane of -workers callers: the store then
 // works on one tick's calls while the simulator prepares the next one's,
