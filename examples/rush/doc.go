@@ -209,8 +209,10 @@
 //	                    invalid_pass, not_admitted, unavailable, timeout,
 //	                    rate_limited, conflict, other
 //	store               in-process only: what the run cost the store:
-//	                    calls {join, status, done, advance, limits, hold,
-//	                    confirm} (the room's store calls, and the holds and
+//	                    calls {join, status, done, advance, limits,
+//	                    supply, pace, places, hold, confirm} (the room's
+//	                    store calls, places its reads of the campaign's
+//	                    totals from the slots store, and the holds and
 //	                    confirms that reached the slots store), calls_total,
 //	                    calls_per_person; status_polls (people's polls) and
 //	                    status_store_calls (store calls made answering them:

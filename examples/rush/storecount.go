@@ -25,10 +25,11 @@ const (
 	scConfirm
 	scSupply
 	scPace
+	scPlaces
 	numStoreOps
 )
 
-var storeOpNames = [numStoreOps]string{"join", "status", "done", "advance", "limits", "hold", "confirm", "supply", "pace"}
+var storeOpNames = [numStoreOps]string{"join", "status", "done", "advance", "limits", "hold", "confirm", "supply", "pace", "places"}
 
 // storeCounter counts the store calls a run makes, by operation, and those
 // made while answering status polls.
@@ -125,11 +126,26 @@ func (s countingStore) AdjustLimits(ctx context.Context, now time.Time, room str
 	return s.Store.AdjustLimits(ctx, now, room, p, l, since)
 }
 
+// countingSupply is an admission.Supply that counts its reads: each is a
+// call to the slots store (the campaign's totals) that a room makes when
+// it refreshes its snapshot, one per room instance (lane).
+type countingSupply struct {
+	admission.Supply
+	c *storeCounter
+}
+
+func (s countingSupply) Places(ctx context.Context, now time.Time) (admission.Places, error) {
+	s.c.add(ctx, scPlaces)
+	return s.Supply.Places(ctx, now)
+}
+
 // storeStat is the report's store block: what the run cost the store.
 type storeStat struct {
 	// Calls counts store calls by operation: the room's (join, status,
-	// done, advance, limits) and the booking's (hold, confirm: those that
-	// passed the gate and the pass check and reached the slots store).
+	// done, advance, limits, supply, pace; places, its reads of the
+	// campaign's totals from the slots store at a snapshot refresh) and
+	// the booking's (hold, confirm: those that passed the gate and the
+	// pass check and reached the slots store).
 	Calls          map[string]int64 `json:"calls"`
 	CallsTotal     int64            `json:"calls_total"`
 	CallsPerPerson float64          `json:"calls_per_person"`

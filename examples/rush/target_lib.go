@@ -194,7 +194,7 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 			l.sclk = newSimClock(sclk.Now())
 			l.clk = l.sclk
 		}
-		if err := l.build(cfg, open, sw, countingStore{parts.admStore, count}, parts.slotStore, ring, idKey); err != nil {
+		if err := l.build(cfg, open, sw, count, countingStore{parts.admStore, count}, parts.slotStore, ring, idKey); err != nil {
 			return nil, err
 		}
 		t.lanes = append(t.lanes, l)
@@ -228,7 +228,7 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 // build composes l on its clock, the way a server composes the library:
 // the gate over the booking window, the slots service that checks it,
 // and the room (with a pacer of its own under -pacing).
-func (l *libLane) build(cfg *config, open time.Time, sw window.Switch, adm admission.Store, st slots.Store, ring *admission.Keyring, idKey []byte) error {
+func (l *libLane) build(cfg *config, open time.Time, sw window.Switch, count *storeCounter, adm admission.Store, st slots.Store, ring *admission.Keyring, idKey []byte) error {
 	seoul, err := window.LoadZone("Asia/Seoul")
 	if err != nil {
 		return err
@@ -263,8 +263,8 @@ func (l *libLane) build(cfg *config, open time.Time, sw window.Switch, adm admis
 	}
 	if cfg.Supply {
 		// The wiring a server does: the room reads the campaign's
-		// availability through the slots service.
-		ro.Supply = slotsupply.New(l.svc, libCampaign)
+		// availability through the slots service (each read counted).
+		ro.Supply = countingSupply{slotsupply.New(l.svc, libCampaign), count}
 	}
 	if cfg.Pacing {
 		l.pacer, err = admission.NewPacer(admission.PacingOptions{
