@@ -78,15 +78,19 @@ func (s *sim) noteLead(w *worker) {
 		clk = s.laneClks[w.lane]
 	}
 	c := clk.Now()
-	lead := int64(c.Sub(w.now))
-	for {
-		m := s.maxLead.Load()
-		if lead <= m || s.maxLead.CompareAndSwap(m, lead) {
-			break
-		}
-	}
+	raiseTo(&s.maxLead, int64(c.Sub(w.now)))
 	if w.now.Before(s.open) && !c.Before(s.open) {
 		s.pastOpening.Add(1)
+	}
+}
+
+// raiseTo sets a to v if v is greater, safely with other writers.
+func raiseTo(a *atomic.Int64, v int64) {
+	for {
+		m := a.Load()
+		if v <= m || a.CompareAndSwap(m, v) {
+			return
+		}
 	}
 }
 
@@ -631,13 +635,7 @@ func (s *sim) planConfirm(w *worker, pi int, p *person, dev int) {
 // bookings, which are all made once the count reaches the places (the
 // store never books more).
 func (s *sim) bookingMade(w *worker) {
-	off := int64(w.off) + 1
-	for {
-		m := s.lastMade.Load()
-		if off <= m || s.lastMade.CompareAndSwap(m, off) {
-			break
-		}
-	}
+	raiseTo(&s.lastMade, int64(w.off)+1)
 	if s.booked.Add(1) == int64(s.cfg.Slots) {
 		s.soldOut.Store(s.lastMade.Load())
 	}
