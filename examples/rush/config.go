@@ -79,7 +79,8 @@ type config struct {
 	// Run.
 	Tick       time.Duration
 	Workers    int
-	Overlap    int // ticks that may run at once (simulated time)
+	Overlap    int  // ticks that may run at once (simulated time)
+	LaneRooms  bool // in process: a composition of the library, on its own clock, per lane
 	Realtime   bool
 	MaxSim     time.Duration // bound on simulated time after the opening
 	MaxWall    time.Duration // bound on wall time
@@ -202,7 +203,7 @@ func defaultConfig() config {
 		BackendTimeout: 2 * time.Second,
 		Tick:           100 * time.Millisecond,
 		Workers:        4 * runtime.GOMAXPROCS(0) * 8,
-		Overlap:        10,
+		Overlap:        3,
 		MaxSim:         6 * time.Hour,
 		MaxWall:        2 * time.Hour,
 		Timeout:        5 * time.Second,
@@ -281,6 +282,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.Tick, "tick", c.Tick, "simulated time step: events within one tick run concurrently at the tick's instant")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "concurrent callers")
 	fs.IntVar(&c.Overlap, "overlap", c.Overlap, "ticks that may run at once, within as many ticks of simulated time, each on its own lane of -workers callers (simulated time only; 1: one tick at a time)")
+	fs.BoolVar(&c.LaneRooms, "lane-rooms", false, "in process, give each -overlap lane its own room, slots service and gate on a clock set to its tick, over the same stores (as that many servers): no call reads a clock past its tick")
 	fs.BoolVar(&c.Realtime, "realtime", false, "pace the run on the wall clock instead of simulated time")
 	fs.DurationVar(&c.MaxSim, "max-sim", c.MaxSim, "stop after this much simulated time past the opening")
 	fs.DurationVar(&c.MaxWall, "max-wall", c.MaxWall, "stop after this much wall time")

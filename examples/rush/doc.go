@@ -63,7 +63,7 @@
 // from its snapshot in microseconds; the steps they plan go back into the
 // calendar (a slice of buckets by tick). Time moves only between ticks, and jumps over
 // empty ones, so a night of traffic runs in minutes and every booking made
-// at an instant is checked at that instant. With -overlap N (10 by default)
+// at an instant is checked at that instant. With -overlap N (3 by default)
 // up to N ticks within N ticks of simulated time run at once, each on its
 // own -workers callers: a tick starts while the one before it still has
 // round trips out, so that the store and the simulator work at the same
@@ -71,11 +71,13 @@
 // do not overlap across the opening or a fault step; a follow-up planned
 // for a tick that had already started runs in the first tick not yet
 // started, up to N-1 ticks late (the report counts them, "late
-// follow-ups"). In process each lane has its own composition of the
-// library (room, slots service, gate) on a clock of its own, set to its
-// tick, as servers behind one load balancer over the same stores: a call
-// reads its own tick's instant (over HTTP the servers read the wall
-// clock, and ticks never overlap).
+// follow-ups"), and a late call reads the clock of the latest tick, up to
+// N-1 ticks past its own. With -lane-rooms each lane has its own
+// composition of the library (room, slots service, gate) on a clock of
+// its own, set to its tick, as that many servers behind one load balancer
+// over the same stores: a call reads its own tick's instant, and each
+// room keeps its own snapshot and ETA. Over HTTP the servers read the
+// wall clock, and ticks never overlap.
 // -overlap 1 runs one tick at a time. Latencies are measured on the
 // wall clock. -realtime paces the ticks on the wall clock instead (the
 // library then gets the real clock). The opening is 12 July 2021, 20:00
@@ -174,10 +176,13 @@
 //	mode, backend, people, places, slots, slot_capacity, seed,
 //	rate_per_minute, active_cap, tick, workers, realtime, opening
 //	overlap             ticks run at once at most (1 with -realtime)
+//	lane_rooms          each lane had its own room, slots service and gate
+//	                    on a clock of its own (-lane-rooms)
 //	late_follow_ups     follow-ups run a tick after the one planned, which
 //	                    had already started (-overlap)
 //	clock_lead_max_ms   the most the library's clock was past a call's own
-//	                    tick when it returned (at most overlap-1 ticks)
+//	                    tick when it returned (at most overlap-1 ticks; 0
+//	                    with lane_rooms)
 //	calls_past_opening  calls of a tick before the opening that could have
 //	                    read a clock at or past it (0: ticks never overlap
 //	                    across the opening)

@@ -31,9 +31,12 @@ type report struct {
 	// they were planned for, because it had already started.
 	Overlap int   `json:"overlap"`
 	Late    int64 `json:"late_follow_ups"`
+	// LaneRooms is true when each lane had its own room, slots service
+	// and gate on a clock of its own (-lane-rooms, in process).
+	LaneRooms bool `json:"lane_rooms"`
 	// ClockLeadMS is the most the library's clock was past a call's own
 	// tick when the call returned (at most overlap-1 ticks; 0 when each
-	// lane has a clock of its own, as in process), and
+	// lane has a clock of its own, -lane-rooms), and
 	// PastOpening the calls of a tick before the opening that could have
 	// read a clock at or past it (must be 0).
 	ClockLeadMS float64       `json:"clock_lead_max_ms"`
@@ -232,7 +235,7 @@ func (s *sim) buildReport(wall time.Duration, stats *workerStats, noop *noopStat
 	r := &report{
 		Mode: c.Mode, Backend: c.Store, People: c.People, Places: c.Slots, Slots: len(s.cr.slotIDs),
 		SlotCapacity: c.SlotCapacity, Seed: c.Seed, Rate: c.Rate, Cap: c.Cap, Tick: c.Tick.String(),
-		Workers: c.Workers, Overlap: len(s.lanes), Late: s.late,
+		Workers: c.Workers, Overlap: len(s.lanes), Late: s.late, LaneRooms: s.laneClks != nil,
 		ClockLeadMS: float64(s.maxLead.Load()) / 1e6, PastOpening: s.pastOpening.Load(), Realtime: c.Realtime, Opening: s.open, Faults: s.faultLog, Stopped: s.stopped,
 		WallSeconds:   wall.Seconds(),
 		SimCPUSeconds: s.cpuSeconds,
@@ -496,8 +499,12 @@ func (r *report) writeText(w io.Writer) {
 	p("rush: %s, store %s, %d people for %d places (%d slots of up to %d), seed %d", r.Mode, r.Backend, r.People, r.Places, r.Slots, r.SlotCapacity, r.Seed)
 	p("  room: %d admissions/min, active cap %d; tick %s, %d workers, %s", r.Rate, r.Cap, r.Tick, r.Workers, map[bool]string{true: "wall-clock pacing", false: "simulated time"}[r.Realtime])
 	if r.Overlap > 1 {
-		p("  up to %d ticks at once; %d follow-ups ran a tick late (their tick had started); clock at most %.0f ms past a call's tick, %d calls before the opening with a clock past it",
-			r.Overlap, r.Late, r.ClockLeadMS, r.PastOpening)
+		rooms := ""
+		if r.LaneRooms {
+			rooms = ", each with its own room on its own clock"
+		}
+		p("  up to %d ticks at once%s; %d follow-ups ran a tick late (their tick had started); clock at most %.0f ms past a call's tick, %d calls before the opening with a clock past it",
+			r.Overlap, rooms, r.Late, r.ClockLeadMS, r.PastOpening)
 	}
 	p("  opening %s; simulated %s in %s of wall time (%d events, %d requests)",
 		r.Opening.Format(time.RFC3339), dur(r.SimSeconds), dur(r.WallSeconds), r.Events, r.Requests)

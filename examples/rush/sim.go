@@ -171,7 +171,7 @@ type flight struct {
 
 // run drives the simulation to its end and returns the wall time taken.
 //
-// With -overlap N above 1 (the default is 10; simulated time only), a tick
+// With -overlap N above 1 (the default is 3; simulated time only), a tick
 // starts while the ticks before it still have round trips out, up to N
 // ticks at once, each on its own lane of -workers callers: the store then
 // works on one tick's calls while the simulator prepares the next one's,
@@ -182,9 +182,10 @@ type flight struct {
 // else the loop first waits for those running. A follow-up that a tick
 // plans for a tick already started runs in the first tick not yet
 // started, up to N-1 ticks late (the report counts them). A target that
-// gives each lane a clock of its own (laneClocker: the in-process
-// library, one composition per lane) has each call read its own tick's
-// instant. Otherwise the clock is the latest tick's instant, so a call of
+// gives each lane a clock of its own (laneClocker: the in-process library
+// with -lane-rooms, one composition per lane) has each call read its own
+// tick's instant. Otherwise the clock is the latest tick's instant, so a
+// call of
 // an earlier tick may read a clock up to N-1 ticks ahead of its own
 // instant, as a request that took that long to arrive would: never a
 // clock past the opening while its tick is before it, nor past a fault

@@ -35,14 +35,15 @@ const (
 // the room, the gate checked again by the slots Service at the instant it
 // books.
 //
-// With ticks running at once (-overlap, simulated time) it is one such
-// composition per lane, each reading a clock of its own that the
-// simulator sets to its lane's tick (laneClocks), over the same stores
-// and switch: as many servers behind one load balancer, each answering at
-// its request's own instant. A call then never reads a clock past its
-// tick; the stores take an instant earlier than the latest they have seen
-// as that latest one (their contract), as they do for servers whose
-// clocks differ.
+// With -lane-rooms and ticks running at once (-overlap, simulated time)
+// it is one such composition per lane, each reading a clock of its own
+// that the simulator sets to its lane's tick (laneClocks), over the same
+// stores and switch: as many servers behind one load balancer, each
+// answering at its request's own instant. A call then never reads a
+// clock past its tick; the stores take an instant earlier than the latest
+// they have seen as that latest one (their contract), as they do for
+// servers whose clocks differ. It is then that many servers: each room
+// refreshes its own snapshot and measures its own ETA.
 type libTarget struct {
 	clk    clock.Clock // the shared clock: the audit's, and the lanes' when they have none of their own
 	lanes  []libLane
@@ -181,11 +182,11 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	count := &storeCounter{}
 	t := &libTarget{clk: clk, store: parts.slotStore, sw: sw, rdb: parts.rdb,
 		slotIDs: cr.slotIDs, count: count, backend: cr.backend}
-	// One composition per lane of ticks run at once, each on a clock of
-	// its own, in simulated time; one on clk otherwise.
+	// With -lane-rooms, one composition per lane of ticks run at once,
+	// each on a clock of its own, in simulated time; one on clk otherwise.
 	lanes := 1
 	sclk, simulated := clk.(*simClock)
-	if simulated {
+	if simulated && cfg.LaneRooms {
 		lanes = max(1, cfg.Overlap)
 	}
 	for range lanes {
