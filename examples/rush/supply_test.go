@@ -49,7 +49,7 @@ func TestRushSoldOut(t *testing.T) {
 // end, and the ETA stays calibrated outside the fault.
 func TestRushBackendSlow(t *testing.T) {
 	t.Parallel()
-	people := rushPeople(6000, 1000)
+	people := rushPeople(6000, 2000)
 	dir := t.TempDir()
 	js := filepath.Join(dir, "rush.json")
 	var out bytes.Buffer
