@@ -200,7 +200,6 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 		}
 		t.lanes = append(t.lanes, l)
 	}
-	svc := t.lanes[0].svc
 	t.crowd = cr.people
 	if parts.auditStore != nil {
 		t.store = parts.auditStore
@@ -208,7 +207,7 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	// Define the slots, a batch at a time, with the audit store's
 	// patience when there is one: setting up a million places is not
 	// what the per-call budget is for.
-	define := svc
+	define := t.lanes[0].svc
 	if parts.auditStore != nil {
 		if define, err = slots.NewService(parts.auditStore, slots.ServiceOptions{Clock: clk, HoldTTL: cfg.HoldTTL}); err != nil {
 			return nil, fmt.Errorf("slots: %w", err)
