@@ -185,9 +185,8 @@ type flight struct {
 // gives each lane a clock of its own (laneClocker: the in-process library
 // with -lane-rooms, one composition per lane) has each call read its own
 // tick's instant. Otherwise the clock is the latest tick's instant, so a
-// call of
-// an earlier tick may read a clock up to N-1 ticks ahead of its own
-// instant, as a request that took that long to arrive would: never a
+// call of an earlier tick may read a clock up to N-1 ticks ahead of its
+// own instant, as a request that took that long to arrive would: never a
 // clock past the opening while its tick is before it, nor past a fault
 // step.
 func (s *sim) run() time.Duration {

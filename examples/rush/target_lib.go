@@ -191,7 +191,7 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	}
 	for range lanes {
 		l := libLane{clk: clk}
-		if simulated && lanes > 1 {
+		if lanes > 1 {
 			l.sclk = newSimClock(sclk.Now())
 			l.clk = l.sclk
 		}
