@@ -79,8 +79,9 @@ type config struct {
 	// Run.
 	Tick       time.Duration
 	Workers    int
-	Overlap    int  // ticks that may run at once (simulated time)
-	LaneRooms  bool // in process: a composition of the library, on its own clock, per lane
+	Overlap    int           // ticks that may run at once (simulated time)
+	OverlapFor time.Duration // ...only while they lie within this much simulated time
+	LaneRooms  bool          // in process: a composition of the library, on its own clock, per lane
 	Realtime   bool
 	MaxSim     time.Duration // bound on simulated time after the opening
 	MaxWall    time.Duration // bound on wall time
@@ -203,7 +204,8 @@ func defaultConfig() config {
 		BackendTimeout: 2 * time.Second,
 		Tick:           100 * time.Millisecond,
 		Workers:        4 * runtime.GOMAXPROCS(0) * 8,
-		Overlap:        3,
+		Overlap:        10,
+		OverlapFor:     time.Second,
 		MaxSim:         6 * time.Hour,
 		MaxWall:        2 * time.Hour,
 		Timeout:        5 * time.Second,
@@ -281,7 +283,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 
 	fs.DurationVar(&c.Tick, "tick", c.Tick, "simulated time step: events within one tick run concurrently at the tick's instant")
 	fs.IntVar(&c.Workers, "workers", c.Workers, "concurrent callers")
-	fs.IntVar(&c.Overlap, "overlap", c.Overlap, "ticks that may run at once, within as many ticks of simulated time, each on its own lane of -workers callers (simulated time only; 1: one tick at a time)")
+	fs.IntVar(&c.Overlap, "overlap", c.Overlap, "ticks that may run at once, within as many ticks of simulated time and within -overlap-for, each on its own lane of -workers callers (simulated time only; 1: one tick at a time)")
+	fs.DurationVar(&c.OverlapFor, "overlap-for", c.OverlapFor, "ticks run at once only while they lie within this much simulated time: at most -overlap-for / -tick of them (at least 1; 0: -overlap alone), so that no call reads a clock this far past its tick")
 	fs.BoolVar(&c.LaneRooms, "lane-rooms", false, "in process, give each -overlap lane its own room, slots service and gate on a clock set to its tick, over the same stores (as that many servers): no call reads a clock past its tick")
 	fs.BoolVar(&c.Realtime, "realtime", false, "pace the run on the wall clock instead of simulated time")
 	fs.DurationVar(&c.MaxSim, "max-sim", c.MaxSim, "stop after this much simulated time past the opening")
@@ -411,6 +414,8 @@ func (c *config) finish() error {
 		return bad("-workers must be positive")
 	case c.Overlap < 1:
 		return bad("-overlap must be at least 1")
+	case c.OverlapFor < 0:
+		return bad("-overlap-for must not be negative")
 	case c.Rate <= 0:
 		return bad("-rate must be positive")
 	case c.Tries <= 0:
@@ -466,3 +471,14 @@ func (c *config) finish() error {
 // sim offsets: the simulation starts at simStart; the room opens Prequeue
 // later. Every offset the crowd model uses is from simStart.
 func (c *config) openAt() time.Duration { return c.Prequeue }
+
+// lanes is how many ticks may run at once in simulated time: -overlap of
+// them, but no more than -overlap-for holds (0: no such bound), and at
+// least one.
+func (c *config) lanes() int {
+	n := c.Overlap
+	if c.OverlapFor > 0 && c.Tick > 0 {
+		n = min(n, int(c.OverlapFor/c.Tick))
+	}
+	return max(1, n)
+}

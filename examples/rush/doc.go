@@ -63,9 +63,10 @@
 // from its snapshot in microseconds; the steps they plan go back into the
 // calendar (a slice of buckets by tick). Time moves only between ticks, and jumps over
 // empty ones, so a night of traffic runs in minutes and every booking made
-// at an instant is checked at that instant. With -overlap N (3 by default)
-// up to N ticks within N ticks of simulated time run at once, each on its
-// own -workers callers: a tick starts while the one before it still has
+// at an instant is checked at that instant. With -overlap N (10 by
+// default) up to N ticks within N ticks of simulated time, and within
+// -overlap-for of it (1 s by default: at 1 s ticks, one at a time), run at
+// once, each on its own -workers callers: a tick starts while the one before it still has
 // round trips out, so that the store and the simulator work at the same
 // time instead of each waiting for the other at every tick's end. Ticks
 // do not overlap across the opening or a fault step; a follow-up planned

@@ -171,9 +171,11 @@ type flight struct {
 
 // run drives the simulation to its end and returns the wall time taken.
 //
-// With -overlap N above 1 (the default is 3; simulated time only), a tick
-// starts while the ticks before it still have round trips out, up to N
-// ticks at once, each on its own lane of -workers callers: the store then
+// With N lanes above 1 (simulated time only; N is -overlap, 10 by
+// default, but no more ticks than lie within -overlap-for, 1 s by
+// default: config.lanes), a tick starts while the ticks before it still
+// have round trips out, up to N ticks at once, each on its own lane of
+// -workers callers: the store then
 // works on one tick's calls while the simulator prepares the next one's,
 // where it would otherwise wait for the slowest call of each tick. Ticks
 // overlap only while those running lie within N ticks of simulated time
@@ -192,7 +194,7 @@ type flight struct {
 func (s *sim) run() time.Duration {
 	s.pool = newPool(s, 0, s.cfg.Workers, s.cfg.Seed, s.handle)
 	s.lanes = []*pool{s.pool}
-	for s.sclk != nil && len(s.lanes) < s.cfg.Overlap {
+	for s.sclk != nil && len(s.lanes) < s.cfg.lanes() {
 		s.lanes = append(s.lanes, newPool(s, len(s.lanes), s.cfg.Workers, s.cfg.Seed, s.handle))
 	}
 	if lc, ok := s.tgt.(laneClocker); ok {

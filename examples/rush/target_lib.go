@@ -187,7 +187,7 @@ func newLibTarget(ctx context.Context, cfg *config, clk clock.Clock, open time.T
 	lanes := 1
 	sclk, simulated := clk.(*simClock)
 	if simulated && cfg.LaneRooms {
-		lanes = max(1, cfg.Overlap)
+		lanes = cfg.lanes()
 	}
 	for range lanes {
 		l := libLane{clk: clk}

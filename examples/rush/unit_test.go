@@ -114,6 +114,8 @@ func TestFlagsValidated(t *testing.T) {
 		{"-store", "redis", "-redis-start", "-redis-fsync", "off", "-fault", "redis-restart@1s"},
 		{"-tick", "5s"},
 		{"-skippers", "1.5"},
+		{"-overlap", "0"},
+		{"-overlap-for", "-1s"},
 		{"extra"},
 	} {
 		_, err := parseFlags(args, &bytes.Buffer{})
@@ -127,6 +129,32 @@ func TestFlagsValidated(t *testing.T) {
 	cfg, err := parseFlags([]string{"-redis-addr", "127.0.0.1:7000,[::1]:7001", "-store", "redis-cluster", "-prequeue", "150ms"}, &bytes.Buffer{})
 	if err != nil || len(cfg.RedisAddrs) != 2 || cfg.Prequeue != 200*time.Millisecond {
 		t.Errorf("cluster addresses / prequeue rounded to the tick: %+v %v", cfg.RedisAddrs, err)
+	}
+}
+
+// TestLanes: -overlap ticks run at once, no more than lie within
+// -overlap-for, and at least one.
+func TestLanes(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{
+		{nil, 10},
+		{[]string{"-tick", "1s"}, 1},
+		{[]string{"-tick", "200ms"}, 5},
+		{[]string{"-overlap", "3"}, 3},
+		{[]string{"-overlap-for", "250ms"}, 2},
+		{[]string{"-overlap-for", "50ms"}, 1},
+		{[]string{"-overlap-for", "0", "-tick", "1s"}, 10},
+		{[]string{"-overlap", "16", "-overlap-for", "0"}, 16},
+	} {
+		cfg, err := parseFlags(append([]string{"-poll-min", "2s"}, tc.args...), &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if got := cfg.lanes(); got != tc.want {
+			t.Errorf("%q: %d lanes, want %d", tc.args, got, tc.want)
+		}
 	}
 }
 
