@@ -65,10 +65,11 @@
 // empty ones, so a night of traffic runs in minutes and every booking made
 // at an instant is checked at that instant. With -overlap N (10 by
 // default) up to N ticks within N ticks of simulated time, and within
-// -overlap-for of it (1 s by default: at 1 s ticks, one at a time), run at
-// once, each on its own -workers callers: a tick starts while the one before it still has
-// round trips out, so that the store and the simulator work at the same
-// time instead of each waiting for the other at every tick's end. Ticks
+// -overlap-for of it (1 s by default: at 1 s ticks, one at a time), run
+// at once, each on its own -workers callers: a tick starts while the one
+// before it still has round trips out, so that the store and the
+// simulator work at the same time instead of each waiting for the other
+// at every tick's end. Ticks
 // do not overlap across the opening or a fault step; a follow-up planned
 // for a tick that had already started runs in the first tick not yet
 // started, up to N-1 ticks late (the report counts them, "late

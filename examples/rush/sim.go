@@ -175,9 +175,9 @@ type flight struct {
 // default, but no more ticks than lie within -overlap-for, 1 s by
 // default: config.lanes), a tick starts while the ticks before it still
 // have round trips out, up to N ticks at once, each on its own lane of
-// -workers callers: the store then
-// works on one tick's calls while the simulator prepares the next one's,
-// where it would otherwise wait for the slowest call of each tick. Ticks
+// -workers callers: the store then works on one tick's calls while the
+// simulator prepares the next one's, where it would otherwise wait for
+// the slowest call of each tick. Ticks
 // overlap only while those running lie within N ticks of simulated time
 // (the ticks between them may be empty), no fault step is due between
 // them and none is before the opening while the other is at or after it;
