@@ -177,11 +177,11 @@ type flight struct {
 // have round trips out, up to N ticks at once, each on its own lane of
 // -workers callers: the store then works on one tick's calls while the
 // simulator prepares the next one's, where it would otherwise wait for
-// the slowest call of each tick. Ticks
-// overlap only while those running lie within N ticks of simulated time
-// (the ticks between them may be empty), no fault step is due between
-// them and none is before the opening while the other is at or after it;
-// else the loop first waits for those running. A follow-up that a tick
+// the slowest call of each tick. Ticks overlap only while those running
+// lie within N ticks of simulated time (the ticks between them may be
+// empty), no fault step is due between them and none is before the
+// opening while the other is at or after it; else the loop first waits
+// for those running. A follow-up that a tick
 // plans for a tick already started runs in the first tick not yet
 // started, up to N-1 ticks late (the report counts them). A target that
 // gives each lane a clock of its own (laneClocker: the in-process library
