@@ -69,11 +69,10 @@
 // at once, each on its own -workers callers: a tick starts while the one
 // before it still has round trips out, so that the store and the
 // simulator work at the same time instead of each waiting for the other
-// at every tick's end. Ticks
-// do not overlap across the opening or a fault step; a follow-up planned
-// for a tick that had already started runs in the first tick not yet
-// started, up to N-1 ticks late (the report counts them, "late
-// follow-ups"), and a late call reads the clock of the latest tick, up to
+// at every tick's end. Ticks do not overlap across the opening or a
+// fault step; a follow-up planned for a tick that had already started
+// runs in the first tick not yet started, up to N-1 ticks late (the
+// report counts them, "late follow-ups"), and a late call reads the clock of the latest tick, up to
 // N-1 ticks past its own. With -lane-rooms each lane has its own
 // composition of the library (room, slots service, gate) on a clock of
 // its own, set to its tick, as that many servers behind one load balancer

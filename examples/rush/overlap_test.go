@@ -26,7 +26,7 @@ func TestOverlap(t *testing.T) {
 			args := append([]string{"-people", itoa(rushPeople(12000, 4000)), "-fault", "maintenance@2m+1m"}, tc.args...)
 			rep := runReport(t, testConfig(t, args...))
 			checkHealthy(t, rep)
-			if tc.name == "1" {
+			if tc.lanes == 1 {
 				if rep.Overlap != 1 || rep.Late != 0 {
 					t.Errorf("-overlap 1: overlap %d, %d late follow-ups; want 1 and none", rep.Overlap, rep.Late)
 				}

@@ -181,16 +181,15 @@ type flight struct {
 // lie within N ticks of simulated time (the ticks between them may be
 // empty), no fault step is due between them and none is before the
 // opening while the other is at or after it; else the loop first waits
-// for those running. A follow-up that a tick
-// plans for a tick already started runs in the first tick not yet
-// started, up to N-1 ticks late (the report counts them). A target that
-// gives each lane a clock of its own (laneClocker: the in-process library
-// with -lane-rooms, one composition per lane) has each call read its own
-// tick's instant. Otherwise the clock is the latest tick's instant, so a
-// call of an earlier tick may read a clock up to N-1 ticks ahead of its
-// own instant, as a request that took that long to arrive would: never a
-// clock past the opening while its tick is before it, nor past a fault
-// step.
+// for those running. A follow-up that a tick plans for a tick already
+// started runs in the first tick not yet started, up to N-1 ticks late
+// (the report counts them). A target that gives each lane a clock of its
+// own (laneClocker: the in-process library with -lane-rooms, one
+// composition per lane) has each call read its own tick's instant.
+// Otherwise the clock is the latest tick's instant, so a call of an
+// earlier tick may read a clock up to N-1 ticks ahead of its own instant,
+// as a request that took that long to arrive would: never a clock past
+// the opening while its tick is before it, nor past a fault step.
 func (s *sim) run() time.Duration {
 	s.pool = newPool(s, 0, s.cfg.Workers, s.cfg.Seed, s.handle)
 	s.lanes = []*pool{s.pool}
